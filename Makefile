@@ -1,0 +1,51 @@
+# Thin driver over CMake. The two commands a new user needs:
+#   make run    build and launch the main program
+#   make check  build and run every test: gcc build, clang ASan+UBSan build, valgrind
+BUILD       ?= build
+ASAN_BUILD  ?= build-asan
+VG_BUILD    ?= build-valgrind
+CMAKE       ?= cmake
+MAKEFLAGS += --no-print-directory
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
+CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
+
+.PHONY: all build run check check-gcc check-asan check-valgrind deps clean install
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: $(BUILD)/CMakeCache.txt
+	$(CMAKE) --build $(BUILD) -j$(JOBS)
+
+run: build
+	@if [ -x $(BUILD)/buddy ]; then $(BUILD)/buddy $(ARGS); else $(BUILD)/buddy-demo $(ARGS); fi
+
+check: deps
+	$(MAKE) check-gcc
+	$(MAKE) check-asan
+	$(MAKE) check-valgrind
+	@echo "make check: all test builds passed"
+
+check-gcc: build
+	cd $(BUILD) && ctest $(CTEST_FLAGS)
+
+check-asan:
+	CC=clang $(CMAKE) -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DBUDDY_SANITIZE=ON
+	$(CMAKE) --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest $(CTEST_FLAGS)
+
+check-valgrind:
+	$(CMAKE) -S . -B $(VG_BUILD) -DCMAKE_BUILD_TYPE=Debug -DBUDDY_VALGRIND=ON
+	$(CMAKE) --build $(VG_BUILD) -j$(JOBS)
+	cd $(VG_BUILD) && ctest $(CTEST_FLAGS)
+
+install: build
+	$(CMAKE) --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(VG_BUILD)

@@ -1,0 +1,703 @@
+/*
+ * page_alloc.c - the binary buddy page allocator: regions, allocation,
+ * free with merging, exact-size allocations and in-place resizing.
+ *
+ * Allocation (rmqueue): find the lowest non-empty order >= the request in
+ * the zone's `nonempty` mask (one count-trailing-zeros, no scan), take the
+ * first block of that list, and split it down (expand): each split puts the
+ * upper half on the free list one order lower and keeps the lower half.
+ *
+ * Free (free_block): toggle the pair bit at the block's order; if it now
+ * reads 0 the buddy (page index XOR 2^order) is free at the same order, so
+ * unlink it, merge, and repeat one order up. Stops at the region's largest
+ * order. Blocks never merge across regions: buddies and bits are per region.
+ *
+ * Both are O(max_order). Every public entry point validates its arguments
+ * completely before it changes anything, so a rejected call leaves the zone
+ * exactly as it was.
+ */
+#include "page/page_internal.h"
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static unsigned log2_floor(size_t v)
+{
+	return (unsigned)(sizeof(unsigned long long) * 8 - 1) -
+	       (unsigned)__builtin_clzll((unsigned long long)v);
+}
+
+unsigned carve_order(size_t idx, size_t n, unsigned max)
+{
+	unsigned k = idx ? (unsigned)__builtin_ctzll((unsigned long long)idx) : max;
+	if (k > max)
+		k = max;
+	while (((size_t)1 << k) > n - idx)
+		k--;
+	return k;
+}
+
+static void mem_zero(void *p, size_t n)
+{
+	__builtin_memset(p, 0, n);
+}
+
+static int fail(struct buddy_zone *z, int status)
+{
+	z->last_error = status;
+	return status;
+}
+
+/* ------------------------------------------------------------------ */
+/* free lists                                                          */
+/* ------------------------------------------------------------------ */
+
+static void list_init(struct buddy_list *h)
+{
+	h->next = h;
+	h->prev = h;
+}
+
+static void area_add(struct buddy_zone *z, unsigned order, uintptr_t a)
+{
+	struct buddy_free_area *fa = &z->free_area[order];
+	struct buddy_list *n = (struct buddy_list *)a;
+	struct buddy_list *h = &fa->free_list;
+
+	n->next = h->next;
+	n->prev = h;
+	h->next->prev = n;
+	h->next = n;
+	if (fa->nr_free++ == 0)
+		z->nonempty |= 1u << order;
+}
+
+static void area_del(struct buddy_zone *z, unsigned order, uintptr_t a)
+{
+	struct buddy_free_area *fa = &z->free_area[order];
+	struct buddy_list *n = (struct buddy_list *)a;
+
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	if (--fa->nr_free == 0)
+		z->nonempty &= ~(1u << order);
+}
+
+/* Toggle the pair bit of block idx at order k; returns the new value. */
+static int pair_toggle(struct buddy_region *r, unsigned k, size_t idx)
+{
+	size_t bit = idx >> (k + 1);
+	map_word m = (map_word)1 << (bit % MAP_WORD_BITS);
+	map_word *w = &r->map[k][bit / MAP_WORD_BITS];
+
+	*w ^= m;
+	return (*w & m) != 0;
+}
+
+static void log_event(struct buddy_zone *z, const struct buddy_region *r,
+		      enum buddy_event_kind kind, unsigned order, size_t idx)
+{
+	struct buddy_event ev = { kind, order, (void *)region_addr(z, r, idx), r->id, idx };
+	z->log(z->log_arg, &ev);
+}
+
+/* ------------------------------------------------------------------ */
+/* regions                                                             */
+/* ------------------------------------------------------------------ */
+
+const struct buddy_region *region_lookup(const struct buddy_zone *z, uintptr_t a)
+{
+	const struct buddy_region *r = z->hint;
+	if (r && a - r->base < r->end - r->base)
+		return r;
+	for (r = z->regions; r && r->base <= a; r = r->next)
+		if (a < r->end)
+			return r;
+	return NULL;
+}
+
+static struct buddy_region *region_find(struct buddy_zone *z, uintptr_t a)
+{
+	struct buddy_region *r = (struct buddy_region *)region_lookup(z, a);
+	if (r)
+		z->hint = r;
+	return r;
+}
+
+static unsigned region_max_order(const struct buddy_zone *z, size_t nr_pages)
+{
+	unsigned k = log2_floor(nr_pages);
+	return k < z->max_order ? k : z->max_order;
+}
+
+/* Metadata bytes for a region of nr_pages pages. */
+static size_t meta_bytes_for(const struct buddy_zone *z, size_t nr_pages)
+{
+	size_t bytes = (sizeof(struct buddy_region) + 7) & ~(size_t)7;
+	unsigned top = region_max_order(z, nr_pages);
+
+	for (unsigned k = 0; k < top; k++)
+		bytes += map_words(nr_pages, k) * sizeof(map_word);
+	return bytes + nr_pages;
+}
+
+size_t buddy_meta_size(const struct buddy_zone *zone, size_t len)
+{
+	if (!zone || len < zone->page_size)
+		return 0;
+	return meta_bytes_for(zone, len >> zone->page_shift);
+}
+
+/* Lay out the metadata and mark every page as in use, every pair bit 0. */
+static struct buddy_region *region_setup(struct buddy_zone *z, uintptr_t base,
+					 size_t nr_pages, void *meta, size_t meta_len)
+{
+	struct buddy_region *r = meta;
+	uint8_t *p = (uint8_t *)meta + ((sizeof(*r) + 7) & ~(size_t)7);
+
+	mem_zero(meta, meta_len);
+	r->base = base;
+	r->nr_pages = nr_pages;
+	r->end = base + (nr_pages << z->page_shift);
+	r->id = z->next_region_id;
+	r->max_order = region_max_order(z, nr_pages);
+	for (unsigned k = 0; k < r->max_order; k++) {
+		r->map[k] = (map_word *)p;
+		p += map_words(nr_pages, k) * sizeof(map_word);
+	}
+	r->pg = p;
+	r->meta = meta;
+	r->meta_bytes = meta_len;
+	return r;
+}
+
+static int ranges_overlap(uintptr_t a, uintptr_t a_end, uintptr_t b, uintptr_t b_end)
+{
+	return a < b_end && b < a_end;
+}
+
+static int region_overlaps(const struct buddy_zone *z, uintptr_t a, uintptr_t a_end)
+{
+	for (const struct buddy_region *r = z->regions; r; r = r->next) {
+		uintptr_t m = (uintptr_t)r->meta;
+		if (ranges_overlap(a, a_end, r->base, r->end) ||
+		    ranges_overlap(a, a_end, m, m + r->meta_bytes))
+			return 1;
+	}
+	return 0;
+}
+
+static void free_block(struct buddy_zone *z, struct buddy_region *r, size_t idx, unsigned order);
+
+int buddy_add_region(struct buddy_zone *z, void *base, size_t len, void *meta, size_t meta_len)
+{
+	if (!z)
+		return BUDDY_ENULL;
+	if (!base)
+		return fail(z, BUDDY_ENULL);
+	uintptr_t b = (uintptr_t)base;
+	if ((b & (z->page_size - 1)) || (len & (z->page_size - 1)))
+		return fail(z, BUDDY_EALIGN);
+	if (len < z->page_size || b + len < b)
+		return fail(z, BUDDY_ESMALL);
+
+	size_t nr_pages = len >> z->page_shift;
+	int carved = meta == NULL;
+	if (carved) {
+		/* The metadata takes whole pages from the region's tail. */
+		size_t need = meta_bytes_for(z, nr_pages);
+		size_t meta_pages = (need + z->page_size - 1) >> z->page_shift;
+		if (meta_pages >= nr_pages)
+			return fail(z, BUDDY_ESMALL);
+		nr_pages -= meta_pages;
+		meta = (void *)(b + (nr_pages << z->page_shift));
+		meta_len = meta_pages << z->page_shift;
+	} else {
+		uintptr_t m = (uintptr_t)meta;
+		if ((m & 7) || meta_len < meta_bytes_for(z, nr_pages) ||
+		    ranges_overlap(m, m + meta_len, b, b + len) || m + meta_len < m)
+			return fail(z, BUDDY_EMETA);
+		if (region_overlaps(z, m, m + meta_len))
+			return fail(z, BUDDY_EOVERLAP);
+	}
+	if (region_overlaps(z, b, b + len))
+		return fail(z, BUDDY_EOVERLAP);
+
+	struct buddy_region *r = region_setup(z, b, nr_pages, meta, meta_len);
+	r->carved = carved;
+	z->next_region_id++;
+
+	struct buddy_region **pp = &z->regions;
+	while (*pp && (*pp)->base < b)
+		pp = &(*pp)->next;
+	r->next = *pp;
+	*pp = r;
+	z->nr_regions++;
+	z->total_pages += nr_pages;
+	z->meta_bytes += meta_len;
+	if (r->max_order > z->top_order)
+		z->top_order = r->max_order;
+
+	/* Every page starts in use; free the largest naturally aligned blocks. */
+	for (size_t idx = 0; idx < nr_pages;) {
+		unsigned k = carve_order(idx, nr_pages, r->max_order);
+		free_block(z, r, idx, k);
+		idx += (size_t)1 << k;
+	}
+	return BUDDY_OK;
+}
+
+int buddy_remove_region(struct buddy_zone *z, void *base)
+{
+	if (!z)
+		return BUDDY_ENULL;
+	if (!base)
+		return fail(z, BUDDY_ENULL);
+	struct buddy_region **pp = &z->regions;
+	while (*pp && (*pp)->base != (uintptr_t)base)
+		pp = &(*pp)->next;
+	struct buddy_region *r = *pp;
+	if (!r)
+		return fail(z, BUDDY_EOUTSIDE);
+	if (r->free_pages != r->nr_pages)
+		return fail(z, BUDDY_EBUSY);
+
+	/* A wholly free region is fully merged: exactly its carving blocks. */
+	for (size_t idx = 0; idx < r->nr_pages;) {
+		unsigned k = carve_order(idx, r->nr_pages, r->max_order);
+		area_del(z, k, region_addr(z, r, idx));
+		idx += (size_t)1 << k;
+	}
+	*pp = r->next;
+	if (z->hint == r)
+		z->hint = NULL;
+	z->nr_regions--;
+	z->total_pages -= r->nr_pages;
+	z->free_pages -= r->nr_pages;
+	z->meta_bytes -= r->meta_bytes;
+	z->top_order = 0;
+	for (struct buddy_region *q = z->regions; q; q = q->next)
+		if (q->max_order > z->top_order)
+			z->top_order = q->max_order;
+	return BUDDY_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* set-up                                                              */
+/* ------------------------------------------------------------------ */
+
+void buddy_config_default(struct buddy_config *cfg)
+{
+	if (!cfg)
+		return;
+	cfg->page_size = BUDDY_PAGE_SIZE_DEFAULT;
+	cfg->max_order = BUDDY_ORDER_AUTO;
+	cfg->name = "Normal";
+	cfg->log = NULL;
+	cfg->log_arg = NULL;
+}
+
+int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
+{
+	struct buddy_config def;
+
+	if (!z)
+		return BUDDY_ENULL;
+	if (!cfg) {
+		buddy_config_default(&def);
+		cfg = &def;
+	}
+	size_t ps = cfg->page_size;
+	if (ps < BUDDY_PAGE_SIZE_MIN || (ps & (ps - 1)))
+		return BUDDY_ECONFIG;
+	if (cfg->max_order != BUDDY_ORDER_AUTO && cfg->max_order > BUDDY_ORDER_LIMIT)
+		return BUDDY_ECONFIG;
+	const char *name = cfg->name ? cfg->name : "Normal";
+	size_t name_len = 0;
+	while (name[name_len])
+		name_len++;
+	if (name_len >= sizeof(z->name))
+		return BUDDY_ECONFIG;
+
+	mem_zero(z, sizeof(*z));
+	for (unsigned k = 0; k < BUDDY_NR_ORDERS; k++)
+		list_init(&z->free_area[k].free_list);
+	z->page_size = ps;
+	z->page_shift = log2_floor(ps);
+	z->order_auto = cfg->max_order == BUDDY_ORDER_AUTO;
+	z->max_order = z->order_auto ? BUDDY_ORDER_LIMIT : cfg->max_order;
+	z->log = cfg->log;
+	z->log_arg = cfg->log_arg;
+	for (size_t i = 0; i < name_len; i++)
+		z->name[i] = name[i];
+	return BUDDY_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* allocation                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Split the block of order `high` at idx down to order `low`, keeping the
+ * lower half each time and freeing the upper half one order down:
+ *
+ *     high: [...............................]
+ *     high-1: [ kept ............][ free    ]
+ *     high-2: [ kept ...][ free  ]
+ */
+static void expand(struct buddy_zone *z, struct buddy_region *r, size_t idx,
+		   unsigned low, unsigned high)
+{
+	while (high > low) {
+		if (z->log)
+			log_event(z, r, BUDDY_EV_SPLIT, high, idx);
+		high--;
+		size_t upper = idx + ((size_t)1 << high);
+		r->pg[upper] = (uint8_t)(PG_FREE | high);
+		area_add(z, high, region_addr(z, r, upper));
+		pair_toggle(r, high, upper);
+	}
+}
+
+/*
+ * Take a block of at least `order` off the free lists and split it down to
+ * `order`. Returns its region and page index, or NULL when nothing fits.
+ */
+static struct buddy_region *rmqueue(struct buddy_zone *z, unsigned order, size_t *idx_out)
+{
+	uint32_t avail = z->nonempty >> order;
+	if (!avail)
+		return NULL;
+	unsigned cur = order + (unsigned)__builtin_ctz(avail);
+	uintptr_t a = (uintptr_t)z->free_area[cur].free_list.next;
+	struct buddy_region *r = region_find(z, a);
+	size_t idx = region_index(z, r, a);
+
+	area_del(z, cur, a);
+	if (cur < r->max_order)
+		pair_toggle(r, cur, idx);
+	expand(z, r, idx, order, cur);
+	r->free_pages -= (size_t)1 << order;
+	z->free_pages -= (size_t)1 << order;
+	*idx_out = idx;
+	return r;
+}
+
+static void account_alloc(struct buddy_zone *z)
+{
+	size_t used = z->total_pages - z->free_pages;
+	if (used > z->peak_used)
+		z->peak_used = used;
+	z->nr_allocs++;
+}
+
+void *buddy_alloc_pages(struct buddy_zone *z, unsigned order, unsigned flags)
+{
+	size_t idx;
+
+	if (!z)
+		return NULL;
+	if (order > z->max_order) {
+		z->last_error = BUDDY_EMAXORDER;
+		return NULL;
+	}
+	struct buddy_region *r = rmqueue(z, order, &idx);
+	if (!r) {
+		z->nr_failures++;
+		z->last_error = BUDDY_ENOMEM;
+		return NULL;
+	}
+	r->pg[idx] = (uint8_t)(PG_HEAD | order);
+	account_alloc(z);
+	void *p = (void *)region_addr(z, r, idx);
+	if (flags & BUDDY_ZERO)
+		mem_zero(p, (size_t)z->page_size << order);
+	return p;
+}
+
+/*
+ * Keep the first npages of the block of `order` at idx and free the rest,
+ * as alloc_pages_exact does. The kept part becomes the blocks of npages'
+ * binary digits, highest first, chained with PG_MORE; at each level the
+ * working block is split, and its upper half is either freed (not needed)
+ * or becomes the next working block (the lower half is kept whole).
+ */
+static void trim_exact(struct buddy_zone *z, struct buddy_region *r, size_t idx,
+		       unsigned order, size_t npages)
+{
+	size_t p = idx, rest = npages;
+	unsigned k = order;
+	uint8_t state = PG_HEAD;
+
+	while (rest) {
+		if (z->log)
+			log_event(z, r, BUDDY_EV_SPLIT, k, p);
+		k--;
+		size_t half = (size_t)1 << k;
+		if (rest >= half) {
+			rest -= half;
+			r->pg[p] = (uint8_t)(state | (rest ? PG_MORE : 0) | k);
+			state = PG_CONT;
+			p += half;
+		} else {
+			r->pg[p + half] = (uint8_t)(PG_FREE | k);
+			area_add(z, k, region_addr(z, r, p + half));
+			pair_toggle(r, k, p + half);
+		}
+	}
+	/* The working block left over after the last kept block is free. */
+	r->pg[p] = (uint8_t)(PG_FREE | k);
+	area_add(z, k, region_addr(z, r, p));
+	pair_toggle(r, k, p);
+	size_t freed = ((size_t)1 << order) - npages;
+	r->free_pages += freed;
+	z->free_pages += freed;
+}
+
+void *buddy_alloc_pages_exact(struct buddy_zone *z, size_t npages, unsigned flags)
+{
+	if (!z)
+		return NULL;
+	if (npages == 0 || npages > ((size_t)1 << z->max_order)) {
+		z->last_error = BUDDY_ECOUNT;
+		return NULL;
+	}
+	unsigned order = npages == 1 ? 0 : log2_floor(npages - 1) + 1;
+	if ((npages & (npages - 1)) == 0)
+		return buddy_alloc_pages(z, order, flags);
+
+	size_t idx;
+	struct buddy_region *r = rmqueue(z, order, &idx);
+	if (!r) {
+		z->nr_failures++;
+		z->last_error = BUDDY_ENOMEM;
+		return NULL;
+	}
+	trim_exact(z, r, idx, order, npages);
+	account_alloc(z);
+	void *p = (void *)region_addr(z, r, idx);
+	if (flags & BUDDY_ZERO)
+		mem_zero(p, npages << z->page_shift);
+	return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* free                                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Put the in-use block of `order` at idx back, merging upward while its
+ * buddy is free at the same order:
+ *
+ *     order k:   [ freed ][ buddy free ]   pair bit 1 -> toggled to 0: merge
+ *     order k+1: [ merged .............]   toggle this pair's bit, and so on
+ */
+static void free_block(struct buddy_zone *z, struct buddy_region *r, size_t idx, unsigned order)
+{
+	r->free_pages += (size_t)1 << order;
+	z->free_pages += (size_t)1 << order;
+	r->pg[idx] = PG_TAIL;
+	while (order < r->max_order) {
+		if (pair_toggle(r, order, idx))
+			break; /* the buddy is in use (or split) */
+		size_t buddy = idx ^ ((size_t)1 << order);
+		area_del(z, order, region_addr(z, r, buddy));
+		r->pg[buddy] = PG_TAIL;
+		idx &= ~((size_t)1 << order);
+		order++;
+		if (z->log)
+			log_event(z, r, BUDDY_EV_MERGE, order, idx);
+	}
+	r->pg[idx] = (uint8_t)(PG_FREE | order);
+	area_add(z, order, region_addr(z, r, idx));
+}
+
+/*
+ * Classify an address that does not start an allocation: inside a free
+ * block means it was freed already (double free); otherwise it points into
+ * the middle of an allocation.
+ */
+static int classify_bad(const struct buddy_region *r, size_t idx)
+{
+	if (pg_state(r->pg[idx]) == PG_FREE)
+		return BUDDY_EDOUBLE;
+	for (unsigned k = 1; k <= r->max_order; k++) {
+		size_t head = idx & ~(((size_t)1 << k) - 1);
+		uint8_t b = r->pg[head];
+		if (pg_state(b) != PG_TAIL)
+			return pg_state(b) == PG_FREE && pg_order(b) >= k ? BUDDY_EDOUBLE
+									 : BUDDY_ENOTBLOCK;
+	}
+	return BUDDY_ENOTBLOCK;
+}
+
+/* Find the allocation starting at addr: its region and first page. */
+static int lookup_alloc(struct buddy_zone *z, const void *addr,
+			struct buddy_region **r_out, size_t *idx_out)
+{
+	if (!addr)
+		return BUDDY_ENULL;
+	uintptr_t a = (uintptr_t)addr;
+	struct buddy_region *r = region_find(z, a);
+	if (!r)
+		return BUDDY_EOUTSIDE;
+	size_t idx = region_index(z, r, a);
+	if (a & (z->page_size - 1))
+		return classify_bad(r, idx) == BUDDY_EDOUBLE ? BUDDY_EDOUBLE : BUDDY_ENOTBLOCK;
+	if (pg_state(r->pg[idx]) != PG_HEAD)
+		return classify_bad(r, idx);
+	*r_out = r;
+	*idx_out = idx;
+	return BUDDY_OK;
+}
+
+/* Pages in the allocation whose first block is at idx (follows PG_MORE). */
+static size_t alloc_pages_count(const struct buddy_region *r, size_t idx)
+{
+	size_t n = 0;
+	uint8_t b;
+	do {
+		b = r->pg[idx + n];
+		n += (size_t)1 << pg_order(b);
+	} while (b & PG_MORE);
+	return n;
+}
+
+static void free_alloc(struct buddy_zone *z, struct buddy_region *r, size_t idx)
+{
+	uint8_t b;
+	do {
+		b = r->pg[idx];
+		free_block(z, r, idx, pg_order(b));
+		idx += (size_t)1 << pg_order(b);
+	} while (b & PG_MORE);
+	z->nr_frees++;
+}
+
+int buddy_free(struct buddy_zone *z, void *addr)
+{
+	struct buddy_region *r;
+	size_t idx;
+
+	if (!z)
+		return BUDDY_ENULL;
+	int st = lookup_alloc(z, addr, &r, &idx);
+	if (st)
+		return fail(z, st);
+	free_alloc(z, r, idx);
+	return BUDDY_OK;
+}
+
+int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
+{
+	struct buddy_region *r;
+	size_t idx;
+
+	if (!z)
+		return BUDDY_ENULL;
+	int st = lookup_alloc(z, addr, &r, &idx);
+	if (st)
+		return fail(z, st);
+	uint8_t b = r->pg[idx];
+	if ((b & PG_MORE) || pg_order(b) != order)
+		return fail(z, BUDDY_EORDER);
+	free_alloc(z, r, idx);
+	return BUDDY_OK;
+}
+
+int buddy_free_pages_exact(struct buddy_zone *z, void *addr, size_t npages)
+{
+	struct buddy_region *r;
+	size_t idx;
+
+	if (!z)
+		return BUDDY_ENULL;
+	int st = lookup_alloc(z, addr, &r, &idx);
+	if (st)
+		return fail(z, st);
+	if (alloc_pages_count(r, idx) != npages)
+		return fail(z, BUDDY_EORDER);
+	free_alloc(z, r, idx);
+	return BUDDY_OK;
+}
+
+size_t buddy_alloc_size(struct buddy_zone *z, const void *addr)
+{
+	struct buddy_region *r;
+	size_t idx;
+
+	if (!z)
+		return 0;
+	int st = lookup_alloc(z, addr, &r, &idx);
+	if (st) {
+		fail(z, st);
+		return 0;
+	}
+	return alloc_pages_count(r, idx);
+}
+
+/* ------------------------------------------------------------------ */
+/* in-place resize                                                     */
+/* ------------------------------------------------------------------ */
+
+/* Can the block of `order` at idx absorb its upper buddies up to new_order? */
+static int can_grow(const struct buddy_region *r, size_t idx, unsigned order, unsigned new_order)
+{
+	if (new_order > r->max_order || (idx & (((size_t)1 << new_order) - 1)))
+		return 0;
+	for (unsigned k = order; k < new_order; k++) {
+		size_t buddy = idx + ((size_t)1 << k);
+		if (buddy >= r->nr_pages || r->pg[buddy] != (PG_FREE | k))
+			return 0;
+	}
+	return 1;
+}
+
+int buddy_resize(struct buddy_zone *z, void *addr, unsigned new_order)
+{
+	struct buddy_region *r;
+	size_t idx;
+
+	if (!z)
+		return BUDDY_ENULL;
+	int st = lookup_alloc(z, addr, &r, &idx);
+	if (st)
+		return fail(z, st);
+	uint8_t b = r->pg[idx];
+	if (b & PG_MORE)
+		return fail(z, BUDDY_EORDER); /* exact allocations do not resize */
+	if (new_order > z->max_order)
+		return fail(z, BUDDY_EMAXORDER);
+	unsigned order = pg_order(b);
+
+	if (new_order < order) {
+		expand(z, r, idx, new_order, order);
+		size_t freed = ((size_t)1 << order) - ((size_t)1 << new_order);
+		r->free_pages += freed;
+		z->free_pages += freed;
+	} else if (new_order > order) {
+		if (!can_grow(r, idx, order, new_order))
+			return fail(z, BUDDY_ENOMEM);
+		for (unsigned k = order; k < new_order; k++) {
+			size_t buddy = idx + ((size_t)1 << k);
+			area_del(z, k, region_addr(z, r, buddy));
+			pair_toggle(r, k, buddy);
+			r->pg[buddy] = PG_TAIL;
+			if (z->log)
+				log_event(z, r, BUDDY_EV_MERGE, k + 1, idx);
+		}
+		size_t taken = ((size_t)1 << new_order) - ((size_t)1 << order);
+		r->free_pages -= taken;
+		z->free_pages -= taken;
+		account_alloc(z);
+		z->nr_allocs--; /* a resize is not a new allocation */
+	}
+	r->pg[idx] = (uint8_t)(PG_HEAD | new_order);
+	return BUDDY_OK;
+}
+
+int buddy_last_error(const struct buddy_zone *z)
+{
+	return z ? z->last_error : BUDDY_ENULL;
+}

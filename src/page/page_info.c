@@ -1,0 +1,353 @@
+/*
+ * page_info.c - looking at a zone without changing it: status texts,
+ * statistics, the /proc/buddyinfo line, Linux's fragmentation indices, the
+ * block walk and the integrity check.
+ */
+#include "common/fmt.h"
+#include "page/page_internal.h"
+
+static const char *const status_text[BUDDY_NR_STATUS] = {
+	[BUDDY_OK] = "success",
+	[BUDDY_ENULL] = "null pointer",
+	[BUDDY_EOUTSIDE] = "pointer outside every region",
+	[BUDDY_ENOTBLOCK] = "pointer is not the start of an allocated block",
+	[BUDDY_EDOUBLE] = "double free: the block is already free",
+	[BUDDY_EORDER] = "freed with a different order or size than allocated",
+	[BUDDY_EMAXORDER] = "order above the maximum",
+	[BUDDY_ECOUNT] = "page count is zero or above the largest block",
+	[BUDDY_ESMALL] = "region too small",
+	[BUDDY_EALIGN] = "region base or length not a multiple of the page size",
+	[BUDDY_EOVERLAP] = "region overlaps another region or its metadata",
+	[BUDDY_EMETA] = "metadata buffer missing, misaligned, too small or inside the region",
+	[BUDDY_ECONFIG] = "bad configuration (page size, max order or zone name)",
+	[BUDDY_ENOMEM] = "out of memory: no free block large enough",
+	[BUDDY_EBUSY] = "region still has allocated pages",
+	[BUDDY_ECORRUPT] = "allocator metadata is corrupted",
+};
+
+const char *buddy_strerror(int status)
+{
+	if (status < 0 || status >= BUDDY_NR_STATUS)
+		return "unknown status";
+	return status_text[status];
+}
+
+static unsigned zone_max_order(const struct buddy_zone *z)
+{
+	return z->order_auto ? z->top_order : z->max_order;
+}
+
+void buddy_get_stats(const struct buddy_zone *z, struct buddy_stats *st)
+{
+	if (!z || !st)
+		return;
+	st->page_size = z->page_size;
+	st->max_order = zone_max_order(z);
+	st->nr_regions = z->nr_regions;
+	st->total_pages = z->total_pages;
+	st->free_pages = z->free_pages;
+	st->used_pages = z->total_pages - z->free_pages;
+	st->peak_used_pages = z->peak_used;
+	st->meta_bytes = z->meta_bytes;
+	for (unsigned k = 0; k < BUDDY_NR_ORDERS; k++)
+		st->nr_free[k] = z->free_area[k].nr_free;
+	st->allocs = z->nr_allocs;
+	st->frees = z->nr_frees;
+	st->failures = z->nr_failures;
+}
+
+/* mm/vmstat.c, frag_show_print: "Node %d, zone %8s " then "%6lu " per order. */
+size_t buddy_buddyinfo(const struct buddy_zone *z, char *buf, size_t size)
+{
+	if (!z) {
+		if (size)
+			buf[0] = '\0';
+		return 0;
+	}
+	size_t len = bfmt(buf, size, "Node 0, zone %8s ", z->name);
+	unsigned top = zone_max_order(z);
+	for (unsigned k = 0; k <= top; k++)
+		len += bfmt(len < size ? buf + len : NULL, len < size ? size - len : 0, "%6zu ",
+			    z->free_area[k].nr_free);
+	len += bfmt(len < size ? buf + len : NULL, len < size ? size - len : 0, "\n");
+	return len;
+}
+
+struct contig_info {
+	unsigned long long free_pages;           /* sum of nr_free[o] << o */
+	unsigned long long free_blocks_total;    /* sum of nr_free[o] */
+	unsigned long long free_blocks_suitable; /* sum over o >= j of nr_free[o] << (o - j) */
+};
+
+/* mm/vmstat.c, fill_contig_page_info. */
+static void contig_info(const struct buddy_zone *z, unsigned j, struct contig_info *ci)
+{
+	ci->free_pages = ci->free_blocks_total = ci->free_blocks_suitable = 0;
+	for (unsigned o = 0; o < BUDDY_NR_ORDERS; o++) {
+		unsigned long long n = z->free_area[o].nr_free;
+		ci->free_blocks_total += n;
+		ci->free_pages += n << o;
+		if (o >= j)
+			ci->free_blocks_suitable += n << (o - j);
+	}
+}
+
+/* mm/vmstat.c, __fragmentation_index. */
+int buddy_fragmentation_index(const struct buddy_zone *z, unsigned order)
+{
+	struct contig_info ci;
+
+	if (!z || order > BUDDY_ORDER_LIMIT)
+		return 0;
+	contig_info(z, order, &ci);
+	if (ci.free_blocks_total == 0)
+		return 0;
+	if (ci.free_blocks_suitable)
+		return -1000;
+	return (int)(1000 - (1000 + ci.free_pages * 1000 / (1ull << order)) / ci.free_blocks_total);
+}
+
+/* mm/vmstat.c, unusable_free_index. */
+int buddy_unusable_index(const struct buddy_zone *z, unsigned order)
+{
+	struct contig_info ci;
+
+	if (!z || order > BUDDY_ORDER_LIMIT)
+		return 0;
+	contig_info(z, order, &ci);
+	if (ci.free_pages == 0)
+		return 1000;
+	return (int)((ci.free_pages - (ci.free_blocks_suitable << order)) * 1000 / ci.free_pages);
+}
+
+int buddy_walk(const struct buddy_zone *z, buddy_walk_fn fn, void *arg)
+{
+	if (!z || !fn)
+		return 0;
+	for (const struct buddy_region *r = z->regions; r; r = r->next) {
+		for (size_t idx = 0; idx < r->nr_pages;) {
+			uint8_t b = r->pg[idx];
+			struct buddy_block blk = {
+				.addr = (void *)region_addr(z, r, idx),
+				.region = r->id,
+				.page = idx,
+				.order = pg_order(b),
+				.state = pg_state(b) == PG_FREE ? BUDDY_BLOCK_FREE : BUDDY_BLOCK_ALLOCATED,
+				.first = pg_state(b) == PG_HEAD,
+			};
+			int rc = fn(arg, &blk);
+			if (rc)
+				return rc;
+			/* A damaged tail byte must not stall the walk. */
+			idx += pg_state(b) == PG_TAIL ? 1 : (size_t)1 << pg_order(b);
+		}
+	}
+	return 0;
+}
+
+int buddy_region_info(const struct buddy_zone *z, unsigned i, struct buddy_region_info *out)
+{
+	if (!z || !out)
+		return BUDDY_ENULL;
+	const struct buddy_region *r = z->regions;
+	while (r && i--)
+		r = r->next;
+	if (!r)
+		return BUDDY_ECOUNT;
+	out->base = (void *)r->base;
+	out->nr_pages = r->nr_pages;
+	out->free_pages = r->free_pages;
+	out->id = r->id;
+	out->max_order = r->max_order;
+	out->meta = r->meta;
+	out->meta_bytes = r->meta_bytes;
+	return BUDDY_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* integrity check                                                     */
+/* ------------------------------------------------------------------ */
+
+struct checker {
+	const struct buddy_zone *z;
+	buddy_report_fn report;
+	void *arg;
+	size_t problems;
+	size_t free_heads[BUDDY_NR_ORDERS]; /* free blocks found by scanning pages */
+};
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void problem(struct checker *c, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+
+	c->problems++;
+	if (!c->report)
+		return;
+	va_start(ap, fmt);
+	bvfmt(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->report(c->arg, msg);
+}
+
+static int is_free_at(const struct buddy_region *r, size_t idx, unsigned k)
+{
+	return idx < r->nr_pages && r->pg[idx] == (PG_FREE | k);
+}
+
+/* Scan the page bytes: blocks tile the region, are aligned, chains are sound. */
+static void check_blocks(struct checker *c, const struct buddy_region *r)
+{
+	size_t free_pages = 0;
+	int expect_cont = 0;
+
+	for (size_t idx = 0; idx < r->nr_pages;) {
+		uint8_t b = r->pg[idx];
+		unsigned k = pg_order(b), st = pg_state(b);
+		if (st == PG_TAIL) {
+			problem(c, "region %u page %zu: expected the start of a block", r->id, idx);
+			idx++;
+			continue;
+		}
+		size_t n = (size_t)1 << k;
+		if (k > r->max_order || (idx & (n - 1)) || n > r->nr_pages - idx) {
+			problem(c, "region %u page %zu: order %u block misaligned or too large",
+				r->id, idx, k);
+			idx++;
+			continue;
+		}
+		if ((st == PG_CONT) != expect_cont)
+			problem(c, "region %u page %zu: broken exact-allocation chain", r->id, idx);
+		if (st == PG_FREE && (b & PG_MORE))
+			problem(c, "region %u page %zu: free block marked as continued", r->id, idx);
+		expect_cont = st != PG_FREE && (b & PG_MORE);
+		for (size_t t = 1; t < n; t++)
+			if (r->pg[idx + t] != PG_TAIL) {
+				problem(c, "region %u page %zu: block of order %u overlaps page %zu",
+					r->id, idx, k, idx + t);
+				break;
+			}
+		if (st == PG_FREE) {
+			free_pages += n;
+			c->free_heads[k]++;
+		}
+		idx += n;
+	}
+	if (expect_cont)
+		problem(c, "region %u: exact allocation runs past the end", r->id);
+	if (free_pages != r->free_pages)
+		problem(c, "region %u: %zu pages free in blocks but free_pages is %zu", r->id,
+			free_pages, r->free_pages);
+}
+
+/* Every pair bit equals free(lower) XOR free(upper); padding bits are 0. */
+static void check_bitmaps(struct checker *c, const struct buddy_region *r)
+{
+	for (unsigned k = 0; k < r->max_order; k++) {
+		size_t bits = map_bits(r->nr_pages, k);
+		for (size_t bit = 0; bit < bits; bit++) {
+			size_t lo = bit << (k + 1), hi = lo + ((size_t)1 << k);
+			int want = is_free_at(r, lo, k) ^ is_free_at(r, hi, k);
+			if (map_test(r, k, lo) != want) {
+				problem(c, "region %u order %u: pair bit for pages %zu/%zu is %d, expected %d",
+					r->id, k, lo, hi, !want, want);
+			}
+		}
+		size_t words = map_words(r->nr_pages, k);
+		if (bits % MAP_WORD_BITS &&
+		    r->map[k][words - 1] >> (bits % MAP_WORD_BITS))
+			problem(c, "region %u order %u: bits set past the last pair", r->id, k);
+	}
+}
+
+/*
+ * Walk each free list. A node is validated (inside a region, page aligned,
+ * marked as a free block of this order) before it is dereferenced, so a
+ * damaged link is reported rather than followed into wild memory.
+ */
+static void check_lists(struct checker *c)
+{
+	const struct buddy_zone *z = c->z;
+
+	for (unsigned k = 0; k < BUDDY_NR_ORDERS; k++) {
+		const struct buddy_free_area *fa = &z->free_area[k];
+		const struct buddy_list *h = &fa->free_list, *prev = h, *n = h->next;
+		size_t count = 0;
+		int ok = 1;
+		while (n != h) {
+			const struct buddy_region *r = region_lookup(z, (uintptr_t)n);
+			if (!r || ((uintptr_t)n & (z->page_size - 1)) ||
+			    r->pg[region_index(z, r, (uintptr_t)n)] != (PG_FREE | k)) {
+				problem(c, "order %u: list node %p is not a free block of this order", k,
+					(const void *)n);
+				ok = 0;
+				break;
+			}
+			if (n->prev != prev) {
+				problem(c, "order %u: list node %p: prev does not point back", k,
+					(const void *)n);
+				ok = 0;
+				break;
+			}
+			if (++count > fa->nr_free) {
+				problem(c, "order %u: list holds more than nr_free (%zu) blocks", k,
+					fa->nr_free);
+				ok = 0;
+				break;
+			}
+			prev = n;
+			n = n->next;
+		}
+		if (ok && h->prev != prev)
+			problem(c, "order %u: list head's prev is not the last node", k);
+		if (ok && count != fa->nr_free)
+			problem(c, "order %u: list holds %zu blocks but nr_free is %zu", k, count,
+				fa->nr_free);
+		if (c->free_heads[k] != fa->nr_free)
+			problem(c, "order %u: %zu free blocks in the regions but nr_free is %zu", k,
+				c->free_heads[k], fa->nr_free);
+		if (((z->nonempty >> k) & 1u) != (fa->nr_free != 0))
+			problem(c, "order %u: non-empty mask bit disagrees with nr_free", k);
+	}
+}
+
+static void check_regions(struct checker *c)
+{
+	const struct buddy_zone *z = c->z;
+	size_t total = 0, free_pages = 0, meta = 0;
+	unsigned count = 0;
+
+	for (const struct buddy_region *r = z->regions; r; r = r->next) {
+		if (r->next && r->next->base < r->end)
+			problem(c, "regions %u and %u overlap or are out of order", r->id, r->next->id);
+		if (r->end - r->base != r->nr_pages << z->page_shift)
+			problem(c, "region %u: bounds disagree with its page count", r->id);
+		check_blocks(c, r);
+		check_bitmaps(c, r);
+		total += r->nr_pages;
+		free_pages += r->free_pages;
+		meta += r->meta_bytes;
+		count++;
+	}
+	if (count != z->nr_regions)
+		problem(c, "zone: %u regions linked but nr_regions is %u", count, z->nr_regions);
+	if (total != z->total_pages || free_pages != z->free_pages || meta != z->meta_bytes)
+		problem(c, "zone: totals disagree with the regions (pages %zu/%zu, free %zu/%zu)",
+			total, z->total_pages, free_pages, z->free_pages);
+}
+
+size_t buddy_check(const struct buddy_zone *z, buddy_report_fn report, void *arg)
+{
+	struct checker c = { .z = z, .report = report, .arg = arg };
+
+	if (!z) {
+		problem(&c, "zone is NULL");
+		return c.problems;
+	}
+	check_regions(&c);
+	check_lists(&c);
+	return c.problems;
+}
