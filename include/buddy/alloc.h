@@ -1,0 +1,84 @@
+/*
+ * buddy/alloc.h - one interface for every byte allocator in the project:
+ * the buddy heap, the best-fit heap and the system malloc. The command
+ * loop, the visualizer, trace replay and the benchmarks use only this, so
+ * they treat every allocator alike.
+ *
+ * An allocator is a table of functions (struct balloc_ops) and an instance
+ * pointer. Functions an allocator cannot provide (walk and check for the
+ * system malloc) return BALLOC_UNSUPPORTED.
+ */
+#ifndef BUDDY_ALLOC_H
+#define BUDDY_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BALLOC_UNSUPPORTED (-1)
+
+/* Statistics common to every allocator. Fields an allocator cannot know are 0. */
+struct balloc_stats {
+	size_t requested_bytes;   /* bytes asked for by live allocations */
+	size_t held_bytes;        /* bytes held for live allocations (block sizes) */
+	size_t live_allocs;       /* live allocations */
+	size_t peak_requested_bytes; /* largest requested_bytes seen; only grows */
+	size_t footprint_bytes;   /* memory the allocator holds (arena, mapped chunks) */
+	size_t peak_footprint_bytes; /* largest footprint_bytes seen; only grows */
+	size_t free_bytes;        /* bytes in free blocks */
+	size_t largest_free;      /* bytes in the largest free block */
+	size_t free_blocks;       /* number of free blocks */
+	uint64_t failures;        /* allocations that returned NULL for lack of memory */
+	double fragmentation;     /* 1 - largest_free / free_bytes (0 when nothing is free) */
+};
+
+/* One block, as a walk reports it. */
+struct balloc_block {
+	void *addr;        /* first byte of the block (of its payload when allocated) */
+	size_t offset;     /* bytes from the start of the allocator's memory (its first
+			    * chunk or arena), for stable, printable positions */
+	size_t size;       /* bytes in the block */
+	int allocated;     /* 1 allocated, 0 free */
+	int order;         /* buddy order of the block, or -1 when not a buddy block */
+};
+
+typedef int (*balloc_walk_fn)(void *arg, const struct balloc_block *blk);
+typedef void (*balloc_report_fn)(void *arg, const char *msg);
+
+struct balloc_ops {
+	const char *name; /* "buddy", "bestfit", "system" */
+	void *(*malloc)(void *self, size_t size);
+	void *(*calloc)(void *self, size_t n, size_t size);
+	void *(*realloc)(void *self, void *p, size_t size);
+	void (*free)(void *self, void *p);
+	void *(*aligned_alloc)(void *self, size_t align, size_t size);
+	size_t (*usable_size)(void *self, const void *p);
+	void (*stats)(void *self, struct balloc_stats *st);
+	/* Problems found (each passed to report), or BALLOC_UNSUPPORTED. */
+	long (*check)(void *self, balloc_report_fn report, void *arg);
+	/* Every block in address order; the callback's nonzero value, 0, or BALLOC_UNSUPPORTED. */
+	int (*walk)(void *self, balloc_walk_fn fn, void *arg);
+	void (*destroy)(void *self);
+};
+
+struct balloc {
+	const struct balloc_ops *ops;
+	void *self;
+};
+
+/* Options for creating any allocator; zero means the allocator's default. */
+struct balloc_options {
+	size_t arena_bytes; /* size of the arena or the first chunk */
+	size_t limit_bytes; /* most memory it may take from the system; 0 = no limit */
+	void *buffer;       /* caller memory to work in instead of mapping its own */
+	size_t buffer_bytes;
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BUDDY_ALLOC_H */
