@@ -77,6 +77,23 @@ struct balloc_options {
 	size_t buffer_bytes;
 };
 
+/*
+ * Constructors. Each returns 0 and fills *out, or an errno value (EINVAL,
+ * ENOMEM) leaving *out untouched. opt may be NULL for the defaults.
+ */
+int balloc_buddy_heap_create(const struct balloc_options *opt, struct balloc *out);
+int balloc_bestfit_create(const struct balloc_options *opt, struct balloc *out);
+int balloc_system_create(const struct balloc_options *opt, struct balloc *out);
+
+/* Create an allocator by name ("buddy", "bestfit", "system"); ENOENT if unknown. */
+int balloc_create(const char *name, const struct balloc_options *opt, struct balloc *out);
+
+/* NULL-terminated list of the names balloc_create accepts. */
+const char *const *balloc_names(void);
+
+/* Destroy the allocator and clear *a. */
+void balloc_destroy(struct balloc *a);
+
 #ifdef __cplusplus
 }
 #endif
