@@ -1,15 +1,25 @@
 # Thin driver over CMake. The two commands a new user needs:
 #   make run    build and launch the main program
-#   make check  build and run every test: gcc build, clang ASan+UBSan build, valgrind
+#   make check  build and run every test: gcc build, clang ASan+UBSan build, valgrind,
+#               and a short fuzzing run over the fixed seed corpus
+# More:
+#   make fuzz      run every libFuzzer harness for FUZZ_SECONDS each (build-fuzz/)
+#   make coverage  line and branch coverage of the library sources (build-cov/)
+#   make lint      clang-tidy and cppcheck over every source; fails on findings
 BUILD       ?= build
 ASAN_BUILD  ?= build-asan
 VG_BUILD    ?= build-valgrind
+FUZZ_BUILD  ?= build-fuzz
+COV_BUILD   ?= build-cov
+FUZZ_SECONDS ?= 60
+FUZZ_CHECK_SECONDS ?= 30
 CMAKE       ?= cmake
 MAKEFLAGS += --no-print-directory
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
 
-.PHONY: all build run check check-gcc check-asan check-valgrind deps clean install
+.PHONY: all build run check check-gcc check-asan check-valgrind check-fuzz fuzz fuzz-build \
+	coverage lint deps clean install
 
 all: build
 
@@ -29,6 +39,7 @@ check: deps
 	$(MAKE) check-gcc
 	$(MAKE) check-asan
 	$(MAKE) check-valgrind
+	$(MAKE) check-fuzz
 	@echo "make check: all test builds passed"
 
 check-gcc: build
@@ -44,8 +55,21 @@ check-valgrind:
 	$(CMAKE) --build $(VG_BUILD) -j$(JOBS)
 	cd $(VG_BUILD) && ctest $(CTEST_FLAGS)
 
+# libFuzzer needs clang; the harnesses and the library are built with ASan+UBSan.
+fuzz-build:
+	CC=clang $(CMAKE) -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUDDY_FUZZ=ON -DBUDDY_TESTS=OFF
+	$(CMAKE) --build $(FUZZ_BUILD) -j$(JOBS)
+
+# Short run over the seed corpus; new units go to a temporary directory.
+check-fuzz: fuzz-build
+	scripts/fuzz.sh --build $(FUZZ_BUILD) --total $(FUZZ_CHECK_SECONDS) --temp
+
+# Long run; the growing corpus is kept in fuzz-out/corpus/ (not in the repo).
+fuzz: deps fuzz-build
+	scripts/fuzz.sh --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS) --keep
+
 install: build
 	$(CMAKE) --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(VG_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(VG_BUILD) $(FUZZ_BUILD) $(COV_BUILD)

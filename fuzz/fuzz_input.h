@@ -1,0 +1,37 @@
+/*
+ * fuzz_input.h - reading a fuzz input as a stream of argument bytes.
+ * Past the end every read gives 0, so any input decodes to some valid
+ * operation stream and short inputs stay meaningful.
+ */
+#ifndef BUDDY_FUZZ_INPUT_H
+#define BUDDY_FUZZ_INPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct fuzz_input {
+	const uint8_t *data; /* bytes not yet read */
+	size_t left;         /* how many */
+};
+
+static inline int fuzz_empty(const struct fuzz_input *in)
+{
+	return in->left == 0;
+}
+
+static inline unsigned fuzz_byte(struct fuzz_input *in)
+{
+	if (!in->left)
+		return 0;
+	in->left--;
+	return *in->data++;
+}
+
+/* Two bytes, little-endian: 0..65535. */
+static inline unsigned fuzz_u16(struct fuzz_input *in)
+{
+	unsigned lo = fuzz_byte(in);
+	return lo | (fuzz_byte(in) << 8);
+}
+
+#endif /* BUDDY_FUZZ_INPUT_H */
