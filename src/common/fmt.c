@@ -70,7 +70,7 @@ size_t bvfmt(char *buf, size_t size, const char *fmt, va_list ap)
 			width = width * 10 + (unsigned)(*f++ - '0');
 		int size_mod = 0; /* 'z', 'l' or 'L' (ll) */
 		if (*f == 'z' || *f == 'l') {
-			size_mod = *f++;
+			size_mod = (unsigned char)*f++;
 			if (size_mod == 'l' && *f == 'l') {
 				size_mod = 'L';
 				f++;
