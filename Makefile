@@ -11,6 +11,8 @@ ASAN_BUILD  ?= build-asan
 VG_BUILD    ?= build-valgrind
 FUZZ_BUILD  ?= build-fuzz
 COV_BUILD   ?= build-cov
+COV_MIN_LINE ?= 95
+COV_MIN_BRANCH ?= 90
 FUZZ_SECONDS ?= 60
 FUZZ_CHECK_SECONDS ?= 30
 CMAKE       ?= cmake
@@ -67,6 +69,24 @@ check-fuzz: fuzz-build
 # Long run; the growing corpus is kept in fuzz-out/corpus/ (not in the repo).
 fuzz: deps fuzz-build
 	scripts/fuzz.sh --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS) --keep
+
+# Every test in an instrumented build, then gcovr over the library sources
+# only (src/); fails below COV_MIN_LINE % of lines or COV_MIN_BRANCH % of branches.
+coverage:
+	$(CMAKE) -S . -B $(COV_BUILD) -DCMAKE_BUILD_TYPE=Debug -DBUDDY_COVERAGE=ON
+	$(CMAKE) --build $(COV_BUILD) -j$(JOBS)
+	find $(COV_BUILD) -name '*.gcda' -delete
+	cd $(COV_BUILD) && ctest $(CTEST_FLAGS)
+	gcovr --root . --object-directory $(COV_BUILD) --filter 'src/' \
+		--exclude-unreachable-branches --txt $(COV_BUILD)/coverage.txt \
+		--html-details $(COV_BUILD)/coverage.html --print-summary \
+		--fail-under-line $(COV_MIN_LINE) --fail-under-branch $(COV_MIN_BRANCH)
+	@echo "coverage: per-file figures in $(COV_BUILD)/coverage.txt, annotated sources in $(COV_BUILD)/coverage.html"
+
+# clang-tidy and cppcheck over src/ tools/ tests/ bench/ fuzz/, using the
+# compile commands of the gcc build.
+lint: $(BUILD)/CMakeCache.txt
+	scripts/lint.sh $(BUILD)
 
 install: build
 	$(CMAKE) --install $(BUILD)

@@ -34,4 +34,10 @@ static inline unsigned fuzz_u16(struct fuzz_input *in)
 	return lo | (fuzz_byte(in) << 8);
 }
 
+/* An index below n (n > 0), from one byte. */
+static inline int fuzz_pick(struct fuzz_input *in, int n)
+{
+	return (int)(fuzz_byte(in) % (unsigned)n);
+}
+
 #endif /* BUDDY_FUZZ_INPUT_H */

@@ -26,7 +26,7 @@
 #include "fuzz_input.h"
 
 #define SLOTS 4              /* region buffers in the pool */
-#define SLOT_PAGES 256u      /* pages per region buffer, at any page size */
+#define SLOT_PAGES ((size_t)256)     /* pages per region buffer, at any page size */
 #define PAGE_MAX 2048u       /* largest page size tried */
 #define SLOT_BYTES (SLOT_PAGES * PAGE_MAX) /* bytes per region buffer */
 #define META_BYTES 4096u     /* bytes per separate metadata buffer */
@@ -175,7 +175,7 @@ static void op_free(struct model *m, struct fuzz_input *in)
 {
 	if (!m->nr_live)
 		return;
-	int i = fuzz_byte(in) % m->nr_live;
+	int i = fuzz_pick(in, m->nr_live);
 	unsigned how = fuzz_byte(in) % 2;
 	struct live *l = &m->live[i];
 	int st;
@@ -212,14 +212,14 @@ static void op_bad_free(struct model *m, struct fuzz_input *in)
 	unsigned what = fuzz_byte(in) % 4;
 	unsigned off = fuzz_byte(in);
 	if (what == 0 && m->nr_live) {
-		struct live *l = &m->live[off % m->nr_live];
+		struct live *l = &m->live[off % (unsigned)m->nr_live];
 		size_t bytes = l->pages * m->page_size;
 		p = l->p + 1 + fuzz_u16(in) % (bytes - 1); /* inside, not its start */
 	} else if (what == 1) {
 		/* Memory that is never a region, or the end of the pool. */
 		p = off & 1 ? (unsigned char *)&before : pool[SLOTS - 1] + SLOT_BYTES - 16;
 	} else if (what == 2 && m->nr_live) {
-		struct live *l = &m->live[off % m->nr_live];
+		struct live *l = &m->live[off % (unsigned)m->nr_live];
 		if (l->kind != KIND_ORDER)
 			return;
 		expect_rejected(m, buddy_free_pages(&m->zone, l->p, l->order + 1), &before);
@@ -234,7 +234,7 @@ static void op_double_free(struct model *m, struct fuzz_input *in)
 {
 	if (!m->nr_live)
 		return;
-	int i = fuzz_byte(in) % m->nr_live;
+	int i = fuzz_pick(in, m->nr_live);
 	unsigned char *p = m->live[i].p;
 	live_verify(m, i);
 	if (buddy_free(&m->zone, p) != BUDDY_OK)
@@ -250,7 +250,7 @@ static void op_resize(struct model *m, struct fuzz_input *in)
 {
 	if (!m->nr_live)
 		return;
-	int i = fuzz_byte(in) % m->nr_live;
+	int i = fuzz_pick(in, m->nr_live);
 	unsigned new_order = fuzz_byte(in) % 12;
 	struct live l = m->live[i];
 	live_verify(m, i);
@@ -286,10 +286,10 @@ static int region_clashes(const struct model *m, const struct region *n)
 /* Add part of a pool buffer; an overlap with a region in the zone must be refused. */
 static void op_add_region(struct model *m, struct fuzz_input *in)
 {
-	int s = fuzz_byte(in) % SLOTS;
+	int s = fuzz_pick(in, SLOTS);
 	size_t off = fuzz_byte(in) % SLOT_PAGES;   /* leading pages left out */
 	size_t len = 1 + fuzz_byte(in) % SLOT_PAGES;
-	int carved = fuzz_byte(in) & 1;
+	int carved = (int)(fuzz_byte(in) & 1);
 	if (off + len > SLOT_PAGES)
 		len = SLOT_PAGES - off;
 	if (m->nr_reg == REGIONS_MAX)
@@ -314,7 +314,7 @@ static void op_remove_region(struct model *m, struct fuzz_input *in)
 	int busy = 0;
 	if (!m->nr_reg)
 		return;
-	int r = fuzz_byte(in) % m->nr_reg;
+	int r = fuzz_pick(in, m->nr_reg);
 	for (int i = 0; i < m->nr_live; i++)
 		if (m->live[i].p >= m->reg[r].base && m->live[i].p < m->reg[r].end)
 			busy = 1;
@@ -329,7 +329,7 @@ static void op_size(struct model *m, struct fuzz_input *in)
 {
 	if (!m->nr_live)
 		return;
-	struct live *l = &m->live[fuzz_byte(in) % m->nr_live];
+	struct live *l = &m->live[fuzz_pick(in, m->nr_live)];
 	if (buddy_alloc_size(&m->zone, l->p) != l->pages)
 		die("buddy_alloc_size disagrees with the allocation");
 }
