@@ -28,6 +28,13 @@
 #include "common/fmt.h"
 #include "page/page_internal.h"
 
+/* Keep rarely taken paths out of the fast paths' code. */
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define COLD __attribute__((noinline, cold))
+#define NOINLINE __attribute__((noinline))
+#define HOT_INLINE inline __attribute__((always_inline))
+
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
 /* ------------------------------------------------------------------ */
@@ -95,7 +102,7 @@ static void area_unlink(struct buddy_zone *z, unsigned order, uintptr_t a)
 }
 
 /* Record damage once, tell the callback, and refuse every later change. */
-static int corrupt(struct buddy_zone *z, const char *what, const void *where)
+static COLD int corrupt(struct buddy_zone *z, const char *what, const void *where)
 {
 	if (!z->corrupted && z->on_corrupt) {
 		char msg[160];
@@ -111,13 +118,15 @@ static int corrupt(struct buddy_zone *z, const char *what, const void *where)
  * Is p a list head of this zone's lists, or the first page of a block
  * whose page byte is `want`? Checked before p is ever dereferenced.
  */
-static int link_ok(const struct buddy_zone *z, const struct buddy_list *head,
-		   const struct buddy_list *p, uint8_t want)
+static inline int link_ok(const struct buddy_zone *z, const struct buddy_list *head,
+			  const struct buddy_list *p, uint8_t want)
 {
 	if (p == head)
 		return 1;
 	uintptr_t a = (uintptr_t)p;
-	const struct buddy_region *r = region_lookup(z, a);
+	const struct buddy_region *r = z->hint;
+	if (!r || a - r->base >= r->end - r->base)
+		r = region_lookup(z, a);
 	return r && !(a & (z->page_size - 1)) && r->pg[region_index(z, r, a)] == want;
 }
 
@@ -172,12 +181,21 @@ const struct buddy_region *region_lookup(const struct buddy_zone *z, uintptr_t a
 	return NULL;
 }
 
-static struct buddy_region *region_find(struct buddy_zone *z, uintptr_t a)
+static NOINLINE struct buddy_region *region_find_slow(struct buddy_zone *z, uintptr_t a)
 {
 	struct buddy_region *r = (struct buddy_region *)region_lookup(z, a);
 	if (r)
 		z->hint = r;
 	return r;
+}
+
+/* The region holding a: the last region used first (one compare), then the list. */
+static inline struct buddy_region *region_find(struct buddy_zone *z, uintptr_t a)
+{
+	struct buddy_region *r = z->hint;
+	if (__builtin_expect(r && a - r->base < r->end - r->base, 1))
+		return r;
+	return region_find_slow(z, a);
 }
 
 static unsigned region_max_order(const struct buddy_zone *z, size_t nr_pages)
@@ -471,16 +489,22 @@ static struct buddy_region *rmqueue(struct buddy_zone *z, unsigned order, size_t
 /* page cache                                                          */
 /* ------------------------------------------------------------------ */
 
-/* Pop the newest cached block of `order`; NULL if the list is damaged. */
-static struct buddy_region *pcp_take(struct buddy_zone *z, unsigned order, size_t *idx_out)
+/*
+ * Pop the newest cached block of `order`; NULL if the list is damaged. The
+ * head's link was written by the allocator itself; the links stored in the
+ * block are checked before they are used.
+ */
+static HOT_INLINE struct buddy_region *pcp_take(struct buddy_zone *z, unsigned order, size_t *idx_out)
 {
 	struct buddy_pcp *pc = &z->pcp[order];
-	struct buddy_list *n = pc->list.next;
+	struct buddy_list *h = &pc->list, *n = h->next, *next = n->next;
 
-	if (node_check(z, &pc->list, (uintptr_t)n, (uint8_t)(PG_CACHED | order)))
+	if (n->prev != h || !link_ok(z, h, next, (uint8_t)(PG_CACHED | order)) || next->prev != n) {
+		corrupt(z, "cached block's links are damaged", n);
 		return NULL;
-	n->prev->next = n->next;
-	n->next->prev = n->prev;
+	}
+	h->next = next;
+	next->prev = h;
 	pc->count--;
 	z->cached_pages -= (size_t)1 << order;
 	struct buddy_region *r = region_find(z, (uintptr_t)n);
@@ -489,7 +513,7 @@ static struct buddy_region *pcp_take(struct buddy_zone *z, unsigned order, size_
 }
 
 /* Give the `count` oldest cached blocks of `order` back to the buddy lists. */
-static int pcp_drain(struct buddy_zone *z, unsigned order, size_t count)
+static NOINLINE int pcp_drain(struct buddy_zone *z, unsigned order, size_t count)
 {
 	struct buddy_pcp *pc = &z->pcp[order];
 
@@ -510,7 +534,7 @@ static int pcp_drain(struct buddy_zone *z, unsigned order, size_t count)
 }
 
 /* Cache the block instead of merging it; trim the list when it grows long. */
-static int pcp_put(struct buddy_zone *z, struct buddy_region *r, size_t idx, unsigned order)
+static HOT_INLINE int pcp_put(struct buddy_zone *z, struct buddy_region *r, size_t idx, unsigned order)
 {
 	struct buddy_pcp *pc = &z->pcp[order];
 	struct buddy_list *n = (struct buddy_list *)region_addr(z, r, idx);
@@ -540,7 +564,7 @@ void buddy_drain_cache(struct buddy_zone *z)
  * rmqueue, draining the cache and trying again before giving up, so that
  * no allocation fails while cached pages could serve it.
  */
-static struct buddy_region *rmqueue_drain(struct buddy_zone *z, unsigned order, size_t *idx)
+static NOINLINE struct buddy_region *rmqueue_drain(struct buddy_zone *z, unsigned order, size_t *idx)
 {
 	struct buddy_region *r = rmqueue(z, order, idx);
 	if (!r && z->cached_pages && !z->corrupted) {
@@ -577,7 +601,19 @@ static void *alloc_failed(struct buddy_zone *z)
 	return NULL;
 }
 
-void *buddy_alloc_pages(struct buddy_zone *z, unsigned order, unsigned flags)
+/* The block at idx becomes an allocation of `order`. */
+static inline void *alloc_finish(struct buddy_zone *z, struct buddy_region *r, size_t idx,
+				 unsigned order, unsigned flags)
+{
+	r->pg[idx] = (uint8_t)(PG_HEAD | order);
+	account_alloc(z);
+	void *p = (void *)region_addr(z, r, idx);
+	if (unlikely(flags & BUDDY_ZERO))
+		mem_zero(p, (size_t)z->page_size << order);
+	return p;
+}
+
+static NOINLINE void *alloc_pages_slow(struct buddy_zone *z, unsigned order, unsigned flags)
 {
 	size_t idx;
 
@@ -594,12 +630,47 @@ void *buddy_alloc_pages(struct buddy_zone *z, unsigned order, unsigned flags)
 	struct buddy_region *r = block_take(z, order, &idx);
 	if (!r)
 		return alloc_failed(z);
-	r->pg[idx] = (uint8_t)(PG_HEAD | order);
-	account_alloc(z);
-	void *p = (void *)region_addr(z, r, idx);
-	if (flags & BUDDY_ZERO)
-		mem_zero(p, (size_t)z->page_size << order);
+	return alloc_finish(z, r, idx, order, flags);
+}
+
+static COLD void *zero_fill(void *p, size_t n)
+{
+	mem_zero(p, n);
 	return p;
+}
+
+/*
+ * Fast path: the newest cached block of this order, when it and the link
+ * stored in it (checked: a cached block of this order, pointing back) lie
+ * in the last region used. It calls nothing, so it needs no stack frame;
+ * anything unusual goes to the slow path, which checks and reports fully.
+ */
+void *buddy_alloc_pages(struct buddy_zone *z, unsigned order, unsigned flags)
+{
+	if (likely(z && order < z->pcp_orders && !z->corrupted && z->hint)) {
+		struct buddy_pcp *pc = &z->pcp[order];
+		struct buddy_list *h = &pc->list, *n = h->next, *next;
+		struct buddy_region *r = z->hint;
+		uintptr_t span = r->end - r->base, off = (uintptr_t)n - r->base, noff;
+		if (n != h && off < span && n->prev == h) {
+			next = n->next;
+			noff = (uintptr_t)next - r->base;
+			if ((next == h || (noff < span && !(noff & (z->page_size - 1)) &&
+					   r->pg[noff >> z->page_shift] == (PG_CACHED | order))) &&
+			    next->prev == n) {
+				h->next = next;
+				next->prev = h;
+				pc->count--;
+				z->cached_pages -= (size_t)1 << order;
+				r->pg[off >> z->page_shift] = (uint8_t)(PG_HEAD | order);
+				account_alloc(z);
+				if (unlikely(flags & BUDDY_ZERO))
+					return zero_fill(n, (size_t)z->page_size << order);
+				return n;
+			}
+		}
+	}
+	return alloc_pages_slow(z, order, flags);
 }
 
 /*
@@ -680,7 +751,8 @@ void *buddy_alloc_pages_exact(struct buddy_zone *z, size_t npages, unsigned flag
  *     order k:   [ freed ][ buddy free ]   pair bit 1 -> toggled to 0: merge
  *     order k+1: [ merged .............]   toggle this pair's bit, and so on
  */
-static int free_block(struct buddy_zone *z, struct buddy_region *r, size_t idx, unsigned order)
+static NOINLINE int free_block(struct buddy_zone *z, struct buddy_region *r, size_t idx,
+				unsigned order)
 {
 	r->free_pages += (size_t)1 << order;
 	z->free_pages += (size_t)1 << order;
@@ -777,6 +849,20 @@ static int free_alloc(struct buddy_zone *z, struct buddy_region *r, size_t idx)
 	return st;
 }
 
+/*
+ * Fast path for frees: addr in the last region used, on a page boundary,
+ * and its page byte exactly `want` (the start of a single-block allocation
+ * of the expected order). Returns its page index, or (size_t)-1.
+ */
+static inline size_t free_fast_index(struct buddy_zone *z, uintptr_t a, uint8_t want)
+{
+	const struct buddy_region *r = z->hint;
+	if (!r || a - r->base >= r->end - r->base || (a & (z->page_size - 1)) || z->corrupted)
+		return (size_t)-1;
+	size_t idx = region_index(z, r, a);
+	return r->pg[idx] == want ? idx : (size_t)-1;
+}
+
 int buddy_free(struct buddy_zone *z, void *addr)
 {
 	struct buddy_region *r = NULL;
@@ -790,7 +876,7 @@ int buddy_free(struct buddy_zone *z, void *addr)
 	return free_alloc(z, r, idx);
 }
 
-int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
+static NOINLINE int free_pages_slow(struct buddy_zone *z, void *addr, unsigned order)
 {
 	struct buddy_region *r = NULL;
 	size_t idx = 0;
@@ -804,6 +890,33 @@ int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
 	if ((b & PG_MORE) || pg_order(b) != order)
 		return fail(z, BUDDY_EORDER);
 	return free_alloc(z, r, idx);
+}
+
+/*
+ * Fast path: a single block of a cached order in the last region used goes
+ * straight onto the cache list; everything else takes the checked path.
+ */
+int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
+{
+	if (likely(z && order < z->pcp_orders)) {
+		size_t idx = free_fast_index(z, (uintptr_t)addr, (uint8_t)(PG_HEAD | order));
+		if (likely(idx != (size_t)-1)) {
+			struct buddy_pcp *pc = &z->pcp[order];
+			struct buddy_list *n = addr;
+			z->hint->pg[idx] = (uint8_t)(PG_CACHED | order);
+			n->next = pc->list.next;
+			n->prev = &pc->list;
+			pc->list.next->prev = n;
+			pc->list.next = n;
+			pc->count++;
+			z->cached_pages += (size_t)1 << order;
+			z->nr_frees++;
+			if (unlikely(pc->count > z->pcp_high))
+				return pcp_drain(z, order, (z->pcp_high + 1) / 2);
+			return BUDDY_OK;
+		}
+	}
+	return free_pages_slow(z, addr, order);
 }
 
 int buddy_free_pages_exact(struct buddy_zone *z, void *addr, size_t npages)
