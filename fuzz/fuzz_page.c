@@ -1,14 +1,15 @@
 /*
  * fuzz_page.c - fuzz harness for the page allocator core (buddy_*).
  *
- * The input is an operation stream. The first two bytes pick the zone
- * configuration (page size 16..2048 bytes, max order); every following
+ * The input is an operation stream. The first three bytes pick the zone
+ * configuration (page size 16..2048 bytes, max order, page cache size and
+ * orders); every following
  * operation is one opcode byte and its argument bytes:
  *
  *     alloc order k | alloc exact n pages | free (by order, by page count or
  *     by address) | bad free (inside a block, twice, outside) | resize |
  *     add region (from a pool of aligned buffers, metadata carved or apart) |
- *     remove region | size query
+ *     remove region | size query | drain the page cache
  *
  * A shadow model keeps every live allocation and region. After each
  * operation the harness runs buddy_check() and compares the zone's
@@ -75,6 +76,14 @@ static void report_problem(void *arg, const char *msg)
 	fprintf(stderr, "buddy_check: %s\n", msg);
 }
 
+/* Only the harness's own use of the API runs here: damage is a bug. */
+static void report_corrupt(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", msg);
+	die("the zone reported corruption");
+}
+
 static size_t live_pages(const struct model *m)
 {
 	size_t n = 0;
@@ -93,8 +102,8 @@ static void model_verify(struct model *m)
 	buddy_get_stats(&m->zone, &st);
 	if (st.used_pages != live_pages(m))
 		die("used pages disagree with the live allocations");
-	if (st.free_pages + st.used_pages != st.total_pages)
-		die("free + used != total");
+	if (st.free_pages + st.cached_pages + st.used_pages != st.total_pages)
+		die("free + cached + used != total");
 }
 
 static int ranges_overlap(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
@@ -346,10 +355,11 @@ static void model_run(struct model *m, struct fuzz_input *in)
 		case 7: op_resize(m, in); break;
 		case 8: op_add_region(m, in); break;
 		default:
-			if (fuzz_byte(in) & 1)
-				op_remove_region(m, in);
-			else
-				op_size(m, in);
+			switch (fuzz_byte(in) % 3) {
+			case 0: op_remove_region(m, in); break;
+			case 1: op_size(m, in); break;
+			default: buddy_drain_cache(&m->zone);
+			}
 		}
 		model_verify(m);
 	}
@@ -368,6 +378,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.page_size = (size_t)16 << (fuzz_byte(&in) % 8);
 	unsigned mo = fuzz_byte(&in) % 16;
 	cfg.max_order = mo >= 12 ? BUDDY_ORDER_AUTO : mo;
+	unsigned pcp = fuzz_byte(&in);
+	cfg.pcp_high = pcp % 8;                 /* 0: cache off */
+	cfg.pcp_max_order = (pcp >> 3) % BUDDY_PCP_ORDERS;
+	cfg.on_corrupt = report_corrupt;
 	if (buddy_zone_init(&m.zone, &cfg) != BUDDY_OK)
 		die("zone init failed");
 	m.page_size = cfg.page_size;
