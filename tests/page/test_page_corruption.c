@@ -31,7 +31,7 @@
 
 #include "buddy/page.h"
 
-#define PS 64u
+#define PS ((size_t)64)
 #define NPAGES 256u
 
 struct fixture {
@@ -69,7 +69,7 @@ static struct fixture *fixture_make(int with_cache, int with_callback)
 	struct buddy_config cfg;
 
 	assert_non_null(f);
-	f->arena = aligned_alloc(PS, (size_t)PS * NPAGES);
+	f->arena = aligned_alloc(PS, PS * NPAGES);
 	assert_non_null(f->arena);
 	buddy_config_default(&cfg);
 	cfg.page_size = PS;
@@ -78,7 +78,7 @@ static struct fixture *fixture_make(int with_cache, int with_callback)
 	cfg.on_corrupt = with_callback ? on_corrupt : NULL;
 	cfg.corrupt_arg = f;
 	assert_int_equal(buddy_zone_init(&f->zone, &cfg), BUDDY_OK);
-	assert_int_equal(buddy_add_region(&f->zone, f->arena, (size_t)PS * NPAGES, f->meta,
+	assert_int_equal(buddy_add_region(&f->zone, f->arena, PS * NPAGES, f->meta,
 					  sizeof(f->meta)),
 			 BUDDY_OK);
 	f->a = buddy_alloc_pages(&f->zone, 0, 0);
