@@ -129,6 +129,7 @@ static int chunk_map(struct bheap *h, size_t bytes)
 	struct heap_chunk *c = chunk_record(h, base, bytes, base + bytes, core_meta);
 	c->map_base = (void *)base;
 	c->map_len = bytes + tail;
+	c->meta_bytes = tail; /* what is mapped for it, rounded to pages */
 	chunk_link(h, c);
 	h->maps++;
 	return BUDDY_OK;
@@ -182,7 +183,7 @@ void heap_unmap_all(struct bheap *h)
 
 /*
  * Fixed mode: [struct bheap][core metadata][record][side] ... [region].
- * The region base is aligned to fixed_align (up to 4096, at most 1/16 of
+ * The region base is aligned to fixed_align (up to 4096, at most 1/8 of
  * the buffer) so blocks up to that size are aligned to their size.
  */
 int heap_setup_fixed(struct bheap *h)
@@ -193,7 +194,7 @@ int heap_setup_fixed(struct bheap *h)
 		return BUDDY_ESMALL;
 	size_t avail = (end - start) & ~(h->cfg.min_block - 1);
 	size_t a = h->cfg.min_block;
-	while (a < 4096 && a * 2 <= avail / 16)
+	while (a < 4096 && a * 2 <= avail / 8)
 		a *= 2;
 	size_t core_meta;
 	size_t tail = chunk_tail_bytes(h, avail, &core_meta);
