@@ -19,7 +19,10 @@
  *                        in place when the upper buddies are free, else
  *                        moved (contents kept up to the old usable size);
  *                        on failure NULL, errno ENOMEM, p untouched
- *   aligned_alloc(a, n)  a not a power of two: NULL, errno EINVAL
+ *   aligned_alloc(a, n)  a not a power of two: NULL, errno EINVAL; any n;
+ *                        in fixed-buffer mode also EINVAL when a exceeds
+ *                        the region's base alignment (4096 for buffers of
+ *                        32 KiB and more)
  *   posix_memalign       EINVAL when a is not a power of two or not a
  *                        multiple of sizeof(void *); ENOMEM; *p untouched
  *   free(NULL)           nothing
@@ -82,7 +85,8 @@ struct bheap_config {
 	size_t retain_bytes; /* free bytes kept mapped: a chunk that becomes wholly
 			      * free is unmapped when free bytes exceed this;
 			      * default chunk_bytes */
-	void *buffer;        /* fixed memory to work in (no mapping at all), or NULL */
+	void *buffer;        /* fixed memory to work in (no mapping at all), or NULL;
+			      * the state and metadata go at its start */
 	size_t buffer_bytes; /* its length */
 	bheap_error_fn on_error; /* misuse handler; NULL = print and abort */
 	void *error_arg;
