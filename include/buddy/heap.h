@@ -129,6 +129,8 @@ size_t bheap_usable_size(struct bheap *h, const void *p);
  * never fails a request through fragmentation. In bytes, with s the
  * smallest and b the largest block: N = M * (1 + log2(b/s) / 2) - b + s.
  * The guarantee is for one arena; with several chunks it is an estimate.
+ * A realloc that moves holds both blocks for a moment, and the peaks
+ * include that moment.
  */
 struct bheap_stats {
 	size_t min_block;           /* bytes in the smallest block */

@@ -247,12 +247,12 @@ static int block_lookup(struct bheap *h, const void *p, struct heap_ref *r)
 	size_t pages = buddy_alloc_size(&h->zone, p);
 	if (!pages)
 		return buddy_last_error(&h->zone);
-	r->chunk = chunk_find(h, (uintptr_t)p);
+	r->chunk = heap_chunk_find(h, (uintptr_t)p);
 	if (!r->chunk)
 		return BUDDY_ECORRUPT;
 	r->order = log2_ceil(pages);
 	r->held = pages << h->min_shift;
-	r->requested = r->held - side_read(h, r->chunk, (uintptr_t)p, r->order);
+	r->requested = r->held - heap_side_read(h, r->chunk, (uintptr_t)p, r->order);
 	return 0;
 }
 
@@ -276,9 +276,9 @@ static void *block_alloc(struct bheap *h, int order, size_t requested)
 		errno = ENOMEM;
 		return NULL;
 	}
-	struct heap_ref r = { chunk_find(h, (uintptr_t)p), (unsigned)order,
+	struct heap_ref r = { heap_chunk_find(h, (uintptr_t)p), (unsigned)order,
 			      (size_t)h->cfg.min_block << order, requested };
-	side_write(h, r.chunk, (uintptr_t)p, r.order, r.held - requested);
+	heap_side_write(h, r.chunk, (uintptr_t)p, r.order, r.held - requested);
 	account_add(h, &r);
 	h->live++;
 	if (h->live > h->peak_live)
@@ -364,7 +364,7 @@ static int block_resize(struct bheap *h, void *p, struct heap_ref *r, unsigned k
 	r->order = k;
 	r->held = (size_t)h->cfg.min_block << k;
 	r->requested = size;
-	side_write(h, r->chunk, (uintptr_t)p, k, r->held - size);
+	heap_side_write(h, r->chunk, (uintptr_t)p, k, r->held - size);
 	account_add(h, r);
 	h->reallocs_in_place++;
 	return 0;

@@ -212,7 +212,7 @@ int heap_setup_fixed(struct bheap *h)
 	return BUDDY_OK;
 }
 
-struct heap_chunk *chunk_find(struct bheap *h, uintptr_t a)
+struct heap_chunk *heap_chunk_find(struct bheap *h, uintptr_t a)
 {
 	struct heap_chunk *c = h->hint;
 	if (c && a - c->base < c->bytes)
@@ -231,7 +231,7 @@ static size_t side_width(unsigned order)
 	return order >= 3 ? sizeof(uint64_t) : (size_t)1 << order;
 }
 
-size_t side_read(const struct bheap *h, const struct heap_chunk *c, uintptr_t a, unsigned order)
+size_t heap_side_read(const struct bheap *h, const struct heap_chunk *c, uintptr_t a, unsigned order)
 {
 	const uint8_t *s = c->side + ((a - c->base) >> h->min_shift);
 	uint64_t v = 0;
@@ -240,7 +240,7 @@ size_t side_read(const struct bheap *h, const struct heap_chunk *c, uintptr_t a,
 	return (size_t)v;
 }
 
-void side_write(const struct bheap *h, struct heap_chunk *c, uintptr_t a, unsigned order,
+void heap_side_write(const struct bheap *h, struct heap_chunk *c, uintptr_t a, unsigned order,
 		size_t slack)
 {
 	uint8_t *s = c->side + ((a - c->base) >> h->min_shift);

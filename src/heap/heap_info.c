@@ -115,7 +115,7 @@ static int walker_visit(void *arg, const struct buddy_block *b)
 		.offset = w->before + (a - w->c->base),
 	};
 	if (blk.allocated)
-		blk.requested = blk.size - side_read(w->h, w->c, a, b->order);
+		blk.requested = blk.size - heap_side_read(w->h, w->c, a, b->order);
 	return w->fn(w->arg, &blk);
 }
 

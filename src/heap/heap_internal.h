@@ -76,12 +76,12 @@ int heap_setup_fixed(struct bheap *h);
 int heap_grow(struct bheap *h, unsigned order);
 void heap_release_chunk(struct bheap *h, struct heap_chunk *c);
 void heap_unmap_all(struct bheap *h);
-struct heap_chunk *chunk_find(struct bheap *h, uintptr_t a);
+struct heap_chunk *heap_chunk_find(struct bheap *h, uintptr_t a);
 size_t heap_footprint(const struct bheap *h);
 
 /* Slack of the allocated block of `order` at address a in chunk c. */
-size_t side_read(const struct bheap *h, const struct heap_chunk *c, uintptr_t a, unsigned order);
-void side_write(const struct bheap *h, struct heap_chunk *c, uintptr_t a, unsigned order,
+size_t heap_side_read(const struct bheap *h, const struct heap_chunk *c, uintptr_t a, unsigned order);
+void heap_side_write(const struct bheap *h, struct heap_chunk *c, uintptr_t a, unsigned order,
 		size_t slack);
 
 #endif /* BUDDY_HEAP_INTERNAL_H */
