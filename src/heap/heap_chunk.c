@@ -231,7 +231,8 @@ static size_t side_width(unsigned order)
 	return order >= 3 ? sizeof(uint64_t) : (size_t)1 << order;
 }
 
-size_t heap_side_read(const struct bheap *h, const struct heap_chunk *c, uintptr_t a, unsigned order)
+size_t heap_side_read(const struct bheap *h, const struct heap_chunk *c, uintptr_t a,
+		      unsigned order)
 {
 	const uint8_t *s = c->side + ((a - c->base) >> h->min_shift);
 	uint64_t v = 0;

@@ -80,8 +80,9 @@ struct heap_chunk *heap_chunk_find(struct bheap *h, uintptr_t a);
 size_t heap_footprint(const struct bheap *h);
 
 /* Slack of the allocated block of `order` at address a in chunk c. */
-size_t heap_side_read(const struct bheap *h, const struct heap_chunk *c, uintptr_t a, unsigned order);
+size_t heap_side_read(const struct bheap *h, const struct heap_chunk *c, uintptr_t a,
+		      unsigned order);
 void heap_side_write(const struct bheap *h, struct heap_chunk *c, uintptr_t a, unsigned order,
-		size_t slack);
+		     size_t slack);
 
 #endif /* BUDDY_HEAP_INTERNAL_H */
