@@ -82,9 +82,9 @@ struct bheap_config {
 	size_t chunk_bytes;  /* bytes per mapped chunk, rounded up to a power of two
 			      * and at least the system page; default 1 MiB */
 	size_t limit_bytes;  /* most chunk bytes mapped at once; 0 = no limit */
-	size_t retain_bytes; /* free bytes kept mapped: a chunk that becomes wholly
-			      * free is unmapped when free bytes exceed this;
-			      * default chunk_bytes */
+	size_t retain_bytes; /* free bytes kept mapped: after every free, wholly
+			      * free chunks are unmapped while the heap's free
+			      * bytes exceed this; default 1 MiB */
 	void *buffer;        /* fixed memory to work in (no mapping at all), or NULL;
 			      * the state and metadata go at its start */
 	size_t buffer_bytes; /* its length */

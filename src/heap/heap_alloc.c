@@ -207,6 +207,8 @@ struct heap_ref {
 
 static void account_add(struct bheap *h, struct heap_ref *r)
 {
+	if (r->chunk->held == 0)
+		h->idle_chunks--;
 	r->chunk->held += r->held;
 	h->held += r->held;
 	h->requested += r->requested;
@@ -223,6 +225,8 @@ static void account_add(struct bheap *h, struct heap_ref *r)
 static void account_sub(struct bheap *h, const struct heap_ref *r)
 {
 	r->chunk->held -= r->held;
+	if (r->chunk->held == 0)
+		h->idle_chunks++;
 	h->held -= r->held;
 	h->requested -= r->requested;
 }
@@ -287,14 +291,14 @@ static void *block_alloc(struct bheap *h, int order, size_t requested)
 	return p;
 }
 
-/* Free the live block p described by r; may give its chunk back. */
+/* Free the live block p described by r; may give wholly free chunks back. */
 static void block_free(struct bheap *h, void *p, const struct heap_ref *r)
 {
 	account_sub(h, r);
 	h->live--;
 	h->frees++;
 	buddy_free(&h->zone, p);
-	heap_release_chunk(h, r->chunk);
+	heap_release_idle(h);
 }
 
 void *bheap_malloc(struct bheap *h, size_t size)

@@ -7,8 +7,8 @@
  * head and the unused tail. Its core metadata, its chunk record and its
  * side array follow it in the same mapping, so the whole chunk region is
  * one buddy block of the top order and every block in it is aligned to its
- * size. A chunk whose blocks are all free goes back with munmap once the
- * heap's free bytes exceed retain_bytes.
+ * size. A chunk whose blocks are all free goes back with munmap as soon as
+ * the heap's free bytes exceed retain_bytes (checked after every free).
  *
  * Costs: growing is one map call plus O(chunks) to link the record;
  * finding the chunk of a pointer is O(chunks) behind a one-entry hint.
@@ -59,6 +59,7 @@ static void chunk_link(struct bheap *h, struct heap_chunk *c)
 	c->next = *pp;
 	*pp = c;
 	h->nr_chunks++;
+	h->idle_chunks++; /* nothing held in it yet */
 	h->arena_bytes += c->bytes;
 	h->meta_bytes += c->meta_bytes;
 	if (h->arena_bytes > h->peak_arena)
@@ -77,6 +78,7 @@ static void chunk_unlink(struct bheap *h, struct heap_chunk *c)
 	if (h->hint == c)
 		h->hint = NULL;
 	h->nr_chunks--;
+	h->idle_chunks--; /* only wholly free chunks are unlinked */
 	h->arena_bytes -= c->bytes;
 	h->meta_bytes -= c->meta_bytes;
 }
@@ -155,19 +157,34 @@ int heap_grow(struct bheap *h, unsigned order)
 	return chunk_map(h, bytes);
 }
 
-/* Unmap c if it is wholly free and free memory exceeds retain_bytes. */
-void heap_release_chunk(struct bheap *h, struct heap_chunk *c)
+/* Give back the wholly free chunk c. */
+static void chunk_release(struct bheap *h, struct heap_chunk *c)
 {
-	if (h->fixed || c->held != 0)
-		return;
-	size_t free_bytes = h->zone.free_pages << h->min_shift;
-	if (free_bytes <= h->cfg.retain_bytes)
-		return;
 	if (buddy_remove_region(&h->zone, (void *)c->base) != BUDDY_OK)
 		return; /* cannot happen for a chunk with nothing held; keep it */
 	chunk_unlink(h, c);
 	h->unmaps++;
 	unmap_pages(h, c->map_base, c->map_len);
+}
+
+/*
+ * While free memory exceeds retain_bytes, unmap wholly free chunks (lowest
+ * address first). O(1) unless some chunk is wholly free and memory is above
+ * retain_bytes; then O(chunks), and at least one chunk goes.
+ */
+void heap_release_idle(struct bheap *h)
+{
+	struct heap_chunk *c = h->chunks;
+
+	if (h->fixed)
+		return;
+	while (c && h->idle_chunks &&
+	       (h->zone.free_pages << h->min_shift) > h->cfg.retain_bytes) {
+		struct heap_chunk *next = c->next;
+		if (c->held == 0)
+			chunk_release(h, c);
+		c = next;
+	}
 }
 
 void heap_unmap_all(struct bheap *h)
@@ -179,6 +196,7 @@ void heap_unmap_all(struct bheap *h)
 			unmap_pages(h, c->map_base, c->map_len);
 	}
 	h->nr_chunks = 0;
+	h->idle_chunks = 0;
 }
 
 /*
@@ -242,7 +260,7 @@ size_t heap_side_read(const struct bheap *h, const struct heap_chunk *c, uintptr
 }
 
 void heap_side_write(const struct bheap *h, struct heap_chunk *c, uintptr_t a, unsigned order,
-		size_t slack)
+		     size_t slack)
 {
 	uint8_t *s = c->side + ((a - c->base) >> h->min_shift);
 	uint64_t v = slack;

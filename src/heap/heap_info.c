@@ -165,7 +165,7 @@ static int check_block(void *arg, const struct bheap_block *b)
 static void check_chunks(struct checker *ck)
 {
 	const struct bheap *h = ck->h;
-	size_t n = 0, bytes = 0, held = 0;
+	size_t n = 0, bytes = 0, held = 0, idle = 0;
 	struct buddy_region_info ri;
 
 	for (const struct heap_chunk *c = h->chunks; c; c = c->next, n++) {
@@ -177,6 +177,7 @@ static void check_chunks(struct checker *ck)
 				   (ri.nr_pages - ri.free_pages) << h->min_shift);
 		bytes += c->bytes;
 		held += c->held;
+		idle += c->held == 0;
 	}
 	if (n != h->nr_chunks || n != h->zone.nr_regions)
 		check_fail(ck, "chunk count", n, h->nr_chunks);
@@ -184,6 +185,8 @@ static void check_chunks(struct checker *ck)
 		check_fail(ck, "arena bytes", bytes, h->arena_bytes);
 	if (held != h->held)
 		check_fail(ck, "held bytes over the chunks", held, h->held);
+	if (idle != h->idle_chunks)
+		check_fail(ck, "wholly free chunks", idle, h->idle_chunks);
 }
 
 size_t bheap_check(const struct bheap *h, buddy_report_fn report, void *arg)

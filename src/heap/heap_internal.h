@@ -47,6 +47,7 @@ struct bheap {
 	struct heap_chunk *chunks; /* all chunks, sorted by address */
 	struct heap_chunk *hint;  /* chunk of the last lookup */
 	size_t nr_chunks;         /* chunks in the list */
+	size_t idle_chunks;       /* chunks holding no allocation */
 	size_t arena_bytes;       /* sum of chunk bytes */
 	size_t meta_bytes;        /* sum of chunk meta_bytes */
 	/* --- statistics (see struct bheap_stats for meanings) --- */
@@ -74,7 +75,7 @@ struct bheap {
 /* heap_chunk.c */
 int heap_setup_fixed(struct bheap *h);
 int heap_grow(struct bheap *h, unsigned order);
-void heap_release_chunk(struct bheap *h, struct heap_chunk *c);
+void heap_release_idle(struct bheap *h);
 void heap_unmap_all(struct bheap *h);
 struct heap_chunk *heap_chunk_find(struct bheap *h, uintptr_t a);
 size_t heap_footprint(const struct bheap *h);

@@ -224,6 +224,38 @@ static void test_heap_unmaps_free_chunks_beyond_retain(void **state)
 	assert_int_equal(m.mapped, 0);
 }
 
+static void test_heap_idle_chunk_goes_when_free_memory_grows(void **state)
+{
+	(void)state;
+	struct bheap_config cfg = test_config(NULL, NULL, CHUNK);
+	cfg.retain_bytes = 80000;
+	struct bheap *h = bheap_create(&cfg);
+	void *a = bheap_malloc(h, CHUNK); /* a chunk of its own */
+	void *c = bheap_malloc(h, 16);    /* the second chunk: 16 + 32K + 16K + 8K held */
+	void *d = bheap_malloc(h, 32768);
+	void *e = bheap_malloc(h, 16384);
+	void *f = bheap_malloc(h, 8192);
+	struct bheap_stats st;
+	bheap_get_stats(h, &st);
+	assert_int_equal(st.nr_chunks, 2);
+	assert_int_equal(st.free_bytes, 8176);
+	bheap_free(h, a); /* 73712 free bytes, not above 80000: a's chunk stays */
+	bheap_get_stats(h, &st);
+	assert_int_equal(st.nr_chunks, 2);
+	assert_int_equal(st.unmaps, 0);
+	assert_heap_ok(h);
+	bheap_free(h, e); /* 90096 free: the idle chunk goes, though e's is still busy */
+	bheap_get_stats(h, &st);
+	assert_int_equal(st.nr_chunks, 1);
+	assert_int_equal(st.unmaps, 1);
+	assert_int_equal(st.free_bytes, 24560);
+	assert_heap_ok(h);
+	bheap_free(h, c);
+	bheap_free(h, d);
+	bheap_free(h, f);
+	bheap_destroy(h);
+}
+
 static void test_heap_retain_zero_unmaps_every_free_chunk(void **state)
 {
 	(void)state;
@@ -333,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_heap_map_failure_during_realloc_keeps_block),
 		cmocka_unit_test(test_heap_create_fails_when_map_fails),
 		cmocka_unit_test(test_heap_unmaps_free_chunks_beyond_retain),
+		cmocka_unit_test(test_heap_idle_chunk_goes_when_free_memory_grows),
 		cmocka_unit_test(test_heap_retain_zero_unmaps_every_free_chunk),
 		cmocka_unit_test(test_heap_fixed_buffer_never_maps),
 		cmocka_unit_test(test_heap_fixed_buffer_alignment),
