@@ -9,6 +9,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#define FUZZ_RECLAIM(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#endif
+#endif
+#if !defined(FUZZ_RECLAIM) && defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define FUZZ_RECLAIM(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#endif
+#ifndef FUZZ_RECLAIM
+#define FUZZ_RECLAIM(p, n) ((void)(p), (void)(n))
+#endif
+
 struct fuzz_input {
 	const uint8_t *data; /* bytes not yet read */
 	size_t left;         /* how many */
@@ -32,6 +46,15 @@ static inline unsigned fuzz_u16(struct fuzz_input *in)
 {
 	unsigned lo = fuzz_byte(in);
 	return lo | (fuzz_byte(in) << 8);
+}
+
+/*
+ * Take back a static buffer an allocator worked in during the last input:
+ * under AddressSanitizer the allocator may have left parts of it poisoned.
+ */
+static inline void fuzz_reclaim(void *p, size_t n)
+{
+	FUZZ_RECLAIM(p, n);
 }
 
 /* An index below n (n > 0), from one byte. */
