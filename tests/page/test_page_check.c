@@ -226,6 +226,21 @@ static void test_page_check_counters_changed(void **state)
 	assert_int_equal(fx_check(z), 0);
 }
 
+/*
+ * A region whose base is damaged: the list check must report the nodes that
+ * now fall past the region's page bytes, not read beyond those bytes.
+ */
+static void test_page_check_region_base_damaged(void **state)
+{
+	struct scratch *s = *state;
+	uintptr_t saved = s->r->base;
+	s->r->base -= 64 * PS;
+	expect_damage(&s->z, "bounds disagree");
+	expect_damage(&s->z, "is not a free block of this order");
+	s->r->base = saved;
+	assert_int_equal(fx_check(&s->z), 0);
+}
+
 static void test_page_check_regions_out_of_order(void **state)
 {
 	struct scratch *s = *state;
@@ -253,6 +268,7 @@ int main(void)
 		T(test_page_check_exact_chain_broken),
 		T(test_page_check_list_link_broken),
 		T(test_page_check_counters_changed),
+		T(test_page_check_region_base_damaged),
 		T(test_page_check_regions_out_of_order),
 	};
 #undef T
