@@ -279,8 +279,10 @@ static void check_lists(struct checker *c)
 		int ok = 1;
 		while (n != h) {
 			const struct buddy_region *r = region_lookup(z, (uintptr_t)n);
-			if (!r || ((uintptr_t)n & (z->page_size - 1)) ||
-			    r->pg[region_index(z, r, (uintptr_t)n)] != (PG_FREE | k)) {
+			size_t idx = r ? region_index(z, r, (uintptr_t)n) : 0;
+			/* idx < nr_pages: damaged bounds must not send us past pg[]. */
+			if (!r || ((uintptr_t)n & (z->page_size - 1)) || idx >= r->nr_pages ||
+			    r->pg[idx] != (PG_FREE | k)) {
 				problem(c, "order %u: list node %p is not a free block of this order", k,
 					(const void *)n);
 				ok = 0;
