@@ -11,11 +11,12 @@ add_test(NAME page_core_freestanding
     -P ${BUDDY_FREESTANDING_SCRIPT})
 set_property(TEST page_core_freestanding APPEND PROPERTY LABELS page)
 
-# The check itself must be able to fail: a test program calls the C library
-# (malloc, snprintf), so the same script run on it has to name malloc.
+# The check itself must be able to fail: the probe object calls malloc,
+# printf and free, so the same script run on it has to name malloc.
+add_library(page_freestanding_probe OBJECT ${CMAKE_CURRENT_LIST_DIR}/freestanding_probe.c)
 add_test(NAME page_core_freestanding_detects_libc
   COMMAND ${CMAKE_COMMAND} -DNM=${CMAKE_NM}
-    "-DOBJECTS=$<TARGET_FILE:test_page_util>"
+    "-DOBJECTS=$<JOIN:$<TARGET_OBJECTS:page_freestanding_probe>,|>"
     -P ${BUDDY_FREESTANDING_SCRIPT})
 set_tests_properties(page_core_freestanding_detects_libc PROPERTIES
   PASS_REGULAR_EXPRESSION "not in the core: malloc\n" LABELS page)
