@@ -61,6 +61,54 @@ static void test_page_layout_carving(void **state)
 		       "Node 0, zone   Normal      1      0      1      1 \n");
 	expect_carving(100, "[r0] 0:6F 64:5F 96:2F",
 		       "Node 0, zone   Normal      0      0      1      0      0      1      1 \n");
+	/* 1000 = 512+256+128+64+32+8: order-0 pairs need several bitmap words. */
+	expect_carving(1000, "[r0] 0:9F 512:8F 768:7F 896:6F 960:5F 992:3F",
+		       "Node 0, zone   Normal      0      0      0      1      0      1      1"
+		       "      1      1      1 \n");
+}
+
+static void test_page_layout_large_region_round_trip(void **state)
+{
+	(void)state;
+	struct env *e = env_new(1000, BUDDY_ORDER_AUTO);
+	static void *pg[1000];
+	fx_add(&e->z, e->base, 1000);
+	for (int i = 0; i < 1000; i++)
+		assert_non_null(pg[i] = buddy_alloc_pages(&e->z, 0, 0));
+	assert_null(buddy_alloc_pages(&e->z, 0, 0));
+	assert_int_equal(fx_check(&e->z), 0);
+	/* Odd pages first (no merges), then even ones (every merge). */
+	for (int i = 1; i < 1000; i += 2)
+		assert_int_equal(buddy_free(&e->z, pg[i]), BUDDY_OK);
+	assert_int_equal(fx_check(&e->z), 0);
+	struct buddy_stats st;
+	buddy_get_stats(&e->z, &st);
+	assert_int_equal(st.nr_free[0], 500);
+	for (int i = 0; i < 1000; i += 2)
+		assert_int_equal(buddy_free(&e->z, pg[i]), BUDDY_OK);
+	assert_string_equal(fx_layout(&e->z), "[r0] 0:9F 512:8F 768:7F 896:6F 960:5F 992:3F");
+	env_done(e);
+}
+
+static void test_page_layout_max_order_zero(void **state)
+{
+	(void)state;
+	struct env *e = env_new(5, 0);
+	fx_add(&e->z, e->base, 5);
+	assert_string_equal(fx_layout(&e->z), "[r0] 0:0F 1:0F 2:0F 3:0F 4:0F");
+	assert_string_equal(fx_info(&e->z), "Node 0, zone   Normal      5 \n");
+	assert_null(buddy_alloc_pages_exact(&e->z, 2, 0));
+	assert_int_equal(buddy_last_error(&e->z), BUDDY_ECOUNT);
+	assert_null(buddy_alloc_pages(&e->z, 1, 0));
+	assert_int_equal(buddy_last_error(&e->z), BUDDY_EMAXORDER);
+	void *a = buddy_alloc_pages(&e->z, 0, 0);
+	void *b = buddy_alloc_pages_exact(&e->z, 1, 0);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(buddy_free(&e->z, a), BUDDY_OK);
+	assert_int_equal(buddy_free(&e->z, b), BUDDY_OK);
+	assert_string_equal(fx_info(&e->z), "Node 0, zone   Normal      5 \n");
+	env_done(e);
 }
 
 static void test_page_layout_alloc_splits_lowest_first(void **state)
@@ -101,7 +149,7 @@ static void test_page_layout_exact_trims_tail(void **state)
 	void *q = buddy_alloc_pages_exact(&e->z, 7, 0);
 	assert_ptr_equal(q, e->base + 8 * PS);
 	assert_string_equal(fx_layout(&e->z), "[r0] 0:2A 4:0c 5:0F 6:1F 8:2A 12:1c 14:0c 15:0F");
-	/* 3 from the order-1 block at 6? No: 3 needs order 2, none is free. */
+	/* 3 pages need an order-2 block; only orders 0 and 1 are free now. */
 	assert_null(buddy_alloc_pages_exact(&e->z, 3, 0));
 	assert_int_equal(buddy_last_error(&e->z), BUDDY_ENOMEM);
 	/* Freeing by address returns all N pages and merges fully. */
@@ -699,6 +747,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_page_layout_carving),
+		cmocka_unit_test(test_page_layout_large_region_round_trip),
+		cmocka_unit_test(test_page_layout_max_order_zero),
 		cmocka_unit_test(test_page_layout_alloc_splits_lowest_first),
 		cmocka_unit_test(test_page_layout_exact_trims_tail),
 		cmocka_unit_test(test_page_layout_exact_wrong_size_rejected),
