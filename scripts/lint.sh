@@ -38,7 +38,9 @@ status=0
 
 echo "lint: clang-tidy on $n files"
 tidy=$(echo "$files" | xargs -P "$jobs" -n 1 clang-tidy -p "$build" --quiet 2>/dev/null)
-if echo "$tidy" | grep -qE "(warning|error):"; then
+# (a here-string, not a pipe: grep -q stops reading early, and under
+# pipefail the writer's SIGPIPE would turn a match into a failure)
+if grep -qE "(warning|error):" <<<"$tidy"; then
   echo "$tidy"
   status=1
 fi
