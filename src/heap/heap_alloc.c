@@ -249,8 +249,11 @@ static int size_order(const struct bheap *h, size_t size)
 static int block_lookup(struct bheap *h, const void *p, struct heap_ref *r)
 {
 	size_t pages = buddy_alloc_size(&h->zone, p);
-	if (!pages)
-		return buddy_last_error(&h->zone);
+	if (!pages) {
+		/* Never 0 after a failure; said outright so no path looks like success. */
+		int st = buddy_last_error(&h->zone);
+		return st ? st : BUDDY_ENOTBLOCK;
+	}
 	r->chunk = heap_chunk_find(h, (uintptr_t)p);
 	if (!r->chunk)
 		return BUDDY_ECORRUPT;
