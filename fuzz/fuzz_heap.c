@@ -325,7 +325,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.retain_bytes = ((c >> 6) & 1) ? 0 : cfg.chunk_bytes;
 	if (c >> 7) {
 		cfg.buffer = buffer;
-		cfg.buffer_bytes = BUFFER_BYTES - (fuzz_byte(&in) % 8) * 4096;
+		cfg.buffer_bytes = BUFFER_BYTES - (size_t)(fuzz_byte(&in) % 8) * 4096;
 	}
 	cfg.on_error = on_misuse;
 	cfg.error_arg = &m;

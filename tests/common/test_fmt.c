@@ -65,7 +65,7 @@ static void test_fmt_integers(void **state)
 	assert_string_equal(buf, "4294967295 beef");
 	assert_int_equal(bfmt(buf, sizeof(buf), "%lu %llu", 123ul, 18446744073709551615ull), 24);
 	assert_string_equal(buf, "123 18446744073709551615");
-	assert_int_equal(bfmt(buf, sizeof(buf), "%ld %lld", -7l, -9000000000ll), 14);
+	assert_int_equal(bfmt(buf, sizeof(buf), "%ld %lld", -7L, -9000000000LL), 14);
 	assert_string_equal(buf, "-7 -9000000000");
 }
 

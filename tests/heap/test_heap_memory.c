@@ -72,7 +72,7 @@ static void test_heap_limit_returns_enomem_and_keeps_blocks(void **state)
 	struct bheap_config cfg = test_config(&m, NULL, CHUNK);
 	cfg.limit_bytes = 2 * CHUNK;
 	struct bheap *h = bheap_create(&cfg);
-	void *p[64];
+	void *p[64] = { 0 };
 	int n = 0;
 	for (;;) {
 		void *q = bheap_malloc(h, 4000);

@@ -59,7 +59,6 @@ static void op_alloc(struct stress *t, struct slot *s)
 	size_t size = rnd_size(t);
 	unsigned kind = (unsigned)(rnd(t) % 3);
 	unsigned char *p;
-	size_t align = 0;
 
 	if (kind == 0) {
 		p = bheap_malloc(t->h, size);
@@ -68,7 +67,7 @@ static void op_alloc(struct stress *t, struct slot *s)
 		for (size_t i = 0; p && i < size; i++)
 			assert_int_equal(p[i], 0);
 	} else {
-		align = (size_t)16 << (rnd(t) % 9);
+		size_t align = (size_t)16 << (rnd(t) % 9);
 		if (align > t->max_align)
 			align = t->max_align;
 		p = bheap_aligned_alloc(t->h, align, size);

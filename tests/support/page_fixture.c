@@ -68,7 +68,7 @@ struct layout_buf {
 static int layout_add(void *arg, const struct buddy_block *b)
 {
 	struct layout_buf *lb = arg;
-	char c = b->state == BUDDY_BLOCK_FREE ? 'F' : b->first ? 'A' : 'c';
+	char c = (char)(b->state == BUDDY_BLOCK_FREE ? 'F' : b->first ? 'A' : 'c');
 	int n;
 
 	if ((long)b->region != lb->region) {
