@@ -77,6 +77,37 @@ struct balloc_options {
 	size_t buffer_bytes;
 };
 
+/* --- Creating allocators. Each returns 0, or -1 with errno set (nothing to destroy). --- */
+
+/*
+ * The buddy byte heap. Defined with the heap (src/heap); listed in the
+ * registry as "buddy".
+ */
+int balloc_buddy_heap_create(const struct balloc_options *opt, struct balloc *out);
+
+/*
+ * The best-fit heap ("bestfit") in opt->buffer (buffer_bytes long) if one is
+ * given, otherwise in an arena of opt->arena_bytes (default BFIT_DEMO_BYTES,
+ * 4096) that it maps itself and unmaps on destroy. opt may be NULL.
+ */
+int balloc_bestfit_create(const struct balloc_options *opt, struct balloc *out);
+
+/*
+ * The C library's malloc ("system"). Stats track live allocations and held
+ * bytes (malloc_usable_size) and the footprint from mallinfo2; requested
+ * bytes are unknown (0). check and walk return BALLOC_UNSUPPORTED.
+ */
+int balloc_system_create(const struct balloc_options *opt, struct balloc *out);
+
+/* Create the allocator called name (see balloc_names). -1 with errno ENOENT if unknown. */
+int balloc_create(const char *name, const struct balloc_options *opt, struct balloc *out);
+
+/* The names balloc_create knows, NULL-terminated. */
+const char *const *balloc_names(void);
+
+/* Destroy an allocator made by one of the functions above and clear *a. NULL-safe. */
+void balloc_destroy(struct balloc *a);
+
 #ifdef __cplusplus
 }
 #endif
