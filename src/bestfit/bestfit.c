@@ -55,9 +55,11 @@ static void error_report(struct bfit *h, int status, const char *func, const voi
 
 static void *alloc_fail(struct bfit *h, int status, int err)
 {
-	h->last_error = status;
-	if (status == BFIT_ENOMEM)
-		h->nr_failures++;
+	if (h) {
+		h->last_error = status;
+		if (status == BFIT_ENOMEM)
+			h->nr_failures++;
+	}
 	errno = err;
 	return NULL;
 }
