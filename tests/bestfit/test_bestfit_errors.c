@@ -130,7 +130,7 @@ static void test_bestfit_free_corrupt_header(void **state)
 	heap_damaged = 1;
 	*hdr = 0x3ffffff1u; /* a huge size with the allocated bit: an overflow from p */
 	free_rejected(q, BFIT_ECORRUPT, "corrupted block header at");
-	*hdr = (2u << 2) | 1u; /* in bounds but not ending on a block start */
+	*hdr = (3u << 2) | 1u; /* in bounds but not ending on a block start */
 	free_rejected(q, BFIT_ECORRUPT, "corrupted block header at");
 	*hdr = saved;
 	heap_damaged = 0;
