@@ -149,7 +149,7 @@ static void test_bestfit_realloc_bad_pointer(void **state)
 	assert_null(bfit_realloc(h, p + 16, 64));
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(errs.status, BFIT_EINTERIOR);
-	snprintf(want, sizeof want, "bfit: realloc(): pointer into the middle of a block %p", p + 16);
+	snprintf(want, sizeof want, "bfit: realloc(): pointer into the middle of a block %p", (void *)(p + 16));
 	assert_string_equal(errs.msg, want);
 	bfit_free(h, p);
 	assert_null(bfit_realloc(h, p, 64));
