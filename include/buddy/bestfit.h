@@ -127,7 +127,7 @@ int bfit_last_error(const struct bfit *h);
 
 struct bfit_stats {
 	size_t heap_bytes;       /* bytes of the block area (every block, free or not) */
-	size_t meta_bytes;       /* bytes of the buffer used for state, bitmap and padding */
+	size_t meta_bytes;       /* buffer bytes outside the block area: state, bitmap, padding */
 	size_t header_bytes;     /* per-block overhead: BFIT_HEADER_BYTES */
 	size_t used_bytes;       /* bytes in allocated blocks, headers included */
 	size_t live_allocs;      /* allocated blocks */
