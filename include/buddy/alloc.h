@@ -69,12 +69,22 @@ struct balloc {
 	void *self;
 };
 
+/* Called with a one-line message when free or realloc gets a bad pointer. */
+typedef void (*balloc_error_fn)(void *arg, const char *msg);
+
 /* Options for creating any allocator; zero means the allocator's default. */
 struct balloc_options {
 	size_t arena_bytes; /* size of the arena or the first chunk */
 	size_t limit_bytes; /* most memory it may take from the system; 0 = no limit */
 	void *buffer;       /* caller memory to work in instead of mapping its own */
 	size_t buffer_bytes;
+	/*
+	 * Replaces the default reaction to a bad pointer (print and abort), so a
+	 * tool can report the mistake and go on; the call then changes nothing.
+	 * Ignored by "system", whose C library reacts on its own.
+	 */
+	balloc_error_fn on_error;
+	void *error_arg;    /* passed to on_error */
 };
 
 /* --- Creating allocators. Each returns 0, or -1 with errno set (nothing to destroy). --- */

@@ -5,8 +5,9 @@
  *
  * The instance owns the heap's memory when it mapped it itself (no buffer
  * in the options) and unmaps it on destroy; a caller buffer stays the
- * caller's. Errors on bad pointers go to the heap's default handler
- * (message and abort), as with the C library.
+ * caller's. Bad pointers go to the options' error handler when there is
+ * one, otherwise to the heap's default (message and abort), as with the C
+ * library.
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "buddy/alloc.h"
@@ -21,6 +22,8 @@ struct bestfit_instance {
 	struct bfit *heap; /* the heap, at the start of map or of the caller's buffer */
 	void *map;         /* memory mapped for the heap, NULL for a caller buffer */
 	size_t map_bytes;  /* length of map */
+	balloc_error_fn on_error; /* the options' error handler, NULL for the default */
+	void *error_arg;   /* passed to on_error */
 };
 
 static struct bfit *heap_of(void *self)
@@ -109,6 +112,16 @@ static void op_destroy(void *self)
 	free(in);
 }
 
+/* Pass the heap's error message on to the handler given in the options. */
+static void error_relay(void *arg, int status, const char *msg, const void *ptr)
+{
+	struct bestfit_instance *in = arg;
+
+	(void)status;
+	(void)ptr;
+	in->on_error(in->error_arg, msg);
+}
+
 static const struct balloc_ops bestfit_ops = {
 	.name = "bestfit",
 	.malloc = op_malloc,
@@ -143,6 +156,7 @@ static int instance_memory(struct bestfit_instance *in, const struct balloc_opti
 
 int balloc_bestfit_create(const struct balloc_options *opt, struct balloc *out)
 {
+	struct bfit_config cfg = { NULL, NULL };
 	struct bestfit_instance *in;
 	void *buf;
 	size_t len;
@@ -157,7 +171,13 @@ int balloc_bestfit_create(const struct balloc_options *opt, struct balloc *out)
 		errno = ENOMEM;
 		return -1;
 	}
-	in->heap = bfit_init(buf, len, NULL, NULL);
+	if (opt && opt->on_error) {
+		in->on_error = opt->on_error;
+		in->error_arg = opt->error_arg;
+		cfg.on_error = error_relay;
+		cfg.error_arg = in;
+	}
+	in->heap = bfit_init(buf, len, &cfg, NULL);
 	if (!in->heap) {
 		op_destroy(in);
 		errno = EINVAL;

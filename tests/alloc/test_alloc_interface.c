@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "buddy/alloc.h"
@@ -259,6 +260,40 @@ static void test_alloc_bestfit_check_reports(void **state)
 	balloc_destroy(&a);
 }
 
+struct error_log {
+	int count;      /* messages received */
+	char msg[160];  /* the last one */
+};
+
+static void error_log_add(void *arg, const char *msg)
+{
+	struct error_log *log = arg;
+
+	log->count++;
+	strncpy(log->msg, msg, sizeof log->msg - 1);
+}
+
+static void test_alloc_bestfit_error_handler_option(void **state)
+{
+	struct error_log log = { 0, { 0 } };
+	struct balloc_options opt = { .on_error = error_log_add, .error_arg = &log };
+	struct balloc a;
+	char *p, want[96];
+
+	(void)state;
+	assert_int_equal(balloc_create("bestfit", &opt, &a), 0);
+	p = a.ops->malloc(a.self, 10);
+	a.ops->free(a.self, p);
+	a.ops->free(a.self, p);
+	assert_int_equal(log.count, 1);
+	snprintf(want, sizeof want, "bfit: free(): double free of %p", (void *)p);
+	assert_string_equal(log.msg, want);
+	assert_null(a.ops->realloc(a.self, p + 16, 20));
+	assert_int_equal(log.count, 2);
+	assert_int_equal(a.ops->check(a.self, NULL, NULL), 0);
+	balloc_destroy(&a);
+}
+
 /* ---- system ---- */
 
 static void test_alloc_system_unsupported(void **state)
@@ -294,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_alloc_bestfit_default_arena),
 		cmocka_unit_test(test_alloc_bestfit_caller_buffer),
 		cmocka_unit_test(test_alloc_bestfit_check_reports),
+		cmocka_unit_test(test_alloc_bestfit_error_handler_option),
 		cmocka_unit_test(test_alloc_system_unsupported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
