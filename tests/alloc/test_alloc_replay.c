@@ -8,7 +8,8 @@
  * it is freed or moved. cc1-O0-small.rep from ../shared/traces is replayed
  * when present (skipped cleanly otherwise; BUDDY_TRACES_DIR overrides
  * where the traces are looked for); its throughput (operations per
- * second) and utilization (peak live requested bytes / peak footprint) are
+ * second, the fastest of three runs after a first one that warms the
+ * memory) and utilization (peak live requested bytes / peak footprint) are
  * printed, never asserted on.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
@@ -211,9 +212,16 @@ static void test_alloc_replay_cc1_numbers(void **state)
 	for (const char *const *n = balloc_names(); *n; n++) {
 		struct balloc a;
 		assert_int_equal(balloc_create(*n, &opt, &a), 0);
-		replay_run(&a, &t, 0, &res);
+		replay_run(&a, &t, 0, &res); /* also warms the arena's pages */
 		assert_int_equal(res.st.failures, 0);
 		assert_int_equal(res.st.live_allocs, res.live);
+		for (int run = 0; run < 3; run++) { /* report the fastest of three more */
+			struct replay_result again;
+			replay_run(&a, &t, 0, &again);
+			if (run == 0 || again.seconds < res.seconds)
+				res.seconds = again.seconds;
+		}
+		/* system: footprint from mallinfo2, for the whole process */
 		printf("replay cc1-O0-small.rep %-8s %zu ops in %.4f s = %.0f ops/s; "
 		       "peak requested %zu B, peak footprint %zu B, utilization %.1f%%\n",
 		       *n, t.nops, res.seconds, (double)t.nops / res.seconds, res.peak_requested,
