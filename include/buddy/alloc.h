@@ -81,41 +81,39 @@ struct balloc_options {
 	/*
 	 * Replaces the default reaction to a bad pointer (print and abort), so a
 	 * tool can report the mistake and go on; the call then changes nothing.
-	 * Ignored by "system", whose C library reacts on its own.
+	 * An allocator that cannot honour it ("system": the C library reacts on
+	 * its own) ignores it.
 	 */
 	balloc_error_fn on_error;
 	void *error_arg;    /* passed to on_error */
 };
 
-/* --- Creating allocators. Each returns 0, or -1 with errno set (nothing to destroy). --- */
-
 /*
- * The buddy byte heap. Defined with the heap (src/heap); listed in the
- * registry as "buddy".
+ * Constructors. Each returns 0 and fills *out, or an errno value (EINVAL,
+ * ENOMEM) leaving *out untouched. opt may be NULL for the defaults.
  */
 int balloc_buddy_heap_create(const struct balloc_options *opt, struct balloc *out);
-
 /*
- * The best-fit heap ("bestfit") in opt->buffer (buffer_bytes long) if one is
- * given, otherwise in an arena of opt->arena_bytes (default BFIT_DEMO_BYTES,
- * 4096) that it maps itself and unmaps on destroy. opt may be NULL.
+ * "bestfit": the best-fit heap in opt->buffer (buffer_bytes long) if given,
+ * otherwise in an arena of opt->arena_bytes (default 4096) that it maps
+ * itself and unmaps on destroy; limit_bytes does not apply (the heap never grows).
  */
 int balloc_bestfit_create(const struct balloc_options *opt, struct balloc *out);
-
 /*
- * The C library's malloc ("system"). Stats track live allocations and held
- * bytes (malloc_usable_size) and the footprint from mallinfo2; requested
- * bytes are unknown (0). check and walk return BALLOC_UNSUPPORTED.
+ * "system": the C library's malloc. Stats count live allocations and held
+ * bytes (malloc_usable_size) and take the footprint from mallinfo2 (for the
+ * whole process); requested bytes are unknown (0). check and walk return
+ * BALLOC_UNSUPPORTED.
  */
 int balloc_system_create(const struct balloc_options *opt, struct balloc *out);
 
-/* Create the allocator called name (see balloc_names). -1 with errno ENOENT if unknown. */
+/* Create an allocator by name ("buddy", "bestfit", "system"); ENOENT if unknown. */
 int balloc_create(const char *name, const struct balloc_options *opt, struct balloc *out);
 
-/* The names balloc_create knows, NULL-terminated. */
+/* NULL-terminated list of the names balloc_create accepts. */
 const char *const *balloc_names(void);
 
-/* Destroy an allocator made by one of the functions above and clear *a. NULL-safe. */
+/* Destroy the allocator and clear *a. */
 void balloc_destroy(struct balloc *a);
 
 #ifdef __cplusplus

@@ -38,15 +38,12 @@ const char *const *balloc_names(void)
 
 int balloc_create(const char *name, const struct balloc_options *opt, struct balloc *out)
 {
-	if (!name || !out) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!name || !out)
+		return EINVAL;
 	for (size_t i = 0; i < REGISTRY_SIZE; i++)
 		if (strcmp(registry[i].name, name) == 0)
 			return registry[i].create(opt, out);
-	errno = ENOENT;
-	return -1;
+	return ENOENT;
 }
 
 void balloc_destroy(struct balloc *a)

@@ -175,15 +175,11 @@ int balloc_system_create(const struct balloc_options *opt, struct balloc *out)
 	struct system_instance *in;
 
 	(void)opt;
-	if (!out) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!out)
+		return EINVAL;
 	in = calloc(1, sizeof *in);
-	if (!in) {
-		errno = ENOMEM;
-		return -1;
-	}
+	if (!in)
+		return ENOMEM;
 	out->ops = &system_ops;
 	out->self = in;
 	return 0;

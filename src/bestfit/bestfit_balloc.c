@@ -161,15 +161,12 @@ int balloc_bestfit_create(const struct balloc_options *opt, struct balloc *out)
 	void *buf;
 	size_t len;
 
-	if (!out) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!out)
+		return EINVAL;
 	in = calloc(1, sizeof *in);
 	if (!in || instance_memory(in, opt, &buf, &len) != 0) {
 		free(in);
-		errno = ENOMEM;
-		return -1;
+		return ENOMEM;
 	}
 	if (opt && opt->on_error) {
 		in->on_error = opt->on_error;
@@ -180,8 +177,7 @@ int balloc_bestfit_create(const struct balloc_options *opt, struct balloc *out)
 	in->heap = bfit_init(buf, len, &cfg, NULL);
 	if (!in->heap) {
 		op_destroy(in);
-		errno = EINVAL;
-		return -1;
+		return EINVAL;
 	}
 	out->ops = &bestfit_ops;
 	out->self = in;
