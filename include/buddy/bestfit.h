@@ -57,9 +57,11 @@ const char *bfit_strerror(int status);
 /*
  * Called when free, realloc or usable_size is given a bad pointer
  * (BFIT_EINVALID, BFIT_EDOUBLE, BFIT_EINTERIOR) or finds a damaged header
- * (BFIT_ECORRUPT). msg is one line without a newline, naming the function,
- * the problem and the pointer, e.g. "bfit: free(): double free of 0x5000".
- * If the handler returns, the call returns having changed nothing.
+ * (BFIT_ECORRUPT). msg is one line without a newline, naming the function
+ * ("free", "realloc", "malloc_usable_size"), the problem and the pointer,
+ * e.g. "bfit: free(): double free of 0x5000". If the handler returns, the
+ * call returns having changed nothing (realloc: NULL with errno EINVAL;
+ * usable_size: 0).
  */
 typedef void (*bfit_error_fn)(void *arg, int status, const char *msg, const void *ptr);
 
@@ -117,7 +119,7 @@ void bfit_free(struct bfit *h, void *p);
  */
 void *bfit_aligned_alloc(struct bfit *h, size_t align, size_t size);
 
-/* Usable bytes at p (>= the size asked for); 0 for NULL or a bad pointer (no handler call). */
+/* Usable bytes at p (>= the size asked for); 0 for NULL, and for a bad pointer after the handler. */
 size_t bfit_usable_size(struct bfit *h, const void *p);
 
 /* Status of the last call that failed. */

@@ -338,7 +338,7 @@ size_t bfit_usable_size(struct bfit *h, const void *p)
 		return 0;
 	g = ptr_block(h, p, &status);
 	if (!g) {
-		h->last_error = status;
+		error_report(h, status, "malloc_usable_size", p);
 		return 0;
 	}
 	return (size_t)blk_size(h, g) * GRANULE - BFIT_HEADER_BYTES;

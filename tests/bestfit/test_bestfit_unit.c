@@ -465,6 +465,7 @@ static void test_bestfit_aligned_alloc_frees_head(void **state)
 static void test_bestfit_usable_size_bad_pointers(void **state)
 {
 	void *p = bfit_malloc(h, 30);
+	char want[96];
 
 	(void)state;
 	assert_int_equal(bfit_usable_size(h, NULL), 0);
@@ -477,7 +478,10 @@ static void test_bestfit_usable_size_bad_pointers(void **state)
 	bfit_free(h, p);
 	assert_int_equal(bfit_usable_size(h, p), 0);
 	assert_int_equal(bfit_last_error(h), BFIT_EDOUBLE);
-	assert_int_equal(errs.count, 0); /* no handler calls */
+	assert_int_equal(errs.count, 3); /* each bad pointer went to the handler */
+	snprintf(want, sizeof want, "bfit: malloc_usable_size(): double free of %p", p);
+	assert_string_equal(errs.msg, want);
+	errs.count = 0; /* the teardown expects none */
 }
 
 static void test_bestfit_stats_count(void **state)
