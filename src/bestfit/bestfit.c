@@ -76,7 +76,7 @@ static uintptr_t align_up(uintptr_t v, uintptr_t a)
 size_t bfit_min_bytes(void)
 {
 	/* worst-case alignment padding, state, one bitmap word, granule 0, one block, sentinel */
-	return (GRANULE - 1) + sizeof(struct bfit) + 8 + (GRANULE - 1) + 3 * GRANULE;
+	return (GRANULE - 1) + sizeof(struct bfit) + 8 + (GRANULE - 1) + 3 * (size_t)GRANULE;
 }
 
 /* Place the bitmap and the block area; 0 when the buffer is too small. */
@@ -152,12 +152,9 @@ int bfit_last_error(const struct bfit *h)
 /* Granules for a request of size bytes, header included; 0 if too large. */
 static uint32_t granules_for(const struct bfit *h, size_t size)
 {
-	size_t n;
-
 	if (size > (size_t)h->granules * GRANULE)
 		return 0;
-	n = (size + BFIT_HEADER_BYTES + GRANULE - 1) / GRANULE;
-	return n ? (uint32_t)n : 1;
+	return (uint32_t)((size + BFIT_HEADER_BYTES + GRANULE - 1) / GRANULE); /* >= 1 */
 }
 
 /* Write the free block g of n granules: header, tag, and the right neighbour's PREV_FREE. */

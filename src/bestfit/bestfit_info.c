@@ -69,14 +69,14 @@ void bfit_get_stats(const struct bfit *h, struct bfit_stats *st)
 
 int bfit_walk(const struct bfit *h, bfit_walk_fn fn, void *arg)
 {
-	uint32_t g = 1, n;
+	uint32_t g = 1;
 	struct bfit_block b;
-	int rc;
 
 	if (!h || !fn)
 		return 0;
 	while (g <= h->granules) {
-		n = blk_size(h, g);
+		uint32_t n = blk_size(h, g);
+		int rc;
 		if (n == 0 || n > h->granules + 1 - g)
 			return 0; /* damaged; bfit_check says where */
 		b.ptr = blk_ptr(h, g);
@@ -154,11 +154,11 @@ static void check_block(struct check_state *cs, uint32_t g, uint32_t n, int prev
 static int check_blocks(struct check_state *cs)
 {
 	const struct bfit *h = cs->h;
-	uint32_t g = 1, n;
+	uint32_t g = 1;
 	int prev_free = 0;
 
 	while (g <= h->granules) {
-		n = blk_size(h, g);
+		uint32_t n = blk_size(h, g);
 		if (n == 0 || n > h->granules + 1 - g) {
 			check_fail(cs, "block at offset %zu: bad size %u granules",
 				   (size_t)(g - 1) * GRANULE, (unsigned)n);

@@ -38,33 +38,58 @@ struct rep_trace {
 	size_t nids; /* ids run from 0 to nids - 1 */
 };
 
+/* The next unsigned number in *s, moving *s past it; 0 when there is none. */
+static int number_next(char **s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	while (**s == ' ' || **s == '\t')
+		(*s)++;
+	if (**s < '0' || **s > '9')
+		return 0;
+	v = strtoull(*s, &end, 10);
+	*s = end;
+	*out = (size_t)v;
+	return 1;
+}
+
+/* Parse one "a id bytes" / "r id bytes" / "f id" line; 0 if malformed. */
+static int rep_line(char *line, size_t nids, struct rep_op *op)
+{
+	char *s = line + 1;
+
+	op->kind = line[0];
+	op->size = 0;
+	if (op->kind != 'a' && op->kind != 'r' && op->kind != 'f')
+		return 0;
+	if (!number_next(&s, &op->id) || op->id >= nids)
+		return 0;
+	return op->kind == 'f' || number_next(&s, &op->size);
+}
+
 /* Read a .rep file; 0 when it cannot be opened or parsed. */
 static int rep_load(const char *path, struct rep_trace *t)
 {
 	FILE *f = fopen(path, "r");
-	unsigned long peak, nids, nops, one;
-	char kind;
+	char line[128], *s = line;
+	size_t head[4];
+	int ok = 1;
 
 	if (!f)
 		return 0;
-	if (fscanf(f, "%lu %lu %lu %lu", &peak, &nids, &nops, &one) != 4) {
-		fclose(f);
-		return 0;
-	}
-	t->ops = calloc(nops ? nops : 1, sizeof *t->ops);
-	t->nids = nids;
+	if (!fgets(line, sizeof line, f))
+		ok = 0;
+	for (int i = 0; ok && i < 4; i++)
+		ok = number_next(&s, &head[i]);
+	t->nids = ok ? head[1] : 0;
+	t->ops = ok ? calloc(head[2] + 1, sizeof *t->ops) : NULL;
 	t->nops = 0;
-	while (t->ops && t->nops < nops && fscanf(f, " %c %zu", &kind, &t->ops[t->nops].id) == 2) {
-		struct rep_op *op = &t->ops[t->nops];
-		op->kind = kind;
-		if (kind != 'f' && fscanf(f, "%zu", &op->size) != 1)
-			break;
-		if (op->id >= nids || (kind != 'a' && kind != 'r' && kind != 'f'))
-			break;
+	while (t->ops && t->nops < head[2] && fgets(line, sizeof line, f) &&
+	       rep_line(line, t->nids, &t->ops[t->nops]))
 		t->nops++;
-	}
 	fclose(f);
-	return t->ops && t->nops == nops;
+	return t->ops && t->nops == head[2];
 }
 
 struct replay_result {
@@ -108,8 +133,8 @@ static void replay_checked_op(const struct balloc *a, const struct rep_op *op,
 static void replay_run(const struct balloc *a, const struct rep_trace *t, int checked,
 		       struct replay_result *res)
 {
-	unsigned char **ptr = calloc(t->nids, sizeof *ptr);
-	size_t *size = calloc(t->nids, sizeof *size), live_bytes = 0;
+	unsigned char **ptr = calloc(t->nids + 1, sizeof *ptr);
+	size_t *size = calloc(t->nids + 1, sizeof *size), live_bytes = 0;
 	struct timespec t0, t1;
 
 	assert_non_null(ptr);
@@ -164,8 +189,10 @@ static void test_alloc_replay_tiny_trace(void **state)
 	struct replay_result res;
 
 	(void)state;
-	if (!path)
+	if (!path) {
 		skip();
+		return;
+	}
 	assert_true(rep_load(path, &t));
 	assert_int_equal(t.nops, 26);
 	for (const char *const *n = balloc_names(); *n; n++) {
@@ -186,9 +213,10 @@ static void test_alloc_replay_tiny_trace(void **state)
 static char *trace_path(const char *name)
 {
 	const char *dir = getenv("BUDDY_TRACES_DIR");
-	char rel[256], *path;
+	char *path;
 
 	if (!dir) {
+		char rel[256];
 		snprintf(rel, sizeof rel, "../shared/traces/%s", name);
 		return source_path(rel);
 	}
@@ -214,7 +242,9 @@ static void test_alloc_replay_cc1_numbers(void **state)
 	(void)state;
 	if (!path || !rep_load(path, &t)) {
 		free(path);
+		free(t.ops);
 		skip();
+		return;
 	}
 	for (const char *const *n = balloc_names(); *n; n++) {
 		/* the fixed best-fit heap needs its arena up front; the others grow */

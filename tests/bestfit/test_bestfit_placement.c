@@ -61,8 +61,7 @@ static int ref_find(const struct ref_heap *r, uint32_t off)
 
 static uint32_t ref_granules(size_t bytes)
 {
-	size_t g = (bytes + 4 + 15) / 16;
-	return g ? (uint32_t)g : 1;
+	return (uint32_t)((bytes + 4 + 15) / 16); /* at least 1 */
 }
 
 /* Block i keeps m granules; the rest becomes a free block after it. */
@@ -95,7 +94,7 @@ static void ref_merge(struct ref_heap *r, int i)
 		r->size[i] += r->size[i + 1];
 		ref_delete(r, i + 1);
 	}
-	if (i > 0 && !r->used[i - 1]) {
+	if (i > 0 && i < r->n && !r->used[i - 1]) {
 		r->size[i - 1] += r->size[i];
 		ref_delete(r, i);
 	}
@@ -270,14 +269,14 @@ static void test_bestfit_placement_matches_reference_small_heap(void **state)
 {
 	(void)state;
 	for (uint64_t seed = 1; seed <= 4; seed++)
-		lockstep_run(16 * 1024, seed, ops_count()); /* often full: failures must agree */
+		lockstep_run((size_t)16 << 10, seed, ops_count()); /* often full: failures must agree */
 }
 
 static void test_bestfit_placement_matches_reference_large_heap(void **state)
 {
 	(void)state;
 	for (uint64_t seed = 11; seed <= 14; seed++)
-		lockstep_run(256 * 1024, seed, ops_count());
+		lockstep_run((size_t)256 << 10, seed, ops_count());
 }
 
 static void test_bestfit_placement_reference_is_not_first_fit(void **state)

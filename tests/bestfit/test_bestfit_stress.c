@@ -39,7 +39,7 @@ static uint64_t rng_next(void)
 
 static unsigned char pattern_byte(unsigned tag, size_t i)
 {
-	return (unsigned char)(tag * 131u + i * 7u + (i >> 8));
+	return (unsigned char)((size_t)tag * 131u + i * 7u + (i >> 8));
 }
 
 static void pattern_fill(struct live_block *b, size_t from)
@@ -148,9 +148,9 @@ static void test_bestfit_stress_patterns_survive(void **state)
 	int ops = bfit_test_light() ? 1500 : 12000;
 
 	(void)state;
-	stress_run(64 * 1024, 7, ops);
-	stress_run(1024 * 1024, 8, ops);
-	stress_run(1024 * 1024 + 13, 9, ops);
+	stress_run((size_t)64 << 10, 7, ops);
+	stress_run((size_t)1 << 20, 8, ops);
+	stress_run(((size_t)1 << 20) + 13, 9, ops);
 }
 
 /* ---- 1 GiB ---- */

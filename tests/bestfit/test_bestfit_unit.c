@@ -68,12 +68,11 @@ static void test_bestfit_init_rejects_null_and_small(void **state)
 static void test_bestfit_init_min_bytes_holds_a_block(void **state)
 {
 	int status = -1;
-	struct bfit *m;
-	void *p;
 
 	(void)state;
 	for (size_t off = 0; off < 16; off++) {
-		m = bfit_init(buf + off, bfit_min_bytes(), NULL, &status);
+		struct bfit *m = bfit_init(buf + off, bfit_min_bytes(), NULL, &status);
+		void *p;
 		assert_non_null(m);
 		assert_int_equal(status, BFIT_OK);
 		p = bfit_malloc(m, 0);
@@ -560,6 +559,15 @@ static void count_reports(void *arg, const char *msg)
 	++*(int *)arg;
 }
 
+/* Overwrite a block header as a stray write would; returns the old value. */
+static uint32_t header_poke(uint32_t *hdr, uint32_t value)
+{
+	uint32_t old = *hdr;
+
+	*hdr = value;
+	return old;
+}
+
 static void test_bestfit_check_finds_damage(void **state)
 {
 	uint32_t *hdr, saved;
@@ -571,16 +579,15 @@ static void test_bestfit_check_finds_damage(void **state)
 	assert_int_equal(bfit_check(NULL, count_reports, &reports), 1);
 	reports = 0;
 	hdr = (uint32_t *)(void *)(q - 4);
-	saved = *hdr;
-	*hdr = 0x7fffff01u; /* an overflow from p into q's header */
+	saved = header_poke(hdr, 0x7fffff01u); /* an overflow from p into q's header */
 	assert_true(bfit_check(h, count_reports, &reports) > 0);
 	assert_true(reports > 0);
-	*hdr = saved;
+	header_poke(hdr, saved);
 	bfit_free(h, q);
-	saved = *(uint32_t *)(void *)(p + 28); /* the free block's header after p */
-	*(uint32_t *)(void *)(p + 28) = saved | 1; /* mark it allocated by mistake */
+	hdr = (uint32_t *)(void *)(p + 28); /* the free block's header after p */
+	saved = header_poke(hdr, *hdr | 1); /* mark it allocated by mistake */
 	assert_true(bfit_check(h, NULL, NULL) > 0);
-	*(uint32_t *)(void *)(p + 28) = saved;
+	header_poke(hdr, saved);
 	assert_int_equal(bfit_check(h, NULL, NULL), 0);
 	bfit_free(h, p);
 }
