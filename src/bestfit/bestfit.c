@@ -79,25 +79,27 @@ size_t bfit_min_bytes(void)
 	return (GRANULE - 1) + sizeof(struct bfit) + 8 + (GRANULE - 1) + 3 * (size_t)GRANULE;
 }
 
-/* Place the bitmap and the block area; 0 when the buffer is too small. */
-static int heap_layout(struct bfit *h, uintptr_t end)
+/*
+ * Place the bitmap and the block area. bfit_min_bytes() guarantees room:
+ * with L bytes after the state, the bitmap takes at most L/128 + 9 bytes
+ * and the area needs 47 more (alignment, granule 0, one block, sentinel).
+ */
+static void heap_layout(struct bfit *h, uintptr_t end)
 {
 	uintptr_t after = align_up((uintptr_t)(h + 1), 8);
 	size_t guess = (end - after) / GRANULE; /* granules if the bitmap were free */
-	size_t words = (guess + 2 + 63) / 64;
-	uintptr_t base = align_up(after + words * 8, GRANULE);
-	size_t g;
+	size_t words, g;
+	uintptr_t base;
 
-	if (base >= end || (end - base) / GRANULE < 2)
-		return 0;
+	if (guess > (size_t)MAX_GRANULES + 2)
+		guess = (size_t)MAX_GRANULES + 2; /* the rest of a huge buffer goes unused */
+	words = (guess + 2 + 63) / 64;
+	base = align_up(after + words * 8, GRANULE);
 	g = (end - base) / GRANULE - 1;
-	if (g > MAX_GRANULES)
-		g = MAX_GRANULES;
 	h->starts = (uint64_t *)after;
 	h->base = (unsigned char *)base;
-	h->granules = (uint32_t)g;
+	h->granules = (uint32_t)(g < MAX_GRANULES ? g : MAX_GRANULES);
 	memset(h->starts, 0, words * 8);
-	return 1;
 }
 
 struct bfit *bfit_init(void *buf, size_t size, const struct bfit_config *cfg, int *status)
@@ -118,11 +120,7 @@ struct bfit *bfit_init(void *buf, size_t size, const struct bfit_config *cfg, in
 	}
 	h = (struct bfit *)align_up(start, GRANULE);
 	memset(h, 0, sizeof *h);
-	if (!heap_layout(h, end)) {
-		if (status)
-			*status = BFIT_ESMALL;
-		return NULL;
-	}
+	heap_layout(h, end);
 	h->buffer_bytes = size;
 	if (cfg) {
 		h->on_error = cfg->on_error;

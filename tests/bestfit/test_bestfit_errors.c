@@ -94,6 +94,18 @@ static void test_bestfit_free_interior(void **state)
 	assert_int_equal(errs.count, 3);
 }
 
+static void test_bestfit_free_far_inside_a_block(void **state)
+{
+	char *p = bfit_malloc(h, 3000); /* the block start is words of bitmap away */
+
+	(void)state;
+	free_rejected(p + 2048, BFIT_EINTERIOR, "pointer into the middle of a block");
+	free_rejected(p + 2999, BFIT_EINTERIOR, "pointer into the middle of a block");
+	bfit_free(h, p);
+	free_rejected(p + 2048, BFIT_EDOUBLE, "double free of");
+	free_rejected(p + 2047, BFIT_EINVALID, "invalid pointer");
+}
+
 static void test_bestfit_free_header_bytes(void **state)
 {
 	char *p = bfit_malloc(h, 28), *q = bfit_malloc(h, 28);
@@ -220,6 +232,7 @@ int main(void)
 		T(test_bestfit_free_outside_heap),
 		T(test_bestfit_free_in_metadata),
 		T(test_bestfit_free_interior),
+		T(test_bestfit_free_far_inside_a_block),
 		T(test_bestfit_free_header_bytes),
 		T(test_bestfit_free_double),
 		T(test_bestfit_free_corrupt_header),
