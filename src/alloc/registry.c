@@ -13,12 +13,9 @@ struct registry_entry {
 	int (*create)(const struct balloc_options *opt, struct balloc *out);
 };
 
-/*
- * The allocators, in the order tools list them.
- * ALLOCATOR TABLE: the buddy heap joins here as
- *	{ "buddy", balloc_buddy_heap_create },
- */
+/* The allocators, in the order tools list them. */
 static const struct registry_entry registry[] = {
+	{ "buddy", balloc_buddy_heap_create },
 	{ "bestfit", balloc_bestfit_create },
 	{ "system", balloc_system_create },
 };

@@ -293,6 +293,30 @@ static void test_alloc_bestfit_error_handler_option(void **state)
 	balloc_destroy(&a);
 }
 
+/* The buddy heap relays its misuse reports to the interface's handler too. */
+static void test_alloc_buddy_error_handler_option(void **state)
+{
+	struct error_log log = { 0, { 0 } };
+	struct balloc_options opt = { .on_error = error_log_add, .error_arg = &log };
+	struct balloc a;
+	char *p;
+
+	(void)state;
+	assert_int_equal(balloc_create("buddy", &opt, &a), 0);
+	p = a.ops->malloc(a.self, 10);
+	a.ops->free(a.self, p);
+	a.ops->free(a.self, p);
+	assert_int_equal(log.count, 1);
+	assert_non_null(strstr(log.msg, "double free"));
+	/* An interior pointer is reported, and the block stays allocated. */
+	p = a.ops->malloc(a.self, 64);
+	a.ops->free(a.self, p + 16);
+	assert_int_equal(log.count, 2);
+	assert_int_equal(a.ops->check(a.self, NULL, NULL), 0);
+	a.ops->free(a.self, p);
+	balloc_destroy(&a);
+}
+
 /* ---- system ---- */
 
 static void test_alloc_system_unsupported(void **state)
@@ -328,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_alloc_bestfit_default_arena),
 		cmocka_unit_test(test_alloc_bestfit_caller_buffer),
 		cmocka_unit_test(test_alloc_bestfit_check_reports),
+		cmocka_unit_test(test_alloc_buddy_error_handler_option),
 		cmocka_unit_test(test_alloc_bestfit_error_handler_option),
 		cmocka_unit_test(test_alloc_system_unsupported),
 	};
