@@ -9,6 +9,7 @@
  * is free(NULL), `r` of an id that is not live is realloc(NULL)).
  * Cost: O(bytes) time, O(live blocks + ops) memory.
  */
+#define _GNU_SOURCE
 #include "trace.h"
 
 #include <errno.h>
@@ -16,6 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 /* --- Map from a block's name (two 64-bit words) to its slot --- */
 
@@ -699,9 +704,77 @@ int trace_parse(const char *name, const char *buf, size_t len,
 	return rc;
 }
 
+/* --- Saved traces: "BUDDYOPS", then nops, nslots (uint64), then the ops --- */
+
+#define TRACE_MAGIC "BUDDYOPS"
+#define TRACE_HEADER 24 /* magic + nops + nslots */
+
+int trace_save(const struct trace *t, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "wb");
+	uint64_t hdr[2] = { t->nops, t->nslots };
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	int bad = fwrite(TRACE_MAGIC, 8, 1, f) != 1 || fwrite(hdr, sizeof(hdr), 1, f) != 1 ||
+		  (t->nops && fwrite(t->ops, sizeof(*t->ops), t->nops, f) != t->nops);
+	bad |= fclose(f) != 0;
+	if (bad)
+		snprintf(err, errlen, "%s: write error", path);
+	return bad ? -1 : 0;
+}
+
+/* Map a saved trace; 1 if the file is not one, 0 mapped, -1 error. */
+static int trace_map(const char *path, struct trace *out, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	char magic[8];
+	uint64_t hdr[2];
+	if (fd < 0 || fstat(fd, &st) < 0 || pread(fd, magic, 8, 0) != 8 ||
+	    memcmp(magic, TRACE_MAGIC, 8) != 0 || pread(fd, hdr, sizeof(hdr), 8) != sizeof(hdr)) {
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	if (hdr[0] > ((uint64_t)st.st_size - TRACE_HEADER) / sizeof(struct trace_op) ||
+	    (uint64_t)st.st_size != TRACE_HEADER + hdr[0] * sizeof(struct trace_op)) {
+		close(fd);
+		snprintf(err, errlen, "%s: truncated saved trace", path);
+		return -1;
+	}
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	out->map = m;
+	out->map_len = (size_t)st.st_size;
+	out->ops = (struct trace_op *)((char *)m + TRACE_HEADER);
+	out->nops = out->cap = (size_t)hdr[0];
+	out->nslots = (size_t)hdr[1];
+	out->format = TRACE_AUTO;
+	for (size_t i = 0; i < out->nops; i++) { /* a damaged file must not crash a replay */
+		const struct trace_op *o = &out->ops[i];
+		if (o->kind > TRACE_REALLOC || (o->slot >= out->nslots &&
+						!(o->slot == TRACE_NO_SLOT && o->kind == TRACE_FREE))) {
+			snprintf(err, errlen, "%s: bad op %zu in saved trace", path, i);
+			trace_free(out);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int trace_load(const char *path, enum trace_format fmt, struct trace *out,
 	       char *err, size_t errlen)
 {
+	memset(out, 0, sizeof(*out));
+	int m = trace_map(path, out, err, errlen);
+	if (m <= 0)
+		return m;
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
@@ -741,6 +814,9 @@ int trace_load(const char *path, enum trace_format fmt, struct trace *out,
 
 void trace_free(struct trace *t)
 {
-	free(t->ops);
+	if (t->map)
+		munmap(t->map, t->map_len);
+	else
+		free(t->ops);
 	memset(t, 0, sizeof(*t));
 }
