@@ -9,7 +9,7 @@ MAKEFLAGS += --no-print-directory
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
 
-.PHONY: all build run check check-gcc check-asan check-valgrind deps clean install
+.PHONY: all build run check check-gcc check-asan check-valgrind deps clean install bench bench-callgrind
 
 all: build
 
@@ -43,6 +43,14 @@ check-valgrind:
 	$(CMAKE) -S . -B $(VG_BUILD) -DCMAKE_BUILD_TYPE=Debug -DBUDDY_VALGRIND=ON
 	$(CMAKE) --build $(VG_BUILD) -j$(JOBS)
 	cd $(VG_BUILD) && ctest $(CTEST_FLAGS)
+
+# Micro-benchmarks (not part of check): median ns per alloc+free pair, then
+# instructions per pair under callgrind. BENCH_ARGS passes options, e.g. --ops 1000000.
+bench: build
+	$(BUILD)/buddy-bench $(BENCH_ARGS)
+
+bench-callgrind: build
+	bench/callgrind.sh $(BUILD) $(BENCH_ARGS)
 
 install: build
 	$(CMAKE) --install $(BUILD)
