@@ -22,13 +22,16 @@ static void *ta_malloc(void *self, size_t size)
 	struct testalloc *ta = self;
 	if (ta->mode == TA_FAIL && ta->allocs >= ta->limit)
 		return NULL;
-	if (ta->mode == TA_OVERLAP) {
+	if (ta->mode == TA_OVERLAP || ta->mode == TA_ADJACENT) {
 		if (!ta->arena)
 			ta->arena = calloc(1, TA_ARENA);
 		size_t at = ta->arena_used;
 		if (!ta->arena || at + size + 16 > TA_ARENA)
 			return NULL;
-		ta->arena_used += (size / 2 + 15) & ~(size_t)15; /* the next block starts inside */
+		if (ta->mode == TA_OVERLAP) /* the next block starts inside this one */
+			ta->arena_used += (size / 2 + 15) & ~(size_t)15;
+		else
+			ta->arena_used += ((size ? size : 1) + 15) & ~(size_t)15;
 		ta->allocs++;
 		return ta->arena + at;
 	}
@@ -52,7 +55,7 @@ static void *ta_malloc(void *self, size_t size)
 static void ta_free(void *self, void *p)
 {
 	struct testalloc *ta = self;
-	if (!p || ta->mode == TA_OVERLAP)
+	if (!p || ta->mode == TA_OVERLAP || ta->mode == TA_ADJACENT)
 		return;
 	if (p == ta->last)
 		ta->last = NULL;
@@ -64,7 +67,7 @@ static void ta_free(void *self, void *p)
 static size_t ta_usable(void *self, const void *p)
 {
 	struct testalloc *ta = self;
-	if (ta->mode == TA_OVERLAP)
+	if (ta->mode == TA_OVERLAP || ta->mode == TA_ADJACENT)
 		return 0;
 	return (size_t)(uintptr_t)header_of((void *)p)[1];
 }
@@ -81,7 +84,7 @@ static void *ta_realloc(void *self, void *p, size_t size)
 	if (!q)
 		return NULL;
 	struct testalloc *ta = self;
-	size_t old = ta->mode == TA_OVERLAP ? 0 : ta_usable(self, p);
+	size_t old = ta_usable(self, p);
 	if (ta->mode != TA_LOSE)
 		memcpy(q, p, old < size ? old : size);
 	ta_free(self, p);
@@ -106,8 +109,9 @@ static void ta_stats(void *self, struct balloc_stats *st)
 {
 	struct testalloc *ta = self;
 	memset(st, 0, sizeof(*st));
-	st->footprint_bytes = ta->mode == TA_OVERLAP ? ta->arena_used : ta->held;
-	st->peak_footprint_bytes = ta->mode == TA_OVERLAP ? ta->arena_used : ta->peak;
+	int bump = ta->mode == TA_OVERLAP || ta->mode == TA_ADJACENT;
+	st->footprint_bytes = bump ? ta->arena_used : ta->held;
+	st->peak_footprint_bytes = bump ? ta->arena_used : ta->peak;
 	st->held_bytes = ta->held;
 }
 

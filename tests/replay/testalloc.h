@@ -14,6 +14,7 @@ enum testalloc_mode {
 	TA_GOOD,      /* malloc with a header; footprint = bytes held */
 	TA_MISALIGN,  /* blocks of 16 bytes or more come back 8 bytes off */
 	TA_OVERLAP,   /* each block starts in the middle of the previous one */
+	TA_ADJACENT,  /* bump allocator: each block starts where the previous ended */
 	TA_LOSE,      /* realloc moves the block without copying the data */
 	TA_SCRIBBLE,  /* every allocation writes a byte into the previous live block */
 	TA_FAIL       /* allocations after the first `limit` return NULL */
