@@ -236,9 +236,11 @@ int bench_run(enum bench_workload w, const struct bench_target *t, uint64_t ops,
 {
 	/* Slot arrays are mapped, so that the allocators under test do not hold them. */
 	size_t bytes = BENCH_W3_SLOTS * (sizeof(void *) + sizeof(uint32_t));
-	void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	memset(r, 0, sizeof(*r));
-	if (mem == MAP_FAILED || runs < 1)
+	if (runs < 1)
+		return -1;
+	void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
 		return -1;
 	void **slot = mem;
 	uint32_t *size = (uint32_t *)(slot + BENCH_W3_SLOTS);
