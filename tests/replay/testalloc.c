@@ -35,7 +35,7 @@ static void *ta_malloc(void *self, size_t size)
 		ta->allocs++;
 		return ta->arena + at;
 	}
-	unsigned char *base = malloc(TA_HEADER + size + 8);
+	unsigned char *base = calloc(1, TA_HEADER + size + 8);
 	if (!base)
 		return NULL;
 	unsigned char *p = base + TA_HEADER + (ta->mode == TA_MISALIGN && size >= 16 ? 8 : 0);

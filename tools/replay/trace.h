@@ -36,6 +36,7 @@ struct trace_op {
 	uint64_t size;     /* bytes asked for (ALLOC, REALLOC) */
 	uint32_t slot;     /* 0..nslots-1, or TRACE_NO_SLOT */
 	uint8_t kind;      /* enum trace_op_kind */
+	uint8_t zero[3];   /* always 0 (named, so that saved traces hold no stray bytes) */
 };
 
 struct trace {
