@@ -75,6 +75,7 @@ static int default_allocs(struct bench_cli *c)
 	*end = '\0';
 	add_alloc(c, "loop");
 	add_alloc(c, "page");
+	add_alloc(c, "page-nocache");
 	for (char *tok = strtok(line + 6, " "); tok; tok = strtok(NULL, " "))
 		if (strcmp(tok, "glibc") != 0)
 			add_alloc(c, tok);
@@ -151,7 +152,7 @@ static int parse_cli(struct bench_cli *c, int argc, char **argv)
 /* Whether allocator `name` takes part in workload w. */
 static int bench_applies(const char *name, int w)
 {
-	if (strcmp(name, "page") == 0)
+	if (strncmp(name, "page", 4) == 0)
 		return w != BENCH_W3; /* the page allocator's own API: W1, W2 */
 	if (strcmp(name, "loop") == 0 || strcmp(name, "glibc") == 0)
 		return 1;

@@ -90,15 +90,21 @@ static void page_free(void *ctx, void *p, size_t bytes, unsigned order)
 	buddy_free_pages(ctx, p, order);
 }
 
-int bench_target_page(struct bench_target *t, struct bench_page *pg)
+int bench_target_page(struct bench_target *t, struct bench_page *pg, int cache)
 {
+	struct buddy_config cfg;
 	memset(pg, 0, sizeof(*pg));
 	pg->map_len = 2 * (size_t)BENCH_PAGE_ARENA;
 	pg->map = mmap(NULL, pg->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (pg->map == MAP_FAILED)
 		return -1;
 	uintptr_t base = ((uintptr_t)pg->map + BENCH_PAGE_ARENA - 1) & ~(uintptr_t)(BENCH_PAGE_ARENA - 1);
-	buddy_zone_init(&pg->zone, NULL);
+	buddy_config_default(&cfg);
+	if (cache) {
+		cfg.pcp_high = BENCH_PCP_HIGH;
+		cfg.pcp_max_order = BENCH_PCP_MAX_ORDER;
+	}
+	buddy_zone_init(&pg->zone, &cfg);
 	size_t meta_len = buddy_meta_size(&pg->zone, BENCH_PAGE_ARENA);
 	pg->meta = malloc(meta_len);
 	if (!pg->meta || buddy_add_region(&pg->zone, (void *)base, BENCH_PAGE_ARENA,
@@ -106,7 +112,8 @@ int bench_target_page(struct bench_target *t, struct bench_page *pg)
 		bench_page_release(pg);
 		return -1;
 	}
-	*t = (struct bench_target){ "page", &pg->zone, page_alloc, page_free };
+	*t = (struct bench_target){ cache ? "page" : "page-nocache", &pg->zone, page_alloc,
+				    page_free };
 	return 0;
 }
 

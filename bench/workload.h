@@ -26,6 +26,8 @@
 #define BENCH_W3_SLOTS 10000
 #define BENCH_PAGE_ARENA (64u << 20)  /* W1/W2 arena: 64 MiB of 4 KiB pages */
 #define BENCH_HEAP_ARENA (256u << 20) /* W3 arena for the byte heaps */
+#define BENCH_PCP_HIGH 64             /* page cache list length before a drain */
+#define BENCH_PCP_MAX_ORDER 4         /* cached orders: all of W2's */
 
 enum bench_workload { BENCH_W1, BENCH_W2, BENCH_W3, BENCH_NR_WORKLOADS };
 
@@ -58,7 +60,12 @@ int bench_workload_parse(const char *name); /* "W1".."W3" (any case); -1 if unkn
 /* Targets. */
 void bench_target_loop(struct bench_target *t);
 void bench_target_malloc(struct bench_target *t, const char *name);
-int bench_target_page(struct bench_target *t, struct bench_page *pg); /* 0 or -1 */
+/*
+ * The page allocator over a fresh 64 MiB arena; with cache, its page cache
+ * (BENCH_PCP_HIGH blocks per list, orders 0..BENCH_PCP_MAX_ORDER) is on.
+ * Returns 0 or -1.
+ */
+int bench_target_page(struct bench_target *t, struct bench_page *pg, int cache);
 void bench_page_release(struct bench_page *pg);
 void bench_target_balloc(struct bench_target *t, const struct balloc *a);
 

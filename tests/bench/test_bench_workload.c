@@ -35,7 +35,7 @@ static void test_bench_page_target_sees_the_loop_sequence(void **state)
 	struct bench_result rl, rp;
 	struct buddy_stats st;
 	bench_target_loop(&loop);
-	assert_int_equal(bench_target_page(&page, &pg), 0);
+	assert_int_equal(bench_target_page(&page, &pg, 1), 0);
 	for (int w = BENCH_W1; w <= BENCH_W2; w++) {
 		assert_int_equal(bench_run((enum bench_workload)w, &loop, 20000, 1, &rl), 0);
 		assert_int_equal(bench_run((enum bench_workload)w, &page, 20000, 2, &rp), 0);
@@ -43,6 +43,7 @@ static void test_bench_page_target_sees_the_loop_sequence(void **state)
 		assert_int_equal(rp.pairs, rl.pairs);
 		buddy_get_stats(&pg.zone, &st);
 		assert_int_equal(st.used_pages, 0); /* everything freed at the end of a run */
+		assert_int_equal(st.free_pages + st.cached_pages, st.total_pages);
 		assert_int_equal(st.allocs, st.frees);
 		assert_int_equal(buddy_check(&pg.zone, NULL, NULL), 0);
 	}

@@ -25,29 +25,59 @@
 #include "trace.h"
 #include "workload.h"
 
-/* The project's allocators are offered by the native runner only. */
-#if defined(BUDDY_NATIVE) && BUDDY_HAVE_BALLOC
-#define RUNNER_OURS 1
-#else
-#define RUNNER_OURS 0
+/*
+ * The project's allocators, offered by the native runner only: each
+ * constructor the library has (BUDDY_HAVE_* from the build), and any other
+ * name through the registry when it is there.
+ */
+#ifndef BUDDY_NATIVE
+#undef BUDDY_HAVE_HEAP
+#undef BUDDY_HAVE_BESTFIT
+#undef BUDDY_HAVE_REGISTRY
 #endif
+
+struct runner_ours {
+	const char *name;
+	int (*create)(const struct balloc_options *opt, struct balloc *out);
+};
+
+static const struct runner_ours ours[] = {
+#if BUDDY_HAVE_HEAP
+	{ "buddy", balloc_buddy_heap_create },
+#endif
+#if BUDDY_HAVE_BESTFIT
+	{ "bestfit", balloc_bestfit_create },
+#endif
+	{ NULL, NULL }
+};
 
 static int runner_open(const char *name, size_t arena, struct balloc *out)
 {
+	struct balloc_options opt = { .arena_bytes = arena };
+	int rc = ENOENT;
 	if (strcmp(name, peer_name()) == 0) {
 		peer_balloc(out);
 		return 0;
 	}
-#if RUNNER_OURS
-	struct balloc_options opt = { .arena_bytes = arena };
-	int rc = balloc_create(name, &opt, out);
-	if (rc == 0)
+	for (const struct runner_ours *o = ours; o->name; o++)
+		if (strcmp(name, o->name) == 0) {
+			errno = 0;
+			rc = o->create(&opt, out);
+			if (rc == 0)
+				return 0;
+			rc = rc > 0 ? rc : errno ? errno : ENOMEM; /* -1 with errno, or the errno */
+			break;
+		}
+#if BUDDY_HAVE_REGISTRY
+	if (rc == ENOENT && (rc = balloc_create(name, &opt, out)) == 0)
 		return 0;
-	fprintf(stderr, "%s: %s\n", name, rc == ENOENT ? "no such allocator" : strerror(rc));
+	if (rc < 0)
+		rc = errno ? errno : ENOMEM;
 #else
-	(void)arena;
-	fprintf(stderr, "%s: no such allocator in this runner\n", name);
+	(void)opt;
 #endif
+	fprintf(stderr, "%s: %s\n", name, rc == ENOENT ? "no such allocator in this runner"
+						      : strerror(rc));
 	return -1;
 }
 
@@ -57,26 +87,32 @@ static void runner_close(struct balloc *a)
 		a->ops->destroy(a->self);
 }
 
+/* Print the project's allocator names (not "system": glibc is there already). */
+static void runner_list_ours(void)
+{
+	for (const struct runner_ours *o = ours; o->name; o++)
+		printf(" %s", o->name);
+#if BUDDY_HAVE_REGISTRY
+	for (const char *const *n = balloc_names(); *n; n++) {
+		int seen = strcmp(*n, "system") == 0;
+		for (const struct runner_ours *o = ours; o->name; o++)
+			seen |= strcmp(*n, o->name) == 0;
+		if (!seen)
+			printf(" %s", *n);
+	}
+#endif
+}
+
 static void runner_list(void)
 {
 	printf("replay %s", peer_name());
-#if RUNNER_OURS
-	for (const char *const *n = balloc_names(); *n; n++)
-		if (strcmp(*n, "system") != 0)
-			printf(" %s", *n);
-#endif
-	printf("\nbench %s%s", peer_name(),
+	runner_list_ours();
 #ifdef BUDDY_NATIVE
-	       " loop page"
+	printf("\nbench %s loop page page-nocache", peer_name());
 #else
-	       ""
+	printf("\nbench %s", peer_name());
 #endif
-	);
-#if RUNNER_OURS
-	for (const char *const *n = balloc_names(); *n; n++)
-		if (strcmp(*n, "system") != 0)
-			printf(" %s", *n);
-#endif
+	runner_list_ours();
 	printf("\n");
 }
 
@@ -127,8 +163,8 @@ static int runner_target(const char *name, int w, struct bench_target *t, struct
 		return 0;
 	}
 #ifdef BUDDY_NATIVE
-	if (strcmp(name, "page") == 0)
-		return bench_target_page(t, pg);
+	if (strcmp(name, "page") == 0 || strcmp(name, "page-nocache") == 0)
+		return bench_target_page(t, pg, strcmp(name, "page") == 0);
 #else
 	(void)pg;
 #endif
