@@ -1,7 +1,8 @@
 /*
  * bench.c - the bench command: for every workload and allocator, start the
  * allocator's runner (`bench W ALLOC OPS RUNS`), read the median ns per
- * alloc+free pair, and print a table with the targets. With --callgrind,
+ * alloc+free pair, and print a table with the targets. Every run is a
+ * process of its own, and the runs go round the allocators. With --callgrind,
  * every runner runs under `valgrind --tool=callgrind` collecting only
  * inside the timed loop (bench_loop_*), and the table gives instructions
  * per pair instead, which do not drift the way time does.
@@ -31,6 +32,8 @@ struct bench_cli {
 	size_t nallocs;
 	char *alloc_buf;         /* storage for the names */
 	double value[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS]; /* ns or instructions per pair; <0 n/a */
+	double sample[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS][BENCH_MAX_RUNS]; /* per run */
+	int nsamples[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS];
 	unsigned long long failures[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS];
 };
 
@@ -177,7 +180,7 @@ static double callgrind_total(const char *path)
 	return total;
 }
 
-/* One measurement: ns (or instructions) per pair into c->value[a][w]. */
+/* One run in its own process: ns (or instructions) per pair into c->sample[a][w]. */
 static int bench_measure(struct bench_cli *c, size_t a, int w)
 {
 	char path[PATH_MAX], ops[32], runs[32], dir[] = "/tmp/buddy-bench-XXXXXX", cg[PATH_MAX + 64];
@@ -189,7 +192,7 @@ static int bench_measure(struct bench_cli *c, size_t a, int w)
 		return -1;
 	}
 	snprintf(ops, sizeof(ops), "%llu", c->ops);
-	snprintf(runs, sizeof(runs), "%d", c->runs);
+	snprintf(runs, sizeof(runs), "1");
 	char *argv[] = { path, "bench", (char *)bench_workload_name((enum bench_workload)w),
 			 (char *)c->allocs[a], ops, runs, NULL };
 	char *prefix[] = { "valgrind", "-q", "--tool=callgrind", "--toggle-collect=bench_loop_*",
@@ -210,12 +213,26 @@ static int bench_measure(struct bench_cli *c, size_t a, int w)
 		rmdir(dir);
 	}
 	free(out);
-	c->value[a][w] = ns;
-	c->failures[a][w] = fails;
+	if (ns >= 0)
+		c->sample[a][w][c->nsamples[a][w]++] = ns;
+	if (fails > c->failures[a][w])
+		c->failures[a][w] = fails;
 	if (ns < 0)
 		fprintf(stderr, "bench: %s on %s failed\n", c->allocs[a],
 			bench_workload_name((enum bench_workload)w));
 	return ns < 0 ? -1 : 0;
+}
+
+static int double_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double sample_median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), double_cmp);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void bench_print(const struct bench_cli *c)
@@ -302,12 +319,19 @@ int buddy_bench_main(int argc, char **argv)
 		free(c.alloc_buf);
 		return rc == 1 ? 0 : 2;
 	}
+	/* Runs go round the allocators, one process each, so that a change in the
+	 * machine's load falls on all of them alike; the median is reported. */
+	int failed[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS] = { { 0 } };
+	for (int r = 0; r < (c.callgrind ? 1 : c.runs); r++)
+		for (size_t a = 0; a < c.nallocs; a++)
+			for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
+				if (c.want[w] && bench_applies(c.allocs[a], w) && !failed[a][w] &&
+				    bench_measure(&c, a, w) < 0)
+					failed[a][w] = status = 1;
 	for (size_t a = 0; a < c.nallocs; a++)
-		for (int w = 0; w < BENCH_NR_WORKLOADS; w++) {
-			c.value[a][w] = -1;
-			if (c.want[w] && bench_applies(c.allocs[a], w) && bench_measure(&c, a, w) < 0)
-				status = 1;
-		}
+		for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
+			c.value[a][w] = failed[a][w] || !c.nsamples[a][w]
+				? -1 : sample_median(c.sample[a][w], c.nsamples[a][w]);
 	bench_print(&c);
 	if (!c.csv)
 		bench_targets(&c);

@@ -203,23 +203,39 @@ static int double_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The checked run and the timed runs of one allocator on one trace. */
-static void run_row(const struct replay_cli *c, struct replay_row *row, const char *saved)
+/*
+ * The checked run of every row, then the timed runs going round the rows
+ * (so that a change in the machine's load falls on every allocator alike);
+ * ops per second from the median time.
+ */
+static int run_rows(const struct replay_cli *c, struct replay_row *rows, size_t n,
+		    const int *trace_of)
 {
-	double secs[100];
+	double *secs = calloc(n * c->repeat, sizeof(double));
 	struct replay_result t;
-	row->ok = run_measure(c, row->alloc, row->trace, saved, 1, &row->check) == 0;
-	for (unsigned long i = 0; row->ok && i < c->repeat; i++) {
-		row->ok = run_measure(c, row->alloc, row->trace, saved, 0, &t) == 0;
-		secs[i] = t.seconds;
-		replay_result_free(&t);
+	if (!secs)
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		rows[k].ok = run_measure(c, rows[k].alloc, rows[k].trace, c->saved[trace_of[k]], 1,
+					 &rows[k].check) == 0;
+	for (unsigned long i = 0; i < c->repeat; i++)
+		for (size_t k = 0; k < n; k++) {
+			if (!rows[k].ok)
+				continue;
+			rows[k].ok = run_measure(c, rows[k].alloc, rows[k].trace,
+						 c->saved[trace_of[k]], 0, &t) == 0;
+			secs[k * c->repeat + i] = t.seconds;
+			replay_result_free(&t);
+		}
+	for (size_t k = 0; k < n; k++) {
+		double *s = secs + k * c->repeat;
+		qsort(s, c->repeat, sizeof(double), double_cmp);
+		double med = c->repeat % 2 ? s[c->repeat / 2]
+					   : (s[c->repeat / 2 - 1] + s[c->repeat / 2]) / 2;
+		rows[k].ops_per_sec = rows[k].ok && med > 0 ? (double)rows[k].check.ops / med : 0;
 	}
-	if (!row->ok)
-		return;
-	qsort(secs, c->repeat, sizeof(double), double_cmp);
-	double med = c->repeat % 2 ? secs[c->repeat / 2]
-				   : (secs[c->repeat / 2 - 1] + secs[c->repeat / 2]) / 2;
-	row->ops_per_sec = med > 0 ? (double)row->check.ops / med : 0;
+	free(secs);
+	return 0;
 }
 
 /*
@@ -288,17 +304,25 @@ static int replay_all(const struct replay_cli *c)
 {
 	size_t n = (size_t)c->ntraces * c->nallocs, k = 0;
 	struct replay_row *rows = calloc(n, sizeof(*rows));
+	int *trace_of = calloc(n, sizeof(int));
 	int status = 0;
-	if (!rows)
+	if (!rows || !trace_of) {
+		free(rows);
+		free(trace_of);
 		return 1;
+	}
 	for (int i = 0; i < c->ntraces; i++)
 		for (size_t a = 0; a < c->nallocs; a++, k++) {
 			rows[k].trace = c->traces[i];
 			rows[k].alloc = c->allocs[a];
-			run_row(c, &rows[k], c->saved[i]);
-			if (!rows[k].ok || replay_result_errors(&rows[k].check))
-				status = 1;
+			trace_of[k] = i;
 		}
+	if (run_rows(c, rows, n, trace_of) < 0)
+		status = 1;
+	for (k = 0; k < n; k++)
+		if (!rows[k].ok || replay_result_errors(&rows[k].check))
+			status = 1;
+	free(trace_of);
 	if (c->out == OUT_CSV)
 		report_csv(stdout, rows, n);
 	else if (c->out == OUT_JSON)
