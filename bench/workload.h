@@ -26,7 +26,9 @@
 #define BENCH_W3_SLOTS 10000
 #define BENCH_PAGE_ARENA (64u << 20)  /* W1/W2 arena: 64 MiB of 4 KiB pages */
 #define BENCH_HEAP_ARENA (256u << 20) /* W3 arena for the byte heaps */
-#define BENCH_PCP_HIGH 64             /* page cache list length before a drain */
+#ifndef BENCH_PCP_HIGH
+#define BENCH_PCP_HIGH 64 /* page cache list length before a drain */
+#endif
 #define BENCH_PCP_MAX_ORDER 4         /* cached orders: all of W2's */
 
 enum bench_workload { BENCH_W1, BENCH_W2, BENCH_W3, BENCH_NR_WORKLOADS };
