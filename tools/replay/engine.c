@@ -399,6 +399,26 @@ int replay_time(const struct trace *t, const struct balloc *a, struct replay_res
 	return 0;
 }
 
+uint64_t replay_trace_peak_live(const struct trace *t)
+{
+	uint64_t *size = calloc(t->nslots ? t->nslots : 1, sizeof(*size));
+	uint64_t live = 0, peak = 0;
+	if (!size)
+		return 0;
+	for (size_t i = 0; i < t->nops; i++) {
+		const struct trace_op *o = &t->ops[i];
+		if (o->slot == TRACE_NO_SLOT)
+			continue;
+		live -= size[o->slot];
+		size[o->slot] = o->kind == TRACE_FREE ? 0 : o->size;
+		live += size[o->slot];
+		if (live > peak)
+			peak = live;
+	}
+	free(size);
+	return peak;
+}
+
 /* --- Results as text --- */
 
 void replay_result_free(struct replay_result *r)

@@ -52,6 +52,12 @@ int replay_check(const struct trace *t, const struct balloc *a,
 /* Timed run of t on a: r->ops and r->seconds. Returns 0 or -1 (no memory). */
 int replay_time(const struct trace *t, const struct balloc *a, struct replay_result *r);
 
+/*
+ * Peak live bytes of t if no allocation fails (the sum of requested bytes
+ * of live blocks, a realloc counting its new size). 0 if out of memory.
+ */
+uint64_t replay_trace_peak_live(const struct trace *t);
+
 /* Free the samples of r. */
 void replay_result_free(struct replay_result *r);
 

@@ -39,17 +39,38 @@
 struct runner_ours {
 	const char *name;
 	int (*create)(const struct balloc_options *opt, struct balloc *out);
+	int fixed; /* works in one buffer of arena_bytes, which must fit the trace */
 };
 
 static const struct runner_ours ours[] = {
 #if BUDDY_HAVE_HEAP
-	{ "buddy", balloc_buddy_heap_create },
+	{ "buddy", balloc_buddy_heap_create, 0 },
 #endif
 #if BUDDY_HAVE_BESTFIT
-	{ "bestfit", balloc_bestfit_create },
+	{ "bestfit", balloc_bestfit_create, 1 },
 #endif
-	{ NULL, NULL }
+	{ NULL, NULL, 0 }
 };
+
+/*
+ * Arena for a replay when none was given: the allocator's own default,
+ * except for one that works in a single fixed buffer, which gets twice the
+ * trace's peak live bytes (a power of two, at least 1 MiB) so that the trace
+ * fits. Such an allocator reports its high-water mark as its footprint, so
+ * the buffer size does not enter the utilization.
+ */
+static size_t replay_arena(const char *name, const struct trace *t, size_t arena)
+{
+	size_t want = 1u << 20;
+	for (const struct runner_ours *o = ours; !arena && o->name; o++)
+		if (o->fixed && strcmp(name, o->name) == 0) {
+			uint64_t peak = replay_trace_peak_live(t);
+			while (want < 2 * peak && want < ((size_t)1 << 40))
+				want <<= 1;
+			return want;
+		}
+	return arena;
+}
 
 static int runner_open(const char *name, size_t arena, struct balloc *out)
 {
@@ -134,7 +155,7 @@ static int runner_replay(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	if (runner_open(argv[1], arena, &a) < 0) {
+	if (runner_open(argv[1], replay_arena(argv[1], &t, arena), &a) < 0) {
 		trace_free(&t);
 		return 1;
 	}
