@@ -41,7 +41,11 @@ int spawn_runner_path(const char *alloc, char *buf, size_t len)
 			which = spawn_peers[i];
 	if (runner_dir(dir, sizeof(dir)) < 0)
 		return -1;
+	/* Next to the program (build tree), else where `make install` puts them. */
 	snprintf(buf, len, "%s/buddy-run-%s", dir, which);
+	if (access(buf, X_OK) == 0)
+		return 0;
+	snprintf(buf, len, "%s/../libexec/buddy/buddy-run-%s", dir, which);
 	return access(buf, X_OK) == 0 ? 0 : -1;
 }
 

@@ -12,8 +12,9 @@ extern const char *const spawn_peers[]; /* "jemalloc", "mimalloc", "tcmalloc", N
 
 /*
  * Path of the runner that serves allocator `alloc` ("buddy-run-native", or
- * "buddy-run-PEER" for a peer with its own runner), found next to the
- * running program or in $BUDDY_RUNNER_DIR. Returns 0, or -1 when it does
+ * "buddy-run-PEER" for a peer with its own runner), found in
+ * $BUDDY_RUNNER_DIR if set, else next to the running program or in
+ * ../libexec/buddy from it (installed). Returns 0, or -1 when it does
  * not exist (the peer was not installed at build time).
  */
 int spawn_runner_path(const char *alloc, char *buf, size_t len);
