@@ -87,7 +87,8 @@ static void pages_stats(struct session *s, FILE *out)
 	fprintf(out, "arena        %s: %zu pages of %s, max order %u\n", a, st.total_pages, b,
 		st.max_order);
 	fprintf(out, "metadata     %zu bytes, outside the arena\n", st.meta_bytes);
-	fprintf(out, "used         %zu pages (peak %zu)\n", st.used_pages, st.peak_used_pages);
+	fprintf(out, "used         %zu of %zu pages (peak %zu)\n", st.used_pages, st.total_pages,
+		st.peak_used_pages);
 	size_t blocks = 0;
 	int largest = -1;
 	for (unsigned k = 0; k <= st.max_order; k++) {
@@ -98,7 +99,7 @@ static void pages_stats(struct session *s, FILE *out)
 	fprintf(out, "free         %zu pages in %zu blocks", st.free_pages, blocks);
 	if (largest >= 0)
 		fprintf(out, ", largest order %d (%zu pages)", largest, (size_t)1 << largest);
-	fprintf(out, "\ncalls        %llu allocs, %llu frees, %llu failed; %zu live handles\n",
+	fprintf(out, "\ncalls        allocs %llu, frees %llu, failed %llu; live handles %zu\n",
 		(unsigned long long)st.allocs, (unsigned long long)st.frees,
 		(unsigned long long)st.failures, s->nhandles);
 }
@@ -114,7 +115,7 @@ static void heap_stats(struct session *s, FILE *out)
 		st.live_allocs, st.requested_bytes, st.held_bytes, st.peak_requested_bytes);
 	fprintf(out, "free         %zu bytes in %zu blocks, largest %zu\n", st.free_bytes,
 		st.free_blocks, st.largest_free);
-	fprintf(out, "failures     %llu; fragmentation %.3f; %zu live handles\n",
+	fprintf(out, "failures     %llu; fragmentation %.3f; live handles %zu\n",
 		(unsigned long long)st.failures, st.fragmentation, s->nhandles);
 }
 
@@ -204,9 +205,11 @@ static void cmd_handles(struct session *s, FILE *out)
 		char held[32];
 		fmt_size(held, sizeof(held), h->bytes);
 		fprintf(out, "#%-4lu offset 0x%-8zx %-10s", h->id, h->off, held);
-		if (s->opt.mode == MODE_PAGES)
-			fprintf(out, " pages %zu-%zu", h->off / s->opt.page_size,
-				(h->off + h->bytes) / s->opt.page_size - 1);
+		size_t first = h->off / s->opt.page_size, np = h->bytes / s->opt.page_size;
+		if (s->opt.mode == MODE_PAGES && np == 1)
+			fprintf(out, " page %zu", first);
+		else if (s->opt.mode == MODE_PAGES)
+			fprintf(out, " pages %zu-%zu", first, first + np - 1);
 		if (h->asked != h->bytes)
 			fprintf(out, " (asked %zu bytes)", h->asked);
 		fputc('\n', out);

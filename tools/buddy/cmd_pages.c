@@ -327,9 +327,11 @@ static int realloc_move(struct session *s, struct handle *h, unsigned new_order,
 		return core_fail(s, "realloc", msg, n);
 	size_t newb = ((size_t)1 << new_order) * s->opt.page_size;
 	memcpy(p, h->ptr, newb < h->bytes ? newb : h->bytes);
-	fprintf(out, "#%lu: moved to ", h->id);
+	fprintf(out, "#%lu: moved from ", h->id);
+	range_print(out, page_of(s, h->ptr), h->bytes / s->opt.page_size);
+	fprintf(out, " to ");
 	range_print(out, page_of(s, p), (size_t)1 << new_order);
-	fprintf(out, " (offset 0x%zx, order %u); its buddies did not allow growing in place\n",
+	fprintf(out, " (offset 0x%zx, order %u): no room to grow in place\n",
 		(size_t)((char *)p - (char *)s->arena), new_order);
 	if (s->nevents)
 		splits_print(s, out, page_of(s, p) + ((size_t)1 << new_order));

@@ -155,18 +155,23 @@ static int options_parse(int argc, char **argv, struct cli *c)
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "a:s:p:o:w:c:xhV", longopts, NULL)) != -1) {
+	opterr = 0; /* our own messages, without the program's path */
+	while ((ch = getopt_long(argc, argv, ":a:s:p:o:w:c:xhV", longopts, NULL)) != -1) {
+		if (ch == ':')
+			return die("option '%s' needs an argument", argv[optind - 1]);
+		if (ch == '?')
+			return die("unknown option '%s'", argv[optind - 1]);
 		if (ch == 'h') {
 			usage_print(stdout);
 			return 1;
 		}
 		if (ch == 'V') {
-			printf("buddy %s (line input: %s)\n", BUDDY_TOOL_VERSION, lineedit_kind());
+			printf("buddy %s\n", BUDDY_TOOL_VERSION);
 			return 1;
 		}
 		if (ch == 'x')
 			c->echo = 1;
-		else if (ch == '?' || option_apply(c, ch, optarg))
+		else if (option_apply(c, ch, optarg))
 			return -1;
 	}
 	if (argc - optind > 1)

@@ -6,8 +6,8 @@
  * cells when the width allows, else one; when even that is too many rows,
  * each cell stands for a power-of-two number of units. A cell belongs to
  * one block: an allocation wins over free space, a larger free block over
- * a smaller one. Allocations read "[#N==]" in their cells and carry their
- * handle's colour; a free block of order K starts with the digit K and
+ * a smaller one. Allocations read "[#N==]" in their cells (just '#' where
+ * the label does not fit) and carry their handle's colour; a free block of order K starts with the digit K and
  * continues with dots, so every block boundary is visible without colour.
  * The legend and the free lists go beside the map in a wide terminal and
  * below it at 80 columns.
@@ -122,7 +122,7 @@ static void run_text(const struct vblock *v, size_t len, int colour, char *buf)
 	} else if (len >= ll) {
 		memcpy(buf, label, ll);
 	} else {
-		memcpy(buf, label + ll - len, len); /* the last digits */
+		memset(buf, '#', len); /* no room for the label */
 	}
 }
 
@@ -213,8 +213,7 @@ static void header_print(const struct session *s, const struct vpicture *p,
 static void legend_print(const struct session *s, const struct vpicture *p, FILE *out)
 {
 	int colour = s->opt.colour;
-	fprintf(out, "legend: [#N] allocation #N   K... free block of order K   "
-		     "row label: first %s\n", p->unit_name);
+	fprintf(out, "legend: [#N] allocation #N (# where too narrow)   K... free block of order K\n");
 	size_t col = 0, shown = 0;
 	for (size_t i = 0; i < p->nblocks && shown < 48; i++) {
 		const struct vblock *v = &p->blocks[i];

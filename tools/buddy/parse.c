@@ -26,23 +26,23 @@ struct cmd_spec {
 
 static const struct cmd_spec specs[] = {
 	{ "alloc", CMD_ALLOC, "n", "alloc ORDER",
-	  "allocate a block of 2^ORDER pages (pages allocator)" },
+	  "allocate a block of 2^ORDER pages (pages mode)" },
 	{ "pages", CMD_PAGES, "n", "pages N",
-	  "allocate exactly N pages; the unused tail of the block goes back (pages allocator)" },
+	  "exactly N pages; the tail goes back (pages mode)" },
 	{ "malloc", CMD_MALLOC, "s", "malloc BYTES",
-	  "allocate BYTES bytes (K, M, G suffixes allowed)" },
+	  "allocate BYTES bytes (suffixes K, M, G)" },
 	{ "calloc", CMD_CALLOC, "ns", "calloc N SIZE",
 	  "allocate N * SIZE zeroed bytes" },
 	{ "realloc", CMD_REALLOC, "hs", "realloc #ID BYTES",
-	  "resize allocation #ID to BYTES, in place when its buddies allow" },
+	  "resize #ID to BYTES, in place when its buddies allow" },
 	{ "free", CMD_FREE, "t", "free #ID | free OFFSET",
-	  "free an allocation by handle, or by its offset from the arena start" },
-	{ "map", CMD_MAP, "", "map", "draw the arena, with a legend and the free lists" },
+	  "free by handle, or by offset from the arena start" },
+	{ "map", CMD_MAP, "", "map", "draw the arena, with the free lists and a legend" },
 	{ "lists", CMD_LISTS, "", "lists", "show the free list of every order" },
 	{ "buddyinfo", CMD_BUDDYINFO, "", "buddyinfo", "print the /proc/buddyinfo line" },
 	{ "stats", CMD_STATS, "", "stats", "show the allocator's counters" },
 	{ "frag", CMD_FRAG, "N", "frag [ORDER]",
-	  "show the fragmentation and unusable-free-space indices per order" },
+	  "fragmentation and unusable-space indices per order" },
 	{ "check", CMD_CHECK, "", "check", "verify every invariant of the allocator" },
 	{ "handles", CMD_HANDLES, "", "handles", "list the live allocations" },
 	{ "save", CMD_SAVE, "f", "save FILE.svg", "write the map as an SVG image" },
@@ -323,5 +323,5 @@ void buddy_help_print(FILE *out, const char *topic)
 		if (specs[i].kind != CMD_QUIT || strcmp(specs[i].name, "quit") == 0)
 			fprintf(out, "  %-24s %s\n", specs[i].usage, specs[i].help);
 	fprintf(out, "Handles are #1, #2, ...; offsets count bytes from the arena start.\n"
-		     "'#' followed by a blank starts a comment.\n");
+		     "'#' starts a comment, except in a handle like #3.\n");
 }
