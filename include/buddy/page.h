@@ -38,6 +38,10 @@ extern "C" {
 #define BUDDY_PAGE_SIZE_DEFAULT 4096u
 #define BUDDY_PAGE_SIZE_MIN 16u
 
+/* Orders the page cache can hold: 0..BUDDY_PCP_ORDER_LIMIT. */
+#define BUDDY_PCP_ORDER_LIMIT 7
+#define BUDDY_PCP_ORDERS (BUDDY_PCP_ORDER_LIMIT + 1)
+
 /* Allocation flags. */
 #define BUDDY_ZERO 0x1u /* fill the returned pages with zero bytes */
 
@@ -91,6 +95,24 @@ struct buddy_config {
 	const char *name;   /* zone name for buddyinfo, <= 15 chars; default "Normal" */
 	buddy_log_fn log;   /* split/merge log callback; default NULL (off) */
 	void *log_arg;      /* passed to log */
+	/*
+	 * Page cache (Linux's per-CPU page lists): freed blocks of order <=
+	 * pcp_max_order go on a per-order cache list without merging, and
+	 * allocations of those orders take from it first. A list holding more
+	 * than pcp_high blocks gives its oldest half back to the buddy lists;
+	 * all lists are drained before an allocation would fail. 0 = off
+	 * (default): every free merges at once.
+	 */
+	unsigned pcp_high;      /* blocks per cache list before draining; 0 = off */
+	unsigned pcp_max_order; /* largest cached order, <= BUDDY_PCP_ORDER_LIMIT; default 3 */
+	/*
+	 * Called once when the allocator finds its own structures damaged
+	 * (a free-list link that does not point back, a pointer outside every
+	 * region or off a block boundary). The zone then refuses every further
+	 * change with BUDDY_ECORRUPT rather than hand out overlapping memory.
+	 */
+	buddy_report_fn on_corrupt;
+	void *corrupt_arg;
 };
 
 /* --- Private types; read them only through the functions below. --- */
@@ -103,6 +125,11 @@ struct buddy_list {
 struct buddy_free_area {
 	struct buddy_list free_list; /* circular list of free blocks of this order */
 	size_t nr_free;              /* blocks on free_list */
+};
+
+struct buddy_pcp {
+	struct buddy_list list; /* cached blocks, newest first */
+	size_t count;           /* blocks on list */
 };
 
 struct buddy_region; /* lives in the region's metadata */
@@ -129,6 +156,13 @@ struct buddy_zone {
 	int last_error;             /* status of the last failed call */
 	buddy_log_fn log;
 	void *log_arg;
+	struct buddy_pcp pcp[BUDDY_PCP_ORDERS]; /* page cache lists per order */
+	size_t cached_pages;        /* pages held on the page cache lists */
+	unsigned pcp_high;          /* cache list length that triggers a drain */
+	unsigned pcp_orders;        /* orders below this are cached; 0 = cache off */
+	int corrupted;              /* damage seen: every change now fails */
+	buddy_report_fn on_corrupt;
+	void *corrupt_arg;
 	char name[16];
 };
 
@@ -194,6 +228,9 @@ int buddy_resize(struct buddy_zone *zone, void *addr, unsigned new_order);
  */
 size_t buddy_alloc_size(struct buddy_zone *zone, const void *addr);
 
+/* Give every cached block back to the buddy lists, merging as it goes. */
+void buddy_drain_cache(struct buddy_zone *zone);
+
 /* Status of the last call that failed. */
 int buddy_last_error(const struct buddy_zone *zone);
 
@@ -205,7 +242,8 @@ struct buddy_stats {
 	unsigned nr_regions;     /* regions in the zone */
 	size_t total_pages;      /* pages managed (metadata excluded) */
 	size_t free_pages;       /* pages on the free lists */
-	size_t used_pages;       /* total_pages - free_pages */
+	size_t cached_pages;     /* free pages held in the page cache, off the lists */
+	size_t used_pages;       /* total_pages - free_pages - cached_pages */
 	size_t peak_used_pages;  /* largest used_pages seen; only grows */
 	size_t meta_bytes;       /* bytes of metadata for all regions */
 	size_t nr_free[BUDDY_NR_ORDERS]; /* free blocks per order */
@@ -235,7 +273,11 @@ int buddy_fragmentation_index(const struct buddy_zone *zone, unsigned order);
 /* Linux's unusable free space index for `order`, in thousandths (0..1000). */
 int buddy_unusable_index(const struct buddy_zone *zone, unsigned order);
 
-enum buddy_block_state { BUDDY_BLOCK_FREE, BUDDY_BLOCK_ALLOCATED };
+enum buddy_block_state {
+	BUDDY_BLOCK_FREE,      /* on a free list */
+	BUDDY_BLOCK_ALLOCATED, /* handed out */
+	BUDDY_BLOCK_CACHED     /* free, held in the page cache (not merged yet) */
+};
 
 struct buddy_block {
 	void *addr;                   /* first byte of the block */
@@ -256,7 +298,7 @@ int buddy_walk(const struct buddy_zone *zone, buddy_walk_fn fn, void *arg);
 struct buddy_region_info {
 	void *base;        /* first page */
 	size_t nr_pages;   /* pages managed */
-	size_t free_pages; /* of which free */
+	size_t free_pages; /* of which on the free lists */
 	unsigned id;       /* order of addition, from 0 */
 	unsigned max_order; /* largest block order in this region */
 	void *meta;        /* metadata (in the region's tail if carved from it) */

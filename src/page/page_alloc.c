@@ -12,11 +12,28 @@
  * unlink it, merge, and repeat one order up. Stops at the region's largest
  * order. Blocks never merge across regions: buddies and bits are per region.
  *
+ * Page cache (optional, Linux's per-CPU page lists): blocks of small orders
+ * are freed onto a per-order cache list without merging and allocated from
+ * it first, so a program that frees and reallocates pages does no splitting
+ * or merging at all. Long lists give their oldest half back; every list is
+ * drained before an allocation is allowed to fail.
+ *
  * Both are O(max_order). Every public entry point validates its arguments
  * completely before it changes anything, so a rejected call leaves the zone
- * exactly as it was.
+ * exactly as it was. List links stored in free blocks are checked before
+ * they are followed (inside a region, on a block of the expected order,
+ * pointing back); damage stops the zone (BUDDY_ECORRUPT) instead of
+ * handing out overlapping memory.
  */
+#include "common/fmt.h"
 #include "page/page_internal.h"
+
+/* Keep rarely taken paths out of the fast paths' code. */
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define COLD __attribute__((noinline, cold))
+#define NOINLINE __attribute__((noinline))
+#define HOT_INLINE inline __attribute__((always_inline))
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
@@ -73,7 +90,7 @@ static void area_add(struct buddy_zone *z, unsigned order, uintptr_t a)
 		z->nonempty |= 1u << order;
 }
 
-static void area_del(struct buddy_zone *z, unsigned order, uintptr_t a)
+static void area_unlink(struct buddy_zone *z, unsigned order, uintptr_t a)
 {
 	struct buddy_free_area *fa = &z->free_area[order];
 	struct buddy_list *n = (struct buddy_list *)a;
@@ -82,6 +99,53 @@ static void area_del(struct buddy_zone *z, unsigned order, uintptr_t a)
 	n->next->prev = n->prev;
 	if (--fa->nr_free == 0)
 		z->nonempty &= ~(1u << order);
+}
+
+/* Record damage once, tell the callback, and refuse every later change. */
+static COLD int corrupt(struct buddy_zone *z, const char *what, const void *where)
+{
+	if (!z->corrupted && z->on_corrupt) {
+		char msg[160];
+		bfmt(msg, sizeof(msg), "buddy: corrupted free list: %s at %p", what, where);
+		z->on_corrupt(z->corrupt_arg, msg);
+	}
+	z->corrupted = 1;
+	z->last_error = BUDDY_ECORRUPT;
+	return BUDDY_ECORRUPT;
+}
+
+/*
+ * Is p a list head of this zone's lists, or the first page of a block
+ * whose page byte is `want`? Checked before p is ever dereferenced.
+ */
+static inline int link_ok(const struct buddy_zone *z, const struct buddy_list *head,
+			  const struct buddy_list *p, uint8_t want)
+{
+	if (p == head)
+		return 1;
+	uintptr_t a = (uintptr_t)p;
+	const struct buddy_region *r = z->hint;
+	if (!r || a - r->base >= r->end - r->base)
+		r = region_lookup(z, a);
+	return r && !(a & (z->page_size - 1)) && r->pg[region_index(z, r, a)] == want;
+}
+
+/*
+ * Check the node at a (a block whose page byte should be `want`, on the
+ * list `head`) and its neighbours before unlinking: both links must lead
+ * to valid nodes that point back at it, as glibc's unlink checks.
+ */
+static int node_check(struct buddy_zone *z, const struct buddy_list *head, uintptr_t a,
+		      uint8_t want)
+{
+	const struct buddy_list *n = (const struct buddy_list *)a;
+	if (!link_ok(z, head, n, want) || n == head)
+		return corrupt(z, "list entry is not a free block", n);
+	if (!link_ok(z, head, n->next, want) || !link_ok(z, head, n->prev, want))
+		return corrupt(z, "link points outside the free blocks", n);
+	if (n->next->prev != n || n->prev->next != n)
+		return corrupt(z, "neighbours do not point back", n);
+	return BUDDY_OK;
 }
 
 /* Toggle the pair bit of block idx at order k; returns the new value. */
@@ -117,12 +181,21 @@ const struct buddy_region *region_lookup(const struct buddy_zone *z, uintptr_t a
 	return NULL;
 }
 
-static struct buddy_region *region_find(struct buddy_zone *z, uintptr_t a)
+static NOINLINE struct buddy_region *region_find_slow(struct buddy_zone *z, uintptr_t a)
 {
 	struct buddy_region *r = (struct buddy_region *)region_lookup(z, a);
 	if (r)
 		z->hint = r;
 	return r;
+}
+
+/* The region holding a: the last region used first (one compare), then the list. */
+static inline struct buddy_region *region_find(struct buddy_zone *z, uintptr_t a)
+{
+	struct buddy_region *r = z->hint;
+	if (__builtin_expect(r && a - r->base < r->end - r->base, 1))
+		return r;
+	return region_find_slow(z, a);
 }
 
 static unsigned region_max_order(const struct buddy_zone *z, size_t nr_pages)
@@ -188,12 +261,14 @@ static int region_overlaps(const struct buddy_zone *z, uintptr_t a, uintptr_t a_
 	return 0;
 }
 
-static void free_block(struct buddy_zone *z, struct buddy_region *r, size_t idx, unsigned order);
+static int free_block(struct buddy_zone *z, struct buddy_region *r, size_t idx, unsigned order);
 
 int buddy_add_region(struct buddy_zone *z, void *base, size_t len, void *meta, size_t meta_len)
 {
 	if (!z)
 		return BUDDY_ENULL;
+	if (z->corrupted)
+		return fail(z, BUDDY_ECORRUPT);
 	if (!base)
 		return fail(z, BUDDY_ENULL);
 	uintptr_t b = (uintptr_t)base;
@@ -252,6 +327,8 @@ int buddy_remove_region(struct buddy_zone *z, void *base)
 {
 	if (!z)
 		return BUDDY_ENULL;
+	if (z->corrupted)
+		return fail(z, BUDDY_ECORRUPT);
 	if (!base)
 		return fail(z, BUDDY_ENULL);
 	struct buddy_region **pp = &z->regions;
@@ -260,13 +337,21 @@ int buddy_remove_region(struct buddy_zone *z, void *base)
 	struct buddy_region *r = *pp;
 	if (!r)
 		return fail(z, BUDDY_EOUTSIDE);
+	if (r->free_pages != r->nr_pages && z->cached_pages)
+		buddy_drain_cache(z); /* cached blocks may be all that is missing */
 	if (r->free_pages != r->nr_pages)
-		return fail(z, BUDDY_EBUSY);
+		return fail(z, z->corrupted ? BUDDY_ECORRUPT : BUDDY_EBUSY);
 
 	/* A wholly free region is fully merged: exactly its carving blocks. */
 	for (size_t idx = 0; idx < r->nr_pages;) {
 		unsigned k = carve_order(idx, r->nr_pages, r->max_order);
-		area_del(z, k, region_addr(z, r, idx));
+		if (node_check(z, &z->free_area[k].free_list, region_addr(z, r, idx), (uint8_t)(PG_FREE | k)))
+			return BUDDY_ECORRUPT;
+		idx += (size_t)1 << k;
+	}
+	for (size_t idx = 0; idx < r->nr_pages;) {
+		unsigned k = carve_order(idx, r->nr_pages, r->max_order);
+		area_unlink(z, k, region_addr(z, r, idx));
 		idx += (size_t)1 << k;
 	}
 	*pp = r->next;
@@ -296,6 +381,10 @@ void buddy_config_default(struct buddy_config *cfg)
 	cfg->name = "Normal";
 	cfg->log = NULL;
 	cfg->log_arg = NULL;
+	cfg->pcp_high = 0;
+	cfg->pcp_max_order = 3;
+	cfg->on_corrupt = NULL;
+	cfg->corrupt_arg = NULL;
 }
 
 int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
@@ -319,6 +408,8 @@ int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
 		name_len++;
 	if (name_len >= sizeof(z->name))
 		return BUDDY_ECONFIG;
+	if (cfg->pcp_high && cfg->pcp_max_order > BUDDY_PCP_ORDER_LIMIT)
+		return BUDDY_ECONFIG;
 
 	mem_zero(z, sizeof(*z));
 	for (unsigned k = 0; k < BUDDY_NR_ORDERS; k++)
@@ -329,6 +420,12 @@ int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
 	z->max_order = z->order_auto ? BUDDY_ORDER_LIMIT : cfg->max_order;
 	z->log = cfg->log;
 	z->log_arg = cfg->log_arg;
+	z->on_corrupt = cfg->on_corrupt;
+	z->corrupt_arg = cfg->corrupt_arg;
+	for (unsigned k = 0; k < BUDDY_PCP_ORDERS; k++)
+		list_init(&z->pcp[k].list);
+	z->pcp_high = cfg->pcp_high;
+	z->pcp_orders = cfg->pcp_high ? cfg->pcp_max_order + 1 : 0;
 	for (size_t i = 0; i < name_len; i++)
 		z->name[i] = name[i];
 	return BUDDY_OK;
@@ -362,7 +459,8 @@ static void expand(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 
 /*
  * Take a block of at least `order` off the free lists and split it down to
- * `order`. Returns its region and page index, or NULL when nothing fits.
+ * `order`. Returns its region and page index, or NULL when nothing fits
+ * (or the list is damaged: then z->corrupted is set).
  */
 static struct buddy_region *rmqueue(struct buddy_zone *z, unsigned order, size_t *idx_out)
 {
@@ -370,11 +468,14 @@ static struct buddy_region *rmqueue(struct buddy_zone *z, unsigned order, size_t
 	if (!avail)
 		return NULL;
 	unsigned cur = order + (unsigned)__builtin_ctz(avail);
-	uintptr_t a = (uintptr_t)z->free_area[cur].free_list.next;
+	struct buddy_list *head = &z->free_area[cur].free_list;
+	uintptr_t a = (uintptr_t)head->next;
+	if (node_check(z, head, a, (uint8_t)(PG_FREE | cur)))
+		return NULL;
 	struct buddy_region *r = region_find(z, a);
 	size_t idx = region_index(z, r, a);
 
-	area_del(z, cur, a);
+	area_unlink(z, cur, a);
 	if (cur < r->max_order)
 		pair_toggle(r, cur, idx);
 	expand(z, r, idx, order, cur);
@@ -384,36 +485,192 @@ static struct buddy_region *rmqueue(struct buddy_zone *z, unsigned order, size_t
 	return r;
 }
 
+/* ------------------------------------------------------------------ */
+/* page cache                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Pop the newest cached block of `order`; NULL if the list is damaged. The
+ * head's link was written by the allocator itself; the links stored in the
+ * block are checked before they are used.
+ */
+static HOT_INLINE struct buddy_region *pcp_take(struct buddy_zone *z, unsigned order, size_t *idx_out)
+{
+	struct buddy_pcp *pc = &z->pcp[order];
+	struct buddy_list *h = &pc->list, *n = h->next, *next = n->next;
+
+	if (n->prev != h || !link_ok(z, h, next, (uint8_t)(PG_CACHED | order)) || next->prev != n) {
+		corrupt(z, "cached block's links are damaged", n);
+		return NULL;
+	}
+	h->next = next;
+	next->prev = h;
+	pc->count--;
+	z->cached_pages -= (size_t)1 << order;
+	struct buddy_region *r = region_find(z, (uintptr_t)n);
+	*idx_out = region_index(z, r, (uintptr_t)n);
+	return r;
+}
+
+/* Give the `count` oldest cached blocks of `order` back to the buddy lists. */
+static NOINLINE int pcp_drain(struct buddy_zone *z, unsigned order, size_t count)
+{
+	struct buddy_pcp *pc = &z->pcp[order];
+
+	while (count-- && pc->count) {
+		struct buddy_list *n = pc->list.prev;
+		if (node_check(z, &pc->list, (uintptr_t)n, (uint8_t)(PG_CACHED | order)))
+			return BUDDY_ECORRUPT;
+		n->prev->next = n->next;
+		n->next->prev = n->prev;
+		pc->count--;
+		z->cached_pages -= (size_t)1 << order;
+		struct buddy_region *r = region_find(z, (uintptr_t)n);
+		int st = free_block(z, r, region_index(z, r, (uintptr_t)n), order);
+		if (st)
+			return st;
+	}
+	return BUDDY_OK;
+}
+
+/* Cache the block instead of merging it; trim the list when it grows long. */
+static HOT_INLINE int pcp_put(struct buddy_zone *z, struct buddy_region *r, size_t idx, unsigned order)
+{
+	struct buddy_pcp *pc = &z->pcp[order];
+	struct buddy_list *n = (struct buddy_list *)region_addr(z, r, idx);
+
+	r->pg[idx] = (uint8_t)(PG_CACHED | order);
+	n->next = pc->list.next;
+	n->prev = &pc->list;
+	pc->list.next->prev = n;
+	pc->list.next = n;
+	pc->count++;
+	z->cached_pages += (size_t)1 << order;
+	if (pc->count > z->pcp_high)
+		return pcp_drain(z, order, (z->pcp_high + 1) / 2);
+	return BUDDY_OK;
+}
+
+void buddy_drain_cache(struct buddy_zone *z)
+{
+	if (!z || z->corrupted)
+		return;
+	for (unsigned k = 0; k < z->pcp_orders; k++)
+		if (pcp_drain(z, k, z->pcp[k].count))
+			return;
+}
+
+/*
+ * rmqueue, draining the cache and trying again before giving up, so that
+ * no allocation fails while cached pages could serve it.
+ */
+static NOINLINE struct buddy_region *rmqueue_drain(struct buddy_zone *z, unsigned order, size_t *idx)
+{
+	struct buddy_region *r = rmqueue(z, order, idx);
+	if (!r && z->cached_pages && !z->corrupted) {
+		buddy_drain_cache(z);
+		if (!z->corrupted)
+			r = rmqueue(z, order, idx);
+	}
+	return r;
+}
+
+/* A block of exactly `order`: from the cache, else from the free lists. */
+static struct buddy_region *block_take(struct buddy_zone *z, unsigned order, size_t *idx)
+{
+	if (order < z->pcp_orders && z->pcp[order].count)
+		return pcp_take(z, order, idx);
+	return rmqueue_drain(z, order, idx);
+}
+
 static void account_alloc(struct buddy_zone *z)
 {
-	size_t used = z->total_pages - z->free_pages;
+	size_t used = z->total_pages - z->free_pages - z->cached_pages;
 	if (used > z->peak_used)
 		z->peak_used = used;
 	z->nr_allocs++;
 }
 
-void *buddy_alloc_pages(struct buddy_zone *z, unsigned order, unsigned flags)
+/* Why no block was found: damage, or a counted failure. */
+static void *alloc_failed(struct buddy_zone *z)
+{
+	if (!z->corrupted) {
+		z->nr_failures++;
+		z->last_error = BUDDY_ENOMEM;
+	}
+	return NULL;
+}
+
+/* The block at idx becomes an allocation of `order`. */
+static inline void *alloc_finish(struct buddy_zone *z, struct buddy_region *r, size_t idx,
+				 unsigned order, unsigned flags)
+{
+	r->pg[idx] = (uint8_t)(PG_HEAD | order);
+	account_alloc(z);
+	void *p = (void *)region_addr(z, r, idx);
+	if (unlikely(flags & BUDDY_ZERO))
+		mem_zero(p, (size_t)z->page_size << order);
+	return p;
+}
+
+static NOINLINE void *alloc_pages_slow(struct buddy_zone *z, unsigned order, unsigned flags)
 {
 	size_t idx;
 
 	if (!z)
 		return NULL;
+	if (z->corrupted) {
+		z->last_error = BUDDY_ECORRUPT;
+		return NULL;
+	}
 	if (order > z->max_order) {
 		z->last_error = BUDDY_EMAXORDER;
 		return NULL;
 	}
-	struct buddy_region *r = rmqueue(z, order, &idx);
-	if (!r) {
-		z->nr_failures++;
-		z->last_error = BUDDY_ENOMEM;
-		return NULL;
-	}
-	r->pg[idx] = (uint8_t)(PG_HEAD | order);
-	account_alloc(z);
-	void *p = (void *)region_addr(z, r, idx);
-	if (flags & BUDDY_ZERO)
-		mem_zero(p, (size_t)z->page_size << order);
+	struct buddy_region *r = block_take(z, order, &idx);
+	if (!r)
+		return alloc_failed(z);
+	return alloc_finish(z, r, idx, order, flags);
+}
+
+static COLD void *zero_fill(void *p, size_t n)
+{
+	mem_zero(p, n);
 	return p;
+}
+
+/*
+ * Fast path: the newest cached block of this order, when it and the link
+ * stored in it (checked: a cached block of this order, pointing back) lie
+ * in the last region used. It calls nothing, so it needs no stack frame;
+ * anything unusual goes to the slow path, which checks and reports fully.
+ */
+void *buddy_alloc_pages(struct buddy_zone *z, unsigned order, unsigned flags)
+{
+	if (likely(z && order < z->pcp_orders && !z->corrupted && z->hint)) {
+		struct buddy_pcp *pc = &z->pcp[order];
+		struct buddy_list *h = &pc->list, *n = h->next, *next;
+		struct buddy_region *r = z->hint;
+		uintptr_t span = r->end - r->base, off = (uintptr_t)n - r->base, noff;
+		if (n != h && off < span && n->prev == h) {
+			next = n->next;
+			noff = (uintptr_t)next - r->base;
+			if ((next == h || (noff < span && !(noff & (z->page_size - 1)) &&
+					   r->pg[noff >> z->page_shift] == (PG_CACHED | order))) &&
+			    next->prev == n) {
+				h->next = next;
+				next->prev = h;
+				pc->count--;
+				z->cached_pages -= (size_t)1 << order;
+				r->pg[off >> z->page_shift] = (uint8_t)(PG_HEAD | order);
+				account_alloc(z);
+				if (unlikely(flags & BUDDY_ZERO))
+					return zero_fill(n, (size_t)z->page_size << order);
+				return n;
+			}
+		}
+	}
+	return alloc_pages_slow(z, order, flags);
 }
 
 /*
@@ -459,6 +716,10 @@ void *buddy_alloc_pages_exact(struct buddy_zone *z, size_t npages, unsigned flag
 {
 	if (!z)
 		return NULL;
+	if (z->corrupted) {
+		z->last_error = BUDDY_ECORRUPT;
+		return NULL;
+	}
 	if (npages == 0 || npages > ((size_t)1 << z->max_order)) {
 		z->last_error = BUDDY_ECOUNT;
 		return NULL;
@@ -468,12 +729,9 @@ void *buddy_alloc_pages_exact(struct buddy_zone *z, size_t npages, unsigned flag
 		return buddy_alloc_pages(z, order, flags);
 
 	size_t idx;
-	struct buddy_region *r = rmqueue(z, order, &idx);
-	if (!r) {
-		z->nr_failures++;
-		z->last_error = BUDDY_ENOMEM;
-		return NULL;
-	}
+	struct buddy_region *r = rmqueue_drain(z, order, &idx);
+	if (!r)
+		return alloc_failed(z);
 	trim_exact(z, r, idx, order, npages);
 	account_alloc(z);
 	void *p = (void *)region_addr(z, r, idx);
@@ -493,16 +751,24 @@ void *buddy_alloc_pages_exact(struct buddy_zone *z, size_t npages, unsigned flag
  *     order k:   [ freed ][ buddy free ]   pair bit 1 -> toggled to 0: merge
  *     order k+1: [ merged .............]   toggle this pair's bit, and so on
  */
-static void free_block(struct buddy_zone *z, struct buddy_region *r, size_t idx, unsigned order)
+static NOINLINE int free_block(struct buddy_zone *z, struct buddy_region *r, size_t idx,
+				unsigned order)
 {
 	r->free_pages += (size_t)1 << order;
 	z->free_pages += (size_t)1 << order;
 	r->pg[idx] = PG_TAIL;
 	while (order < r->max_order) {
-		if (pair_toggle(r, order, idx))
-			break; /* the buddy is in use (or split) */
+		if (!map_test(r, order, idx)) {
+			pair_toggle(r, order, idx); /* the buddy is in use (or split) */
+			break;
+		}
 		size_t buddy = idx ^ ((size_t)1 << order);
-		area_del(z, order, region_addr(z, r, buddy));
+		uintptr_t ba = region_addr(z, r, buddy);
+		if (buddy >= r->nr_pages ||
+		    node_check(z, &z->free_area[order].free_list, ba, (uint8_t)(PG_FREE | order)))
+			return corrupt(z, "pair bitmap names a buddy that is not free", (void *)ba);
+		pair_toggle(r, order, idx);
+		area_unlink(z, order, ba);
 		r->pg[buddy] = PG_TAIL;
 		idx &= ~((size_t)1 << order);
 		order++;
@@ -511,6 +777,7 @@ static void free_block(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 	}
 	r->pg[idx] = (uint8_t)(PG_FREE | order);
 	area_add(z, order, region_addr(z, r, idx));
+	return BUDDY_OK;
 }
 
 /*
@@ -536,6 +803,8 @@ static int classify_bad(const struct buddy_region *r, size_t idx)
 static int lookup_alloc(struct buddy_zone *z, const void *addr,
 			struct buddy_region **r_out, size_t *idx_out)
 {
+	if (z->corrupted)
+		return BUDDY_ECORRUPT;
 	if (!addr)
 		return BUDDY_ENULL;
 	uintptr_t a = (uintptr_t)addr;
@@ -564,35 +833,53 @@ static size_t alloc_pages_count(const struct buddy_region *r, size_t idx)
 	return n;
 }
 
-static void free_alloc(struct buddy_zone *z, struct buddy_region *r, size_t idx)
+static int free_alloc(struct buddy_zone *z, struct buddy_region *r, size_t idx)
 {
-	uint8_t b;
+	uint8_t b = r->pg[idx];
+	int st;
+
+	z->nr_frees++;
+	if (!(b & PG_MORE) && pg_order(b) < z->pcp_orders)
+		return pcp_put(z, r, idx, pg_order(b));
 	do {
 		b = r->pg[idx];
-		free_block(z, r, idx, pg_order(b));
+		st = free_block(z, r, idx, pg_order(b));
 		idx += (size_t)1 << pg_order(b);
-	} while (b & PG_MORE);
-	z->nr_frees++;
+	} while ((b & PG_MORE) && !st);
+	return st;
+}
+
+/*
+ * Fast path for frees: addr in the last region used, on a page boundary,
+ * and its page byte exactly `want` (the start of a single-block allocation
+ * of the expected order). Returns its page index, or (size_t)-1.
+ */
+static inline size_t free_fast_index(struct buddy_zone *z, uintptr_t a, uint8_t want)
+{
+	const struct buddy_region *r = z->hint;
+	if (!r || a - r->base >= r->end - r->base || (a & (z->page_size - 1)) || z->corrupted)
+		return (size_t)-1;
+	size_t idx = region_index(z, r, a);
+	return r->pg[idx] == want ? idx : (size_t)-1;
 }
 
 int buddy_free(struct buddy_zone *z, void *addr)
 {
-	struct buddy_region *r;
-	size_t idx;
+	struct buddy_region *r = NULL;
+	size_t idx = 0;
 
 	if (!z)
 		return BUDDY_ENULL;
 	int st = lookup_alloc(z, addr, &r, &idx);
 	if (st)
 		return fail(z, st);
-	free_alloc(z, r, idx);
-	return BUDDY_OK;
+	return free_alloc(z, r, idx);
 }
 
-int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
+static NOINLINE int free_pages_slow(struct buddy_zone *z, void *addr, unsigned order)
 {
-	struct buddy_region *r;
-	size_t idx;
+	struct buddy_region *r = NULL;
+	size_t idx = 0;
 
 	if (!z)
 		return BUDDY_ENULL;
@@ -602,14 +889,40 @@ int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
 	uint8_t b = r->pg[idx];
 	if ((b & PG_MORE) || pg_order(b) != order)
 		return fail(z, BUDDY_EORDER);
-	free_alloc(z, r, idx);
-	return BUDDY_OK;
+	return free_alloc(z, r, idx);
+}
+
+/*
+ * Fast path: a single block of a cached order in the last region used goes
+ * straight onto the cache list; everything else takes the checked path.
+ */
+int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
+{
+	if (likely(z && order < z->pcp_orders)) {
+		size_t idx = free_fast_index(z, (uintptr_t)addr, (uint8_t)(PG_HEAD | order));
+		if (likely(idx != (size_t)-1)) {
+			struct buddy_pcp *pc = &z->pcp[order];
+			struct buddy_list *n = addr;
+			z->hint->pg[idx] = (uint8_t)(PG_CACHED | order);
+			n->next = pc->list.next;
+			n->prev = &pc->list;
+			pc->list.next->prev = n;
+			pc->list.next = n;
+			pc->count++;
+			z->cached_pages += (size_t)1 << order;
+			z->nr_frees++;
+			if (unlikely(pc->count > z->pcp_high))
+				return pcp_drain(z, order, (z->pcp_high + 1) / 2);
+			return BUDDY_OK;
+		}
+	}
+	return free_pages_slow(z, addr, order);
 }
 
 int buddy_free_pages_exact(struct buddy_zone *z, void *addr, size_t npages)
 {
-	struct buddy_region *r;
-	size_t idx;
+	struct buddy_region *r = NULL;
+	size_t idx = 0;
 
 	if (!z)
 		return BUDDY_ENULL;
@@ -618,14 +931,13 @@ int buddy_free_pages_exact(struct buddy_zone *z, void *addr, size_t npages)
 		return fail(z, st);
 	if (alloc_pages_count(r, idx) != npages)
 		return fail(z, BUDDY_EORDER);
-	free_alloc(z, r, idx);
-	return BUDDY_OK;
+	return free_alloc(z, r, idx);
 }
 
 size_t buddy_alloc_size(struct buddy_zone *z, const void *addr)
 {
-	struct buddy_region *r;
-	size_t idx;
+	struct buddy_region *r = NULL;
+	size_t idx = 0;
 
 	if (!z)
 		return 0;
@@ -654,10 +966,46 @@ static int can_grow(const struct buddy_region *r, size_t idx, unsigned order, un
 	return 1;
 }
 
+/*
+ * Absorb the free upper buddies of the block of `order` at idx until it
+ * has new_order. Cached buddies are drained first; nothing changes unless
+ * every buddy is free and its list links check out.
+ */
+static int block_grow(struct buddy_zone *z, struct buddy_region *r, size_t idx,
+		      unsigned order, unsigned new_order)
+{
+	if (!can_grow(r, idx, order, new_order) && z->cached_pages)
+		buddy_drain_cache(z);
+	if (z->corrupted)
+		return BUDDY_ECORRUPT;
+	if (!can_grow(r, idx, order, new_order))
+		return fail(z, BUDDY_ENOMEM);
+	for (unsigned k = order; k < new_order; k++) {
+		uintptr_t ba = region_addr(z, r, idx + ((size_t)1 << k));
+		if (node_check(z, &z->free_area[k].free_list, ba, (uint8_t)(PG_FREE | k)))
+			return BUDDY_ECORRUPT;
+	}
+	for (unsigned k = order; k < new_order; k++) {
+		size_t buddy = idx + ((size_t)1 << k);
+		area_unlink(z, k, region_addr(z, r, buddy));
+		pair_toggle(r, k, buddy);
+		r->pg[buddy] = PG_TAIL;
+		if (z->log)
+			log_event(z, r, BUDDY_EV_MERGE, k + 1, idx);
+	}
+	size_t taken = ((size_t)1 << new_order) - ((size_t)1 << order);
+	r->free_pages -= taken;
+	z->free_pages -= taken;
+	size_t used = z->total_pages - z->free_pages - z->cached_pages;
+	if (used > z->peak_used)
+		z->peak_used = used;
+	return BUDDY_OK;
+}
+
 int buddy_resize(struct buddy_zone *z, void *addr, unsigned new_order)
 {
-	struct buddy_region *r;
-	size_t idx;
+	struct buddy_region *r = NULL;
+	size_t idx = 0;
 
 	if (!z)
 		return BUDDY_ENULL;
@@ -677,21 +1025,9 @@ int buddy_resize(struct buddy_zone *z, void *addr, unsigned new_order)
 		r->free_pages += freed;
 		z->free_pages += freed;
 	} else if (new_order > order) {
-		if (!can_grow(r, idx, order, new_order))
-			return fail(z, BUDDY_ENOMEM);
-		for (unsigned k = order; k < new_order; k++) {
-			size_t buddy = idx + ((size_t)1 << k);
-			area_del(z, k, region_addr(z, r, buddy));
-			pair_toggle(r, k, buddy);
-			r->pg[buddy] = PG_TAIL;
-			if (z->log)
-				log_event(z, r, BUDDY_EV_MERGE, k + 1, idx);
-		}
-		size_t taken = ((size_t)1 << new_order) - ((size_t)1 << order);
-		r->free_pages -= taken;
-		z->free_pages -= taken;
-		account_alloc(z);
-		z->nr_allocs--; /* a resize is not a new allocation */
+		st = block_grow(z, r, idx, order, new_order);
+		if (st)
+			return st;
 	}
 	r->pg[idx] = (uint8_t)(PG_HEAD | new_order);
 	return BUDDY_OK;

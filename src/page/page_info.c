@@ -46,7 +46,8 @@ void buddy_get_stats(const struct buddy_zone *z, struct buddy_stats *st)
 	st->nr_regions = z->nr_regions;
 	st->total_pages = z->total_pages;
 	st->free_pages = z->free_pages;
-	st->used_pages = z->total_pages - z->free_pages;
+	st->cached_pages = z->cached_pages;
+	st->used_pages = z->total_pages - z->free_pages - z->cached_pages;
 	st->peak_used_pages = z->peak_used;
 	st->meta_bytes = z->meta_bytes;
 	for (unsigned k = 0; k < BUDDY_NR_ORDERS; k++)
@@ -132,7 +133,9 @@ int buddy_walk(const struct buddy_zone *z, buddy_walk_fn fn, void *arg)
 				.region = r->id,
 				.page = idx,
 				.order = pg_order(b),
-				.state = pg_state(b) == PG_FREE ? BUDDY_BLOCK_FREE : BUDDY_BLOCK_ALLOCATED,
+				.state = b == (PG_CACHED | pg_order(b)) ? BUDDY_BLOCK_CACHED
+					 : pg_state(b) == PG_FREE      ? BUDDY_BLOCK_FREE
+								       : BUDDY_BLOCK_ALLOCATED,
 				.first = pg_state(b) == PG_HEAD,
 			};
 			int rc = fn(arg, &blk);
@@ -173,7 +176,8 @@ struct checker {
 	buddy_report_fn report;
 	void *arg;
 	size_t problems;
-	size_t free_heads[BUDDY_NR_ORDERS]; /* free blocks found by scanning pages */
+	size_t free_heads[BUDDY_NR_ORDERS];  /* free blocks found by scanning pages */
+	size_t cached_heads[BUDDY_NR_ORDERS]; /* cached blocks found by scanning pages */
 };
 
 #if defined(__GNUC__)
@@ -221,8 +225,9 @@ static void check_blocks(struct checker *c, const struct buddy_region *r)
 		}
 		if ((st == PG_CONT) != expect_cont)
 			problem(c, "region %u page %zu: broken exact-allocation chain", r->id, idx);
-		if (st == PG_FREE && (b & PG_MORE))
-			problem(c, "region %u page %zu: free block marked as continued", r->id, idx);
+		if (st == PG_FREE && (b & PG_MORE) && k >= c->z->pcp_orders)
+			problem(c, "region %u page %zu: cached block of order %u above the cache's orders",
+				r->id, idx, k);
 		expect_cont = st != PG_FREE && (b & PG_MORE);
 		for (size_t t = 1; t < n; t++)
 			if (r->pg[idx + t] != PG_TAIL) {
@@ -230,9 +235,11 @@ static void check_blocks(struct checker *c, const struct buddy_region *r)
 					r->id, idx, k, idx + t);
 				break;
 			}
-		if (st == PG_FREE) {
+		if (b == (PG_FREE | k)) {
 			free_pages += n;
 			c->free_heads[k]++;
+		} else if (b == (PG_CACHED | k)) {
+			c->cached_heads[k]++;
 		}
 		idx += n;
 	}
@@ -264,54 +271,74 @@ static void check_bitmaps(struct checker *c, const struct buddy_region *r)
 }
 
 /*
- * Walk each free list. A node is validated (inside a region, page aligned,
- * marked as a free block of this order) before it is dereferenced, so a
- * damaged link is reported rather than followed into wild memory.
+ * Walk one list. A node is validated (inside a region, page aligned, its
+ * page byte `want`) before it is dereferenced, so a damaged link is
+ * reported rather than followed into wild memory. Returns 1 if sound.
  */
+static int check_list(struct checker *c, const char *what, unsigned k,
+		      const struct buddy_list *h, size_t nr, uint8_t want)
+{
+	const struct buddy_zone *z = c->z;
+	const struct buddy_list *prev = h, *n = h->next;
+	size_t count = 0;
+
+	while (n != h) {
+		const struct buddy_region *r = region_lookup(z, (uintptr_t)n);
+		if (!r || ((uintptr_t)n & (z->page_size - 1)) ||
+		    r->pg[region_index(z, r, (uintptr_t)n)] != want) {
+			problem(c, "%s order %u: node %p is not a block of this list", what, k,
+				(const void *)n);
+			return 0;
+		}
+		if (n->prev != prev) {
+			problem(c, "%s order %u: node %p: prev does not point back", what, k,
+				(const void *)n);
+			return 0;
+		}
+		if (++count > nr) {
+			problem(c, "%s order %u: list holds more than its count (%zu)", what, k, nr);
+			return 0;
+		}
+		prev = n;
+		n = n->next;
+	}
+	if (h->prev != prev) {
+		problem(c, "%s order %u: list head's prev is not the last node", what, k);
+		return 0;
+	}
+	if (count != nr) {
+		problem(c, "%s order %u: list holds %zu blocks but its count is %zu", what, k,
+			count, nr);
+		return 0;
+	}
+	return 1;
+}
+
 static void check_lists(struct checker *c)
 {
 	const struct buddy_zone *z = c->z;
+	size_t cached = 0;
 
 	for (unsigned k = 0; k < BUDDY_NR_ORDERS; k++) {
 		const struct buddy_free_area *fa = &z->free_area[k];
-		const struct buddy_list *h = &fa->free_list, *prev = h, *n = h->next;
-		size_t count = 0;
-		int ok = 1;
-		while (n != h) {
-			const struct buddy_region *r = region_lookup(z, (uintptr_t)n);
-			if (!r || ((uintptr_t)n & (z->page_size - 1)) ||
-			    r->pg[region_index(z, r, (uintptr_t)n)] != (PG_FREE | k)) {
-				problem(c, "order %u: list node %p is not a free block of this order", k,
-					(const void *)n);
-				ok = 0;
-				break;
-			}
-			if (n->prev != prev) {
-				problem(c, "order %u: list node %p: prev does not point back", k,
-					(const void *)n);
-				ok = 0;
-				break;
-			}
-			if (++count > fa->nr_free) {
-				problem(c, "order %u: list holds more than nr_free (%zu) blocks", k,
-					fa->nr_free);
-				ok = 0;
-				break;
-			}
-			prev = n;
-			n = n->next;
-		}
-		if (ok && h->prev != prev)
-			problem(c, "order %u: list head's prev is not the last node", k);
-		if (ok && count != fa->nr_free)
-			problem(c, "order %u: list holds %zu blocks but nr_free is %zu", k, count,
-				fa->nr_free);
+		check_list(c, "free list", k, &fa->free_list, fa->nr_free, (uint8_t)(PG_FREE | k));
 		if (c->free_heads[k] != fa->nr_free)
 			problem(c, "order %u: %zu free blocks in the regions but nr_free is %zu", k,
 				c->free_heads[k], fa->nr_free);
 		if (((z->nonempty >> k) & 1u) != (fa->nr_free != 0))
 			problem(c, "order %u: non-empty mask bit disagrees with nr_free", k);
 	}
+	for (unsigned k = 0; k < BUDDY_PCP_ORDERS; k++) {
+		const struct buddy_pcp *pc = &z->pcp[k];
+		check_list(c, "page cache", k, &pc->list, pc->count, (uint8_t)(PG_CACHED | k));
+		if (c->cached_heads[k] != pc->count)
+			problem(c, "order %u: %zu cached blocks in the regions but the cache counts %zu",
+				k, c->cached_heads[k], pc->count);
+		cached += pc->count << k;
+	}
+	if (cached != z->cached_pages)
+		problem(c, "zone: cache lists hold %zu pages but cached_pages is %zu", cached,
+			z->cached_pages);
 }
 
 static void check_regions(struct checker *c)

@@ -13,7 +13,8 @@
  *        state | MORE | order
  *
  *     state 00  PG_TAIL  not the first page of a block
- *           01  PG_FREE  first page of a free block of `order`
+ *           01  PG_FREE  first page of a free block of `order`; with MORE
+ *                        set, a free block held in the page cache (PG_CACHED)
  *           10  PG_HEAD  first page of an allocation; its first block has `order`
  *           11  PG_CONT  first page of a later block of an exact allocation
  *     MORE      (HEAD or CONT) the allocation goes on with the next block
@@ -41,6 +42,7 @@
 #define PG_CONT 0xc0u
 #define PG_MORE 0x20u
 #define PG_ORDER 0x1fu
+#define PG_CACHED (PG_FREE | PG_MORE)
 
 typedef uint64_t map_word;
 #define MAP_WORD_BITS 64u
@@ -50,7 +52,8 @@ struct buddy_region {
 	uintptr_t base;               /* first managed page */
 	uintptr_t end;                /* one past the last managed page */
 	size_t nr_pages;              /* managed pages */
-	size_t free_pages;            /* pages of this region on the free lists */
+	size_t free_pages;            /* pages of this region on the free lists
+				       * (page-cache blocks not included) */
 	unsigned id;                  /* order of addition, from 0 */
 	unsigned max_order;           /* largest block order; no map at this order */
 	uint8_t *pg;                  /* nr_pages page bytes */
