@@ -18,14 +18,15 @@
 #define SVG_SIDE_W 250.0 /* width of the free-list column */
 #define SVG_MAX_ROWS 16
 
+/* Handle colours: warm and green hues only, so no allocation looks like free (blue) space. */
 static const char *const handle_fill[PALETTE_SIZE] = {
-	"#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4",
-	"#42d4f4", "#f032e6", "#bfef45", "#fabed4", "#469990", "#dcbeff",
+	"#e6194b", "#3cb44b", "#ffe119", "#911eb4", "#f58231", "#f032e6",
+	"#469990", "#bfef45", "#9a6324", "#fabed4", "#800000", "#808000",
 };
 /* Text on each handle colour: white on the dark ones. */
 static const char *const handle_ink[PALETTE_SIZE] = {
 	"#fff", "#000", "#000", "#fff", "#000", "#fff",
-	"#000", "#fff", "#000", "#000", "#fff", "#000",
+	"#fff", "#000", "#fff", "#000", "#fff", "#fff",
 };
 
 /* Free blocks: from pale (order 0) to deep blue (order 10 and up). */
