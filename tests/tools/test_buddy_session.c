@@ -388,6 +388,204 @@ static void test_buddy_session_random_lines_keep_arena_sound(void **state)
 	buddy_session_fini(s);
 }
 
+
+/* --- heap modes, on a small first-fit heap standing in for the real ones --- */
+
+#define MOCK_BYTES 4096
+#define MOCK_GRAIN 16
+
+/* A first-fit heap: blocks in address order, split on allocation, joined on free. */
+struct mock_heap {
+	unsigned char mem[MOCK_BYTES];
+	struct { size_t off, size; int used; size_t asked; } b[MOCK_BYTES / MOCK_GRAIN];
+	size_t n;
+	int destroyed;
+};
+
+static void *mock_malloc(void *self, size_t size)
+{
+	struct mock_heap *h = self;
+	size_t need = (size + MOCK_GRAIN - 1) / MOCK_GRAIN * MOCK_GRAIN;
+	for (size_t i = 0; i < h->n; i++) {
+		if (h->b[i].used || h->b[i].size < need)
+			continue;
+		if (h->b[i].size > need) {
+			memmove(&h->b[i + 2], &h->b[i + 1], (h->n - i - 1) * sizeof(h->b[0]));
+			h->b[i + 1].off = h->b[i].off + need;
+			h->b[i + 1].size = h->b[i].size - need;
+			h->b[i + 1].used = 0;
+			h->n++;
+			h->b[i].size = need;
+		}
+		h->b[i].used = 1;
+		h->b[i].asked = size;
+		return h->mem + h->b[i].off;
+	}
+	return NULL;
+}
+
+static void *mock_calloc(void *self, size_t n, size_t size)
+{
+	void *p = mock_malloc(self, n * size);
+	if (p)
+		memset(p, 0, n * size);
+	return p;
+}
+
+static void mock_free(void *self, void *p)
+{
+	struct mock_heap *h = self;
+	size_t i = 0;
+	while (h->mem + h->b[i].off != (unsigned char *)p)
+		i++;
+	h->b[i].used = 0;
+	if (i + 1 < h->n && !h->b[i + 1].used) {
+		h->b[i].size += h->b[i + 1].size;
+		memmove(&h->b[i + 1], &h->b[i + 2], (h->n - i - 2) * sizeof(h->b[0]));
+		h->n--;
+	}
+	if (i > 0 && !h->b[i - 1].used) {
+		h->b[i - 1].size += h->b[i].size;
+		memmove(&h->b[i], &h->b[i + 1], (h->n - i - 1) * sizeof(h->b[0]));
+		h->n--;
+	}
+}
+
+static void *mock_realloc(void *self, void *p, size_t size)
+{
+	void *q = mock_malloc(self, size);
+	if (q) {
+		memcpy(q, p, size);
+		mock_free(self, p);
+	}
+	return q;
+}
+
+static void mock_stats(void *self, struct balloc_stats *st)
+{
+	struct mock_heap *h = self;
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < h->n; i++) {
+		if (h->b[i].used) {
+			st->live_allocs++;
+			st->held_bytes += h->b[i].size;
+			st->requested_bytes += h->b[i].asked;
+		} else {
+			st->free_blocks++;
+			st->free_bytes += h->b[i].size;
+			if (h->b[i].size > st->largest_free)
+				st->largest_free = h->b[i].size;
+		}
+	}
+	st->footprint_bytes = MOCK_BYTES;
+}
+
+static long mock_check(void *self, balloc_report_fn report, void *arg)
+{
+	struct mock_heap *h = self;
+	size_t end = 0;
+	long problems = 0;
+	for (size_t i = 0; i < h->n; i++) {
+		if (h->b[i].off != end) {
+			report(arg, "gap");
+			problems++;
+		}
+		end = h->b[i].off + h->b[i].size;
+	}
+	return problems;
+}
+
+static int mock_walk(void *self, balloc_walk_fn fn, void *arg)
+{
+	struct mock_heap *h = self;
+	for (size_t i = 0; i < h->n; i++) {
+		struct balloc_block blk = { h->mem + h->b[i].off, h->b[i].off, h->b[i].size,
+					    h->b[i].used, -1 };
+		int r = fn(arg, &blk);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static void mock_destroy(void *self)
+{
+	((struct mock_heap *)self)->destroyed = 1;
+}
+
+static const struct balloc_ops mock_ops = {
+	"mock", mock_malloc, mock_calloc, mock_realloc, mock_free, NULL, NULL,
+	mock_stats, mock_check, mock_walk, mock_destroy,
+};
+
+static struct mock_heap mock;
+
+static struct session *heap_session(void)
+{
+	static struct session s;
+	memset(&s, 0, sizeof(s));
+	memset(&mock, 0, sizeof(mock));
+	mock.b[0].size = MOCK_BYTES;
+	mock.n = 1;
+	s.opt.mode = MODE_BESTFIT;
+	s.opt.arena_bytes = MOCK_BYTES;
+	s.opt.width = 80;
+	s.heap.ops = &mock_ops;
+	s.heap.self = &mock;
+	s.next_id = 1;
+	return &s;
+}
+
+static void test_buddy_session_heap_commands(void **state)
+{
+	(void)state;
+	struct session *s = heap_session();
+	char *out = ok(s, "malloc 100");
+	assert_non_null(strstr(out, "#1 = malloc 100 -> offset 0x0, a 112 B block"));
+	assert_non_null(strstr(out, "taken from free block 0x0 (4 KiB)"));
+	assert_non_null(strstr(out, "left free: 0x70 (3.9 KiB)"));
+	free(out);
+	ok_quiet(s, "calloc 4 8");
+	ok_quiet(s, "malloc 64");
+	out = ok(s, "free #2");
+	assert_non_null(strstr(out, "free #2: offset 0x70, 32 B"));
+	assert_non_null(strstr(out, "no merge"));
+	free(out);
+	out = ok(s, "free 0x0");
+	assert_non_null(strstr(out, "merged with free block 0x70 (32 B)"));
+	free(out);
+	out = ok(s, "realloc #3 200");
+	assert_non_null(strstr(out, "#3: moved -> offset 0x"));
+	free(out);
+	out = ok(s, "map");
+	assert_non_null(strstr(out, "best fit: "));
+	assert_non_null(strstr(out, "[#3"));
+	free(out);
+	out = ok(s, "lists");
+	assert_non_null(strstr(out, "free blocks: 2"));
+	free(out);
+	ok_quiet(s, "stats");
+	ok_quiet(s, "frag");
+	ok_quiet(s, "check");
+	ok_quiet(s, "handles");
+	static const char *const bad[] = {
+		"alloc 3", "pages 2", "free #9", "free 0x5", "realloc #9 10", "realloc #3 0",
+		"malloc 0", "malloc 5000", "calloc 2 4K", "buddyinfo",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *err;
+		if (run(s, bad[i], &out, &err) != 1)
+			fail_msg("'%s' did not fail", bad[i]);
+		assert_int_equal(strncmp(err, "error: ", 7), 0);
+		assert_int_equal(s->nhandles, 1);
+		free(out);
+		free(err);
+	}
+	assert_int_equal(mock.n, 3);
+	buddy_session_fini(s);
+	assert_true(mock.destroyed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_buddy_session_realloc_keeps_data),
 		cmocka_unit_test(test_buddy_session_map_fits_width),
 		cmocka_unit_test(test_buddy_session_random_lines_keep_arena_sound),
+		cmocka_unit_test(test_buddy_session_heap_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,7 +72,6 @@ static int page_block(void *arg, const struct buddy_block *blk)
 			  blk->state == BUDDY_BLOCK_ALLOCATED ? -1 : (int)blk->order, id);
 }
 
-#ifdef BUDDY_HAVE_BALLOC
 /* First pass over a heap: the unit (lowest set bit of all offsets and sizes) and the end. */
 struct heap_scan {
 	size_t bits; /* OR of every offset and size */
@@ -123,7 +122,6 @@ static int heap_picture(struct builder *b)
 	s->heap.ops->walk(s->heap.self, heap_block, b);
 	return 0;
 }
-#endif
 
 int vpicture_build(struct session *s, struct vpicture *p, char *msg, size_t n)
 {
@@ -137,13 +135,9 @@ int vpicture_build(struct session *s, struct vpicture *p, char *msg, size_t n)
 		p->unit_name = "page";
 		p->max_order = (int)st.max_order;
 		buddy_walk(&s->zone, page_block, &b);
-	} else {
-#ifdef BUDDY_HAVE_BALLOC
-		if (heap_picture(&b)) {
-			snprintf(msg, n, "this allocator cannot be walked");
-			return -1;
-		}
-#endif
+	} else if (heap_picture(&b)) {
+		snprintf(msg, n, "this allocator cannot be walked");
+		return -1;
 	}
 	if (b.failed) {
 		vpicture_free(p);

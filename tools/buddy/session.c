@@ -116,10 +116,9 @@ int buddy_session_init(struct session *s, const struct buddy_opts *opt, char *er
 
 void buddy_session_fini(struct session *s)
 {
-#ifdef BUDDY_HAVE_BALLOC
 	if (s->heap.ops)
-		balloc_destroy(&s->heap);
-#endif
+		s->heap.ops->destroy(s->heap.self);
+	s->heap.ops = NULL;
 	free(s->arena);
 	free(s->meta);
 	free(s->handles);
@@ -215,14 +214,12 @@ static int cmd_reset(struct session *s, FILE *out, char *msg, size_t n)
 		    buddy_add_region(&s->zone, s->arena, s->opt.arena_bytes, s->meta, s->meta_bytes))
 			return fail(msg, n, "reset: cannot set up the zone again");
 	} else {
-#ifdef BUDDY_HAVE_BALLOC
 		struct balloc old = s->heap;
 		if (heap_init(s, msg, n)) {
 			s->heap = old;
 			return -1;
 		}
-		balloc_destroy(&old);
-#endif
+		old.ops->destroy(old.self);
 	}
 	s->nhandles = 0;
 	s->next_id = 1;
