@@ -6,12 +6,15 @@
 set -u
 buddy=$1 dir=$2
 case $buddy in /*) ;; *) buddy=$(pwd)/$buddy ;; esac
+if [ "${BUDDY_UNDER_VALGRIND:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
+  buddy="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $buddy"
+fi
 cd "$dir" || exit 1
 out=$(mktemp) || exit 1
 trap 'rm -f "$out"' EXIT
 try() {
   echo "\$ buddy $*" >>"$out"
-  NO_COLOR= COLUMNS= "$buddy" "$@" </dev/null >>"$out" 2>&1
+  NO_COLOR= COLUMNS= $buddy "$@" </dev/null >>"$out" 2>&1
   echo "exit status: $?" >>"$out"
 }
 try --allocator slab
@@ -36,10 +39,10 @@ try no-such-script.txt
 try --version
 try --help
 printf '%s\n' '$ printf "alloc 0\nfree #1\nbogus\n" | buddy --width 80' >>"$out"
-printf 'alloc 0\nfree #1\nbogus\n' | NO_COLOR= "$buddy" --width 80 >>"$out" 2>&1
+printf 'alloc 0\nfree #1\nbogus\n' | NO_COLOR= $buddy --width 80 >>"$out" 2>&1
 echo "exit status: $?" >>"$out"
 printf '%s\n' '$ printf "alloc 0\nstats\n" | buddy --arena 1M --page-size 64K --max-order 2' >>"$out"
-printf 'alloc 0\nstats\n' | "$buddy" --arena 1M --page-size 64K --max-order 2 >>"$out" 2>&1
+printf 'alloc 0\nstats\n' | $buddy --arena 1M --page-size 64K --max-order 2 >>"$out" 2>&1
 echo "exit status: $?" >>"$out"
 if [ "${BUDDY_UPDATE_GOLDEN:-0}" = 1 ]; then
   cp "$out" cli.out

@@ -14,6 +14,18 @@ if(TARGET test_buddy_pty)
   add_dependencies(test_buddy_pty buddy)
 endif()
 
+# Shell-driven tests: the shell itself never runs under valgrind; the
+# scripts run build/buddy under memcheck when BUDDY_UNDER_VALGRIND is 1.
+function(buddy_add_script_test name)
+  add_test(NAME ${name} COMMAND sh ${ARGN})
+  set_property(TEST ${name} APPEND PROPERTY LABELS tools)
+  set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT
+    BUDDY_SOURCE_DIR=${PROJECT_SOURCE_DIR} BUDDY_BINARY_DIR=${PROJECT_BINARY_DIR})
+  if(BUDDY_VALGRIND)
+    set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT BUDDY_UNDER_VALGRIND=1)
+  endif()
+endfunction()
+
 # One golden session per allocator mode the program was built with; each
 # script NAME.txt runs with --allocator=MODE (errors.txt: pages).
 set(BUDDY_GOLDEN_SESSIONS pages errors)
@@ -25,11 +37,11 @@ foreach(name ${BUDDY_GOLDEN_SESSIONS})
   if(name STREQUAL "errors")
     set(mode pages)
   endif()
-  buddy_add_test(test_buddy_golden_${name} tools sh ${BUDDY_TOOLS_TEST_DIR}/run_golden.sh
+  buddy_add_script_test(test_buddy_golden_${name} ${BUDDY_TOOLS_TEST_DIR}/run_golden.sh
     $<TARGET_FILE:buddy> ${BUDDY_TOOLS_TEST_DIR}/golden ${name} --allocator=${mode})
 endforeach()
 
-buddy_add_test(test_buddy_cli tools sh ${BUDDY_TOOLS_TEST_DIR}/cli.sh
+buddy_add_script_test(test_buddy_cli ${BUDDY_TOOLS_TEST_DIR}/cli.sh
   $<TARGET_FILE:buddy> ${BUDDY_TOOLS_TEST_DIR}/golden)
-buddy_add_test(test_buddy_svg tools sh ${BUDDY_TOOLS_TEST_DIR}/svg_check.sh $<TARGET_FILE:buddy>)
+buddy_add_script_test(test_buddy_svg ${BUDDY_TOOLS_TEST_DIR}/svg_check.sh $<TARGET_FILE:buddy>)
 set_property(TEST test_buddy_svg PROPERTY SKIP_RETURN_CODE 77)

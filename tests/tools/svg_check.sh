@@ -6,11 +6,14 @@
 #   svg_check.sh BUDDY
 set -u
 buddy=$1
+if [ "${BUDDY_UNDER_VALGRIND:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
+  buddy="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $buddy"
+fi
 command -v python3 >/dev/null 2>&1 || { echo "svg: python3 missing, skipped"; exit 77; }
 dir=$(mktemp -d) || exit 1
 trap 'rm -rf "$dir"' EXIT
 printf 'alloc 0\nalloc 2\npages 5\nmalloc 9000\nfree #2\nsave %s/a.svg\n' "$dir" |
-  "$buddy" --color=never >/dev/null || { echo "svg: the session failed" >&2; exit 1; }
+  $buddy --color=never >/dev/null || { echo "svg: the session failed" >&2; exit 1; }
 python3 - "$dir/a.svg" <<'PY' || exit 1
 import sys, xml.dom.minidom
 doc = xml.dom.minidom.parse(sys.argv[1])

@@ -453,9 +453,14 @@ static void mock_free(void *self, void *p)
 
 static void *mock_realloc(void *self, void *p, size_t size)
 {
+	struct mock_heap *h = self;
+	size_t old = 0;
+	for (size_t i = 0; i < h->n; i++)
+		if (h->mem + h->b[i].off == (unsigned char *)p)
+			old = h->b[i].size;
 	void *q = mock_malloc(self, size);
 	if (q) {
-		memcpy(q, p, size);
+		memcpy(q, p, old < size ? old : size);
 		mock_free(self, p);
 	}
 	return q;

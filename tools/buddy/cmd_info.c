@@ -205,11 +205,13 @@ static void cmd_handles(struct session *s, FILE *out)
 		char held[32];
 		fmt_size(held, sizeof(held), h->bytes);
 		fprintf(out, "#%-4lu offset 0x%-8zx %-10s", h->id, h->off, held);
-		size_t first = h->off / s->opt.page_size, np = h->bytes / s->opt.page_size;
-		if (s->opt.mode == MODE_PAGES && np == 1)
-			fprintf(out, " page %zu", first);
-		else if (s->opt.mode == MODE_PAGES)
-			fprintf(out, " pages %zu-%zu", first, first + np - 1);
+		if (s->opt.mode == MODE_PAGES) {
+			size_t first = h->off / s->opt.page_size, np = h->bytes / s->opt.page_size;
+			if (np == 1)
+				fprintf(out, " page %zu", first);
+			else
+				fprintf(out, " pages %zu-%zu", first, first + np - 1);
+		}
 		if (h->asked != h->bytes)
 			fprintf(out, " (asked %zu bytes)", h->asked);
 		fputc('\n', out);
