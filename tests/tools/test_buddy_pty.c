@@ -87,7 +87,7 @@ static void test_buddy_pty_interactive_session(void **state)
 	term_type(&t, "alloc 0", "split order 1 at page 2 -> 0");
 	term_type(&t, "alocc 3", "error: unknown command 'alocc' (try 'help')");
 	term_type(&t, "free #1", "no merge: its buddy at page 2");
-	term_type(&t, "map", "free lists (like /proc/buddyinfo)");
+	term_type(&t, "map", "free lists (@ first page of a block)");
 	term_type(&t, "help map", "usage: map");
 	size_t from = t.len;
 	assert_int_equal(write(t.fd, "quit\r", 5), 5);

@@ -19,7 +19,7 @@
 
 #define MAP_MAX_ROWS 16
 #define MAP_LABEL_W 7 /* row label: unit number, right-aligned, and a blank */
-#define SIDE_W 40     /* columns the side text needs to go beside the map */
+#define SIDE_W 38     /* most columns a line of the free lists takes */
 
 /* How units map to cells. */
 struct layout {
@@ -173,26 +173,35 @@ static void cells_draw(FILE *out, const struct vpicture *p, const long *own, siz
 	}
 }
 
-/* The lines that go beside (or below) the map: the free lists per order. */
-static size_t side_lines(const struct vpicture *p, char lines[][SIDE_W + 40], size_t max)
+/*
+ * The lines that go beside (or below) the map: the free lists per order,
+ * each with where its first blocks start; at most SIDE_W columns each.
+ */
+static size_t side_lines(const struct vpicture *p, char lines[][SIDE_W + 1], size_t max)
 {
 	size_t n = 0;
-	snprintf(lines[n++], SIDE_W + 40, "free lists (like /proc/buddyinfo):");
+	snprintf(lines[n++], SIDE_W + 1, "free lists (@ first %s of a block):", p->unit_name);
 	for (int k = 0; k <= p->max_order && n < max; k++) {
 		char *l = lines[n++];
-		int w = snprintf(l, SIDE_W + 40, "  order %2d: %3zu", k, p->nr_free[k]);
+		int w = snprintf(l, SIDE_W + 1, "  order %2d: %3zu", k, p->nr_free[k]);
 		size_t shown = 0;
-		for (size_t i = 0; i < p->nblocks && w < SIDE_W - 6; i++) {
+		for (size_t i = 0; i < p->nblocks && shown < p->nr_free[k]; i++) {
 			const struct vblock *v = &p->blocks[i];
 			if (v->allocated || v->order != k)
 				continue;
-			w += snprintf(l + w, (size_t)(SIDE_W + 40 - w), "%s%zu", shown++ ? " " : "  @", v->start);
+			char num[32];
+			int nw = snprintf(num, sizeof(num), "%s%zu", shown ? " " : "  @", v->start);
+			if (w + nw > SIDE_W - 4)
+				break;
+			memcpy(l + w, num, (size_t)nw + 1);
+			w += nw;
+			shown++;
 		}
-		if (shown < p->nr_free[k])
-			snprintf(l + w, (size_t)(SIDE_W + 40 - w), " ...");
+		if (shown < p->nr_free[k] && shown)
+			memcpy(l + w, " ...", 5);
 	}
 	if (p->max_order < 0 && n < max)
-		snprintf(lines[n++], SIDE_W + 40, "  %zu free blocks", p->nr_free[BUDDY_NR_ORDERS]);
+		snprintf(lines[n++], SIDE_W + 1, "  %zu free blocks", p->nr_free[BUDDY_NR_ORDERS]);
 	return n;
 }
 
@@ -241,19 +250,27 @@ static void legend_print(const struct session *s, const struct vpicture *p, FILE
 		fputc('\n', out);
 }
 
+/*
+ * The map goes beside the free lists when that leaves four cells per unit
+ * (so even one-page allocations carry their label); otherwise the map
+ * takes the whole width and the free lists follow below it.
+ */
 void map_draw(const struct session *s, const struct vpicture *p, FILE *out)
 {
 	struct layout L;
-	char side[BUDDY_NR_ORDERS + 4][SIDE_W + 40];
-	layout_compute(p->units, s->opt.width, &L);
+	char side[BUDDY_NR_ORDERS + 4][SIDE_W + 1];
+	size_t nside = side_lines(p, side, BUDDY_NR_ORDERS + 4);
+	unsigned beside_w = s->opt.width > SIDE_W + 3 ? s->opt.width - SIDE_W - 3 : 0;
+	layout_compute(p->units, beside_w, &L);
+	int beside = beside_w >= MAP_LABEL_W + 8 && L.cpu == 4;
+	if (!beside)
+		layout_compute(p->units, s->opt.width, &L);
 	long *own = owners_compute(p, &L);
 	if (!own) {
 		fprintf(out, "map: out of memory\n");
 		return;
 	}
-	size_t nside = side_lines(p, side, BUDDY_NR_ORDERS + 4);
 	size_t map_w = MAP_LABEL_W + L.row_cells;
-	int beside = s->opt.width >= map_w + 3 + SIDE_W;
 	header_print(s, p, &L, out);
 	size_t lines = beside && nside > L.rows ? nside : L.rows;
 	for (size_t r = 0; r < lines; r++) {
@@ -264,7 +281,7 @@ void map_draw(const struct session *s, const struct vpicture *p, FILE *out)
 			cells_draw(out, p, own, c0, c1 < L.cells ? c1 : L.cells, s->opt.colour);
 			if (beside && r < nside && c1 > L.cells)
 				fprintf(out, "%*s", (int)(c1 - L.cells), "");
-		} else {
+		} else if (r < nside) {
 			fprintf(out, "%*s", (int)map_w, "");
 		}
 		if (beside && r < nside)
