@@ -82,7 +82,7 @@ static void test_buddy_pty_interactive_session(void **state)
 	}
 	if (term_expect(&t, 0, "buddy> "))
 		fail_msg("no first prompt:\n%s", t.buf);
-	assert_non_null(strstr(t.buf, "'help' lists the commands"));
+	assert_non_null(strstr(t.buf, "Type 'help' for the commands."));
 	term_type(&t, "alloc 1", "#1 = alloc 1 -> pages 0-1");
 	term_type(&t, "alloc 0", "split order 1 at page 2 -> 0");
 	term_type(&t, "alocc 3", "error: unknown command 'alocc' (try 'help')");

@@ -207,7 +207,7 @@ static int interactive_run(struct session *s)
 	const char *line;
 	char arena[32];
 	fmt_size(arena, sizeof(arena), s->opt.arena_bytes);
-	printf("buddy %s: %s on a %s arena. 'help' lists the commands, 'quit' ends.\n",
+	printf("buddy %s: %s, %s arena. Type 'help' for the commands.\n",
 	       BUDDY_TOOL_VERSION, session_mode_name(s), arena);
 	lineedit_open(&le, stdin, 1, "buddy> ");
 	while (!s->quit && (line = lineedit_read(&le))) {

@@ -126,20 +126,24 @@ static void run_text(const struct vblock *v, size_t len, int colour, char *buf)
 	}
 }
 
-/* ANSI colours: 16-colour backgrounds for handles, 256-colour greys for free orders. */
-static const int pal_bg[PALETTE_SIZE] = { 41, 42, 43, 44, 45, 46, 101, 102, 103, 104, 105, 106 };
-static const int pal_fg[PALETTE_SIZE] = { 97, 30, 30, 97, 97, 30, 30, 30, 30, 30, 30, 30 };
+/*
+ * ANSI 256-colour backgrounds, close to the SVG's: warm and green hues for
+ * handles, a blue that deepens with the order for free blocks.
+ */
+static const int pal_bg[PALETTE_SIZE] = { 160, 34, 220, 91, 208, 201, 30, 154, 130, 218, 88, 100 };
+static const int pal_fg[PALETTE_SIZE] = { 97, 30, 30, 97, 30, 97, 97, 30, 97, 30, 97, 97 };
+static const int free_bg[] = { 195, 153, 117, 111, 110, 75, 68, 67 };
 
 static void colour_set(FILE *out, const struct vblock *v)
 {
 	if (v->allocated && v->handle) {
 		unsigned i = palette_index(v->handle);
-		fprintf(out, "\x1b[%d;%dm", pal_fg[i], pal_bg[i]);
+		fprintf(out, "\x1b[%d;48;5;%dm", pal_fg[i], pal_bg[i]);
 	} else if (v->allocated) {
-		fprintf(out, "\x1b[97;100m");
+		fprintf(out, "\x1b[97;100m"); /* allocator overhead: grey */
 	} else {
-		int grey = 235 + 3 * (v->order < 0 ? 0 : v->order > 6 ? 6 : v->order);
-		fprintf(out, "\x1b[%d;48;5;%dm", grey >= 244 ? 30 : 97, grey);
+		int k = v->order < 0 ? 2 : v->order > 7 ? 7 : v->order;
+		fprintf(out, "\x1b[30;48;5;%dm", free_bg[k]);
 	}
 }
 
