@@ -1,0 +1,466 @@
+/*
+ * heap_alloc.c - the buddy heap's malloc family on the page allocator core.
+ *
+ * Algorithm: a request of n bytes takes a block of order
+ * k = ceil(log2(ceil(n / min_block))) from the core zone, whose pages are
+ * min_block bytes; when no block fits, the heap maps another chunk (see
+ * heap_chunk.c) and tries once more. There is no header: the core knows
+ * each block's order, and the requested size is kept as slack in a side
+ * array (heap_internal.h). realloc resizes in place through the core
+ * (shrinking splits off upper halves, growing absorbs free upper buddies)
+ * and copies only when growing in place is impossible.
+ *
+ * Costs: O(max_order) per operation plus O(chunks) to find a pointer's
+ * chunk, plus one map call when the heap grows; realloc that moves adds a
+ * copy of the old block.
+ *
+ * Misuse (a pointer never handed out, a double free, an interior pointer)
+ * is classified by the core before anything changes and passed to the
+ * error handler; the default handler prints one line and aborts, as
+ * glibc does for the same mistakes.
+ */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "heap/heap_internal.h"
+
+/* ------------------------------------------------------------------ */
+/* configuration and set-up                                            */
+/* ------------------------------------------------------------------ */
+
+void bheap_config_default(struct bheap_config *cfg)
+{
+	if (!cfg)
+		return;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->min_block = BHEAP_MIN_BLOCK_DEFAULT;
+	cfg->chunk_bytes = BHEAP_CHUNK_DEFAULT;
+	cfg->retain_bytes = BHEAP_CHUNK_DEFAULT;
+}
+
+static int is_pow2(size_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static unsigned log2_ceil(size_t v)
+{
+	unsigned k = 0;
+	while (k < sizeof(size_t) * 8 - 1 && ((size_t)1 << k) < v)
+		k++;
+	return k;
+}
+
+/* Check cfg and fill in what is left to defaults; 0 or EINVAL. */
+static int config_resolve(struct bheap_config *cfg, size_t sys_page)
+{
+	if (!is_pow2(cfg->min_block) || cfg->min_block < BUDDY_PAGE_SIZE_MIN ||
+	    cfg->min_block > HEAP_MIN_BLOCK_MAX)
+		return EINVAL;
+	if ((cfg->map == NULL) != (cfg->unmap == NULL))
+		return EINVAL;
+	if ((cfg->buffer == NULL) != (cfg->buffer_bytes == 0))
+		return EINVAL;
+	if (cfg->chunk_bytes > ((size_t)1 << (sizeof(size_t) * 8 - 2)))
+		return EINVAL;
+	if (cfg->chunk_bytes < sys_page)
+		cfg->chunk_bytes = sys_page;
+	cfg->chunk_bytes = (size_t)1 << log2_ceil(cfg->chunk_bytes);
+	return 0;
+}
+
+/* Memory for the state struct: the buffer's start, or its own mapping. */
+static struct bheap *state_place(const struct bheap_config *cfg, size_t sys_page,
+				 size_t *state_bytes)
+{
+	*state_bytes = 0;
+	if (cfg->buffer) {
+		uintptr_t b = ((uintptr_t)cfg->buffer + 15) & ~(uintptr_t)15;
+		size_t lost = b - (uintptr_t)cfg->buffer;
+		if (cfg->buffer_bytes < lost + sizeof(struct bheap))
+			return NULL;
+		return (struct bheap *)b;
+	}
+	size_t len = (sizeof(struct bheap) + sys_page - 1) & ~(sys_page - 1);
+	void *p;
+	if (cfg->map) {
+		p = cfg->map(cfg->map_arg, len);
+	} else {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			p = NULL;
+	}
+	if (p)
+		*state_bytes = len;
+	return p;
+}
+
+struct bheap *bheap_create(const struct bheap_config *cfg_in)
+{
+	struct bheap_config cfg;
+	size_t sys_page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t state_bytes;
+
+	if (cfg_in)
+		cfg = *cfg_in;
+	else
+		bheap_config_default(&cfg);
+	int err = config_resolve(&cfg, sys_page);
+	if (err) {
+		errno = err;
+		return NULL;
+	}
+	struct bheap *h = state_place(&cfg, sys_page, &state_bytes);
+	if (!h) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(h, 0, sizeof(*h));
+	h->cfg = cfg;
+	h->sys_page = sys_page;
+	h->state_bytes = state_bytes;
+	h->min_shift = log2_ceil(cfg.min_block);
+	struct buddy_config zc;
+	buddy_config_default(&zc);
+	zc.page_size = cfg.min_block;
+	zc.name = "Heap";
+	buddy_zone_init(&h->zone, &zc);
+	h->peak_footprint = heap_footprint(h);
+	if (cfg.buffer) {
+		h->fixed = 1;
+		if (heap_setup_fixed(h) != BUDDY_OK) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	return h;
+}
+
+void bheap_destroy(struct bheap *h)
+{
+	if (!h || h->fixed)
+		return;
+	heap_unmap_all(h);
+	struct bheap_config cfg = h->cfg;
+	size_t len = h->state_bytes;
+	if (cfg.unmap)
+		cfg.unmap(cfg.map_arg, h, len);
+	else
+		munmap(h, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* misuse                                                              */
+/* ------------------------------------------------------------------ */
+
+const char *bheap_strerror(int kind)
+{
+	switch (kind) {
+	case BHEAP_ERR_INVALID:
+		return "invalid pointer (never handed out by this heap)";
+	case BHEAP_ERR_DOUBLE:
+		return "double free (block already free)";
+	case BHEAP_ERR_INTERIOR:
+		return "interior pointer (not the start of a block)";
+	default:
+		return "unknown heap error";
+	}
+}
+
+static void error_default(const char *msg)
+{
+	fprintf(stderr, "%s\n", msg);
+	fflush(stderr);
+	abort();
+}
+
+static void misuse_report(struct bheap *h, int status, const char *op, const void *p)
+{
+	enum bheap_error kind = status == BUDDY_EDOUBLE     ? BHEAP_ERR_DOUBLE
+				: status == BUDDY_ENOTBLOCK ? BHEAP_ERR_INTERIOR
+							    : BHEAP_ERR_INVALID;
+	char msg[160];
+	snprintf(msg, sizeof(msg), "bheap: %s(): %s: %p", op, bheap_strerror(kind), p);
+	h->misuse++;
+	if (h->cfg.on_error)
+		h->cfg.on_error(h->cfg.error_arg, kind, op, p, msg);
+	else
+		error_default(msg);
+}
+
+/* ------------------------------------------------------------------ */
+/* accounting                                                          */
+/* ------------------------------------------------------------------ */
+
+/* A live block as the heap sees it. */
+struct heap_ref {
+	struct heap_chunk *chunk; /* its chunk */
+	unsigned order;           /* its order */
+	size_t held;              /* block bytes */
+	size_t requested;         /* bytes asked for */
+};
+
+static void account_add(struct bheap *h, struct heap_ref *r)
+{
+	if (r->chunk->held == 0)
+		h->idle_chunks--;
+	r->chunk->held += r->held;
+	h->held += r->held;
+	h->requested += r->requested;
+	if (h->held > h->peak_held)
+		h->peak_held = h->held;
+	if (h->requested > h->peak_requested)
+		h->peak_requested = h->requested;
+	if (!h->smallest_block || r->held < h->smallest_block)
+		h->smallest_block = r->held;
+	if (r->held > h->largest_block)
+		h->largest_block = r->held;
+}
+
+static void account_sub(struct bheap *h, const struct heap_ref *r)
+{
+	r->chunk->held -= r->held;
+	if (r->chunk->held == 0)
+		h->idle_chunks++;
+	h->held -= r->held;
+	h->requested -= r->requested;
+}
+
+/* Order of the block for `size` bytes; -1 when no block can be that large. */
+static int size_order(const struct bheap *h, size_t size)
+{
+	size_t pages = size ? ((size - 1) >> h->min_shift) + 1 : 1;
+	unsigned k = log2_ceil(pages);
+	if (((size_t)1 << k) < pages || k > BUDDY_ORDER_LIMIT ||
+	    k + h->min_shift >= sizeof(size_t) * 8 - 1)
+		return -1;
+	return (int)k;
+}
+
+/*
+ * Look p up: 0 with *r filled in, or the core's status for a pointer that
+ * does not start a live block.
+ */
+static int block_lookup(struct bheap *h, const void *p, struct heap_ref *r)
+{
+	size_t pages = buddy_alloc_size(&h->zone, p);
+	if (!pages)
+		return buddy_last_error(&h->zone);
+	r->chunk = heap_chunk_find(h, (uintptr_t)p);
+	if (!r->chunk)
+		return BUDDY_ECORRUPT;
+	r->order = log2_ceil(pages);
+	r->held = pages << h->min_shift;
+	r->requested = r->held - heap_side_read(h, r->chunk, (uintptr_t)p, r->order);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* allocation and free                                                 */
+/* ------------------------------------------------------------------ */
+
+/* A block of `order` for `requested` bytes, growing the heap if needed. */
+static void *block_alloc(struct bheap *h, int order, size_t requested)
+{
+	if (order < 0) {
+		h->failures++;
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *p = buddy_alloc_pages(&h->zone, (unsigned)order, 0);
+	if (!p && heap_grow(h, (unsigned)order) == BUDDY_OK)
+		p = buddy_alloc_pages(&h->zone, (unsigned)order, 0);
+	if (!p) {
+		h->failures++;
+		errno = ENOMEM;
+		return NULL;
+	}
+	struct heap_ref r = { heap_chunk_find(h, (uintptr_t)p), (unsigned)order,
+			      (size_t)h->cfg.min_block << order, requested };
+	heap_side_write(h, r.chunk, (uintptr_t)p, r.order, r.held - requested);
+	account_add(h, &r);
+	h->live++;
+	if (h->live > h->peak_live)
+		h->peak_live = h->live;
+	h->allocs++;
+	return p;
+}
+
+/* Free the live block p described by r; may give wholly free chunks back. */
+static void block_free(struct bheap *h, void *p, const struct heap_ref *r)
+{
+	account_sub(h, r);
+	h->live--;
+	h->frees++;
+	buddy_free(&h->zone, p);
+	heap_release_idle(h);
+}
+
+void *bheap_malloc(struct bheap *h, size_t size)
+{
+	if (!h) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return block_alloc(h, size_order(h, size), size);
+}
+
+void *bheap_calloc(struct bheap *h, size_t n, size_t size)
+{
+	if (!h) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (size && n > SIZE_MAX / size) {
+		h->failures++;
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *p = block_alloc(h, size_order(h, n * size), n * size);
+	if (p)
+		memset(p, 0, n * size);
+	return p;
+}
+
+void bheap_free(struct bheap *h, void *p)
+{
+	struct heap_ref r;
+
+	if (!h || !p)
+		return;
+	int st = block_lookup(h, p, &r);
+	if (st) {
+		misuse_report(h, st, "free", p);
+		return;
+	}
+	block_free(h, p, &r);
+}
+
+size_t bheap_usable_size(struct bheap *h, const void *p)
+{
+	struct heap_ref r;
+
+	if (!h || !p)
+		return 0;
+	int st = block_lookup(h, p, &r);
+	if (st) {
+		misuse_report(h, st, "malloc_usable_size", p);
+		return 0;
+	}
+	return r.held;
+}
+
+/* ------------------------------------------------------------------ */
+/* realloc                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Give the live block p (described by r) order k for `size` bytes in place. */
+static int block_resize(struct bheap *h, void *p, struct heap_ref *r, unsigned k, size_t size)
+{
+	if (k != r->order && buddy_resize(&h->zone, p, k) != BUDDY_OK)
+		return -1;
+	account_sub(h, r);
+	r->order = k;
+	r->held = (size_t)h->cfg.min_block << k;
+	r->requested = size;
+	heap_side_write(h, r->chunk, (uintptr_t)p, k, r->held - size);
+	account_add(h, r);
+	h->reallocs_in_place++;
+	return 0;
+}
+
+void *bheap_realloc(struct bheap *h, void *p, size_t size)
+{
+	struct heap_ref r;
+
+	if (!h) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!p)
+		return bheap_malloc(h, size);
+	int st = block_lookup(h, p, &r);
+	if (st) {
+		misuse_report(h, st, "realloc", p);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (size == 0) {
+		block_free(h, p, &r);
+		return NULL;
+	}
+	int k = size_order(h, size);
+	if (k < 0) {
+		h->failures++;
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (block_resize(h, p, &r, (unsigned)k, size) == 0)
+		return p;
+	void *q = block_alloc(h, k, size);
+	if (!q)
+		return NULL;
+	memcpy(q, p, r.held);
+	h->allocs--; /* a move is not a new allocation ... */
+	block_free(h, p, &r);
+	h->frees--; /* ... nor a free */
+	h->reallocs_moved++;
+	return q;
+}
+
+/* ------------------------------------------------------------------ */
+/* aligned allocation                                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Every block is aligned to its own size (chunks are aligned to theirs),
+ * so a block of at least `align` bytes is aligned to align. In fixed mode
+ * only up to the region base's alignment.
+ */
+static void *aligned_block(struct bheap *h, size_t align, size_t size, int *err)
+{
+	if (!is_pow2(align)) {
+		*err = EINVAL;
+		return NULL;
+	}
+	if (h->fixed && align > h->fixed_align) {
+		*err = EINVAL;
+		return NULL;
+	}
+	int k = size_order(h, size > align ? size : align);
+	void *p = block_alloc(h, k, size);
+	*err = p ? 0 : ENOMEM;
+	return p;
+}
+
+void *bheap_aligned_alloc(struct bheap *h, size_t align, size_t size)
+{
+	int err;
+
+	if (!h) {
+		errno = EINVAL;
+		return NULL;
+	}
+	void *p = aligned_block(h, align, size, &err);
+	if (!p)
+		errno = err;
+	return p;
+}
+
+int bheap_posix_memalign(struct bheap *h, void **out, size_t align, size_t size)
+{
+	int err, saved = errno;
+
+	if (!h || !out || align % sizeof(void *))
+		return EINVAL;
+	void *p = aligned_block(h, align, size, &err);
+	errno = saved;
+	if (p)
+		*out = p;
+	return err;
+}
