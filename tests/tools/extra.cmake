@@ -29,8 +29,11 @@ endfunction()
 # One golden session per allocator mode the program was built with; each
 # script NAME.txt runs with --allocator=MODE (errors.txt: pages).
 set(BUDDY_GOLDEN_SESSIONS pages errors)
-if(BUDDY_HAVE_BALLOC)
-  list(APPEND BUDDY_GOLDEN_SESSIONS heap bestfit)
+if(BUDDY_HAVE_HEAP)
+  list(APPEND BUDDY_GOLDEN_SESSIONS heap)
+endif()
+if(BUDDY_HAVE_BESTFIT)
+  list(APPEND BUDDY_GOLDEN_SESSIONS bestfit)
 endif()
 foreach(name ${BUDDY_GOLDEN_SESSIONS})
   set(mode ${name})

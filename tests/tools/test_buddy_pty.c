@@ -18,6 +18,20 @@
 
 #include <cmocka.h>
 
+/* The program under test, killed by the teardown if a test fails early. */
+static pid_t child = -1;
+
+static int child_reap(void **state)
+{
+	(void)state;
+	if (child > 0 && waitpid(child, NULL, WNOHANG) == 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	child = -1;
+	return 0;
+}
+
 /* Everything read from the terminal so far. */
 struct term {
 	int fd;
@@ -74,6 +88,7 @@ static void test_buddy_pty_interactive_session(void **state)
 	struct winsize ws = { 24, 80, 0, 0 };
 	t.pid = forkpty(&t.fd, NULL, NULL, &ws);
 	assert_true(t.pid >= 0);
+	child = t.pid;
 	if (t.pid == 0) {
 		setenv("TERM", "dumb", 1);
 		unsetenv("NO_COLOR");
@@ -87,13 +102,14 @@ static void test_buddy_pty_interactive_session(void **state)
 	term_type(&t, "alloc 0", "split order 1 at page 2 -> 0");
 	term_type(&t, "alocc 3", "error: unknown command 'alocc' (try 'help')");
 	term_type(&t, "free #1", "no merge: its buddy at page 2");
-	term_type(&t, "map", "free lists (@ first page of a block)");
+	term_type(&t, "map", "free lists (@ where blocks start)");
 	term_type(&t, "help map", "usage: map");
 	size_t from = t.len;
 	assert_int_equal(write(t.fd, "quit\r", 5), 5);
 	term_expect(&t, from, "\x04"); /* drain until the child closes the terminal */
 	int status;
 	assert_int_equal(waitpid(t.pid, &status, 0), t.pid);
+	child = -1;
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	close(t.fd);
@@ -112,6 +128,7 @@ static void test_buddy_pty_end_of_input(void **state)
 	t.len = 0;
 	t.pid = forkpty(&t.fd, NULL, NULL, NULL);
 	assert_true(t.pid >= 0);
+	child = t.pid;
 	if (t.pid == 0) {
 		setenv("TERM", "dumb", 1);
 		execl(path, path, "--color=never", (char *)NULL);
@@ -124,6 +141,7 @@ static void test_buddy_pty_end_of_input(void **state)
 	term_expect(&t, t.len, "\x04");
 	int status;
 	assert_int_equal(waitpid(t.pid, &status, 0), t.pid);
+	child = -1;
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	close(t.fd);
@@ -133,8 +151,8 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buddy_pty_interactive_session),
-		cmocka_unit_test(test_buddy_pty_end_of_input),
+		cmocka_unit_test_teardown(test_buddy_pty_interactive_session, child_reap),
+		cmocka_unit_test_teardown(test_buddy_pty_end_of_input, child_reap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -560,7 +560,7 @@ static void test_buddy_session_heap_commands(void **state)
 	assert_non_null(strstr(out, "merged with free block 0x70 (32 B)"));
 	free(out);
 	out = ok(s, "realloc #3 200");
-	assert_non_null(strstr(out, "#3: moved -> offset 0x"));
+	assert_non_null(strstr(out, "#3: moved to offset 0x"));
 	free(out);
 	out = ok(s, "map");
 	assert_non_null(strstr(out, "best fit: "));

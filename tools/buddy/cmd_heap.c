@@ -73,10 +73,7 @@ static void fblock_print(FILE *out, const struct fblock *f)
 {
 	char sz[32];
 	fmt_size(sz, sizeof(sz), f->size);
-	fprintf(out, " 0x%zx (%s", f->off, sz);
-	if (f->order >= 0)
-		fprintf(out, ", order %d", f->order);
-	fputc(')', out);
+	fprintf(out, " 0x%zx (%s)", f->off, sz);
 }
 
 /* Print the blocks of a that are not in b, at most 6; returns how many there were. */
@@ -101,7 +98,8 @@ static size_t diff_print(FILE *out, const struct snapshot *a, const struct snaps
 static void alloc_story(FILE *out, const struct snapshot *before, const struct snapshot *after)
 {
 	fprintf(out, "  taken from free block");
-	diff_print(out, before, after);
+	if (!diff_print(out, before, after))
+		fprintf(out, "s of the arena, mapped just now");
 	fprintf(out, "\n  left free:");
 	if (!diff_print(out, after, before))
 		fprintf(out, " nothing (the block fit)");
@@ -218,8 +216,8 @@ int cmd_heap_realloc(struct session *s, const struct buddy_cmd *c, FILE *out, ch
 	snap_take(s, &after, p);
 	char sz[32];
 	fmt_size(sz, sizeof(sz), after.found_size);
-	fprintf(out, "#%lu: %s -> offset 0x%zx, a %s block\n", h->id,
-		p == h->ptr ? "resized in place" : "moved", after.found_off, sz);
+	fprintf(out, "#%lu: %s offset 0x%zx, a %s block\n", h->id,
+		p == h->ptr ? "resized in place at" : "moved to", after.found_off, sz);
 	fprintf(out, "  free blocks gone:");
 	if (!diff_print(out, &before, &after))
 		fprintf(out, " none");

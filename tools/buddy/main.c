@@ -23,7 +23,7 @@ static void usage_print(FILE *f)
 		"With SCRIPT, or with stdin not a terminal, runs the commands without prompting.\n"
 		"\n"
 		"  -a, --allocator NAME  pages (buddy pages, default), heap (buddy heap) or bestfit\n"
-		"  -s, --arena SIZE      arena size, with K, M or G suffix (default 256K)\n"
+		"  -s, --arena SIZE      arena size, K, M or G suffix (default 256K; heaps 4K)\n"
 		"  -p, --page-size SIZE  bytes per page, a power of two >= 16 (default 4K; pages)\n"
 		"  -o, --max-order N     largest block order, or 'auto' (default auto; pages)\n"
 		"  -w, --width N         columns for the map (default: the terminal's, or 80)\n"
@@ -39,6 +39,7 @@ struct cli {
 	struct buddy_opts opt;
 	int colour;           /* enum buddy_colour */
 	int width_given;      /* --width was given */
+	int arena_given;      /* --arena was given */
 	int pages_only_given; /* --page-size or --max-order was given */
 	int echo;             /* --echo */
 	const char *script;   /* script file, or NULL */
@@ -76,6 +77,7 @@ static int option_apply(struct cli *c, int ch, const char *arg)
 		if (size_arg(arg, "--arena", &v))
 			return -1;
 		c->opt.arena_bytes = v > ARENA_MAX ? ARENA_MAX + 1 : (size_t)v;
+		c->arena_given = 1;
 		return 0;
 	case 'p':
 		if (size_arg(arg, "--page-size", &v))
@@ -114,6 +116,8 @@ static int option_apply(struct cli *c, int ch, const char *arg)
 static int options_finish(struct cli *c)
 {
 	struct buddy_opts *o = &c->opt;
+	if (!c->arena_given && o->mode != MODE_PAGES)
+		o->arena_bytes = 4096; /* 256 granules of 16 bytes: a readable map */
 	if (o->mode != MODE_PAGES && c->pages_only_given)
 		return die("%s", "--page-size and --max-order apply to the pages allocator only");
 	if (o->page_size < BUDDY_PAGE_SIZE_MIN || (o->page_size & (o->page_size - 1)))

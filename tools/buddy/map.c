@@ -6,8 +6,8 @@
  * cells when the width allows, else one; when even that is too many rows,
  * each cell stands for a power-of-two number of units. A cell belongs to
  * one block: an allocation wins over free space, a larger free block over
- * a smaller one. Allocations read "[#N==]" in their cells (just '#' where
- * the label does not fit) and carry their handle's colour; a free block of order K starts with the digit K and
+ * a smaller one. Allocations read "[#N==]" in their cells (just '#'s where
+ * the label and its brackets do not fit) and carry their handle's colour; a free block of order K starts with the digit K and
  * continues with dots, so every block boundary is visible without colour.
  * The legend and the free lists go beside the map in a wide terminal and
  * below it at 80 columns.
@@ -58,7 +58,7 @@ static void layout_compute(size_t units, unsigned width, struct layout *L)
 		L->cpu = cpus[i];
 		r = pow2_floor(avail / cpus[i] ? avail / cpus[i] : 1);
 		r = r < cap ? r : cap;
-		if ((units + r - 1) / r <= MAP_MAX_ROWS)
+		if ((units + r - 1) / r <= (cpus[i] == 4 ? MAP_MAX_ROWS / 2 : MAP_MAX_ROWS))
 			break;
 	}
 	/* Still too many rows at one cell per unit: several units per cell. */
@@ -119,8 +119,6 @@ static void run_text(const struct vblock *v, size_t len, int colour, char *buf)
 		buf[0] = '[';
 		memcpy(buf + 1, label, ll);
 		buf[len - 1] = ']';
-	} else if (len >= ll) {
-		memcpy(buf, label, ll);
 	} else {
 		memset(buf, '#', len); /* no room for the label */
 	}
@@ -184,7 +182,7 @@ static void cells_draw(FILE *out, const struct vpicture *p, const long *own, siz
 static size_t side_lines(const struct vpicture *p, char lines[][SIDE_W + 1], size_t max)
 {
 	size_t n = 0;
-	snprintf(lines[n++], SIDE_W + 1, "free lists (@ first %s of a block):", p->unit_name);
+	snprintf(lines[n++], SIDE_W + 1, "free lists (@ where blocks start):");
 	for (int k = 0; k <= p->max_order && n < max; k++) {
 		char *l = lines[n++];
 		int w = snprintf(l, SIDE_W + 1, "  order %2d: %3zu", k, p->nr_free[k]);
@@ -275,6 +273,12 @@ void map_draw(const struct session *s, const struct vpicture *p, FILE *out)
 		return;
 	}
 	size_t map_w = MAP_LABEL_W + L.row_cells;
+	if (p->units == 0) {
+		fprintf(out, "%s: nothing mapped yet (the arena comes with the first allocation)\n",
+			session_mode_name(s));
+		free(own);
+		return;
+	}
 	header_print(s, p, &L, out);
 	size_t lines = beside && nside > L.rows ? nside : L.rows;
 	for (size_t r = 0; r < lines; r++) {

@@ -4,8 +4,9 @@
  *
  * Pages mode: one unit is one page; an exact allocation (several blocks
  * chained) is shown as one allocated stretch. Heap modes: one unit is the
- * largest power of two dividing every block offset and size, so each block
- * is a whole number of units; gaps the walk does not cover are shown as
+ * buddy heap's order-0 block, or for other heaps the largest power of two
+ * (at most 16) dividing every block offset and size, so each block is a
+ * whole number of units; gaps the walk does not cover are shown as
  * allocated without a handle (allocator overhead).
  */
 #include <stdlib.h>
@@ -74,9 +75,10 @@ static int page_block(void *arg, const struct buddy_block *blk)
 
 /* First pass over a heap: the unit (lowest set bit of all offsets and sizes) and the end. */
 struct heap_scan {
-	size_t bits; /* OR of every offset and size */
-	size_t end;  /* end of the last block */
-	int maxo;    /* largest order seen, or -1 */
+	size_t bits;  /* OR of every offset and size */
+	size_t end;   /* end of the last block */
+	int maxo;     /* largest order seen, or -1 */
+	size_t order0; /* bytes of an order-0 block (size >> order), 0 if no orders */
 };
 
 static int heap_scan_block(void *arg, const struct balloc_block *blk)
@@ -87,6 +89,8 @@ static int heap_scan_block(void *arg, const struct balloc_block *blk)
 		hs->end = blk->offset + blk->size;
 	if (blk->order > hs->maxo)
 		hs->maxo = blk->order;
+	if (blk->order >= 0 && blk->order < 64)
+		hs->order0 = blk->size >> blk->order;
 	return 0;
 }
 
@@ -111,10 +115,15 @@ static int heap_block(void *arg, const struct balloc_block *blk)
 static int heap_picture(struct builder *b)
 {
 	struct session *s = b->s;
-	struct heap_scan hs = { 0, 0, -1 };
+	struct heap_scan hs = { 0, 0, -1, 0 };
 	if (s->heap.ops->walk(s->heap.self, heap_scan_block, &hs) == BALLOC_UNSUPPORTED)
 		return -1;
-	size_t u = hs.bits ? hs.bits & (~hs.bits + 1) : 1;
+	/* The unit: the order-0 block of a buddy heap; else the largest power
+	 * of two dividing every offset and size, at most 16 bytes. */
+	size_t u = hs.bits ? hs.bits & (~hs.bits + 1) : 16;
+	u = u > 16 ? 16 : u;
+	if (hs.order0 && (hs.bits & (hs.order0 - 1)) == 0)
+		u = hs.order0;
 	b->p->unit_bytes = u;
 	b->p->unit_name = "granule";
 	b->p->max_order = hs.maxo;

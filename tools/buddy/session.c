@@ -22,7 +22,7 @@ const char *session_mode_name(const struct session *s)
 
 int session_have_heaps(void)
 {
-#ifdef BUDDY_HAVE_BALLOC
+#if defined(BUDDY_HAVE_HEAP) && defined(BUDDY_HAVE_BESTFIT)
 	return 1;
 #else
 	return 0;
@@ -82,25 +82,38 @@ static int pages_init(struct session *s, char *err, size_t n)
 	return 0;
 }
 
+/*
+ * The byte heap: one arena of opt.arena_bytes, kept mapped (the heap maps
+ * it on first use), never grown past it.
+ */
 static int heap_init(struct session *s, char *err, size_t n)
 {
-#ifdef BUDDY_HAVE_BALLOC
 	struct balloc_options bo = { 0 };
 	bo.arena_bytes = s->opt.arena_bytes;
 	bo.limit_bytes = s->opt.arena_bytes;
-	const char *name = s->opt.mode == MODE_HEAP ? "buddy" : "bestfit";
-	int st = balloc_create(name, &bo, &s->heap);
+	int st = -2;
+	errno = 0;
+#ifdef BUDDY_HAVE_HEAP
+	if (s->opt.mode == MODE_HEAP)
+		st = balloc_buddy_heap_create(&bo, &s->heap);
+#endif
+#ifdef BUDDY_HAVE_BESTFIT
+	if (s->opt.mode == MODE_BESTFIT)
+		st = balloc_bestfit_create(&bo, &s->heap);
+#endif
+	if (st == -2) {
+		snprintf(err, n, "the %s allocator is not built into this program",
+			 session_mode_name(s));
+		return -1;
+	}
 	if (st) {
-		snprintf(err, n, "cannot create the %s allocator: %s", name, strerror(st));
+		int e = st > 0 ? st : errno ? errno : EINVAL; /* errno value, or -1 and errno */
+		snprintf(err, n, "cannot create the %s allocator: %s", session_mode_name(s),
+			 strerror(e));
 		s->heap.ops = NULL;
 		return -1;
 	}
 	return 0;
-#else
-	snprintf(err, n, "the %s allocator is not built into this program",
-		 session_mode_name(s));
-	return -1;
-#endif
 }
 
 int buddy_session_init(struct session *s, const struct buddy_opts *opt, char *err, size_t n)

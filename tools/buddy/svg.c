@@ -140,23 +140,28 @@ static double legend(FILE *f, const struct vpicture *p, double y)
 		   "with their handles. Blue: free blocks, labelled with their order K "
 		   "(2^K %ss); deeper blue for larger orders.</text>\n", SVG_X0, y, p->unit_name);
 	double x = SVG_X0;
+	int rows_used = 0;
 	y += 28;
 	for (size_t i = 0; i < p->nblocks; i++) {
 		const struct vblock *v = &p->blocks[i];
 		if (!v->allocated || !v->handle)
 			continue;
-		if (x > SVG_X0 + SVG_MAP_W + SVG_SIDE_W - 200) {
+		char item[96];
+		int len = snprintf(item, sizeof(item), "#%lu: %s %zu, %zu %s%s", v->handle,
+				   p->unit_name, v->start, v->len, p->unit_name, v->len == 1 ? "" : "s");
+		double w = 20 + 7.5 * len + 24; /* swatch, text at ~7.5 px a character, gap */
+		if (x > SVG_X0 && x + w > SVG_X0 + SVG_MAP_W + SVG_SIDE_W) {
 			x = SVG_X0;
 			y += 22;
 		}
 		unsigned c = palette_index(v->handle);
 		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"14\" fill=\"%s\" "
 			   "stroke=\"#333\"/>\n", x, y - 12, handle_fill[c]);
-		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">#%lu: %s %zu, %zu %s%s</text>\n", x + 20, y,
-			v->handle, p->unit_name, v->start, v->len, p->unit_name, v->len == 1 ? "" : "s");
-		x += 190;
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", x + 20, y, item);
+		x += w;
+		rows_used = 1;
 	}
-	return y + 16;
+	return y + 16 * rows_used;
 }
 
 int svg_save(const struct session *s, const struct vpicture *p, const char *path, char *msg,
@@ -188,6 +193,9 @@ int svg_save(const struct session *s, const struct vpicture *p, const char *path
 	fprintf(f, "<text x=\"%.1f\" y=\"28\" font-size=\"16\" font-weight=\"bold\">%s: %zu %ss "
 		   "of %s (%s)</text>\n", SVG_X0, session_mode_name(s), p->units, p->unit_name,
 		unit, total);
+	if (p->units == 0)
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">Nothing mapped yet: the arena comes with the "
+			   "first allocation.</text>\n", SVG_X0, SVG_Y0 + 20);
 	map_body(f, p, &L);
 	side_column(f, p, SVG_X0 + SVG_MAP_W + 30);
 	legend(f, p, legend_y);
