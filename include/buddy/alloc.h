@@ -69,12 +69,23 @@ struct balloc {
 	void *self;
 };
 
+/* Called with a one-line message when free or realloc gets a bad pointer. */
+typedef void (*balloc_error_fn)(void *arg, const char *msg);
+
 /* Options for creating any allocator; zero means the allocator's default. */
 struct balloc_options {
 	size_t arena_bytes; /* size of the arena or the first chunk */
 	size_t limit_bytes; /* most memory it may take from the system; 0 = no limit */
 	void *buffer;       /* caller memory to work in instead of mapping its own */
 	size_t buffer_bytes;
+	/*
+	 * Replaces the default reaction to a bad pointer (print and abort), so a
+	 * tool can report the mistake and go on; the call then changes nothing.
+	 * An allocator that cannot honour it ("system": the C library reacts on
+	 * its own) ignores it.
+	 */
+	balloc_error_fn on_error;
+	void *error_arg;    /* passed to on_error */
 };
 
 /*
@@ -82,7 +93,18 @@ struct balloc_options {
  * ENOMEM) leaving *out untouched. opt may be NULL for the defaults.
  */
 int balloc_buddy_heap_create(const struct balloc_options *opt, struct balloc *out);
+/*
+ * "bestfit": the best-fit heap in opt->buffer (buffer_bytes long) if given,
+ * otherwise in an arena of opt->arena_bytes (default 4096) that it maps
+ * itself and unmaps on destroy; limit_bytes does not apply (the heap never grows).
+ */
 int balloc_bestfit_create(const struct balloc_options *opt, struct balloc *out);
+/*
+ * "system": the C library's malloc. Stats count live allocations and held
+ * bytes (malloc_usable_size) and take the footprint from mallinfo2 (for the
+ * whole process); requested bytes are unknown (0). check and walk return
+ * BALLOC_UNSUPPORTED.
+ */
 int balloc_system_create(const struct balloc_options *opt, struct balloc *out);
 
 /* Create an allocator by name ("buddy", "bestfit", "system"); ENOENT if unknown. */

@@ -175,7 +175,7 @@ int buddy_zone_init(struct buddy_zone *zone, const struct buddy_config *cfg);
 
 /*
  * Bytes of metadata a region of `len` bytes needs (pair bitmaps, one byte
- * per page, a small header): about 1.13 bits per page plus ~400 bytes.
+ * per page, a small header): one byte per page plus about one bitmap bit per page, plus a ~380-byte header.
  */
 size_t buddy_meta_size(const struct buddy_zone *zone, size_t len);
 

@@ -7,43 +7,64 @@
  * so on), so they stay small and printable however the chunks are mapped.
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "heap/heap_internal.h"
 
+/* The instance behind struct balloc: the heap and the caller's error handler. */
+struct heap_adapter {
+	struct bheap *h;          /* the heap */
+	balloc_error_fn on_error; /* the caller's handler, or NULL for the heap's default */
+	void *error_arg;          /* passed to on_error */
+};
+
+#define H(self) (((struct heap_adapter *)(self))->h)
+
+/* Hand the heap's complete one-line message to the interface's handler. */
+static void error_relay(void *arg, enum bheap_error kind, const char *op, const void *ptr,
+			const char *msg)
+{
+	struct heap_adapter *ha = arg;
+	(void)kind;
+	(void)op;
+	(void)ptr;
+	ha->on_error(ha->error_arg, msg);
+}
+
 static void *op_malloc(void *self, size_t size)
 {
-	return bheap_malloc(self, size);
+	return bheap_malloc(H(self), size);
 }
 
 static void *op_calloc(void *self, size_t n, size_t size)
 {
-	return bheap_calloc(self, n, size);
+	return bheap_calloc(H(self), n, size);
 }
 
 static void *op_realloc(void *self, void *p, size_t size)
 {
-	return bheap_realloc(self, p, size);
+	return bheap_realloc(H(self), p, size);
 }
 
 static void op_free(void *self, void *p)
 {
-	bheap_free(self, p);
+	bheap_free(H(self), p);
 }
 
 static void *op_aligned_alloc(void *self, size_t align, size_t size)
 {
-	return bheap_aligned_alloc(self, align, size);
+	return bheap_aligned_alloc(H(self), align, size);
 }
 
 static size_t op_usable_size(void *self, const void *p)
 {
-	return bheap_usable_size(self, p);
+	return bheap_usable_size(H(self), p);
 }
 
 static void op_stats(void *self, struct balloc_stats *st)
 {
 	struct bheap_stats hs;
-	bheap_get_stats(self, &hs);
+	bheap_get_stats(H(self), &hs);
 	st->requested_bytes = hs.requested_bytes;
 	st->held_bytes = hs.held_bytes;
 	st->live_allocs = hs.live_allocs;
@@ -61,7 +82,7 @@ static void op_stats(void *self, struct balloc_stats *st)
 
 static long op_check(void *self, balloc_report_fn report, void *arg)
 {
-	return (long)bheap_check(self, report, arg);
+	return (long)bheap_check(H(self), report, arg);
 }
 
 struct walk_adapter {
@@ -85,12 +106,13 @@ static int walk_visit(void *arg, const struct bheap_block *b)
 static int op_walk(void *self, balloc_walk_fn fn, void *arg)
 {
 	struct walk_adapter wa = { fn, arg };
-	return fn ? bheap_walk(self, walk_visit, &wa) : 0;
+	return fn ? bheap_walk(H(self), walk_visit, &wa) : 0;
 }
 
 static void op_destroy(void *self)
 {
-	bheap_destroy(self);
+	bheap_destroy(H(self));
+	free(self);
 }
 
 static const struct balloc_ops heap_ops = {
@@ -111,10 +133,11 @@ int balloc_buddy_heap_create(const struct balloc_options *opt, struct balloc *ou
 {
 	struct bheap_config cfg;
 
-	if (!out) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!out)
+		return EINVAL;
+	struct heap_adapter *ha = calloc(1, sizeof(*ha));
+	if (!ha)
+		return ENOMEM;
 	bheap_config_default(&cfg);
 	if (opt) {
 		if (opt->arena_bytes)
@@ -122,11 +145,20 @@ int balloc_buddy_heap_create(const struct balloc_options *opt, struct balloc *ou
 		cfg.limit_bytes = opt->limit_bytes;
 		cfg.buffer = opt->buffer;
 		cfg.buffer_bytes = opt->buffer_bytes;
+		if (opt->on_error) {
+			ha->on_error = opt->on_error;
+			ha->error_arg = opt->error_arg;
+			cfg.on_error = error_relay;
+			cfg.error_arg = ha;
+		}
 	}
-	struct bheap *h = bheap_create(&cfg);
-	if (!h)
-		return -1;
+	ha->h = bheap_create(&cfg);
+	if (!ha->h) {
+		int err = errno ? errno : ENOMEM;
+		free(ha);
+		return err;
+	}
 	out->ops = &heap_ops;
-	out->self = h;
+	out->self = ha;
 	return 0;
 }

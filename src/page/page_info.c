@@ -284,8 +284,10 @@ static int check_list(struct checker *c, const char *what, unsigned k,
 
 	while (n != h) {
 		const struct buddy_region *r = region_lookup(z, (uintptr_t)n);
-		if (!r || ((uintptr_t)n & (z->page_size - 1)) ||
-		    r->pg[region_index(z, r, (uintptr_t)n)] != want) {
+		size_t idx = r ? region_index(z, r, (uintptr_t)n) : 0;
+		/* idx < nr_pages: damaged region bounds must not send us past pg[]. */
+		if (!r || ((uintptr_t)n & (z->page_size - 1)) || idx >= r->nr_pages ||
+		    r->pg[idx] != want) {
 			problem(c, "%s order %u: node %p is not a block of this list", what, k,
 				(const void *)n);
 			return 0;

@@ -32,4 +32,12 @@ cmake -S "$work/proj" -B "$work/proj/build" -DCMAKE_PREFIX_PATH="$work/prefix" >
 cmake --build "$work/proj/build" >/dev/null
 "$work/proj/build/consumer" > "$work/out2"
 cmp "$work/out1" "$work/out2"
+# The shared library exports the public API only.
+so=$(ls "$libdir"/libbuddy.so.* | head -n 1)
+leaked=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -vE '^(buddy_|bheap_|bfit_|balloc_)' || true)
+if [ -n "$leaked" ]; then
+  echo "libbuddy.so exports internal names: $leaked" >&2
+  exit 1
+fi
+
 echo "install consumer: pkg-config and find_package(buddy) both build and run"

@@ -1,0 +1,179 @@
+/*
+ * buddy/bestfit.h - a best-fit heap over one caller buffer: malloc, calloc,
+ * realloc, aligned_alloc and free, with splitting, boundary-tag coalescing
+ * and exact best-fit placement.
+ *
+ * Placement is exact best fit: a request takes the smallest free block that
+ * fits, and among equal sizes the one at the lowest address. Free blocks are
+ * kept in one balanced search tree (a treap) keyed by (size, address), so a
+ * request costs one descent of that tree, never a scan over the free blocks.
+ *
+ * Every block carries a 4-byte header (BFIT_HEADER_BYTES); payloads are
+ * 16-byte aligned; the smallest block is 16 bytes, giving 12 usable bytes.
+ * A bitmap with one bit per 16 bytes of the heap (0.8% of the buffer)
+ * records where blocks start, so free() recognises any pointer it never
+ * handed out, a double free and a pointer into the middle of a block before
+ * it changes anything.
+ *
+ * Costs (F = free blocks): malloc, free, realloc, aligned_alloc expected
+ * O(log F); free's merge with both neighbours O(1) plus the tree updates;
+ * stats O(log F); check and walk O(heap size / 16).
+ *
+ * Not thread-safe: callers that share a heap between threads lock.
+ */
+#ifndef BUDDY_BESTFIT_H
+#define BUDDY_BESTFIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BFIT_HEADER_BYTES 4u  /* per-block overhead of an allocated block */
+#define BFIT_ALIGN 16u        /* payload alignment, and the block size granule */
+#define BFIT_MIN_BLOCK 16u    /* smallest block (header + 12 usable bytes) */
+#define BFIT_DEMO_BYTES 4096u /* the demo's default buffer size */
+
+/* Status codes. A call that fails with one changes nothing. */
+enum bfit_status {
+	BFIT_OK = 0,
+	BFIT_ENULL,     /* a required pointer argument is NULL */
+	BFIT_ESMALL,    /* buffer too small to hold the heap and one block */
+	BFIT_EINVALID,  /* pointer never handed out (outside the heap, misaligned, in metadata) */
+	BFIT_EDOUBLE,   /* pointer into memory that is already free: a double free */
+	BFIT_EINTERIOR, /* pointer into the middle of an allocated block */
+	BFIT_ENOMEM,    /* no free block large enough */
+	BFIT_EALIGN,    /* alignment is not a power of two */
+	BFIT_EOVERFLOW, /* calloc's n * size overflows */
+	BFIT_ECORRUPT,  /* a block header or the heap's own data is damaged */
+	BFIT_NR_STATUS
+};
+
+/* Text for a status code, e.g. "double free". Never NULL. */
+const char *bfit_strerror(int status);
+
+/*
+ * Called when free, realloc or usable_size is given a bad pointer
+ * (BFIT_EINVALID, BFIT_EDOUBLE, BFIT_EINTERIOR) or finds a damaged header
+ * (BFIT_ECORRUPT). msg is one line without a newline, naming the function
+ * ("free", "realloc", "malloc_usable_size"), the problem and the pointer,
+ * e.g. "bfit: free(): double free of 0x5000". If the handler returns, the
+ * call returns having changed nothing (realloc: NULL with errno EINVAL;
+ * usable_size: 0).
+ */
+typedef void (*bfit_error_fn)(void *arg, int status, const char *msg, const void *ptr);
+
+/*
+ * Configuration; a NULL config gives the defaults. The default error
+ * handler (on_error == NULL) prints msg and a newline to stderr and calls
+ * abort(), as the C library's malloc does.
+ */
+struct bfit_config {
+	bfit_error_fn on_error; /* error handler; NULL = print and abort */
+	void *error_arg;        /* passed to on_error */
+};
+
+struct bfit; /* opaque; lives at the start of the caller's buffer */
+
+/*
+ * Make a heap in [buf, buf + size). The heap's state and its bitmap go at
+ * the start of the buffer; the rest becomes one free block. Any size from
+ * bfit_min_bytes() up works (at most 16 GiB of it is used); buf needs no
+ * particular alignment. Returns the heap (== buf rounded up to 16 bytes),
+ * or NULL with *status (if status is not NULL) set to BFIT_ENULL or
+ * BFIT_ESMALL. The heap holds no other resources: to discard it, stop
+ * using the buffer.
+ */
+struct bfit *bfit_init(void *buf, size_t size, const struct bfit_config *cfg, int *status);
+
+/* Smallest buffer bfit_init accepts (holds the state and one block). */
+size_t bfit_min_bytes(void);
+
+/* --- The malloc family. errno is set to ENOMEM / EINVAL on failure. --- */
+
+/* size bytes, 16-byte aligned. malloc(0) returns a unique pointer (12 usable bytes). */
+void *bfit_malloc(struct bfit *h, size_t size);
+
+/* n * size zeroed bytes; NULL with errno ENOMEM when n * size overflows. */
+void *bfit_calloc(struct bfit *h, size_t n, size_t size);
+
+/*
+ * Resize p to size bytes, keeping the contents up to the smaller size.
+ * realloc(NULL, size) is malloc(size). realloc(p, 0) frees p and returns
+ * NULL. Shrinking splits the block in place; growing takes the free block
+ * to the right in place when it is large enough, and otherwise moves to a
+ * best-fit block. On failure returns NULL and p is untouched.
+ */
+void *bfit_realloc(struct bfit *h, void *p, size_t size);
+
+/* Free p (NULL is ignored). Bad pointers go to the error handler. */
+void bfit_free(struct bfit *h, void *p);
+
+/*
+ * size bytes aligned to align, a power of two (otherwise NULL, errno
+ * EINVAL). Alignments up to 16 are plain malloc; larger ones take the
+ * smallest free block of at least size + align bytes and free the unused
+ * head and tail. The result is freed with bfit_free.
+ */
+void *bfit_aligned_alloc(struct bfit *h, size_t align, size_t size);
+
+/* Usable bytes at p (>= the size asked for); 0 for NULL, and for a bad pointer after the handler. */
+size_t bfit_usable_size(struct bfit *h, const void *p);
+
+/* Status of the last call that failed. */
+int bfit_last_error(const struct bfit *h);
+
+/* --- Introspection --- */
+
+struct bfit_stats {
+	size_t heap_bytes;       /* bytes of the block area (every block, free or not) */
+	size_t meta_bytes;       /* buffer bytes outside the block area: state, bitmap, padding */
+	size_t header_bytes;     /* per-block overhead: BFIT_HEADER_BYTES */
+	size_t used_bytes;       /* bytes in allocated blocks, headers included */
+	size_t live_allocs;      /* allocated blocks */
+	size_t free_bytes;       /* bytes in free blocks, headers included */
+	size_t largest_free;     /* bytes in the largest free block */
+	size_t free_blocks;      /* number of free blocks */
+	double fragmentation;    /* 1 - largest_free / free_bytes; 0 when nothing is free */
+	size_t footprint_bytes;  /* end of the highest allocated block, from the heap start */
+	size_t peak_footprint_bytes; /* largest footprint_bytes seen; only grows */
+	size_t peak_used_bytes;  /* largest used_bytes seen; only grows */
+	uint64_t allocs;         /* successful allocations; only grows */
+	uint64_t frees;          /* successful frees; only grows */
+	uint64_t failures;       /* allocations that returned NULL for lack of memory */
+};
+
+void bfit_get_stats(const struct bfit *h, struct bfit_stats *st);
+
+/* One block, as bfit_walk reports it. */
+struct bfit_block {
+	void *ptr;      /* the payload (what malloc returned, for an allocated block) */
+	size_t offset;  /* bytes from the first block's payload to this block's payload */
+	size_t size;    /* bytes in the block, its header included */
+	int allocated;  /* 1 allocated, 0 free */
+};
+
+/* Called for every block in address order; return nonzero to stop. */
+typedef int (*bfit_walk_fn)(void *arg, const struct bfit_block *blk);
+
+/* Walk every block. Returns the callback's nonzero value, or 0. */
+int bfit_walk(const struct bfit *h, bfit_walk_fn fn, void *arg);
+
+typedef void (*bfit_report_fn)(void *arg, const char *msg);
+
+/*
+ * Verify every invariant: block sizes and bounds, the start bitmap, the
+ * boundary tags and prev-free bits, no two free neighbours, the tree's
+ * order and balance keys, tree membership of exactly the free blocks, and
+ * the counters. Each problem goes to report (which may be NULL) as one
+ * line. Returns the number of problems.
+ */
+long bfit_check(const struct bfit *h, bfit_report_fn report, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BUDDY_BESTFIT_H */

@@ -1,0 +1,35 @@
+/*
+ * bfit_test.h - helpers for the best-fit heap's tests: layouts written as
+ * strings, and an error handler that records instead of aborting.
+ */
+#ifndef BFIT_TEST_H
+#define BFIT_TEST_H
+
+#include "buddy/bestfit.h"
+
+/*
+ * Compare the heap's blocks with a layout such as "A112 F32 A16 F*": one
+ * token per block in address order, A (allocated) or F (free) and the block
+ * size in bytes, or * for whatever the heap has left. Returns 1 when they
+ * match; otherwise prints both layouts to stderr and returns 0.
+ */
+int bfit_test_layout(const struct bfit *h, const char *expect);
+
+/* What the recording handler saw. */
+struct bfit_test_errors {
+	int count;         /* handler calls */
+	int status;        /* status of the last call */
+	const void *ptr;   /* pointer of the last call */
+	char msg[160];     /* message of the last call */
+};
+
+/* An error handler that fills a struct bfit_test_errors (its arg). */
+void bfit_test_record(void *arg, int status, const char *msg, const void *ptr);
+
+/* Number of problems bfit_check finds, printing each to stderr. */
+long bfit_test_check(const struct bfit *h);
+
+/* 1 when the environment asks heavy tests to scale down (valgrind). */
+int bfit_test_light(void);
+
+#endif
