@@ -183,7 +183,7 @@ int cmd_heap_free(struct session *s, const struct buddy_cmd *c, FILE *out, char 
 	diff_print(out, &after, &before);
 	fprintf(out, "\n");
 	if (before.n + 1 > after.n) {
-		fprintf(out, "  merged with free block");
+		fprintf(out, "  merged with free block%s", before.n + 1 - after.n > 1 ? "s" : "");
 		diff_print(out, &before, &after);
 		fprintf(out, "\n");
 	} else {

@@ -182,7 +182,8 @@ static void cells_draw(FILE *out, const struct vpicture *p, const long *own, siz
 static size_t side_lines(const struct vpicture *p, char lines[][SIDE_W + 1], size_t max)
 {
 	size_t n = 0;
-	snprintf(lines[n++], SIDE_W + 1, "free lists (@ where blocks start):");
+	snprintf(lines[n++], SIDE_W + 1, "%s", p->max_order >= 0 ? "free lists (@ where blocks start):"
+								: "free blocks (no orders in best fit):");
 	for (int k = 0; k <= p->max_order && n < max; k++) {
 		char *l = lines[n++];
 		int w = snprintf(l, SIDE_W + 1, "  order %2d: %3zu", k, p->nr_free[k]);
@@ -203,7 +204,7 @@ static size_t side_lines(const struct vpicture *p, char lines[][SIDE_W + 1], siz
 			memcpy(l + w, " ...", 5);
 	}
 	if (p->max_order < 0 && n < max)
-		snprintf(lines[n++], SIDE_W + 1, "  %zu free blocks", p->nr_free[BUDDY_NR_ORDERS]);
+		snprintf(lines[n++], SIDE_W + 1, "  count: %zu", p->nr_free[BUDDY_NR_ORDERS]);
 	return n;
 }
 
@@ -224,7 +225,11 @@ static void header_print(const struct session *s, const struct vpicture *p,
 static void legend_print(const struct session *s, const struct vpicture *p, FILE *out)
 {
 	int colour = s->opt.colour;
-	fprintf(out, "legend: [#N] allocation #N (# where too narrow)   K... free block of order K\n");
+	if (p->max_order >= 0)
+		fprintf(out, "legend: [#N] allocation #N (# where too narrow)   "
+			     "K... free block of order K\n");
+	else
+		fprintf(out, "legend: [#N] allocation #N (# where too narrow)   |... free block\n");
 	size_t col = 0, shown = 0;
 	for (size_t i = 0; i < p->nblocks && shown < 48; i++) {
 		const struct vblock *v = &p->blocks[i];

@@ -61,8 +61,8 @@ static void svg_layout(size_t units, struct svg_layout *L)
 }
 
 /* One block's piece within a row: rectangle and, if it fits, its label. */
-static void piece_draw(FILE *f, const struct vblock *v, size_t row, size_t u0, size_t u1,
-		       const struct svg_layout *L)
+static void piece_draw(FILE *f, const struct vblock *v, size_t unit_bytes, size_t row, size_t u0,
+		       size_t u1, const struct svg_layout *L)
 {
 	double x = SVG_X0 + (double)(u0 - row * L->row_units) * L->scale;
 	double w = (double)(u1 - u0) * L->scale;
@@ -82,6 +82,8 @@ static void piece_draw(FILE *f, const struct vblock *v, size_t row, size_t u0, s
 		ink = free_ink(v->order);
 		if (v->order >= 0 && u0 == v->start)
 			snprintf(label, sizeof(label), "%d", v->order);
+		else if (u0 == v->start)
+			fmt_size(label, sizeof(label), v->len * unit_bytes);
 	}
 	fprintf(f, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\" "
 		   "stroke=\"#333\" stroke-width=\"1\"/>\n", x, y, w, SVG_ROW_H, fill);
@@ -108,7 +110,7 @@ static void map_body(FILE *f, const struct vpicture *p, const struct svg_layout 
 			size_t row = u / L->row_units;
 			size_t row_end = (row + 1) * L->row_units;
 			size_t e = end < row_end ? end : row_end;
-			piece_draw(f, v, row, u, e, L);
+			piece_draw(f, v, p->unit_bytes, row, u, e, L);
 			u = e;
 		}
 	}
@@ -117,7 +119,8 @@ static void map_body(FILE *f, const struct vpicture *p, const struct svg_layout 
 static void side_column(FILE *f, const struct vpicture *p, double x)
 {
 	double y = SVG_Y0 + 12;
-	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\">free lists</text>\n", x, y);
+	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\">%s</text>\n", x, y,
+		p->max_order >= 0 ? "free lists" : "free blocks");
 	int top = p->max_order;
 	for (int k = 0; k <= top; k++) {
 		char fill[16];
@@ -129,16 +132,21 @@ static void side_column(FILE *f, const struct vpicture *p, double x)
 			p->nr_free[k]);
 	}
 	if (top < 0)
-		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%zu free blocks</text>\n", x, y + 20,
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">count: %zu</text>\n", x, y + 20,
 			p->nr_free[BUDDY_NR_ORDERS]);
 }
 
 /* The legend: what the colours mean, then every handle's swatch. */
 static double legend(FILE *f, const struct vpicture *p, double y)
 {
-	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#333\">Coloured: allocations, labelled "
-		   "with their handles. Blue: free blocks, labelled with their order K "
-		   "(2^K %ss); deeper blue for larger orders.</text>\n", SVG_X0, y, p->unit_name);
+	if (p->max_order >= 0)
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#333\">Coloured: allocations, "
+			   "labelled with their handles. Blue: free blocks, labelled with their order K "
+			   "(2^K %ss); deeper blue for larger orders.</text>\n", SVG_X0, y, p->unit_name);
+	else
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#333\">Coloured: allocations, "
+			   "labelled with their handles. Blue: free blocks, labelled with their "
+			   "size.</text>\n", SVG_X0, y);
 	double x = SVG_X0;
 	int rows_used = 0;
 	y += 28;
