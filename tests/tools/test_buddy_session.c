@@ -587,6 +587,15 @@ static void test_buddy_session_heap_commands(void **state)
 		free(err);
 	}
 	assert_int_equal(mock.n, 3);
+	/* A damaged heap: check reports each problem and fails. */
+	mock.b[1].off += MOCK_GRAIN;
+	char *err;
+	assert_int_equal(run(s, "check", &out, &err), 1);
+	assert_non_null(strstr(out, "problem: gap"));
+	assert_string_equal(err, "error: check: 2 problems\n");
+	free(out);
+	free(err);
+	mock.b[1].off -= MOCK_GRAIN;
 	buddy_session_fini(s);
 	assert_true(mock.destroyed);
 }
