@@ -23,6 +23,7 @@ try --arena 0
 try --arena 99999999999999999999999
 try --arena 17G
 try --arena 5000
+try --arena 1G --page-size 16
 try --page-size 100
 try --page-size 8
 try --max-order 32

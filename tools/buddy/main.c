@@ -14,6 +14,7 @@
 #include "session.h"
 
 #define ARENA_MAX ((size_t)16 << 30)
+#define PAGES_MAX ((size_t)1 << 24) /* keeps the metadata and the map walk modest */
 
 static void usage_print(FILE *f)
 {
@@ -126,6 +127,8 @@ static int options_finish(struct cli *c)
 		return die("%s", "--arena must be 1 byte to 16G");
 	if (o->mode == MODE_PAGES && o->arena_bytes % o->page_size)
 		return die("%s", "--arena must be a whole number of pages");
+	if (o->mode == MODE_PAGES && o->arena_bytes / o->page_size > PAGES_MAX)
+		return die("%s", "--arena holds too many pages (16M at most); use larger pages");
 	const char *nc = getenv("NO_COLOR");
 	o->colour = c->colour == COLOUR_ALWAYS ||
 		    (c->colour == COLOUR_AUTO && isatty(STDOUT_FILENO) && !(nc && *nc));
