@@ -389,6 +389,44 @@ static void test_buddy_session_random_lines_keep_arena_sound(void **state)
 }
 
 
+/* The same stream of lines on the real byte heaps, when they are built in. */
+static void test_buddy_session_random_lines_on_heaps(void **state)
+{
+	(void)state;
+	const char *vg = getenv("BUDDY_UNDER_VALGRIND");
+	size_t rounds = vg && *vg == '1' ? 300 : 3000;
+	static const enum buddy_mode modes[] = { MODE_HEAP, MODE_BESTFIT };
+	int ran = 0;
+	for (size_t m = 0; m < 2; m++) {
+		struct buddy_opts o;
+		opts_default(&o);
+		o.mode = modes[m];
+		o.arena_bytes = 4096;
+		static struct session s;
+		char err[256];
+		if (buddy_session_init(&s, &o, err, sizeof(err)))
+			continue; /* this heap is not part of the build */
+		ran++;
+		uint64_t rng = 0x243f6a8885a308d3ULL;
+		char line[200];
+		for (size_t i = 0; i < rounds; i++) {
+			random_line(&rng, line, sizeof(line));
+			char *out, *e;
+			run(&s, line, &out, &e);
+			free(out);
+			free(e);
+			s.quit = 0;
+			assert_int_equal(s.heap.ops->check(s.heap.self, NULL, NULL), 0);
+			struct balloc_stats st;
+			s.heap.ops->stats(s.heap.self, &st);
+			assert_int_equal(st.live_allocs, s.nhandles);
+		}
+		buddy_session_fini(&s);
+	}
+	if (!ran)
+		skip();
+}
+
 /* --- heap modes, on a small first-fit heap standing in for the real ones --- */
 
 #define MOCK_BYTES 4096
@@ -612,6 +650,7 @@ int main(void)
 		cmocka_unit_test(test_buddy_session_realloc_keeps_data),
 		cmocka_unit_test(test_buddy_session_map_fits_width),
 		cmocka_unit_test(test_buddy_session_random_lines_keep_arena_sound),
+		cmocka_unit_test(test_buddy_session_random_lines_on_heaps),
 		cmocka_unit_test(test_buddy_session_heap_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
