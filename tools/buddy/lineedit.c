@@ -12,15 +12,6 @@
 #include <editline/readline.h>
 #endif
 
-const char *lineedit_kind(void)
-{
-#ifdef BUDDY_HAVE_LIBEDIT
-	return "libedit";
-#else
-	return "plain lines";
-#endif
-}
-
 void lineedit_open(struct lineedit *le, FILE *in, int interactive, const char *prompt)
 {
 	le->in = in;

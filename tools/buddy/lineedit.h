@@ -20,7 +20,5 @@ void lineedit_open(struct lineedit *le, FILE *in, int interactive, const char *p
 /* The next line without its newline, or NULL at end of input. Valid until the next call. */
 const char *lineedit_read(struct lineedit *le);
 void lineedit_close(struct lineedit *le);
-/* "libedit" or "plain lines". */
-const char *lineedit_kind(void);
 
 #endif

@@ -68,18 +68,6 @@ const char *buddy_cmd_name(enum cmd_kind kind)
 	return sp ? sp->name : "";
 }
 
-const char *buddy_cmd_usage(enum cmd_kind kind)
-{
-	const struct cmd_spec *sp = spec_of(kind);
-	return sp ? sp->usage : "";
-}
-
-const char *buddy_cmd_help(enum cmd_kind kind)
-{
-	const struct cmd_spec *sp = spec_of(kind);
-	return sp ? sp->help : "";
-}
-
 enum cmd_kind buddy_cmd_lookup(const char *name)
 {
 	for (size_t i = 0; i < NSPECS; i++)

@@ -20,15 +20,6 @@ const char *session_mode_name(const struct session *s)
 	}
 }
 
-int session_have_heaps(void)
-{
-#if defined(BUDDY_HAVE_HEAP) && defined(BUDDY_HAVE_BESTFIT)
-	return 1;
-#else
-	return 0;
-#endif
-}
-
 void fmt_size(char *buf, size_t len, size_t bytes)
 {
 	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };

@@ -89,10 +89,8 @@ int buddy_parse_size(const char *w, unsigned long long *out);
 /* Print the command list, or the usage of one command. */
 void buddy_help_print(FILE *out, const char *topic);
 
-/* Name and usage text of a command, and its one-line description. */
+/* Name of a command, e.g. "alloc". */
 const char *buddy_cmd_name(enum cmd_kind kind);
-const char *buddy_cmd_usage(enum cmd_kind kind);
-const char *buddy_cmd_help(enum cmd_kind kind);
 /* The command named `name`, or CMD_NONE. */
 enum cmd_kind buddy_cmd_lookup(const char *name);
 
@@ -167,8 +165,6 @@ int cmd_info(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg,
 void fmt_size(char *buf, size_t len, size_t bytes);
 /* Name of the session's allocator ("buddy pages", ...). */
 const char *session_mode_name(const struct session *s);
-/* Whether the byte heaps are built into this program. */
-int session_have_heaps(void);
 
 /* --- the picture of the arena, shared by the terminal map and the SVG --- */
 
