@@ -48,3 +48,5 @@ buddy_add_script_test(test_buddy_cli ${BUDDY_TOOLS_TEST_DIR}/cli.sh
   $<TARGET_FILE:buddy> ${BUDDY_TOOLS_TEST_DIR}/golden)
 buddy_add_script_test(test_buddy_svg ${BUDDY_TOOLS_TEST_DIR}/svg_check.sh $<TARGET_FILE:buddy>)
 set_property(TEST test_buddy_svg PROPERTY SKIP_RETURN_CODE 77)
+buddy_add_script_test(test_buddy_docs ${BUDDY_TOOLS_TEST_DIR}/docs_check.sh $<TARGET_FILE:buddy>
+  ${PROJECT_SOURCE_DIR})
