@@ -21,7 +21,7 @@ JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
 
 .PHONY: all build run check check-gcc check-asan check-valgrind check-fuzz fuzz fuzz-build \
-	coverage lint deps clean install
+	coverage lint deps clean install bench bench-callgrind
 
 all: build
 
@@ -87,6 +87,14 @@ coverage:
 # compile commands of the gcc build.
 lint: $(BUILD)/CMakeCache.txt
 	scripts/lint.sh $(BUILD)
+
+# Micro-benchmarks (not part of check): median ns per alloc+free pair, then
+# instructions per pair under callgrind. BENCH_ARGS passes options, e.g. --ops 1000000.
+bench: build
+	$(BUILD)/buddy-bench $(BENCH_ARGS)
+
+bench-callgrind: build
+	bench/callgrind.sh $(BUILD) $(BENCH_ARGS)
 
 install: build
 	$(CMAKE) --install $(BUILD)

@@ -86,6 +86,8 @@ struct balloc_options {
 	 */
 	balloc_error_fn on_error;
 	void *error_arg;    /* passed to on_error */
+	int no_cache;       /* 1: freed blocks merge at once instead of being kept
+			     * for reuse, so every merge can be shown */
 };
 
 /*

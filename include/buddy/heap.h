@@ -90,6 +90,10 @@ struct bheap_config {
 	size_t buffer_bytes; /* its length */
 	bheap_error_fn on_error; /* misuse handler; NULL = print and abort */
 	void *error_arg;
+	unsigned cache_blocks; /* freed blocks of up to 4 KiB (256 smallest blocks)
+				* kept per size for reuse before they merge, as
+				* Linux's per-CPU page lists; 0 = merge at once;
+				* default 64 */
 	bheap_map_fn map;    /* NULL = mmap */
 	bheap_unmap_fn unmap; /* NULL = munmap */
 	void *map_arg;

@@ -39,7 +39,7 @@ extern "C" {
 #define BUDDY_PAGE_SIZE_MIN 16u
 
 /* Orders the page cache can hold: 0..BUDDY_PCP_ORDER_LIMIT. */
-#define BUDDY_PCP_ORDER_LIMIT 7
+#define BUDDY_PCP_ORDER_LIMIT 10
 #define BUDDY_PCP_ORDERS (BUDDY_PCP_ORDER_LIMIT + 1)
 
 /* Allocation flags. */
@@ -218,7 +218,8 @@ int buddy_free(struct buddy_zone *zone, void *addr);
 /*
  * Change the order of an allocated block in place: shrinking splits off
  * the upper halves; growing absorbs free buddies above the block and
- * fails with BUDDY_ENOMEM (changing nothing) when they are not all free.
+ * fails with BUDDY_ENOMEM (changing nothing) when they are not all free
+ * (whole free or cached blocks).
  */
 int buddy_resize(struct buddy_zone *zone, void *addr, unsigned new_order);
 
@@ -247,6 +248,7 @@ struct buddy_stats {
 	size_t peak_used_pages;  /* largest used_pages seen; only grows */
 	size_t meta_bytes;       /* bytes of metadata for all regions */
 	size_t nr_free[BUDDY_NR_ORDERS]; /* free blocks per order */
+	size_t nr_cached[BUDDY_PCP_ORDERS]; /* cached blocks per order */
 	uint64_t allocs;         /* successful allocations; only grows */
 	uint64_t frees;          /* successful frees; only grows */
 	uint64_t failures;       /* allocations that returned NULL for lack of a block */
@@ -299,6 +301,7 @@ struct buddy_region_info {
 	void *base;        /* first page */
 	size_t nr_pages;   /* pages managed */
 	size_t free_pages; /* of which on the free lists */
+	size_t cached_pages; /* of which in the page cache (counted by a scan: O(pages)) */
 	unsigned id;       /* order of addition, from 0 */
 	unsigned max_order; /* largest block order in this region */
 	void *meta;        /* metadata (in the region's tail if carved from it) */

@@ -41,6 +41,7 @@ void bheap_config_default(struct bheap_config *cfg)
 	cfg->min_block = BHEAP_MIN_BLOCK_DEFAULT;
 	cfg->chunk_bytes = BHEAP_CHUNK_DEFAULT;
 	cfg->retain_bytes = BHEAP_CHUNK_DEFAULT;
+	cfg->cache_blocks = HEAP_CACHE_BLOCKS;
 }
 
 static int is_pow2(size_t v)
@@ -50,10 +51,11 @@ static int is_pow2(size_t v)
 
 static unsigned log2_ceil(size_t v)
 {
-	unsigned k = 0;
-	while (k < sizeof(size_t) * 8 - 1 && ((size_t)1 << k) < v)
-		k++;
-	return k;
+	if (v <= 1)
+		return 0;
+	unsigned k = (unsigned)(sizeof(unsigned long long) * 8) -
+		     (unsigned)__builtin_clzll((unsigned long long)(v - 1));
+	return k < sizeof(size_t) * 8 - 1 ? k : (unsigned)(sizeof(size_t) * 8 - 1);
 }
 
 /* Check cfg and fill in what is left to defaults; 0 or EINVAL. */
@@ -129,6 +131,13 @@ struct bheap *bheap_create(const struct bheap_config *cfg_in)
 	buddy_config_default(&zc);
 	zc.page_size = cfg.min_block;
 	zc.name = "Heap";
+	/*
+	 * Small blocks (up to 128 times the smallest, 2 KiB by default) are
+	 * freed into the zone's page cache and reused from it without splitting
+	 * or merging, as the per-CPU lists of Linux do for pages.
+	 */
+	zc.pcp_high = cfg.cache_blocks;
+	zc.pcp_max_order = HEAP_CACHE_MAX_ORDER;
 	buddy_zone_init(&h->zone, &zc);
 	h->peak_footprint = heap_footprint(h);
 	if (cfg.buffer) {
@@ -300,7 +309,7 @@ static void block_free(struct bheap *h, void *p, const struct heap_ref *r)
 	account_sub(h, r);
 	h->live--;
 	h->frees++;
-	buddy_free(&h->zone, p);
+	buddy_free_pages(&h->zone, p, r->order);
 	heap_release_idle(h);
 }
 

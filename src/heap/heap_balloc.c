@@ -145,6 +145,8 @@ int balloc_buddy_heap_create(const struct balloc_options *opt, struct balloc *ou
 		cfg.limit_bytes = opt->limit_bytes;
 		cfg.buffer = opt->buffer;
 		cfg.buffer_bytes = opt->buffer_bytes;
+		if (opt->no_cache)
+			cfg.cache_blocks = 0;
 		if (opt->on_error) {
 			ha->on_error = opt->on_error;
 			ha->error_arg = opt->error_arg;

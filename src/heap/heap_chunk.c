@@ -179,7 +179,8 @@ void heap_release_idle(struct bheap *h)
 	if (h->fixed)
 		return;
 	while (c && h->idle_chunks &&
-	       (h->zone.free_pages << h->min_shift) > h->cfg.retain_bytes) {
+	       ((h->zone.free_pages + h->zone.cached_pages) << h->min_shift) >
+		       h->cfg.retain_bytes) {
 		struct heap_chunk *next = c->next;
 		if (c->held == 0)
 			chunk_release(h, c);
@@ -253,17 +254,46 @@ size_t heap_side_read(const struct bheap *h, const struct heap_chunk *c, uintptr
 		      unsigned order)
 {
 	const uint8_t *s = c->side + ((a - c->base) >> h->min_shift);
-	uint64_t v = 0;
-	for (size_t i = side_width(order); i-- > 0;)
-		v = (v << 8) | s[i];
-	return (size_t)v;
+	uint8_t v8;
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+	switch (side_width(order)) { /* native byte order: the array is private */
+	case 1:
+		memcpy(&v8, s, 1);
+		return v8;
+	case 2:
+		memcpy(&v16, s, 2);
+		return v16;
+	case 4:
+		memcpy(&v32, s, 4);
+		return v32;
+	default:
+		memcpy(&v64, s, 8);
+		return (size_t)v64;
+	}
 }
 
 void heap_side_write(const struct bheap *h, struct heap_chunk *c, uintptr_t a, unsigned order,
 		     size_t slack)
 {
 	uint8_t *s = c->side + ((a - c->base) >> h->min_shift);
-	uint64_t v = slack;
-	for (size_t i = 0; i < side_width(order); i++, v >>= 8)
-		s[i] = (uint8_t)v;
+	uint8_t v8 = (uint8_t)slack;
+	uint16_t v16 = (uint16_t)slack;
+	uint32_t v32 = (uint32_t)slack;
+	uint64_t v64 = slack;
+	switch (side_width(order)) { /* slack < block size, so it fits the width */
+	case 1:
+		memcpy(s, &v8, 1);
+		break;
+	case 2:
+		memcpy(s, &v16, 2);
+		break;
+	case 4:
+		memcpy(s, &v32, 4);
+		break;
+	default:
+		memcpy(s, &v64, 8);
+		break;
+	}
 }

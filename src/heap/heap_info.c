@@ -38,10 +38,15 @@ static void stats_free_blocks(const struct bheap *h, struct bheap_stats *st)
 {
 	struct buddy_stats bs;
 	buddy_get_stats(&h->zone, &bs);
-	st->free_bytes = bs.free_pages << h->min_shift;
+	st->free_bytes = (bs.free_pages + bs.cached_pages) << h->min_shift;
+	for (unsigned k = 0; k < BUDDY_PCP_ORDERS; k++) {
+		st->free_blocks += bs.nr_cached[k];
+		if (bs.nr_cached[k] && ((size_t)h->cfg.min_block << k) > st->largest_free)
+			st->largest_free = (size_t)h->cfg.min_block << k;
+	}
 	for (unsigned k = 0; k < BUDDY_NR_ORDERS; k++) {
 		st->free_blocks += bs.nr_free[k];
-		if (bs.nr_free[k])
+		if (bs.nr_free[k] && ((size_t)h->cfg.min_block << k) > st->largest_free)
 			st->largest_free = (size_t)h->cfg.min_block << k;
 	}
 }
@@ -172,9 +177,9 @@ static void check_chunks(struct checker *ck)
 		if (buddy_region_info(&h->zone, (unsigned)n, &ri) != BUDDY_OK ||
 		    (uintptr_t)ri.base != c->base || ri.nr_pages << h->min_shift != c->bytes)
 			check_fail(ck, "chunk does not match its zone region", n, n);
-		else if ((ri.nr_pages - ri.free_pages) << h->min_shift != c->held)
+		else if ((ri.nr_pages - ri.free_pages - ri.cached_pages) << h->min_shift != c->held)
 			check_fail(ck, "chunk held bytes", c->held,
-				   (ri.nr_pages - ri.free_pages) << h->min_shift);
+				   (ri.nr_pages - ri.free_pages - ri.cached_pages) << h->min_shift);
 		bytes += c->bytes;
 		held += c->held;
 		idle += c->held == 0;

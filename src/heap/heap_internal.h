@@ -36,6 +36,10 @@ struct heap_chunk {
 	uint8_t *side;           /* slack bytes, one per page */
 };
 
+/* The zone's page cache: blocks per order kept unmerged, and the largest order kept. */
+#define HEAP_CACHE_BLOCKS 64u
+#define HEAP_CACHE_MAX_ORDER 8u
+
 struct bheap {
 	struct buddy_zone zone;   /* the core zone; page_size = min_block */
 	struct bheap_config cfg;  /* resolved configuration (defaults filled in) */

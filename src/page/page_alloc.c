@@ -941,6 +941,15 @@ size_t buddy_alloc_size(struct buddy_zone *z, const void *addr)
 
 	if (!z)
 		return 0;
+	/* Fast path: the start of a single-block allocation in the last region used. */
+	const struct buddy_region *h = z->hint;
+	uintptr_t a = (uintptr_t)addr;
+	if (likely(h && a - h->base < h->end - h->base && !(a & (z->page_size - 1)) &&
+		   !z->corrupted)) {
+		uint8_t b = h->pg[region_index(z, h, a)];
+		if ((b & (PG_STATE | PG_MORE)) == PG_HEAD)
+			return (size_t)1 << pg_order(b);
+	}
 	int st = lookup_alloc(z, addr, &r, &idx);
 	if (st) {
 		fail(z, st);
@@ -953,27 +962,34 @@ size_t buddy_alloc_size(struct buddy_zone *z, const void *addr)
 /* in-place resize                                                     */
 /* ------------------------------------------------------------------ */
 
-/* Can the block of `order` at idx absorb its upper buddies up to new_order? */
+/*
+ * Can the block of `order` at idx absorb its upper buddies up to new_order?
+ * Each buddy must be whole: a free block, or a cached one, of its order.
+ */
 static int can_grow(const struct buddy_region *r, size_t idx, unsigned order, unsigned new_order)
 {
 	if (new_order > r->max_order || (idx & (((size_t)1 << new_order) - 1)))
 		return 0;
 	for (unsigned k = order; k < new_order; k++) {
 		size_t buddy = idx + ((size_t)1 << k);
-		if (buddy >= r->nr_pages || r->pg[buddy] != (PG_FREE | k))
+		if (buddy >= r->nr_pages ||
+		    (r->pg[buddy] != (PG_FREE | k) && r->pg[buddy] != (PG_CACHED | k)))
 			return 0;
 	}
 	return 1;
 }
 
 /*
- * Absorb the free upper buddies of the block of `order` at idx until it
- * has new_order. Cached buddies are drained first; nothing changes unless
- * every buddy is free and its list links check out.
+ * Absorb the upper buddies of the block of `order` at idx until it has
+ * new_order. A buddy on a free list leaves it (toggling its pair bit); a
+ * cached buddy leaves its cache list (its bit already reads "in use").
+ * Only when a buddy is cut into smaller cached pieces is the cache drained
+ * first. Nothing changes unless every buddy is whole and its links check out.
  */
 static int block_grow(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 		      unsigned order, unsigned new_order)
 {
+	/* Smaller cached pieces inside a buddy: merge them back and look again. */
 	if (!can_grow(r, idx, order, new_order) && z->cached_pages)
 		buddy_drain_cache(z);
 	if (z->corrupted)
@@ -981,21 +997,32 @@ static int block_grow(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 	if (!can_grow(r, idx, order, new_order))
 		return fail(z, BUDDY_ENOMEM);
 	for (unsigned k = order; k < new_order; k++) {
-		uintptr_t ba = region_addr(z, r, idx + ((size_t)1 << k));
-		if (node_check(z, &z->free_area[k].free_list, ba, (uint8_t)(PG_FREE | k)))
+		size_t buddy = idx + ((size_t)1 << k);
+		const struct buddy_list *head = r->pg[buddy] == (PG_FREE | k)
+							? &z->free_area[k].free_list
+							: &z->pcp[k].list;
+		if (node_check(z, head, region_addr(z, r, buddy), r->pg[buddy]))
 			return BUDDY_ECORRUPT;
 	}
 	for (unsigned k = order; k < new_order; k++) {
 		size_t buddy = idx + ((size_t)1 << k);
-		area_unlink(z, k, region_addr(z, r, buddy));
-		pair_toggle(r, k, buddy);
+		uintptr_t ba = region_addr(z, r, buddy);
+		if (r->pg[buddy] == (PG_FREE | k)) {
+			area_unlink(z, k, ba);
+			pair_toggle(r, k, buddy);
+			r->free_pages -= (size_t)1 << k;
+			z->free_pages -= (size_t)1 << k;
+		} else {
+			struct buddy_list *n = (struct buddy_list *)ba;
+			n->prev->next = n->next;
+			n->next->prev = n->prev;
+			z->pcp[k].count--;
+			z->cached_pages -= (size_t)1 << k;
+		}
 		r->pg[buddy] = PG_TAIL;
 		if (z->log)
 			log_event(z, r, BUDDY_EV_MERGE, k + 1, idx);
 	}
-	size_t taken = ((size_t)1 << new_order) - ((size_t)1 << order);
-	r->free_pages -= taken;
-	z->free_pages -= taken;
 	size_t used = z->total_pages - z->free_pages - z->cached_pages;
 	if (used > z->peak_used)
 		z->peak_used = used;

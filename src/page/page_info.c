@@ -52,6 +52,8 @@ void buddy_get_stats(const struct buddy_zone *z, struct buddy_stats *st)
 	st->meta_bytes = z->meta_bytes;
 	for (unsigned k = 0; k < BUDDY_NR_ORDERS; k++)
 		st->nr_free[k] = z->free_area[k].nr_free;
+	for (unsigned k = 0; k < BUDDY_PCP_ORDERS; k++)
+		st->nr_cached[k] = z->pcp[k].count;
 	st->allocs = z->nr_allocs;
 	st->frees = z->nr_frees;
 	st->failures = z->nr_failures;
@@ -160,6 +162,10 @@ int buddy_region_info(const struct buddy_zone *z, unsigned i, struct buddy_regio
 	out->base = (void *)r->base;
 	out->nr_pages = r->nr_pages;
 	out->free_pages = r->free_pages;
+	out->cached_pages = 0;
+	for (size_t idx = 0; z->cached_pages && idx < r->nr_pages; idx++)
+		if (pg_state(r->pg[idx]) == PG_FREE && (r->pg[idx] & PG_MORE))
+			out->cached_pages += (size_t)1 << pg_order(r->pg[idx]);
 	out->id = r->id;
 	out->max_order = r->max_order;
 	out->meta = r->meta;

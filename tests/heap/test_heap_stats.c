@@ -13,6 +13,7 @@ static struct bheap *small_heap(void)
 {
 	struct bheap_config cfg = test_config(NULL, NULL, 4096);
 	cfg.limit_bytes = 4096;
+	cfg.cache_blocks = 0; /* exact layouts: every free merges at once */
 	struct bheap *h = bheap_create(&cfg);
 	assert_non_null(h);
 	return h;
@@ -112,6 +113,35 @@ static int walk_collect(void *arg, const struct bheap_block *b)
 		w->b[w->n] = *b;
 	w->n++;
 	return 0;
+}
+
+/* With the default cache, a freed small block is reused as it is and still counts as free. */
+static void test_heap_cache_reuses_freed_blocks(void **state)
+{
+	(void)state;
+	struct bheap_config cfg = test_config(NULL, NULL, 4096);
+	cfg.limit_bytes = 4096;
+	assert_int_equal(cfg.cache_blocks, 64);
+	struct bheap *h = bheap_create(&cfg);
+	assert_non_null(h);
+	char *a = bheap_malloc(h, 100);
+	char *keep = bheap_malloc(h, 1000);
+	struct bheap_stats st;
+	bheap_free(h, a);
+	bheap_get_stats(h, &st);
+	assert_int_equal(st.free_bytes, 4096 - 1024);
+	assert_int_equal(st.held_bytes, 1024);
+	assert_true(st.largest_free >= 2048);
+	assert_ptr_equal(bheap_malloc(h, 120), a); /* the cached 128-byte block, no split */
+	assert_int_equal(bheap_check(h, NULL, NULL), 0);
+	bheap_free(h, a);
+	bheap_free(h, keep);
+	assert_int_equal(bheap_check(h, NULL, NULL), 0);
+	/* Everything is free; nothing fails for want of merging. */
+	char *big = bheap_malloc(h, 4096);
+	assert_non_null(big);
+	bheap_free(h, big);
+	bheap_destroy(h);
 }
 
 static void test_heap_walk_exact_layout(void **state)
@@ -235,7 +265,7 @@ static int bwalk_collect(void *arg, const struct balloc_block *b)
 static void test_heap_balloc_interface(void **state)
 {
 	(void)state;
-	struct balloc_options opt = { .arena_bytes = 4096 };
+	struct balloc_options opt = { .arena_bytes = 4096, .no_cache = 1 };
 	struct balloc ba;
 	assert_int_equal(balloc_buddy_heap_create(&opt, &ba), 0);
 	assert_string_equal(ba.ops->name, "buddy");
@@ -305,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_heap_stats_exact_for_sequence),
 		cmocka_unit_test(test_heap_robson_bound_not_met),
 		cmocka_unit_test(test_heap_robson_bound_zero_before_use),
+		cmocka_unit_test(test_heap_cache_reuses_freed_blocks),
 		cmocka_unit_test(test_heap_walk_exact_layout),
 		cmocka_unit_test(test_heap_walk_stops_on_nonzero),
 		cmocka_unit_test(test_heap_zone_exposes_buddyinfo),

@@ -174,6 +174,34 @@ static void test_page_cache_drained_before_failing(void **state)
 	fixture_free(f);
 }
 
+/* Growing in place takes a whole cached buddy off its list, leaving the rest cached. */
+static void test_page_cache_grow_takes_cached_buddy(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(8, 1);
+	struct buddy_stats st;
+
+	void *g = buddy_alloc_pages(&f->zone, 0, 0);
+	void *h = buddy_alloc_pages(&f->zone, 0, 0); /* g's buddy */
+	void *x = buddy_alloc_pages(&f->zone, 0, 0);
+	void *y = buddy_alloc_pages(&f->zone, 0, 0);
+	assert_ptr_equal((unsigned char *)h, (unsigned char *)g + PS);
+	assert_int_equal(buddy_free(&f->zone, h), BUDDY_OK);
+	assert_int_equal(buddy_free(&f->zone, x), BUDDY_OK);
+	buddy_get_stats(&f->zone, &st);
+	assert_int_equal(st.cached_pages, 2);
+	assert_int_equal(buddy_resize(&f->zone, g, 1), BUDDY_OK);
+	buddy_get_stats(&f->zone, &st);
+	assert_int_equal(st.cached_pages, 1); /* x is still cached: nothing was drained */
+	assert_int_equal(st.used_pages, 3);
+	assert_int_equal(buddy_alloc_size(&f->zone, g), 2);
+	assert_sound(&f->zone);
+	assert_int_equal(buddy_free(&f->zone, g), BUDDY_OK);
+	assert_int_equal(buddy_free(&f->zone, y), BUDDY_OK);
+	assert_sound(&f->zone);
+	fixture_free(f);
+}
+
 static void test_page_cache_bad_config(void **state)
 {
 	(void)state;
@@ -241,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_page_cache_trims_long_lists),
 		cmocka_unit_test(test_page_cache_only_small_orders),
 		cmocka_unit_test(test_page_cache_drained_before_failing),
+		cmocka_unit_test(test_page_cache_grow_takes_cached_buddy),
 		cmocka_unit_test(test_page_cache_bad_config),
 		cmocka_unit_test(test_page_cache_random),
 		cmocka_unit_test(test_page_corrupt_link_stops_zone),

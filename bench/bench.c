@@ -1,0 +1,340 @@
+/*
+ * bench.c - the bench command: for every workload and allocator, start the
+ * allocator's runner (`bench W ALLOC OPS RUNS`), read the median ns per
+ * alloc+free pair, and print a table with the targets. Every run is a
+ * process of its own, and the runs go round the allocators. With --callgrind,
+ * every runner runs under `valgrind --tool=callgrind` collecting only
+ * inside the timed loop (bench_loop_*), and the table gives instructions
+ * per pair instead, which do not drift the way time does.
+ */
+#define _GNU_SOURCE
+#include "bench.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spawn.h"
+#include "workload.h"
+
+#define BENCH_MAX_ALLOCS 16
+
+/* Options and results of one bench command. */
+struct bench_cli {
+	unsigned long long ops;  /* ops (W1 pairs, W2/W3 steps) per run */
+	int runs;                /* runs per measurement; the median is reported */
+	int callgrind;           /* count instructions instead of time */
+	int csv;                 /* CSV instead of a table */
+	int want[BENCH_NR_WORKLOADS]; /* workloads to run */
+	const char *allocs[BENCH_MAX_ALLOCS]; /* allocators, in report order */
+	size_t nallocs;
+	char *alloc_buf;         /* storage for the names */
+	double value[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS]; /* ns or instructions per pair; <0 n/a */
+	double sample[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS][BENCH_MAX_RUNS]; /* per run */
+	int nsamples[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS];
+	unsigned long long failures[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS];
+};
+
+static void bench_usage(FILE *f, const char *prog)
+{
+	fprintf(f, "usage: %s [options]\n"
+		"Micro-benchmarks: W1 page churn, W2 random orders, W3 small mixed; median ns\n"
+		"per alloc+free pair, every allocator in a process of its own.\n"
+		"  -w, --workload W1,W2,W3  workloads (default all)\n"
+		"  -a, --allocator A,B,...  allocators (default: loop, ours, glibc, installed peers)\n"
+		"      --ops N              ops per run (default 10000000; 200000 with --callgrind)\n"
+		"      --runs N             runs, median taken (default 5; 1 with --callgrind)\n"
+		"      --callgrind          instructions per pair under valgrind --tool=callgrind\n"
+		"      --csv                CSV output\n", prog);
+}
+
+static void add_alloc(struct bench_cli *c, const char *name)
+{
+	for (size_t i = 0; i < c->nallocs; i++)
+		if (strcmp(c->allocs[i], name) == 0)
+			return;
+	if (c->nallocs < BENCH_MAX_ALLOCS)
+		c->allocs[c->nallocs++] = name;
+}
+
+/* loop, page, our heaps, glibc, then the installed peers. */
+static int default_allocs(struct bench_cli *c)
+{
+	char path[PATH_MAX], *out;
+	if (spawn_runner_path("native", path, sizeof(path)) < 0)
+		return -1;
+	char *argv[] = { path, "list", NULL };
+	if (spawn_capture(NULL, argv, &out) != 0) {
+		free(out);
+		return -1;
+	}
+	c->alloc_buf = out;
+	char *line = strstr(out, "bench ");
+	char *end = line ? strchr(line, '\n') : NULL;
+	if (!line || !end)
+		return -1;
+	*end = '\0';
+	add_alloc(c, "loop");
+	add_alloc(c, "page");
+	add_alloc(c, "page-nocache");
+	for (char *tok = strtok(line + 6, " "); tok; tok = strtok(NULL, " "))
+		if (strcmp(tok, "glibc") != 0)
+			add_alloc(c, tok);
+	add_alloc(c, "glibc");
+	for (int i = 0; spawn_peers[i]; i++)
+		if (spawn_runner_path(spawn_peers[i], path, sizeof(path)) == 0)
+			add_alloc(c, spawn_peers[i]);
+	return 0;
+}
+
+static int parse_lists(struct bench_cli *c, char *workloads, char *allocs)
+{
+	for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
+		c->want[w] = workloads == NULL;
+	for (char *t = workloads ? strtok(workloads, ",") : NULL; t; t = strtok(NULL, ",")) {
+		int w = bench_workload_parse(t);
+		if (w < 0)
+			return -1;
+		c->want[w] = 1;
+	}
+	if (!allocs)
+		return default_allocs(c);
+	c->alloc_buf = strdup(allocs);
+	for (char *t = c->alloc_buf ? strtok(c->alloc_buf, ",") : NULL; t; t = strtok(NULL, ","))
+		add_alloc(c, t);
+	return c->nallocs ? 0 : -1;
+}
+
+/* Options; 0, 1 for --help, -1 on a bad option (reported). */
+static int parse_cli(struct bench_cli *c, int argc, char **argv)
+{
+	char *workloads = NULL, *allocs = NULL, *end;
+	int ops_set = 0, runs_set = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i];
+		char *arg = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0)
+			return 1;
+		if (strcmp(o, "--callgrind") == 0 || strcmp(o, "--csv") == 0) {
+			*(o[2] == 'c' && o[3] == 'a' ? &c->callgrind : &c->csv) = 1;
+			continue;
+		}
+		if (!arg) {
+			fprintf(stderr, "%s: bad option or missing argument: %s\n", argv[0], o);
+			return -1;
+		}
+		if (strcmp(o, "-w") == 0 || strcmp(o, "--workload") == 0)
+			workloads = arg;
+		else if (strcmp(o, "-a") == 0 || strcmp(o, "--allocator") == 0)
+			allocs = arg;
+		else if (strcmp(o, "--ops") == 0 && *arg != '-' && (c->ops = strtoull(arg, &end, 0)) &&
+			 !*end)
+			ops_set = 1;
+		else if (strcmp(o, "--runs") == 0 && (c->runs = atoi(arg)) >= 1 &&
+			 c->runs <= BENCH_MAX_RUNS)
+			runs_set = 1;
+		else {
+			fprintf(stderr, "%s: bad option or argument: %s %s\n", argv[0], o, arg);
+			return -1;
+		}
+		i++;
+	}
+	if (!ops_set)
+		c->ops = c->callgrind ? 200000 : 10000000;
+	if (!runs_set)
+		c->runs = c->callgrind ? 1 : 5;
+	if (parse_lists(c, workloads, allocs) < 0) {
+		fprintf(stderr, "%s: bad workload or allocator list\n", argv[0]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether allocator `name` takes part in workload w. */
+static int bench_applies(const char *name, int w)
+{
+	if (strncmp(name, "page", 4) == 0)
+		return w != BENCH_W3; /* the page allocator's own API: W1, W2 */
+	if (strcmp(name, "loop") == 0 || strcmp(name, "glibc") == 0)
+		return 1;
+	for (int i = 0; spawn_peers[i]; i++)
+		if (strcmp(name, spawn_peers[i]) == 0)
+			return 1;
+	return w == BENCH_W3; /* the byte heaps: W3 */
+}
+
+/* Instructions collected in a callgrind output file ("totals:" line); -1 if none. */
+static double callgrind_total(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[256];
+	double total = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "totals:", 7) == 0 || (total < 0 && strncmp(line, "summary:", 8) == 0))
+			total = strtod(line + (line[0] == 't' ? 7 : 8), NULL);
+	fclose(f);
+	return total;
+}
+
+/* One run in its own process: ns (or instructions) per pair into c->sample[a][w]. */
+static int bench_measure(struct bench_cli *c, size_t a, int w)
+{
+	char path[PATH_MAX], ops[32], runs[32], dir[] = "/tmp/buddy-bench-XXXXXX", cg[PATH_MAX + 64];
+	char outopt[PATH_MAX + 96], *out = NULL;
+	double ns = -1;
+	unsigned long long pairs = 0, fails = 0;
+	if (spawn_runner_path(c->allocs[a], path, sizeof(path)) < 0) {
+		fprintf(stderr, "bench: no runner for %s\n", c->allocs[a]);
+		return -1;
+	}
+	snprintf(ops, sizeof(ops), "%llu", c->ops);
+	snprintf(runs, sizeof(runs), "1");
+	char *argv[] = { path, "bench", (char *)bench_workload_name((enum bench_workload)w),
+			 (char *)c->allocs[a], ops, runs, NULL };
+	char *prefix[] = { "valgrind", "-q", "--tool=callgrind", "--toggle-collect=bench_loop_*",
+			   outopt, NULL };
+	if (c->callgrind && !mkdtemp(dir))
+		return -1;
+	snprintf(cg, sizeof(cg), "%s/callgrind.out", dir);
+	snprintf(outopt, sizeof(outopt), "--callgrind-out-file=%s", cg);
+	int rc = spawn_capture(c->callgrind ? prefix : NULL, argv, &out);
+	char *line = out ? strstr(out, "bench ") : NULL;
+	if (rc != 0 || !line || sscanf(line, "bench ns=%lf pairs=%llu failures=%llu", &ns, &pairs,
+				       &fails) != 3)
+		ns = -1;
+	if (c->callgrind) {
+		double ir = ns >= 0 ? callgrind_total(cg) : -1;
+		ns = ir >= 0 && pairs ? ir / (double)pairs : -1;
+		unlink(cg);
+		rmdir(dir);
+	}
+	free(out);
+	if (ns >= 0)
+		c->sample[a][w][c->nsamples[a][w]++] = ns;
+	if (fails > c->failures[a][w])
+		c->failures[a][w] = fails;
+	if (ns < 0)
+		fprintf(stderr, "bench: %s on %s failed\n", c->allocs[a],
+			bench_workload_name((enum bench_workload)w));
+	return ns < 0 ? -1 : 0;
+}
+
+static int double_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double sample_median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), double_cmp);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void bench_print(const struct bench_cli *c)
+{
+	const char *unit = c->callgrind ? "instructions per pair" : "median ns per pair";
+	if (c->csv)
+		printf("allocator,workload,%s,failures\n", c->callgrind ? "instructions_per_pair"
+								     : "ns_per_pair");
+	else
+		printf("%s; %llu ops, %d run(s); loop = the harness with a do-nothing allocator\n"
+		       "%-10s %12s %12s %12s\n", unit, c->ops, c->runs, "allocator", "W1", "W2", "W3");
+	for (size_t a = 0; a < c->nallocs; a++) {
+		if (!c->csv)
+			printf("%-10s", c->allocs[a]);
+		for (int w = 0; w < BENCH_NR_WORKLOADS; w++) {
+			double v = c->value[a][w];
+			if (c->csv && v >= 0)
+				printf("%s,%s,%.2f,%llu\n", c->allocs[a],
+				       bench_workload_name((enum bench_workload)w), v, c->failures[a][w]);
+			else if (!c->csv && v < 0)
+				printf(" %12s", "-");
+			else if (!c->csv)
+				printf(" %12.1f", v);
+			if (!c->csv && v >= 0 && c->failures[a][w])
+				printf(" (%llu failed)", c->failures[a][w]);
+		}
+		if (!c->csv)
+			printf("\n");
+	}
+}
+
+/* The value for allocator `name` in workload w, or -1. */
+static double bench_value(const struct bench_cli *c, const char *name, int w)
+{
+	for (size_t a = 0; a < c->nallocs; a++)
+		if (strcmp(c->allocs[a], name) == 0)
+			return c->value[a][w];
+	return -1;
+}
+
+static void target_line(const char *what, double ours, double ref, double limit,
+			const char *refname)
+{
+	if (ours < 0 || ref <= 0)
+		return;
+	printf("  %-28s %.2fx %s (target <= %.2fx): %s\n", what, ours / ref, refname, limit,
+	       ours / ref <= limit ? "met" : "not met");
+}
+
+/* The targets, as ratios in this run. */
+static void bench_targets(const struct bench_cli *c)
+{
+	double best = -1;
+	const char *bestname = "";
+	for (size_t a = 0; a < c->nallocs; a++) {
+		const char *n = c->allocs[a];
+		double v = c->value[a][BENCH_W1];
+		int peer = strcmp(n, "glibc") == 0;
+		for (int i = 0; spawn_peers[i]; i++)
+			peer |= strcmp(n, spawn_peers[i]) == 0;
+		if (peer && v > 0 && (best < 0 || v < best)) {
+			best = v;
+			bestname = n;
+		}
+	}
+	printf("targets:\n");
+	target_line("W1 page vs fastest peer", bench_value(c, "page", BENCH_W1), best, 1.0, bestname);
+	target_line("W2 page vs tcmalloc", bench_value(c, "page", BENCH_W2),
+		    bench_value(c, "tcmalloc", BENCH_W2), 0.8, "tcmalloc");
+	target_line("W3 buddy vs glibc", bench_value(c, "buddy", BENCH_W3),
+		    bench_value(c, "glibc", BENCH_W3), 1.0, "glibc");
+	target_line("W3 bestfit vs glibc", bench_value(c, "bestfit", BENCH_W3),
+		    bench_value(c, "glibc", BENCH_W3), 1.0, "glibc");
+}
+
+int buddy_bench_main(int argc, char **argv)
+{
+	static struct bench_cli c;
+	int status = 0, rc;
+	memset(&c, 0, sizeof(c));
+	rc = parse_cli(&c, argc, argv);
+	if (rc != 0) {
+		bench_usage(rc == 1 ? stdout : stderr, argv[0]);
+		free(c.alloc_buf);
+		return rc == 1 ? 0 : 2;
+	}
+	/* Runs go round the allocators, one process each, so that a change in the
+	 * machine's load falls on all of them alike; the median is reported. */
+	int failed[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS] = { { 0 } };
+	for (int r = 0; r < (c.callgrind ? 1 : c.runs); r++)
+		for (size_t a = 0; a < c.nallocs; a++)
+			for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
+				if (c.want[w] && bench_applies(c.allocs[a], w) && !failed[a][w] &&
+				    bench_measure(&c, a, w) < 0)
+					failed[a][w] = status = 1;
+	for (size_t a = 0; a < c.nallocs; a++)
+		for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
+			c.value[a][w] = failed[a][w] || !c.nsamples[a][w]
+				? -1 : sample_median(c.sample[a][w], c.nsamples[a][w]);
+	bench_print(&c);
+	if (!c.csv)
+		bench_targets(&c);
+	free(c.alloc_buf);
+	return status;
+}

@@ -1,0 +1,85 @@
+/*
+ * workload.h - the micro-benchmark workloads W1-W3 and the targets they
+ * run on. A workload is a fixed op sequence from a fixed-seed xorshift64*
+ * generator; a target is any allocator seen as alloc(bytes, order) and
+ * free(p, bytes, order), so the page allocator (which wants orders), the
+ * byte heaps and the peers' malloc run the same loop. The do-nothing
+ * target measures the loop itself.
+ *
+ *   W1 page churn:    allocate one 4 KiB page and free it at once.
+ *   W2 random orders: 4096 slots; a random slot is freed if live, else
+ *                     gets 2^k pages, k uniform in 0..4.
+ *   W3 small mixed:   10,000 slots; the same loop with sizes uniform in
+ *                     16..4096 bytes.
+ */
+#ifndef BUDDY_BENCH_WORKLOAD_H
+#define BUDDY_BENCH_WORKLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buddy/alloc.h"
+#include "buddy/page.h"
+
+#define BENCH_MAX_RUNS 32
+#define BENCH_W2_SLOTS 4096
+#define BENCH_W3_SLOTS 10000
+#define BENCH_PAGE_ARENA (64u << 20)  /* W1/W2 arena: 64 MiB of 4 KiB pages */
+#define BENCH_HEAP_ARENA (256u << 20) /* W3 arena for the byte heaps */
+#ifndef BENCH_PCP_HIGH
+#define BENCH_PCP_HIGH 64 /* page cache list length before a drain */
+#endif
+#define BENCH_PCP_MAX_ORDER 4         /* cached orders: all of W2's */
+
+enum bench_workload { BENCH_W1, BENCH_W2, BENCH_W3, BENCH_NR_WORKLOADS };
+
+struct bench_target {
+	const char *name;
+	void *ctx; /* passed to alloc and free */
+	void *(*alloc)(void *ctx, size_t bytes, unsigned order);
+	void (*free)(void *ctx, void *p, size_t bytes, unsigned order);
+};
+
+struct bench_result {
+	double ns_per_pair;             /* median over the runs */
+	double run_ns[BENCH_MAX_RUNS];  /* ns per pair of each run */
+	int runs;
+	uint64_t pairs;                 /* alloc+free pairs in one run */
+	uint64_t failures;              /* allocations that failed, summed over the runs */
+};
+
+/* The page allocator's own zone over a 64 MiB aligned arena. */
+struct bench_page {
+	struct buddy_zone zone;
+	void *map;       /* the mapping the arena was cut from */
+	size_t map_len;
+	void *meta;      /* region metadata */
+};
+
+const char *bench_workload_name(enum bench_workload w);
+int bench_workload_parse(const char *name); /* "W1".."W3" (any case); -1 if unknown */
+
+/* Targets. */
+void bench_target_loop(struct bench_target *t);
+void bench_target_malloc(struct bench_target *t, const char *name);
+/*
+ * The page allocator over a fresh 64 MiB arena; with cache, its page cache
+ * (BENCH_PCP_HIGH blocks per list, orders 0..BENCH_PCP_MAX_ORDER) is on.
+ * Returns 0 or -1.
+ */
+int bench_target_page(struct bench_target *t, struct bench_page *pg, int cache);
+void bench_page_release(struct bench_page *pg);
+void bench_target_balloc(struct bench_target *t, const struct balloc *a);
+
+/* Run workload w `runs` times with `ops` ops each (steps for W2/W3). 0 or -1 (no memory). */
+int bench_run(enum bench_workload w, const struct bench_target *t, uint64_t ops, int runs,
+	      struct bench_result *r);
+
+/* The timed loops, one per workload (named for profilers); return the pairs done. */
+uint64_t bench_loop_w1(const struct bench_target *t, uint64_t ops, uint64_t *failures);
+uint64_t bench_loop_w2(const struct bench_target *t, uint64_t ops, void **slot,
+		       unsigned char *order, uint64_t *failures);
+uint64_t bench_loop_w3(const struct bench_target *t, uint64_t ops, void **slot,
+		       uint32_t *size, uint64_t *failures);
+
+#endif /* BUDDY_BENCH_WORKLOAD_H */

@@ -1,0 +1,4 @@
+# The workload tests link the bench library.
+if(TARGET test_bench_workload)
+  target_link_libraries(test_bench_workload PRIVATE buddy_bench_lib)
+endif()

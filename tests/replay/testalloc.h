@@ -1,0 +1,39 @@
+/*
+ * testalloc.h - test-only allocators behind struct balloc, for the replay
+ * engine tests: a correct one (malloc with a header) and broken ones that
+ * prove each check of the engine fires.
+ */
+#ifndef BUDDY_TEST_TESTALLOC_H
+#define BUDDY_TEST_TESTALLOC_H
+
+#include <stddef.h>
+
+#include "buddy/alloc.h"
+
+enum testalloc_mode {
+	TA_GOOD,      /* malloc with a header; footprint = bytes held */
+	TA_MISALIGN,  /* blocks of 16 bytes or more come back 8 bytes off */
+	TA_OVERLAP,   /* each block starts in the middle of the previous one */
+	TA_ADJACENT,  /* bump allocator: each block starts where the previous ended */
+	TA_LOSE,      /* realloc moves the block without copying the data */
+	TA_SCRIBBLE,  /* every allocation writes a byte into the previous live block */
+	TA_FAIL       /* allocations after the first `limit` return NULL */
+};
+
+struct testalloc {
+	enum testalloc_mode mode;
+	size_t limit;      /* TA_FAIL: allocations allowed */
+	size_t allocs;     /* allocations made */
+	size_t frees;      /* non-NULL frees */
+	size_t held;       /* bytes held (usable sizes) */
+	size_t peak;       /* largest held */
+	void *last;        /* last block returned (TA_SCRIBBLE, TA_OVERLAP) */
+	size_t last_size;
+	unsigned char *arena; /* TA_OVERLAP: bump arena */
+	size_t arena_used;
+};
+
+/* An allocator of the given mode over *ta (which the caller owns). */
+void testalloc_init(struct testalloc *ta, enum testalloc_mode mode, struct balloc *out);
+
+#endif /* BUDDY_TEST_TESTALLOC_H */

@@ -1,0 +1,158 @@
+/*
+ * test_buddy_pty.c - the interactive mode, on a pseudo-terminal: start
+ * build/buddy as a person would, wait for the prompt, type commands, read
+ * what comes back, and end with quit. Skips when the program is not built.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pty.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+/* The program under test, killed by the teardown if a test fails early. */
+static pid_t child = -1;
+
+static int child_reap(void **state)
+{
+	(void)state;
+	if (child > 0 && waitpid(child, NULL, WNOHANG) == 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	child = -1;
+	return 0;
+}
+
+/* Everything read from the terminal so far. */
+struct term {
+	int fd;
+	pid_t pid;
+	char buf[65536];
+	size_t len;
+};
+
+/* Read until `want` appears after offset `from`; 0 when it did, -1 at end or after 20 s. */
+static int term_expect(struct term *t, size_t from, const char *want)
+{
+	for (int waited = 0; waited < 200;) {
+		t->buf[t->len] = '\0';
+		if (strstr(t->buf + from, want))
+			return 0;
+		struct pollfd p = { t->fd, POLLIN, 0 };
+		int r = poll(&p, 1, 100);
+		if (r == 0) {
+			waited++;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		ssize_t n = read(t->fd, t->buf + t->len, sizeof(t->buf) - 1 - t->len);
+		if (n <= 0)
+			return -1;
+		t->len += (size_t)n;
+	}
+	return -1;
+}
+
+/* Type a line and wait for `want` and the next prompt after it. */
+static void term_type(struct term *t, const char *line, const char *want)
+{
+	size_t from = t->len;
+	assert_int_equal(write(t->fd, line, strlen(line)), (ssize_t)strlen(line));
+	assert_int_equal(write(t->fd, "\r", 1), 1);
+	if (term_expect(t, from, want))
+		fail_msg("after '%s' no '%s' in:\n%s", line, want, t->buf + from);
+	size_t at = (size_t)(strstr(t->buf + from, want) - t->buf);
+	if (term_expect(t, at, "buddy> "))
+		fail_msg("after '%s' no prompt in:\n%s", line, t->buf + from);
+}
+
+static void test_buddy_pty_interactive_session(void **state)
+{
+	(void)state;
+	const char *dir = getenv("BUDDY_BINARY_DIR");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/buddy", dir ? dir : "build");
+	if (access(path, X_OK) != 0)
+		skip();
+	static struct term t;
+	struct winsize ws = { 24, 80, 0, 0 };
+	t.pid = forkpty(&t.fd, NULL, NULL, &ws);
+	assert_true(t.pid >= 0);
+	child = t.pid;
+	if (t.pid == 0) {
+		setenv("TERM", "dumb", 1);
+		unsetenv("NO_COLOR");
+		execl(path, path, "--color=never", (char *)NULL);
+		_exit(127);
+	}
+	if (term_expect(&t, 0, "buddy> "))
+		fail_msg("no first prompt:\n%s", t.buf);
+	assert_non_null(strstr(t.buf, "Type 'help' for the commands."));
+	term_type(&t, "alloc 1", "#1 = alloc 1 -> pages 0-1");
+	term_type(&t, "alloc 0", "split order 1 at page 2 -> 0");
+	term_type(&t, "alocc 3", "error: unknown command 'alocc' (try 'help')");
+	term_type(&t, "free #1", "no merge: its buddy at page 2");
+	term_type(&t, "map", "free lists (@ where blocks start)");
+	term_type(&t, "help map", "usage: map");
+	size_t from = t.len;
+	assert_int_equal(write(t.fd, "quit\r", 5), 5);
+	term_expect(&t, from, "\x04"); /* drain until the child closes the terminal */
+	int status;
+	assert_int_equal(waitpid(t.pid, &status, 0), t.pid);
+	child = -1;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(t.fd);
+}
+
+/* End of input (Ctrl-D) ends the session cleanly too. */
+static void test_buddy_pty_end_of_input(void **state)
+{
+	(void)state;
+	const char *dir = getenv("BUDDY_BINARY_DIR");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/buddy", dir ? dir : "build");
+	if (access(path, X_OK) != 0)
+		skip();
+	static struct term t;
+	t.len = 0;
+	t.pid = forkpty(&t.fd, NULL, NULL, NULL);
+	assert_true(t.pid >= 0);
+	child = t.pid;
+	if (t.pid == 0) {
+		setenv("TERM", "dumb", 1);
+		execl(path, path, "--color=never", (char *)NULL);
+		_exit(127);
+	}
+	if (term_expect(&t, 0, "buddy> "))
+		fail_msg("no first prompt:\n%s", t.buf);
+	term_type(&t, "pages 3", "#1 = pages 3");
+	assert_int_equal(write(t.fd, "\x04", 1), 1);
+	term_expect(&t, t.len, "\x04");
+	int status;
+	assert_int_equal(waitpid(t.pid, &status, 0), t.pid);
+	child = -1;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(t.fd);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_buddy_pty_interactive_session, child_reap),
+		cmocka_unit_test_teardown(test_buddy_pty_end_of_input, child_reap),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

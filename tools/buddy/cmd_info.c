@@ -1,0 +1,247 @@
+/*
+ * cmd_info.c - the commands that look without changing anything: map,
+ * lists, buddyinfo, stats, frag, check, handles and save.
+ */
+#include <string.h>
+
+#include "session.h"
+
+static int fail(char *msg, size_t n, const char *name, const char *text)
+{
+	snprintf(msg, n, "%s: %s", name, text);
+	return -1;
+}
+
+static int cmd_map(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+{
+	struct vpicture p;
+	if (vpicture_build(s, &p, msg, n))
+		return -1;
+	int st = 0;
+	if (c->kind == CMD_MAP)
+		map_draw(s, &p, out);
+	else if ((st = svg_save(s, &p, c->text, msg, n)) == 0)
+		fprintf(out, "saved %s\n", c->text);
+	vpicture_free(&p);
+	return st;
+}
+
+/* The free blocks of each order, with their positions (first 16 each). */
+static int cmd_lists(struct session *s, FILE *out, char *msg, size_t n)
+{
+	struct vpicture p;
+	if (vpicture_build(s, &p, msg, n))
+		return -1;
+	int top = p.max_order < 0 ? 0 : p.max_order;
+	for (int k = 0; k <= top; k++) {
+		size_t idx = p.max_order < 0 ? BUDDY_NR_ORDERS : (size_t)k;
+		if (p.max_order < 0)
+			fprintf(out, "free blocks: %zu", p.nr_free[idx]);
+		else
+			fprintf(out, "order %2d (%zu %s%s): %zu free", k,
+				(size_t)1 << k, p.unit_name, k ? "s" : "", p.nr_free[idx]);
+		size_t shown = 0;
+		for (size_t i = 0; i < p.nblocks && shown < 16; i++) {
+			const struct vblock *v = &p.blocks[i];
+			if (!v->allocated && (p.max_order < 0 || v->order == k))
+				fprintf(out, "%s0x%zx", shown++ ? " " : "  at ", v->start * p.unit_bytes);
+		}
+		fprintf(out, "%s\n", shown < p.nr_free[idx] ? " ..." : "");
+	}
+	vpicture_free(&p);
+	return 0;
+}
+
+static int cmd_buddyinfo(struct session *s, FILE *out, char *msg, size_t n)
+{
+	if (s->opt.mode == MODE_PAGES) {
+		char line[BUDDY_NR_ORDERS * 8 + 64];
+		buddy_buddyinfo(&s->zone, line, sizeof(line));
+		fputs(line, out);
+		return 0;
+	}
+	struct vpicture p;
+	if (vpicture_build(s, &p, msg, n))
+		return -1;
+	int st = 0;
+	if (p.max_order < 0) {
+		st = fail(msg, n, "buddyinfo", "the best-fit heap has no orders (try 'lists')");
+	} else {
+		fprintf(out, "Node 0, zone %8s ", "heap");
+		for (int k = 0; k <= p.max_order; k++)
+			fprintf(out, "%6zu ", p.nr_free[k]);
+		fputc('\n', out);
+	}
+	vpicture_free(&p);
+	return st;
+}
+
+static void pages_stats(struct session *s, FILE *out)
+{
+	struct buddy_stats st;
+	char a[32], b[32];
+	buddy_get_stats(&s->zone, &st);
+	fmt_size(a, sizeof(a), st.total_pages * st.page_size);
+	fmt_size(b, sizeof(b), st.page_size);
+	fprintf(out, "allocator    buddy pages\n");
+	fprintf(out, "arena        %s: %zu pages of %s, max order %u\n", a, st.total_pages, b,
+		st.max_order);
+	fprintf(out, "metadata     %zu bytes, outside the arena\n", st.meta_bytes);
+	fprintf(out, "used         %zu of %zu pages (peak %zu)\n", st.used_pages, st.total_pages,
+		st.peak_used_pages);
+	size_t blocks = 0;
+	int largest = -1;
+	for (unsigned k = 0; k <= st.max_order; k++) {
+		blocks += st.nr_free[k];
+		if (st.nr_free[k])
+			largest = (int)k;
+	}
+	fprintf(out, "free         %zu pages in %zu blocks", st.free_pages, blocks);
+	if (largest >= 0)
+		fprintf(out, ", largest order %d (%zu pages)", largest, (size_t)1 << largest);
+	fprintf(out, "\ncalls        allocs %llu, frees %llu, failed %llu; live handles %zu\n",
+		(unsigned long long)st.allocs, (unsigned long long)st.frees,
+		(unsigned long long)st.failures, s->nhandles);
+}
+
+static void heap_stats(struct session *s, FILE *out)
+{
+	struct balloc_stats st;
+	memset(&st, 0, sizeof(st));
+	s->heap.ops->stats(s->heap.self, &st);
+	fprintf(out, "allocator    %s\n", session_mode_name(s));
+	fprintf(out, "footprint    %zu bytes (peak %zu)\n", st.footprint_bytes, st.peak_footprint_bytes);
+	fprintf(out, "live         %zu allocations: %zu bytes asked, %zu held (peak asked %zu)\n",
+		st.live_allocs, st.requested_bytes, st.held_bytes, st.peak_requested_bytes);
+	fprintf(out, "free         %zu bytes in %zu blocks, largest %zu\n", st.free_bytes,
+		st.free_blocks, st.largest_free);
+	fprintf(out, "failures     %llu; fragmentation %.3f; live handles %zu\n",
+		(unsigned long long)st.failures, st.fragmentation, s->nhandles);
+}
+
+static void index_print(FILE *out, int v)
+{
+	if (v < 0)
+		fprintf(out, "      fits");
+	else
+		fprintf(out, "     %d.%03d", v / 1000, v % 1000);
+}
+
+/* Linux's fragmentation and unusable-free-space indices, per order. */
+static int cmd_frag(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+{
+	if (s->opt.mode != MODE_PAGES) {
+		struct balloc_stats st;
+		memset(&st, 0, sizeof(st));
+		s->heap.ops->stats(s->heap.self, &st);
+		fprintf(out, "fragmentation %.3f (1 - largest free %zu / free %zu bytes)\n",
+			st.fragmentation, st.largest_free, st.free_bytes);
+		return 0;
+	}
+	struct buddy_stats st;
+	buddy_get_stats(&s->zone, &st);
+	unsigned lo = 0, hi = st.max_order;
+	if (c->nnum) {
+		if (c->num[0] > st.max_order) {
+			snprintf(msg, n, "frag: order %llu above the maximum (%u)", c->num[0], st.max_order);
+			return -1;
+		}
+		lo = hi = (unsigned)c->num[0];
+	}
+	fprintf(out, "order  free blocks  frag index  unusable\n");
+	for (unsigned k = lo; k <= hi; k++) {
+		fprintf(out, "%5u  %11zu ", k, st.nr_free[k]);
+		index_print(out, buddy_fragmentation_index(&s->zone, k));
+		fprintf(out, "     %d.%03d\n", buddy_unusable_index(&s->zone, k) / 1000,
+			buddy_unusable_index(&s->zone, k) % 1000);
+	}
+	fprintf(out, "frag index: towards 1 the more a failure would be fragmentation's fault;\n"
+		     "unusable: share of free memory in blocks too small for the order\n");
+	return 0;
+}
+
+struct report_ctx {
+	FILE *out;
+	size_t n;
+};
+
+static void report_line(void *arg, const char *text)
+{
+	struct report_ctx *r = arg;
+	fprintf(r->out, "  problem: %s\n", text);
+	r->n++;
+}
+
+/* The allocator's own check, and the handle table against it. */
+static int cmd_check(struct session *s, FILE *out, char *msg, size_t n)
+{
+	struct report_ctx r = { out, 0 };
+	if (s->opt.mode == MODE_PAGES) {
+		buddy_check(&s->zone, report_line, &r);
+		for (size_t i = 0; i < s->nhandles; i++) {
+			const struct handle *h = &s->handles[i];
+			if (buddy_alloc_size(&s->zone, h->ptr) * s->opt.page_size != h->bytes) {
+				fprintf(out, "  problem: #%lu does not match its block\n", h->id);
+				r.n++;
+			}
+		}
+	} else if (s->heap.ops->check(s->heap.self, report_line, &r) == BALLOC_UNSUPPORTED) {
+		return fail(msg, n, "check", "this allocator cannot check itself");
+	}
+	if (r.n) {
+		snprintf(msg, n, "check: %zu problem%s", r.n, r.n == 1 ? "" : "s");
+		return -1;
+	}
+	fprintf(out, "check: ok (%zu live allocations)\n", s->nhandles);
+	return 0;
+}
+
+static void cmd_handles(struct session *s, FILE *out)
+{
+	if (!s->nhandles)
+		fprintf(out, "no live allocations\n");
+	for (size_t i = 0; i < s->nhandles; i++) {
+		const struct handle *h = &s->handles[i];
+		char held[32];
+		fmt_size(held, sizeof(held), h->bytes);
+		fprintf(out, "#%-4lu offset 0x%-8zx %-10s", h->id, h->off, held);
+		if (s->opt.mode == MODE_PAGES) {
+			size_t first = h->off / s->opt.page_size, np = h->bytes / s->opt.page_size;
+			if (np == 1)
+				fprintf(out, " page %zu", first);
+			else
+				fprintf(out, " pages %zu-%zu", first, first + np - 1);
+		}
+		if (h->asked != h->bytes)
+			fprintf(out, " (asked %zu bytes)", h->asked);
+		fputc('\n', out);
+	}
+}
+
+int cmd_info(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+{
+	switch (c->kind) {
+	case CMD_MAP:
+	case CMD_SAVE:
+		return cmd_map(s, c, out, msg, n);
+	case CMD_LISTS:
+		return cmd_lists(s, out, msg, n);
+	case CMD_BUDDYINFO:
+		return cmd_buddyinfo(s, out, msg, n);
+	case CMD_STATS:
+		if (s->opt.mode == MODE_PAGES)
+			pages_stats(s, out);
+		else
+			heap_stats(s, out);
+		return 0;
+	case CMD_FRAG:
+		return cmd_frag(s, c, out, msg, n);
+	case CMD_CHECK:
+		return cmd_check(s, out, msg, n);
+	case CMD_HANDLES:
+		cmd_handles(s, out);
+		return 0;
+	default:
+		return fail(msg, n, buddy_cmd_name(c->kind), "not a command here");
+	}
+}

@@ -1,0 +1,375 @@
+/*
+ * cmd_pages.c - allocating and freeing in the pages mode, told as the
+ * buddy algorithm does it.
+ *
+ * The core reports every split and merge through its log callback; the
+ * session collects them for one command, and this file turns them into a
+ * line or two: which block was split down to which order and which buddies
+ * were freed on the way, or which buddies a freed block merged with.
+ */
+#include <string.h>
+
+#include "session.h"
+
+static size_t page_of(const struct session *s, const void *p)
+{
+	return (size_t)((const char *)p - (const char *)s->arena) / s->opt.page_size;
+}
+
+/* Smallest order whose block holds npages. */
+static unsigned order_for(size_t npages)
+{
+	unsigned k = 0;
+	while (((size_t)1 << k) < npages)
+		k++;
+	return k;
+}
+
+static void range_print(FILE *out, size_t first, size_t npages)
+{
+	if (npages == 1)
+		fprintf(out, "page %zu", first);
+	else
+		fprintf(out, "pages %zu-%zu", first, first + npages - 1);
+}
+
+/*
+ * Print the split events as chains: "split order 6 at page 0 -> 5 -> 4",
+ * then the upper halves that became free blocks (those at or past
+ * kept_end, the first page after the allocation).
+ */
+static void splits_print(const struct session *s, FILE *out, size_t kept_end)
+{
+	size_t freed[SESSION_MAX_EVENTS], nfreed = 0;
+	const struct buddy_event *prev = NULL;
+
+	for (size_t i = 0; i < s->nevents; i++) {
+		const struct buddy_event *ev = &s->events[i];
+		if (ev->kind != BUDDY_EV_SPLIT)
+			continue;
+		if (prev && ev->page == prev->page && ev->order + 1 == prev->order)
+			fprintf(out, " -> %u", ev->order - 1);
+		else
+			fprintf(out, "%sorder %u at page %zu -> %u", prev ? "; " : "  split ",
+				ev->order, ev->page, ev->order - 1);
+		size_t upper = ev->page + ((size_t)1 << (ev->order - 1));
+		if (upper >= kept_end)
+			freed[nfreed++] = upper;
+		prev = ev;
+	}
+	if (!prev)
+		return;
+	fprintf(out, "\n  buddies freed at page%s", nfreed == 1 ? "" : "s");
+	for (size_t i = 0; i < nfreed; i++)
+		fprintf(out, "%s %zu", i ? "," : "", freed[i]);
+	fprintf(out, "%s\n", s->events_lost ? " (and more)" : "");
+}
+
+/* Which half of a just-merged block of `order` at page was the freed one. */
+static size_t chain_start(size_t page, unsigned order, size_t a, size_t np)
+{
+	size_t upper = page + ((size_t)1 << (order - 1));
+	return upper >= a && upper < a + np ? upper : page;
+}
+
+/* One chain of merges: the buddies absorbed, and the block they made. */
+struct chain {
+	size_t buddies[BUDDY_NR_ORDERS]; /* page of each buddy absorbed, in order */
+	size_t n;                        /* buddies absorbed */
+	size_t page;                     /* the merged block */
+	unsigned order;                  /* its order */
+};
+
+static void chain_print(FILE *out, const struct chain *ch, int first)
+{
+	fprintf(out, "%s %s", first ? "  merged with" : "; with",
+		ch->n == 1 ? "buddy at page" : "buddies at pages");
+	for (size_t i = 0; i < ch->n; i++)
+		fprintf(out, "%s %zu", i ? "," : "", ch->buddies[i]);
+	fprintf(out, " -> order %u at page %zu", ch->order, ch->page);
+}
+
+/*
+ * Print the merge events as chains: "merged with buddies at pages 1, 2, 4
+ * -> order 3 at page 0". [a, a+np) is the freed allocation. Returns the
+ * number of merges.
+ */
+static size_t merges_print(const struct session *s, FILE *out, size_t a, size_t np)
+{
+	struct chain ch = { { 0 }, 0, 0, 0 };
+	size_t chains = 0, merges = 0;
+
+	for (size_t i = 0; i < s->nevents; i++) {
+		const struct buddy_event *ev = &s->events[i];
+		if (ev->kind != BUDDY_EV_MERGE)
+			continue;
+		int cont = ch.n && ev->order == ch.order + 1 &&
+			   ev->page == (ch.page & ~(((size_t)1 << ev->order) - 1));
+		if (!cont) {
+			if (ch.n)
+				chain_print(out, &ch, chains++ == 0);
+			ch.n = 0;
+			ch.page = chain_start(ev->page, ev->order, a, np);
+		}
+		if (ch.n < BUDDY_NR_ORDERS)
+			ch.buddies[ch.n++] = ch.page ^ ((size_t)1 << (ev->order - 1));
+		ch.page = ev->page;
+		ch.order = ev->order;
+		merges++;
+	}
+	if (ch.n) {
+		chain_print(out, &ch, chains == 0);
+		fprintf(out, "%s\n", s->events_lost ? " (and more)" : "");
+	}
+	return merges;
+}
+
+/* Why a freed block of `order` at page did not merge. */
+static void nomerge_print(const struct session *s, FILE *out, size_t page, unsigned order)
+{
+	struct buddy_stats st;
+	buddy_get_stats(&s->zone, &st);
+	size_t buddy = page ^ ((size_t)1 << order);
+	if (order >= st.max_order)
+		fprintf(out, "  no merge: order %u is the largest\n", order);
+	else if (buddy + ((size_t)1 << order) > st.total_pages)
+		fprintf(out, "  no merge: its buddy would lie past the end of the arena\n");
+	else
+		fprintf(out, "  no merge: its buddy at page %zu is not a free order-%u block\n",
+			buddy, order);
+}
+
+static int core_fail(struct session *s, const char *what, char *msg, size_t n)
+{
+	int st = buddy_last_error(&s->zone);
+	struct buddy_stats bs;
+	buddy_get_stats(&s->zone, &bs);
+	if (st == BUDDY_ENOMEM)
+		snprintf(msg, n, "%s: out of memory: no free block large enough (%zu of %zu pages free)",
+			 what, bs.free_pages, bs.total_pages);
+	else
+		snprintf(msg, n, "%s: %s", what, buddy_strerror(st));
+	return -1;
+}
+
+/* Record a new allocation of npages at p; -1 when the handle table is full. */
+static struct handle *handle_new(struct session *s, void *p, size_t npages, size_t asked,
+				 char *msg, size_t n)
+{
+	struct handle *h = session_handle_add(s, p, (size_t)((char *)p - (char *)s->arena),
+					      npages * s->opt.page_size, asked);
+	if (!h) {
+		buddy_free(&s->zone, p);
+		snprintf(msg, n, "out of memory for the handle table");
+	}
+	return h;
+}
+
+/* The block to ask the core for: order (or npages for `pages`), and flags. */
+static int request_of(struct session *s, const struct buddy_cmd *c, size_t *npages,
+		      int *exact, char *msg, size_t n)
+{
+	unsigned long long bytes = c->num[0];
+	struct buddy_stats st;
+	buddy_get_stats(&s->zone, &st);
+	size_t maxp = (size_t)1 << st.max_order;
+	*exact = c->kind == CMD_PAGES;
+	if (c->kind == CMD_ALLOC) {
+		if (c->num[0] > st.max_order) {
+			snprintf(msg, n, "alloc: order %llu above the maximum (%u)", c->num[0],
+				 st.max_order);
+			return -1;
+		}
+		*npages = (size_t)1 << c->num[0];
+		return 0;
+	}
+	if (c->kind == CMD_CALLOC) {
+		if (c->num[1] && c->num[0] > ~0ULL / c->num[1]) {
+			snprintf(msg, n, "calloc: %llu * %llu overflows", c->num[0], c->num[1]);
+			return -1;
+		}
+		bytes = c->num[0] * c->num[1];
+	}
+	if (c->kind == CMD_PAGES) {
+		if (c->num[0] == 0 || c->num[0] > maxp) {
+			snprintf(msg, n, "pages: count must be 1 to %zu (the largest block)", maxp);
+			return -1;
+		}
+		*npages = (size_t)c->num[0];
+		return 0;
+	}
+	if (bytes == 0 || bytes > (unsigned long long)maxp * st.page_size) {
+		snprintf(msg, n, "%s: size must be 1 to %zu bytes (the largest block)",
+			 buddy_cmd_name(c->kind), maxp * st.page_size);
+		return -1;
+	}
+	*npages = (size_t)1 << order_for((size_t)((bytes + st.page_size - 1) / st.page_size));
+	return 0;
+}
+
+int cmd_pages_alloc(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+{
+	size_t np;
+	int exact;
+	if (request_of(s, c, &np, &exact, msg, n))
+		return -1;
+	unsigned flags = c->kind == CMD_CALLOC ? BUDDY_ZERO : 0;
+	void *p = exact ? buddy_alloc_pages_exact(&s->zone, np, flags)
+			: buddy_alloc_pages(&s->zone, order_for(np), flags);
+	if (!p)
+		return core_fail(s, buddy_cmd_name(c->kind), msg, n);
+	size_t asked = c->kind == CMD_CALLOC ? (size_t)(c->num[0] * c->num[1])
+		       : c->kind == CMD_MALLOC ? (size_t)c->num[0] : np * s->opt.page_size;
+	struct handle *h = handle_new(s, p, np, asked, msg, n);
+	if (!h)
+		return -1;
+	size_t pg = page_of(s, p);
+	fprintf(out, "#%lu = %s", h->id, buddy_cmd_name(c->kind));
+	for (int i = 0; i < c->nnum; i++)
+		fprintf(out, " %llu", c->num[i]);
+	fprintf(out, " -> ");
+	range_print(out, pg, np);
+	fprintf(out, " (offset 0x%zx, order %u%s)\n", h->off, order_for(np),
+		exact && (np & (np - 1)) ? ", trimmed" : "");
+	if (s->nevents)
+		splits_print(s, out, pg + np);
+	else
+		fprintf(out, "  taken whole from the order-%u free list, no split\n", order_for(np));
+	return 0;
+}
+
+/* The handle a free or realloc names, by #ID or offset. */
+static struct handle *target_of(struct session *s, const struct buddy_cmd *c, char *msg, size_t n)
+{
+	const char *name = buddy_cmd_name(c->kind);
+	struct handle *h = c->has_handle ? session_handle_find(s, c->handle)
+					 : session_handle_at(s, (size_t)c->num[0]);
+	if (!h && c->has_handle)
+		snprintf(msg, n, "%s: #%lu: no such handle", name, c->handle);
+	return h;
+}
+
+/* Free by an offset that starts no live allocation: let the core say why. */
+static int free_stray(struct session *s, unsigned long long off, char *msg, size_t n)
+{
+	if (off >= s->opt.arena_bytes) {
+		snprintf(msg, n, "free: offset 0x%llx is outside the arena", off);
+		return -1;
+	}
+	int st = buddy_free(&s->zone, (char *)s->arena + off);
+	if (st == BUDDY_OK) { /* cannot happen: every allocation has a handle */
+		snprintf(msg, n, "free: offset 0x%llx had no handle", off);
+		return -1;
+	}
+	snprintf(msg, n, "free: offset 0x%llx: %s", off, buddy_strerror(st));
+	return -1;
+}
+
+/* Free h's pages and tell how they merged. */
+static void pages_release(struct session *s, struct handle *h, FILE *out)
+{
+	size_t pg = page_of(s, h->ptr), np = h->bytes / s->opt.page_size;
+	buddy_free(&s->zone, h->ptr);
+	if (!merges_print(s, out, pg, np)) {
+		if (np & (np - 1))
+			fprintf(out, "  no merge: no buddy of its blocks is free\n");
+		else
+			nomerge_print(s, out, pg, order_for(np));
+	}
+}
+
+int cmd_pages_free(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+{
+	struct handle *h = target_of(s, c, msg, n);
+	if (!h)
+		return c->has_handle ? -1 : free_stray(s, c->num[0], msg, n);
+	size_t pg = page_of(s, h->ptr), np = h->bytes / s->opt.page_size;
+	fprintf(out, "free #%lu: ", h->id);
+	range_print(out, pg, np);
+	if (np & (np - 1))
+		fprintf(out, " (offset 0x%zx, %zu pages)\n", h->off, np);
+	else
+		fprintf(out, " (offset 0x%zx, order %u)\n", h->off, order_for(np));
+	pages_release(s, h, out);
+	session_handle_remove(s, h);
+	return 0;
+}
+
+/* Grow or shrink h in place to new_order; 0 done, -1 not possible here. */
+static int realloc_in_place(struct session *s, struct handle *h, unsigned new_order, FILE *out)
+{
+	size_t np = h->bytes / s->opt.page_size, pg = page_of(s, h->ptr);
+	if ((np & (np - 1)) || buddy_resize(&s->zone, h->ptr, new_order) != BUDDY_OK)
+		return -1;
+	fprintf(out, "#%lu: order %u -> %u in place, ", h->id, order_for(np), new_order);
+	range_print(out, pg, (size_t)1 << new_order);
+	fprintf(out, "\n");
+	if (new_order < order_for(np)) {
+		splits_print(s, out, pg + ((size_t)1 << new_order));
+	} else {
+		fprintf(out, "  absorbed free buddies at pages");
+		for (size_t i = 0; i < s->nevents; i++)
+			fprintf(out, "%s %zu", i ? "," : "",
+				pg + ((size_t)1 << (s->events[i].order - 1)));
+		fprintf(out, "\n");
+	}
+	h->bytes = ((size_t)1 << new_order) * s->opt.page_size;
+	return 0;
+}
+
+/* Move h to a new block of new_order: allocate, copy, free the old one. */
+static int realloc_move(struct session *s, struct handle *h, unsigned new_order, FILE *out,
+			char *msg, size_t n)
+{
+	s->nevents = 0;
+	void *p = buddy_alloc_pages(&s->zone, new_order, 0);
+	if (!p)
+		return core_fail(s, "realloc", msg, n);
+	size_t newb = ((size_t)1 << new_order) * s->opt.page_size;
+	memcpy(p, h->ptr, newb < h->bytes ? newb : h->bytes);
+	fprintf(out, "#%lu: moved from ", h->id);
+	range_print(out, page_of(s, h->ptr), h->bytes / s->opt.page_size);
+	fprintf(out, " to ");
+	range_print(out, page_of(s, p), (size_t)1 << new_order);
+	fprintf(out, " (offset 0x%zx, order %u): no room to grow in place\n",
+		(size_t)((char *)p - (char *)s->arena), new_order);
+	if (s->nevents)
+		splits_print(s, out, page_of(s, p) + ((size_t)1 << new_order));
+	s->nevents = 0;
+	pages_release(s, h, out);
+	h->ptr = p;
+	h->off = (size_t)((char *)p - (char *)s->arena);
+	h->bytes = newb;
+	return 0;
+}
+
+int cmd_pages_realloc(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+{
+	struct handle *h = target_of(s, c, msg, n);
+	if (!h)
+		return -1;
+	struct buddy_cmd req = *c;
+	req.kind = CMD_MALLOC;
+	req.num[0] = c->num[0];
+	size_t np;
+	int exact;
+	if (request_of(s, &req, &np, &exact, msg, n)) {
+		struct buddy_stats st;
+		buddy_get_stats(&s->zone, &st);
+		snprintf(msg, n, "realloc: size must be 1 to %zu bytes (the largest block)",
+			 ((size_t)1 << st.max_order) * st.page_size);
+		return -1;
+	}
+	unsigned new_order = order_for(np);
+	size_t old_np = h->bytes / s->opt.page_size;
+	if (np == old_np) {
+		fprintf(out, "#%lu: already order %u, nothing to move\n", h->id, new_order);
+		h->asked = (size_t)c->num[0];
+		return 0;
+	}
+	if (realloc_in_place(s, h, new_order, out) &&
+	    realloc_move(s, h, new_order, out, msg, n))
+		return -1;
+	h->asked = (size_t)c->num[0];
+	return 0;
+}

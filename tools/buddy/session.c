@@ -1,0 +1,297 @@
+/*
+ * session.c - one session: creating the arena, the handle table, and the
+ * dispatch from a parsed command to the code that runs it.
+ *
+ * Invariant: a command either succeeds or changes nothing, neither in the
+ * arena nor in the handle table; every error is a single line.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+
+const char *session_mode_name(const struct session *s)
+{
+	switch (s->opt.mode) {
+	case MODE_HEAP: return "buddy heap";
+	case MODE_BESTFIT: return "best fit";
+	default: return "buddy pages";
+	}
+}
+
+void fmt_size(char *buf, size_t len, size_t bytes)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	unsigned u = 0;
+	size_t whole = bytes, rem = 0;
+	while (whole >= 1024 && u < 4) {
+		rem = whole % 1024;
+		whole /= 1024;
+		u++;
+	}
+	if (rem == 0)
+		snprintf(buf, len, "%zu %s", whole, unit[u]);
+	else
+		snprintf(buf, len, "%.1f %s", (double)whole + (double)rem / 1024.0, unit[u]);
+}
+
+static void event_collect(void *arg, const struct buddy_event *ev)
+{
+	struct session *s = arg;
+	if (s->nevents < SESSION_MAX_EVENTS)
+		s->events[s->nevents++] = *ev;
+	else
+		s->events_lost++;
+}
+
+static int pages_init(struct session *s, char *err, size_t n)
+{
+	struct buddy_config cfg;
+	buddy_config_default(&cfg);
+	cfg.page_size = s->opt.page_size;
+	cfg.max_order = s->opt.max_order;
+	cfg.log = event_collect;
+	cfg.log_arg = s;
+	int st = buddy_zone_init(&s->zone, &cfg);
+	if (st) {
+		snprintf(err, n, "cannot set up the zone: %s", buddy_strerror(st));
+		return -1;
+	}
+	s->arena = aligned_alloc(s->opt.page_size, s->opt.arena_bytes);
+	s->meta_bytes = buddy_meta_size(&s->zone, s->opt.arena_bytes);
+	s->meta = malloc(s->meta_bytes);
+	if (!s->arena || !s->meta) {
+		snprintf(err, n, "cannot get %zu bytes for the arena", s->opt.arena_bytes);
+		return -1;
+	}
+	st = buddy_add_region(&s->zone, s->arena, s->opt.arena_bytes, s->meta, s->meta_bytes);
+	if (st) {
+		snprintf(err, n, "cannot add the arena: %s", buddy_strerror(st));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The byte heap: one arena of opt.arena_bytes, kept mapped (the heap maps
+ * it on first use), never grown past it.
+ */
+static int heap_init(struct session *s, char *err, size_t n)
+{
+	struct balloc_options bo = { 0 };
+	bo.arena_bytes = s->opt.arena_bytes;
+	bo.limit_bytes = s->opt.arena_bytes;
+	bo.no_cache = 1; /* every free merges at once, so the session can show it */
+	int st = -2;
+	errno = 0;
+#ifdef BUDDY_HAVE_HEAP
+	if (s->opt.mode == MODE_HEAP)
+		st = balloc_buddy_heap_create(&bo, &s->heap);
+#endif
+#ifdef BUDDY_HAVE_BESTFIT
+	if (s->opt.mode == MODE_BESTFIT)
+		st = balloc_bestfit_create(&bo, &s->heap);
+#endif
+	if (st == -2) {
+		snprintf(err, n, "the %s allocator is not built into this program",
+			 session_mode_name(s));
+		return -1;
+	}
+	if (st) {
+		int e = st > 0 ? st : errno ? errno : EINVAL; /* errno value, or -1 and errno */
+		snprintf(err, n, "cannot create the %s allocator: %s", session_mode_name(s),
+			 strerror(e));
+		s->heap.ops = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int buddy_session_init(struct session *s, const struct buddy_opts *opt, char *err, size_t n)
+{
+	memset(s, 0, sizeof(*s));
+	s->opt = *opt;
+	s->next_id = 1;
+	int st = opt->mode == MODE_PAGES ? pages_init(s, err, n) : heap_init(s, err, n);
+	if (st)
+		buddy_session_fini(s);
+	return st;
+}
+
+void buddy_session_fini(struct session *s)
+{
+	if (s->heap.ops)
+		s->heap.ops->destroy(s->heap.self);
+	s->heap.ops = NULL;
+	free(s->arena);
+	free(s->meta);
+	free(s->handles);
+	s->arena = s->meta = NULL;
+	s->handles = NULL;
+	s->nhandles = s->handles_cap = 0;
+}
+
+/* --- handles --- */
+
+struct handle *session_handle_find(struct session *s, unsigned long id)
+{
+	size_t lo = 0, hi = s->nhandles;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->handles[mid].id == id)
+			return &s->handles[mid];
+		if (s->handles[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+struct handle *session_handle_at(struct session *s, size_t off)
+{
+	for (size_t i = 0; i < s->nhandles; i++)
+		if (s->handles[i].off == off)
+			return &s->handles[i];
+	return NULL;
+}
+
+/* Make room for one more handle; -1 when memory runs out. */
+static int handles_reserve(struct session *s)
+{
+	if (s->nhandles < s->handles_cap)
+		return 0;
+	size_t cap = s->handles_cap ? s->handles_cap * 2 : 16;
+	struct handle *h = realloc(s->handles, cap * sizeof(*h));
+	if (!h)
+		return -1;
+	s->handles = h;
+	s->handles_cap = cap;
+	return 0;
+}
+
+struct handle *session_handle_add(struct session *s, void *ptr, size_t off, size_t bytes,
+				  size_t asked)
+{
+	if (handles_reserve(s))
+		return NULL;
+	struct handle *h = &s->handles[s->nhandles++];
+	h->id = s->next_id++;
+	h->ptr = ptr;
+	h->off = off;
+	h->bytes = bytes;
+	h->asked = asked;
+	return h;
+}
+
+void session_handle_remove(struct session *s, struct handle *h)
+{
+	size_t i = (size_t)(h - s->handles);
+	memmove(h, h + 1, (s->nhandles - i - 1) * sizeof(*h));
+	s->nhandles--;
+}
+
+/* --- dispatch --- */
+
+static int fail(char *msg, size_t n, const char *text)
+{
+	snprintf(msg, n, "%s", text);
+	return -1;
+}
+
+/*
+ * Start again on a fresh arena. The zone holds list heads that point into
+ * itself, so it is re-initialised in place over the same memory rather than
+ * copied; a new heap is created before the old one goes, so a failure
+ * leaves the session as it was.
+ */
+static int cmd_reset(struct session *s, FILE *out, char *msg, size_t n)
+{
+	if (s->opt.mode == MODE_PAGES) {
+		struct buddy_config cfg;
+		buddy_config_default(&cfg);
+		cfg.page_size = s->opt.page_size;
+		cfg.max_order = s->opt.max_order;
+		cfg.log = event_collect;
+		cfg.log_arg = s;
+		if (buddy_zone_init(&s->zone, &cfg) ||
+		    buddy_add_region(&s->zone, s->arena, s->opt.arena_bytes, s->meta, s->meta_bytes))
+			return fail(msg, n, "reset: cannot set up the zone again");
+	} else {
+		struct balloc old = s->heap;
+		if (heap_init(s, msg, n)) {
+			s->heap = old;
+			return -1;
+		}
+		old.ops->destroy(old.self);
+	}
+	s->nhandles = 0;
+	s->next_id = 1;
+	fprintf(out, "reset: a fresh arena; handles start again at #1\n");
+	return 0;
+}
+
+static int exec_alloc(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+{
+	if (s->opt.mode == MODE_PAGES)
+		return cmd_pages_alloc(s, c, out, msg, n);
+	if (c->kind == CMD_ALLOC || c->kind == CMD_PAGES) {
+		snprintf(msg, n, "%s: only the pages allocator hands out pages (use malloc)",
+			 buddy_cmd_name(c->kind));
+		return -1;
+	}
+	return cmd_heap_alloc(s, c, out, msg, n);
+}
+
+int buddy_session_exec(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg,
+		       size_t n)
+{
+	s->nevents = s->events_lost = 0;
+	switch (c->kind) {
+	case CMD_NONE:
+		return 0;
+	case CMD_ALLOC:
+	case CMD_PAGES:
+	case CMD_MALLOC:
+	case CMD_CALLOC:
+		return exec_alloc(s, c, out, msg, n);
+	case CMD_REALLOC:
+		return s->opt.mode == MODE_PAGES ? cmd_pages_realloc(s, c, out, msg, n)
+						 : cmd_heap_realloc(s, c, out, msg, n);
+	case CMD_FREE:
+		return s->opt.mode == MODE_PAGES ? cmd_pages_free(s, c, out, msg, n)
+						 : cmd_heap_free(s, c, out, msg, n);
+	case CMD_RESET:
+		return cmd_reset(s, out, msg, n);
+	case CMD_HELP:
+		buddy_help_print(out, c->text);
+		return 0;
+	case CMD_QUIT:
+		s->quit = 1;
+		return 0;
+	case CMD_COUNT:
+		return fail(msg, n, "bad command");
+	default:
+		return cmd_info(s, c, out, msg, n);
+	}
+}
+
+int buddy_session_exec_line(struct session *s, const char *line, FILE *out, FILE *err)
+{
+	struct buddy_cmd cmd;
+	char msg[BUDDY_PATH_MAX + 256];
+
+	int st = buddy_parse_line(line, &cmd, msg, sizeof(msg));
+	if (st == 0)
+		st = buddy_session_exec(s, &cmd, out, msg, sizeof(msg));
+	if (st) {
+		fflush(out);
+		if (s->src_name)
+			fprintf(err, "%s:%lu: ", s->src_name, s->lineno);
+		fprintf(err, "error: %s\n", msg);
+		fflush(err);
+		return 1;
+	}
+	return s->quit ? 2 : 0;
+}

@@ -1,0 +1,117 @@
+/*
+ * spawn.c - child processes for the runners (see spawn.h).
+ */
+#define _GNU_SOURCE
+#include "spawn.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *const spawn_peers[] = { "jemalloc", "mimalloc", "tcmalloc", NULL };
+
+static int runner_dir(char *buf, size_t len)
+{
+	const char *env = getenv("BUDDY_RUNNER_DIR");
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return 0;
+	}
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	char *slash = strrchr(buf, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	return 0;
+}
+
+int spawn_runner_path(const char *alloc, char *buf, size_t len)
+{
+	char dir[PATH_MAX];
+	const char *which = "native";
+	for (int i = 0; spawn_peers[i]; i++)
+		if (strcmp(alloc, spawn_peers[i]) == 0)
+			which = spawn_peers[i];
+	if (runner_dir(dir, sizeof(dir)) < 0)
+		return -1;
+	/* Next to the program (build tree), else where `make install` puts them. */
+	snprintf(buf, len, "%s/buddy-run-%s", dir, which);
+	if (access(buf, X_OK) == 0)
+		return 0;
+	snprintf(buf, len, "%s/../libexec/buddy/buddy-run-%s", dir, which);
+	return access(buf, X_OK) == 0 ? 0 : -1;
+}
+
+static int read_all(int fd, char **out)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	if (!buf)
+		return -1;
+	for (;;) {
+		if (len + 1 == cap) {
+			char *nb = realloc(buf, cap *= 2);
+			if (!nb) {
+				free(buf);
+				return -1;
+			}
+			buf = nb;
+		}
+		ssize_t n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}
+
+int spawn_capture(char *const *prefix, char *const *argv, char **out)
+{
+	char *args[64];
+	size_t n = 0;
+	for (size_t i = 0; prefix && prefix[i] && n < 40; i++)
+		args[n++] = prefix[i];
+	for (size_t i = 0; argv[i] && n < 63; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	*out = NULL;
+	int fd[2];
+	if (pipe(fd) < 0)
+		return -1;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(fd[1], STDOUT_FILENO);
+		close(fd[0]);
+		close(fd[1]);
+		execv(args[0], args);
+		execvp(args[0], args);
+		fprintf(stderr, "%s: %s\n", args[0], strerror(errno));
+		_exit(127);
+	}
+	close(fd[1]);
+	int rc = read_all(fd[0], out);
+	close(fd[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (rc < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
