@@ -42,6 +42,10 @@ extern "C" {
 #define BUDDY_PCP_ORDER_LIMIT 10
 #define BUDDY_PCP_ORDERS (BUDDY_PCP_ORDER_LIMIT + 1)
 
+/* Byte that freed pages are filled with when buddy_config.poison is set
+ * (the value of Linux's PAGE_POISON, include/linux/poison.h). */
+#define BUDDY_POISON_BYTE 0xaau
+
 /* Allocation flags. */
 #define BUDDY_ZERO 0x1u /* fill the returned pages with zero bytes */
 
@@ -113,6 +117,14 @@ struct buddy_config {
 	 */
 	buddy_report_fn on_corrupt;
 	void *corrupt_arg;
+	/*
+	 * Page poisoning (as Linux's page_poison): every freed page is filled
+	 * with BUDDY_POISON_BYTE, and an allocation first checks that its
+	 * pages still hold it. A write after free is then reported through
+	 * on_corrupt and stops the zone like a damaged link. Costs a fill and
+	 * a scan of every page freed and allocated; 0 = off (default).
+	 */
+	int poison;
 };
 
 /* --- Private types; read them only through the functions below. --- */
@@ -161,6 +173,9 @@ struct buddy_zone {
 	unsigned pcp_high;          /* cache list length that triggers a drain */
 	unsigned pcp_orders;        /* orders below this are cached; 0 = cache off */
 	int corrupted;              /* damage seen: every change now fails */
+	int poison;                 /* fill freed pages, check them on allocation */
+	unsigned fast_orders;       /* orders below this take the fast paths:
+				     * pcp_orders, or 0 when poisoning */
 	buddy_report_fn on_corrupt;
 	void *corrupt_arg;
 	char name[16];

@@ -22,6 +22,8 @@
  *
  *   annot_alloc(p, n)     [p, p+n) becomes an allocation (contents undefined)
  *   annot_free(p, n)      the allocation at p, n bytes, is gone: no access
+ *   annot_resize(p, o, n) the allocation at p grows or shrinks in place
+ *                         from o to n bytes
  *   annot_links(p)        the link bytes of the free block at p are usable
  *   annot_noaccess(p, n)  nobody may touch [p, p+n)
  *   annot_defined(p, n)   [p, p+n) is accessible and initialised (memory
@@ -52,6 +54,7 @@
 		(void)(n); \
 		VALGRIND_FREELIKE_BLOCK((p), 0); \
 	} while (0)
+#define annot_resize(p, o, n) VALGRIND_RESIZEINPLACE_BLOCK((p), (o), (n), 0)
 #define annot_links(p) VALGRIND_MAKE_MEM_UNDEFINED((p), ANNOT_LINK_BYTES)
 #define annot_noaccess(p, n) VALGRIND_MAKE_MEM_NOACCESS((p), (n))
 #define annot_defined(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
@@ -63,6 +66,13 @@
 
 #define annot_alloc(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
 #define annot_free(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define annot_resize(p, o, n) \
+	do { \
+		if ((n) > (o)) \
+			ASAN_UNPOISON_MEMORY_REGION((char *)(p) + (o), (n) - (o)); \
+		else \
+			ASAN_POISON_MEMORY_REGION((char *)(p) + (n), (o) - (n)); \
+	} while (0)
 #define annot_links(p) ASAN_UNPOISON_MEMORY_REGION((p), ANNOT_LINK_BYTES)
 #define annot_noaccess(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
 #define annot_defined(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
@@ -72,6 +82,7 @@
 
 #define annot_alloc(p, n) ((void)(p), (void)(n))
 #define annot_free(p, n) ((void)(p), (void)(n))
+#define annot_resize(p, o, n) ((void)(p), (void)(o), (void)(n))
 #define annot_links(p) ((void)(p))
 #define annot_noaccess(p, n) ((void)(p), (void)(n))
 #define annot_defined(p, n) ((void)(p), (void)(n))

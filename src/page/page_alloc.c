@@ -24,7 +24,13 @@
  * they are followed (inside a region, on a block of the expected order,
  * pointing back); damage stops the zone (BUDDY_ECORRUPT) instead of
  * handing out overlapping memory.
+ *
+ * For memory checkers (common/annotate.h): an allocation is announced as a
+ * malloc-like block and its memory becomes no-access again when freed; of
+ * a free block only its first ANNOT_LINK_BYTES (the list links) stay
+ * accessible, re-poisoned when the block merges into a larger one.
  */
+#include "common/annotate.h"
 #include "common/fmt.h"
 #include "page/page_internal.h"
 
@@ -82,6 +88,7 @@ static void area_add(struct buddy_zone *z, unsigned order, uintptr_t a)
 	struct buddy_list *n = (struct buddy_list *)a;
 	struct buddy_list *h = &fa->free_list;
 
+	annot_links(n);
 	n->next = h->next;
 	n->prev = h;
 	h->next->prev = n;
@@ -112,6 +119,35 @@ static COLD int corrupt(struct buddy_zone *z, const char *what, const void *wher
 	z->corrupted = 1;
 	z->last_error = BUDDY_ECORRUPT;
 	return BUDDY_ECORRUPT;
+}
+
+/* ------------------------------------------------------------------ */
+/* page poisoning                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Fill n freed bytes at a with the poison byte (when poisoning is on). */
+static void poison_fill(const struct buddy_zone *z, uintptr_t a, size_t n)
+{
+	if (z->poison)
+		__builtin_memset((void *)a, (int)BUDDY_POISON_BYTE, n);
+}
+
+/*
+ * The free block of n bytes at a is about to be handed out: all but its
+ * links must still hold the poison byte. A memory checker is told the
+ * bytes are readable first, since the allocator itself reads them.
+ */
+static COLD int poison_check(struct buddy_zone *z, uintptr_t a, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)a;
+
+	if (n <= ANNOT_LINK_BYTES)
+		return BUDDY_OK;
+	annot_defined(p + ANNOT_LINK_BYTES, n - ANNOT_LINK_BYTES);
+	for (size_t i = ANNOT_LINK_BYTES; i < n; i++)
+		if (p[i] != BUDDY_POISON_BYTE)
+			return corrupt(z, "freed page written after free", p + i);
+	return BUDDY_OK;
 }
 
 /*
@@ -315,6 +351,8 @@ int buddy_add_region(struct buddy_zone *z, void *base, size_t len, void *meta, s
 		z->top_order = r->max_order;
 
 	/* Every page starts in use; free the largest naturally aligned blocks. */
+	poison_fill(z, b, nr_pages << z->page_shift);
+	annot_noaccess(base, nr_pages << z->page_shift);
 	for (size_t idx = 0; idx < nr_pages;) {
 		unsigned k = carve_order(idx, nr_pages, r->max_order);
 		free_block(z, r, idx, k);
@@ -354,6 +392,7 @@ int buddy_remove_region(struct buddy_zone *z, void *base)
 		area_unlink(z, k, region_addr(z, r, idx));
 		idx += (size_t)1 << k;
 	}
+	annot_defined((void *)r->base, r->nr_pages << z->page_shift);
 	*pp = r->next;
 	if (z->hint == r)
 		z->hint = NULL;
@@ -385,6 +424,7 @@ void buddy_config_default(struct buddy_config *cfg)
 	cfg->pcp_max_order = 3;
 	cfg->on_corrupt = NULL;
 	cfg->corrupt_arg = NULL;
+	cfg->poison = 0;
 }
 
 int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
@@ -426,6 +466,8 @@ int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
 		list_init(&z->pcp[k].list);
 	z->pcp_high = cfg->pcp_high;
 	z->pcp_orders = cfg->pcp_high ? cfg->pcp_max_order + 1 : 0;
+	z->poison = cfg->poison != 0;
+	z->fast_orders = z->poison ? 0 : z->pcp_orders; /* the fast paths skip poisoning */
 	for (size_t i = 0; i < name_len; i++)
 		z->name[i] = name[i];
 	return BUDDY_OK;
@@ -523,6 +565,9 @@ static NOINLINE int pcp_drain(struct buddy_zone *z, unsigned order, size_t count
 			return BUDDY_ECORRUPT;
 		n->prev->next = n->next;
 		n->next->prev = n->prev;
+		/* Its links may end up inside a merged block: poison them like the rest. */
+		poison_fill(z, (uintptr_t)n, ANNOT_LINK_BYTES);
+		annot_noaccess(n, ANNOT_LINK_BYTES);
 		pc->count--;
 		z->cached_pages -= (size_t)1 << order;
 		struct buddy_region *r = region_find(z, (uintptr_t)n);
@@ -540,6 +585,7 @@ static HOT_INLINE int pcp_put(struct buddy_zone *z, struct buddy_region *r, size
 	struct buddy_list *n = (struct buddy_list *)region_addr(z, r, idx);
 
 	r->pg[idx] = (uint8_t)(PG_CACHED | order);
+	annot_links(n);
 	n->next = pc->list.next;
 	n->prev = &pc->list;
 	pc->list.next->prev = n;
@@ -608,6 +654,7 @@ static inline void *alloc_finish(struct buddy_zone *z, struct buddy_region *r, s
 	r->pg[idx] = (uint8_t)(PG_HEAD | order);
 	account_alloc(z);
 	void *p = (void *)region_addr(z, r, idx);
+	annot_alloc(p, (size_t)z->page_size << order);
 	if (unlikely(flags & BUDDY_ZERO))
 		mem_zero(p, (size_t)z->page_size << order);
 	return p;
@@ -630,6 +677,8 @@ static NOINLINE void *alloc_pages_slow(struct buddy_zone *z, unsigned order, uns
 	struct buddy_region *r = block_take(z, order, &idx);
 	if (!r)
 		return alloc_failed(z);
+	if (z->poison && poison_check(z, region_addr(z, r, idx), (size_t)z->page_size << order))
+		return NULL;
 	return alloc_finish(z, r, idx, order, flags);
 }
 
@@ -647,7 +696,7 @@ static COLD void *zero_fill(void *p, size_t n)
  */
 void *buddy_alloc_pages(struct buddy_zone *z, unsigned order, unsigned flags)
 {
-	if (likely(z && order < z->pcp_orders && !z->corrupted && z->hint)) {
+	if (likely(z && order < z->fast_orders && !z->corrupted && z->hint)) {
 		struct buddy_pcp *pc = &z->pcp[order];
 		struct buddy_list *h = &pc->list, *n = h->next, *next;
 		struct buddy_region *r = z->hint;
@@ -664,6 +713,7 @@ void *buddy_alloc_pages(struct buddy_zone *z, unsigned order, unsigned flags)
 				z->cached_pages -= (size_t)1 << order;
 				r->pg[off >> z->page_shift] = (uint8_t)(PG_HEAD | order);
 				account_alloc(z);
+				annot_alloc(n, (size_t)z->page_size << order);
 				if (unlikely(flags & BUDDY_ZERO))
 					return zero_fill(n, (size_t)z->page_size << order);
 				return n;
@@ -733,8 +783,11 @@ void *buddy_alloc_pages_exact(struct buddy_zone *z, size_t npages, unsigned flag
 	if (!r)
 		return alloc_failed(z);
 	trim_exact(z, r, idx, order, npages);
-	account_alloc(z);
 	void *p = (void *)region_addr(z, r, idx);
+	if (z->poison && poison_check(z, (uintptr_t)p, npages << z->page_shift))
+		return NULL;
+	account_alloc(z);
+	annot_alloc(p, npages << z->page_shift);
 	if (flags & BUDDY_ZERO)
 		mem_zero(p, npages << z->page_shift);
 	return p;
@@ -769,6 +822,8 @@ static NOINLINE int free_block(struct buddy_zone *z, struct buddy_region *r, siz
 			return corrupt(z, "pair bitmap names a buddy that is not free", (void *)ba);
 		pair_toggle(r, order, idx);
 		area_unlink(z, order, ba);
+		poison_fill(z, ba, ANNOT_LINK_BYTES);
+		annot_noaccess((void *)ba, ANNOT_LINK_BYTES);
 		r->pg[buddy] = PG_TAIL;
 		idx &= ~((size_t)1 << order);
 		order++;
@@ -838,6 +893,12 @@ static int free_alloc(struct buddy_zone *z, struct buddy_region *r, size_t idx)
 	uint8_t b = r->pg[idx];
 	int st;
 
+	if (ANNOT_ACTIVE || z->poison) {
+		uintptr_t a = region_addr(z, r, idx);
+		size_t bytes = alloc_pages_count(r, idx) << z->page_shift;
+		poison_fill(z, a, bytes);
+		annot_free((void *)a, bytes);
+	}
 	z->nr_frees++;
 	if (!(b & PG_MORE) && pg_order(b) < z->pcp_orders)
 		return pcp_put(z, r, idx, pg_order(b));
@@ -898,12 +959,14 @@ static NOINLINE int free_pages_slow(struct buddy_zone *z, void *addr, unsigned o
  */
 int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
 {
-	if (likely(z && order < z->pcp_orders)) {
+	if (likely(z && order < z->fast_orders)) {
 		size_t idx = free_fast_index(z, (uintptr_t)addr, (uint8_t)(PG_HEAD | order));
 		if (likely(idx != (size_t)-1)) {
 			struct buddy_pcp *pc = &z->pcp[order];
 			struct buddy_list *n = addr;
 			z->hint->pg[idx] = (uint8_t)(PG_CACHED | order);
+			annot_free(n, (size_t)z->page_size << order);
+			annot_links(n);
 			n->next = pc->list.next;
 			n->prev = &pc->list;
 			pc->list.next->prev = n;
@@ -1001,7 +1064,10 @@ static int block_grow(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 		const struct buddy_list *head = r->pg[buddy] == (PG_FREE | k)
 							? &z->free_area[k].free_list
 							: &z->pcp[k].list;
-		if (node_check(z, head, region_addr(z, r, buddy), r->pg[buddy]))
+		uintptr_t ba = region_addr(z, r, buddy);
+		if (node_check(z, head, ba, r->pg[buddy]))
+			return BUDDY_ECORRUPT;
+		if (z->poison && poison_check(z, ba, (size_t)z->page_size << k))
 			return BUDDY_ECORRUPT;
 	}
 	for (unsigned k = order; k < new_order; k++) {
@@ -1046,7 +1112,11 @@ int buddy_resize(struct buddy_zone *z, void *addr, unsigned new_order)
 		return fail(z, BUDDY_EMAXORDER);
 	unsigned order = pg_order(b);
 
+	uintptr_t a = region_addr(z, r, idx);
 	if (new_order < order) {
+		poison_fill(z, a + ((size_t)z->page_size << new_order),
+			    ((size_t)z->page_size << order) - ((size_t)z->page_size << new_order));
+		annot_resize((void *)a, (size_t)z->page_size << order, (size_t)z->page_size << new_order);
 		expand(z, r, idx, new_order, order);
 		size_t freed = ((size_t)1 << order) - ((size_t)1 << new_order);
 		r->free_pages += freed;
@@ -1055,6 +1125,7 @@ int buddy_resize(struct buddy_zone *z, void *addr, unsigned new_order)
 		st = block_grow(z, r, idx, order, new_order);
 		if (st)
 			return st;
+		annot_resize((void *)a, (size_t)z->page_size << order, (size_t)z->page_size << new_order);
 	}
 	r->pg[idx] = (uint8_t)(PG_HEAD | new_order);
 	return BUDDY_OK;
