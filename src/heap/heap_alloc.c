@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/annotate.h"
 #include "heap/heap_internal.h"
 
 /* ------------------------------------------------------------------ */
@@ -152,8 +153,13 @@ struct bheap *bheap_create(const struct bheap_config *cfg_in)
 
 void bheap_destroy(struct bheap *h)
 {
-	if (!h || h->fixed)
+	if (!h)
 		return;
+	if (h->fixed) {
+		/* The buffer goes back to its owner: a memory checker sees plain memory again. */
+		annot_defined(h->cfg.buffer, h->cfg.buffer_bytes);
+		return;
+	}
 	heap_unmap_all(h);
 	struct bheap_config cfg = h->cfg;
 	size_t len = h->state_bytes;

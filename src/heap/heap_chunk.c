@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "common/annotate.h"
 #include "heap/heap_internal.h"
 
 static size_t align_up(size_t v, size_t a)
@@ -37,6 +38,8 @@ static void unmap_pages(struct bheap *h, void *p, size_t len)
 {
 	if (len == 0)
 		return;
+	/* A later mapping may reuse the addresses: leave no checker state on them. */
+	annot_defined(p, len);
 	if (h->cfg.unmap)
 		h->cfg.unmap(h->cfg.map_arg, p, len);
 	else
