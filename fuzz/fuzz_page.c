@@ -3,7 +3,7 @@
  *
  * The input is an operation stream. The first three bytes pick the zone
  * configuration (page size 16..2048 bytes, max order, page cache size and
- * orders); every following
+ * orders, page poisoning); every following
  * operation is one opcode byte and its argument bytes:
  *
  *     alloc order k | alloc exact n pages | free (by order, by page count or
@@ -365,6 +365,27 @@ static void model_run(struct model *m, struct fuzz_input *in)
 	}
 }
 
+/*
+ * Free everything and take every region out again: each must succeed, and
+ * the pool goes back to the harness (a memory checker sees it as ordinary
+ * memory again) for the next input.
+ */
+static void model_teardown(struct model *m)
+{
+	while (m->nr_live) {
+		live_verify(m, m->nr_live - 1);
+		if (buddy_free(&m->zone, m->live[m->nr_live - 1].p) != BUDDY_OK)
+			die("teardown: free failed");
+		live_remove(m, m->nr_live - 1);
+	}
+	while (m->nr_reg) {
+		if (buddy_remove_region(&m->zone, m->reg[m->nr_reg - 1].base) != BUDDY_OK)
+			die("teardown: a wholly free region could not be removed");
+		m->nr_reg--;
+	}
+	model_verify(m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -381,6 +402,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned pcp = fuzz_byte(&in);
 	cfg.pcp_high = pcp % 8;                 /* 0: cache off */
 	cfg.pcp_max_order = (pcp >> 3) % BUDDY_PCP_ORDERS;
+	cfg.poison = (pcp >> 6) & 1;
 	cfg.on_corrupt = report_corrupt;
 	if (buddy_zone_init(&m.zone, &cfg) != BUDDY_OK)
 		die("zone init failed");
@@ -391,5 +413,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.reg[0] = (struct region){ pool[0], pool[0] + SLOT_PAGES * m.page_size, NULL, NULL };
 	m.nr_reg = 1;
 	model_run(&m, &in);
+	model_teardown(&m);
 	return 0;
 }
