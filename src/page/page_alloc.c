@@ -700,10 +700,10 @@ void *buddy_alloc_pages(struct buddy_zone *z, unsigned order, unsigned flags)
 		struct buddy_pcp *pc = &z->pcp[order];
 		struct buddy_list *h = &pc->list, *n = h->next, *next;
 		struct buddy_region *r = z->hint;
-		uintptr_t span = r->end - r->base, off = (uintptr_t)n - r->base, noff;
+		uintptr_t span = r->end - r->base, off = (uintptr_t)n - r->base;
 		if (n != h && off < span && n->prev == h) {
 			next = n->next;
-			noff = (uintptr_t)next - r->base;
+			uintptr_t noff = (uintptr_t)next - r->base;
 			if ((next == h || (noff < span && !(noff & (z->page_size - 1)) &&
 					   r->pg[noff >> z->page_shift] == (PG_CACHED | order))) &&
 			    next->prev == n) {
@@ -867,12 +867,13 @@ static int lookup_alloc(struct buddy_zone *z, const void *addr,
 	if (!r)
 		return BUDDY_EOUTSIDE;
 	size_t idx = region_index(z, r, a);
+	/* Filled in before the last checks, so no path leaves them unset. */
+	*r_out = r;
+	*idx_out = idx;
 	if (a & (z->page_size - 1))
 		return classify_bad(r, idx) == BUDDY_EDOUBLE ? BUDDY_EDOUBLE : BUDDY_ENOTBLOCK;
 	if (pg_state(r->pg[idx]) != PG_HEAD)
 		return classify_bad(r, idx);
-	*r_out = r;
-	*idx_out = idx;
 	return BUDDY_OK;
 }
 
