@@ -46,11 +46,10 @@ if grep -qE "(warning|error):" <<<"$tidy"; then
 fi
 
 echo "lint: cppcheck on $n files"
-# shellcheck disable=SC2086
-if ! cppcheck --std=c11 --language=c --enable=warning,style,performance,portability \
+# --project: each file with its own defines and include paths, as built.
+if ! cppcheck --project="$db" --std=c11 --enable=warning,style,performance,portability \
      --inline-suppr --suppressions-list=.cppcheck-suppressions --error-exitcode=1 \
-     --quiet -j "$jobs" -I include -I src -I fuzz -I tools -I tests/support -D__GNUC__ \
-     --template='{file}:{line}: {severity}: {message} [{id}]' $files; then
+     --quiet -j "$jobs" --template='{file}:{line}: {severity}: {message} [{id}]'; then
   status=1
 fi
 if [ $status -eq 0 ]; then
