@@ -83,10 +83,10 @@ static size_t diff_print(FILE *out, const struct snapshot *a, const struct snaps
 	for (size_t i = 0; i < a->n; i++) {
 		if (snap_has(b, &a->b[i]))
 			continue;
-		if (count < 6)
+		if (count < 6) {
 			fprintf(out, "%s", count ? "," : "");
-		if (count < 6)
 			fblock_print(out, &a->b[i]);
+		}
 		count++;
 	}
 	if (count > 6)

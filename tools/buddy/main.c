@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 		return sub_status;
 	memset(&c, 0, sizeof(c));
 	c.opt.mode = MODE_PAGES;
-	c.opt.arena_bytes = 64 * BUDDY_PAGE_SIZE_DEFAULT;
+	c.opt.arena_bytes = (size_t)64 * BUDDY_PAGE_SIZE_DEFAULT;
 	c.opt.page_size = BUDDY_PAGE_SIZE_DEFAULT;
 	c.opt.max_order = BUDDY_ORDER_AUTO;
 	c.opt.width = 80;

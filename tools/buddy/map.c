@@ -33,7 +33,7 @@ struct layout {
 static size_t pow2_floor(size_t v)
 {
 	size_t p = 1;
-	while (p * 2 <= v)
+	while (p <= v / 2) /* p * 2 <= v, without overflowing */
 		p *= 2;
 	return p;
 }
@@ -41,7 +41,7 @@ static size_t pow2_floor(size_t v)
 static size_t pow2_ceil(size_t v)
 {
 	size_t p = 1;
-	while (p < v)
+	while (p < v && p <= SIZE_MAX / 2) /* never doubles past the top bit to 0 */
 		p *= 2;
 	return p;
 }
@@ -56,8 +56,10 @@ static void layout_compute(size_t units, unsigned width, struct layout *L)
 	L->upc = 1;
 	for (size_t i = 0; i < 3; i++) {
 		L->cpu = cpus[i];
-		r = pow2_floor(avail / cpus[i] ? avail / cpus[i] : 1);
+		r = pow2_floor(avail / cpus[i] > 0 ? avail / cpus[i] : 1);
 		r = r < cap ? r : cap;
+		if (r == 0) /* cannot happen (both are at least 1); said for the analyzer */
+			r = 1;
 		if ((units + r - 1) / r <= (cpus[i] == 4 ? MAP_MAX_ROWS / 2 : MAP_MAX_ROWS))
 			break;
 	}
@@ -99,7 +101,7 @@ static char order_glyph(int order)
 {
 	if (order < 0)
 		return '|';
-	return order < 10 ? (char)('0' + order) : (char)('a' + order - 10);
+	return (char)(order < 10 ? '0' + order : 'a' + order - 10);
 }
 
 /* Text of a run of len cells for block v: "[#12==]" or "3......". */

@@ -264,7 +264,6 @@ int buddy_parse_line(const char *line, struct buddy_cmd *cmd, char *err, size_t 
 {
 	char buf[BUDDY_LINE_MAX + 1];
 	char *w[MAX_WORDS];
-	char show[32];
 
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->kind = CMD_NONE;
@@ -280,9 +279,11 @@ int buddy_parse_line(const char *line, struct buddy_cmd *cmd, char *err, size_t 
 	for (size_t i = 0; i < NSPECS && !sp; i++)
 		if (strcmp(specs[i].name, w[0]) == 0)
 			sp = &specs[i];
-	if (!sp)
+	if (!sp) {
+		char show[32];
 		return fail(err, errlen, "unknown command '%s' (try 'help')",
 			    word_show(w[0], show, sizeof(show)));
+	}
 	if (nw > MAX_WORDS)
 		return fail(err, errlen, "%s: too many arguments (usage: %s)", sp->name, sp->usage);
 	cmd->kind = sp->kind;

@@ -188,7 +188,8 @@ int svg_save(const struct session *s, const struct vpicture *p, const char *path
 	size_t handles = 0;
 	for (size_t i = 0; i < p->nblocks; i++)
 		handles += p->blocks[i].allocated && p->blocks[i].handle;
-	double h = legend_y + 40 + 22.0 * (double)((handles + 5) / 6);
+	size_t legend_rows = (handles + 5) / 6; /* six handles to a row */
+	double h = legend_y + 40 + 22.0 * (double)legend_rows;
 	double w = SVG_X0 + SVG_MAP_W + SVG_SIDE_W + 20;
 	char total[32], unit[32];
 	fmt_size(total, sizeof(total), p->units * p->unit_bytes);

@@ -146,7 +146,7 @@ static int runner_replay(int argc, char **argv)
 	struct balloc a;
 	char err[512];
 	int fmt = argc > 3 ? trace_format_parse(argv[3]) : TRACE_AUTO;
-	if (argc < 3 || fmt < 0 || (strcmp(argv[0], "check") && strcmp(argv[0], "time")))
+	if (argc < 3 || fmt < 0 || (strcmp(argv[0], "check") != 0 && strcmp(argv[0], "time") != 0))
 		return 2;
 	cfg.align = argc > 4 ? strtoull(argv[4], NULL, 0) : 16;
 	cfg.max_samples = argc > 5 ? strtoull(argv[5], NULL, 0) : 0;
@@ -208,12 +208,15 @@ static int runner_bench(int argc, char **argv)
 	if (w < 0)
 		return 2;
 	uint64_t ops = strtoull(argv[2], NULL, 0);
-	int runs = atoi(argv[3]);
+	char *end;
+	long runs = strtol(argv[3], &end, 10);
+	if (end == argv[3] || *end || runs < 1 || runs > BENCH_MAX_RUNS)
+		return 2;
 	if (runner_target(argv[1], w, &t, &a, &pg, &opened) < 0) {
 		fprintf(stderr, "%s: cannot set up the allocator\n", argv[1]);
 		return 1;
 	}
-	int rc = bench_run((enum bench_workload)w, &t, ops, runs, &r);
+	int rc = bench_run((enum bench_workload)w, &t, ops, (int)runs, &r);
 	if (rc == 0) {
 		printf("bench ns=%.3f pairs=%llu failures=%llu runs=%d\n", r.ns_per_pair,
 		       (unsigned long long)r.pairs, (unsigned long long)r.failures, r.runs);

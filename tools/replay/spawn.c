@@ -100,6 +100,8 @@ int spawn_capture(char *const *prefix, char *const *argv, char **out)
 		dup2(fd[1], STDOUT_FILENO);
 		close(fd[0]);
 		close(fd[1]);
+		if (!args[0])
+			_exit(127);
 		execv(args[0], args);
 		execvp(args[0], args);
 		fprintf(stderr, "%s: %s\n", args[0], strerror(errno));

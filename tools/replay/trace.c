@@ -90,7 +90,7 @@ static int idmap_put(struct idmap *m, uint64_t a, uint64_t b, uint32_t slot)
 }
 
 /* Remove an entry found by idmap_find (backward-shift deletion). */
-static void idmap_remove(struct idmap *m, struct idmap_entry *e)
+static void idmap_remove(struct idmap *m, const struct idmap_entry *e)
 {
 	size_t i = (size_t)(e - m->tab);
 	for (size_t j = (i + 1) & m->mask; m->tab[j].used; j = (j + 1) & m->mask) {
@@ -286,7 +286,7 @@ static int rep_id(struct parser *ps, uint64_t *id, int allow_minus_one)
 static int rep_op(struct parser *ps)
 {
 	char c = *ps->pos++;
-	uint64_t id, size = 0;
+	uint64_t id = 0, size = 0;
 	if (c != 'a' && c != 'r' && c != 'f')
 		return parser_fail(ps, "unknown operation '%c'", c);
 	if (ps->pos < ps->le && *ps->pos != ' ' && *ps->pos != '\t')
