@@ -402,7 +402,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned pcp = fuzz_byte(&in);
 	cfg.pcp_high = pcp % 8;                 /* 0: cache off */
 	cfg.pcp_max_order = (pcp >> 3) % BUDDY_PCP_ORDERS;
-	cfg.poison = (pcp >> 6) & 1;
+	cfg.poison = (int)((pcp >> 6) & 1);
 	cfg.on_corrupt = report_corrupt;
 	if (buddy_zone_init(&m.zone, &cfg) != BUDDY_OK)
 		die("zone init failed");

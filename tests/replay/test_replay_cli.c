@@ -38,9 +38,10 @@ static int run(const char *fmt, ...)
 	char cmd[8192];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	int len = vsnprintf(cmd, sizeof(cmd) - 6, fmt, ap);
 	va_end(ap);
-	strcat(cmd, " 2>&1");
+	assert_true(len >= 0 && (size_t)len < sizeof(cmd) - 6);
+	memcpy(cmd + len, " 2>&1", 6);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	size_t n = fread(out, 1, sizeof(out) - 1, p);

@@ -248,6 +248,9 @@ static void test_engine_result_text_round_trip(void **state)
 	assert_int_equal(back.corrupted, 4);
 	assert_int_equal(replay_result_errors(&back), 9);
 	assert_int_equal(back.nsamples, 2);
+	assert_non_null(back.samples);
+	if (!back.samples)
+		return;
 	assert_int_equal(back.samples[1].op, 7);
 	assert_string_equal(back.first_error, "op 3: misaligned block");
 	assert_int_equal(replay_result_read_line(&back, "result ops=x"), -1);
