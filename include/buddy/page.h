@@ -190,6 +190,15 @@ int buddy_add_region(struct buddy_zone *zone, void *base, size_t len,
 		     void *meta, size_t meta_len);
 
 /*
+ * buddy_add_region with flags. BUDDY_META_ZEROED: the metadata memory is
+ * known to hold only zero bytes (fresh from mmap, say), so it is not
+ * cleared; for a large region that saves touching every metadata page.
+ */
+#define BUDDY_META_ZEROED 0x1u
+int buddy_add_region_ex(struct buddy_zone *zone, void *base, size_t len,
+			void *meta, size_t meta_len, unsigned flags);
+
+/*
  * Take a wholly free region out of the zone (by its base address). Fails
  * with BUDDY_EBUSY while any of its pages is allocated.
  */

@@ -222,14 +222,18 @@ size_t buddy_meta_size(const struct buddy_zone *zone, size_t len)
 	return meta_bytes_for(zone, len >> zone->page_shift);
 }
 
-/* Lay out the metadata and mark every page as in use, every pair bit 0. */
+/*
+ * Lay out the metadata and mark every page as in use, every pair bit 0
+ * (already so when the caller says the memory is zeroed).
+ */
 static struct buddy_region *region_setup(struct buddy_zone *z, uintptr_t base,
-					 size_t nr_pages, void *meta, size_t meta_len)
+					 size_t nr_pages, void *meta, size_t meta_len,
+					 unsigned flags)
 {
 	struct buddy_region *r = meta;
 	uint8_t *p = (uint8_t *)meta + ((sizeof(*r) + 7) & ~(size_t)7);
 
-	mem_zero(meta, meta_len);
+	mem_zero(meta, (flags & BUDDY_META_ZEROED) ? sizeof(*r) : meta_len);
 	r->base = base;
 	r->nr_pages = nr_pages;
 	r->end = base + (nr_pages << z->page_shift);
@@ -265,6 +269,12 @@ static int free_block(struct buddy_zone *z, struct buddy_region *r, size_t idx, 
 
 int buddy_add_region(struct buddy_zone *z, void *base, size_t len, void *meta, size_t meta_len)
 {
+	return buddy_add_region_ex(z, base, len, meta, meta_len, 0);
+}
+
+int buddy_add_region_ex(struct buddy_zone *z, void *base, size_t len, void *meta,
+			size_t meta_len, unsigned flags)
+{
 	if (!z)
 		return BUDDY_ENULL;
 	if (z->corrupted)
@@ -299,7 +309,7 @@ int buddy_add_region(struct buddy_zone *z, void *base, size_t len, void *meta, s
 	if (region_overlaps(z, b, b + len))
 		return fail(z, BUDDY_EOVERLAP);
 
-	struct buddy_region *r = region_setup(z, b, nr_pages, meta, meta_len);
+	struct buddy_region *r = region_setup(z, b, nr_pages, meta, meta_len, flags);
 	r->carved = carved;
 	z->next_region_id++;
 
