@@ -175,10 +175,31 @@ const struct buddy_region *region_lookup(const struct buddy_zone *z, uintptr_t a
 	const struct buddy_region *r = z->hint;
 	if (r && a - r->base < r->end - r->base)
 		return r;
+	if (z->nr_regions <= BUDDY_REGION_INDEX) {
+		/* Bisect the sorted index for the last region starting at or below a. */
+		unsigned lo = 0, hi = z->nr_regions;
+		while (lo < hi) {
+			unsigned mid = (lo + hi) / 2;
+			if (z->index[mid]->base <= a)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		r = lo ? z->index[lo - 1] : NULL;
+		return r && a - r->base < r->end - r->base ? r : NULL;
+	}
 	for (r = z->regions; r && r->base <= a; r = r->next)
 		if (a < r->end)
 			return r;
 	return NULL;
+}
+
+/* Rebuild the bisection index from the sorted list (after a region comes or goes). */
+static void index_rebuild(struct buddy_zone *z)
+{
+	unsigned i = 0;
+	for (struct buddy_region *r = z->regions; r && i < BUDDY_REGION_INDEX; r = r->next)
+		z->index[i++] = r;
 }
 
 static NOINLINE struct buddy_region *region_find_slow(struct buddy_zone *z, uintptr_t a)
@@ -319,6 +340,7 @@ int buddy_add_region_ex(struct buddy_zone *z, void *base, size_t len, void *meta
 	r->next = *pp;
 	*pp = r;
 	z->nr_regions++;
+	index_rebuild(z);
 	z->total_pages += nr_pages;
 	z->meta_bytes += meta_len;
 	if (r->max_order > z->top_order)
@@ -368,6 +390,7 @@ int buddy_remove_region(struct buddy_zone *z, void *base)
 	if (z->hint == r)
 		z->hint = NULL;
 	z->nr_regions--;
+	index_rebuild(z);
 	z->total_pages -= r->nr_pages;
 	z->free_pages -= r->nr_pages;
 	z->meta_bytes -= r->meta_bytes;
