@@ -18,7 +18,8 @@ FUZZ_CHECK_SECONDS ?= 30
 CMAKE       ?= cmake
 MAKEFLAGS += --no-print-directory
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
-CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
+# Every test has a time limit, so a hang fails the run instead of stalling it.
+CTEST_FLAGS ?= --output-on-failure -j$(JOBS) --timeout 900
 
 .PHONY: all build run check check-gcc check-asan check-valgrind check-fuzz fuzz fuzz-build \
 	coverage lint deps clean install bench bench-callgrind

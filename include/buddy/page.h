@@ -38,6 +38,9 @@ extern "C" {
 #define BUDDY_PAGE_SIZE_DEFAULT 4096u
 #define BUDDY_PAGE_SIZE_MIN 16u
 
+/* Regions found by bisection; a zone with more also searches a list. */
+#define BUDDY_REGION_INDEX 64
+
 /* Orders the page cache can hold: 0..BUDDY_PCP_ORDER_LIMIT. */
 #define BUDDY_PCP_ORDER_LIMIT 10
 #define BUDDY_PCP_ORDERS (BUDDY_PCP_ORDER_LIMIT + 1)
@@ -156,6 +159,9 @@ struct buddy_zone {
 	unsigned top_order;         /* largest order any region supports */
 	struct buddy_region *regions; /* sorted by base address */
 	struct buddy_region *hint;  /* region of the last lookup */
+	struct buddy_region *index[BUDDY_REGION_INDEX]; /* the first regions by
+				     * address, for bisection; valid while
+				     * nr_regions <= BUDDY_REGION_INDEX */
 	unsigned nr_regions;        /* regions currently in the zone */
 	unsigned next_region_id;    /* id given to the next region added */
 	size_t total_pages;         /* pages in all regions (metadata excluded) */
@@ -203,6 +209,15 @@ size_t buddy_meta_size(const struct buddy_zone *zone, size_t len);
  */
 int buddy_add_region(struct buddy_zone *zone, void *base, size_t len,
 		     void *meta, size_t meta_len);
+
+/*
+ * buddy_add_region with flags. BUDDY_META_ZEROED: the metadata memory is
+ * known to hold only zero bytes (fresh from mmap, say), so it is not
+ * cleared; for a large region that saves touching every metadata page.
+ */
+#define BUDDY_META_ZEROED 0x1u
+int buddy_add_region_ex(struct buddy_zone *zone, void *base, size_t len,
+			void *meta, size_t meta_len, unsigned flags);
 
 /*
  * Take a wholly free region out of the zone (by its base address). Fails

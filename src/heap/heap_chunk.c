@@ -126,7 +126,9 @@ static int chunk_map(struct bheap *h, size_t bytes)
 	unmap_pages(h, (void *)(base + bytes + tail), len - head - bytes - tail);
 
 	void *meta = (void *)(base + bytes);
-	int st = buddy_add_region(&h->zone, (void *)base, bytes, meta, core_meta);
+	/* Fresh anonymous mappings are zero; a caller's map hook promises no such thing. */
+	unsigned flags = h->cfg.map ? 0 : BUDDY_META_ZEROED;
+	int st = buddy_add_region_ex(&h->zone, (void *)base, bytes, meta, core_meta, flags);
 	if (st) {
 		unmap_pages(h, (void *)base, bytes + tail);
 		return st;

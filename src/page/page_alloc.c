@@ -211,10 +211,31 @@ const struct buddy_region *region_lookup(const struct buddy_zone *z, uintptr_t a
 	const struct buddy_region *r = z->hint;
 	if (r && a - r->base < r->end - r->base)
 		return r;
+	if (z->nr_regions <= BUDDY_REGION_INDEX) {
+		/* Bisect the sorted index for the last region starting at or below a. */
+		unsigned lo = 0, hi = z->nr_regions;
+		while (lo < hi) {
+			unsigned mid = (lo + hi) / 2;
+			if (z->index[mid]->base <= a)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		r = lo ? z->index[lo - 1] : NULL;
+		return r && a - r->base < r->end - r->base ? r : NULL;
+	}
 	for (r = z->regions; r && r->base <= a; r = r->next)
 		if (a < r->end)
 			return r;
 	return NULL;
+}
+
+/* Rebuild the bisection index from the sorted list (after a region comes or goes). */
+static void index_rebuild(struct buddy_zone *z)
+{
+	unsigned i = 0;
+	for (struct buddy_region *r = z->regions; r && i < BUDDY_REGION_INDEX; r = r->next)
+		z->index[i++] = r;
 }
 
 static NOINLINE struct buddy_region *region_find_slow(struct buddy_zone *z, uintptr_t a)
@@ -258,14 +279,18 @@ size_t buddy_meta_size(const struct buddy_zone *zone, size_t len)
 	return meta_bytes_for(zone, len >> zone->page_shift);
 }
 
-/* Lay out the metadata and mark every page as in use, every pair bit 0. */
+/*
+ * Lay out the metadata and mark every page as in use, every pair bit 0
+ * (already so when the caller says the memory is zeroed).
+ */
 static struct buddy_region *region_setup(struct buddy_zone *z, uintptr_t base,
-					 size_t nr_pages, void *meta, size_t meta_len)
+					 size_t nr_pages, void *meta, size_t meta_len,
+					 unsigned flags)
 {
 	struct buddy_region *r = meta;
 	uint8_t *p = (uint8_t *)meta + ((sizeof(*r) + 7) & ~(size_t)7);
 
-	mem_zero(meta, meta_len);
+	mem_zero(meta, (flags & BUDDY_META_ZEROED) ? sizeof(*r) : meta_len);
 	r->base = base;
 	r->nr_pages = nr_pages;
 	r->end = base + (nr_pages << z->page_shift);
@@ -301,6 +326,12 @@ static int free_block(struct buddy_zone *z, struct buddy_region *r, size_t idx, 
 
 int buddy_add_region(struct buddy_zone *z, void *base, size_t len, void *meta, size_t meta_len)
 {
+	return buddy_add_region_ex(z, base, len, meta, meta_len, 0);
+}
+
+int buddy_add_region_ex(struct buddy_zone *z, void *base, size_t len, void *meta,
+			size_t meta_len, unsigned flags)
+{
 	if (!z)
 		return BUDDY_ENULL;
 	if (z->corrupted)
@@ -335,7 +366,7 @@ int buddy_add_region(struct buddy_zone *z, void *base, size_t len, void *meta, s
 	if (region_overlaps(z, b, b + len))
 		return fail(z, BUDDY_EOVERLAP);
 
-	struct buddy_region *r = region_setup(z, b, nr_pages, meta, meta_len);
+	struct buddy_region *r = region_setup(z, b, nr_pages, meta, meta_len, flags);
 	r->carved = carved;
 	z->next_region_id++;
 
@@ -345,6 +376,7 @@ int buddy_add_region(struct buddy_zone *z, void *base, size_t len, void *meta, s
 	r->next = *pp;
 	*pp = r;
 	z->nr_regions++;
+	index_rebuild(z);
 	z->total_pages += nr_pages;
 	z->meta_bytes += meta_len;
 	if (r->max_order > z->top_order)
@@ -397,6 +429,7 @@ int buddy_remove_region(struct buddy_zone *z, void *base)
 	if (z->hint == r)
 		z->hint = NULL;
 	z->nr_regions--;
+	index_rebuild(z);
 	z->total_pages -= r->nr_pages;
 	z->free_pages -= r->nr_pages;
 	z->meta_bytes -= r->meta_bytes;
