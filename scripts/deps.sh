@@ -10,10 +10,16 @@ need_cmd clang clang
 need_cmd make make
 need_cmd pkg-config pkg-config
 need_cmd valgrind valgrind
+# make coverage and make lint (CI runs both)
+need_cmd gcovr gcovr
+need_cmd clang-tidy clang-tidy
+need_cmd cppcheck cppcheck
 pkg-config --exists cmocka 2>/dev/null || missing="$missing libcmocka-dev"
 # clang's sanitizer runtimes ship in libclang-rt-*-dev on newer Debian releases.
 if command -v clang >/dev/null 2>&1; then
-  if ! echo 'int main(void){return 0;}' | clang -x c -fsanitize=address,undefined -o /dev/null - >/dev/null 2>&1; then
+  # (libFuzzer, for the fuzz harnesses, ships in the same runtime package)
+  if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}' |
+       clang -x c -fsanitize=fuzzer,address,undefined -o /dev/null - >/dev/null 2>&1; then
     v=$(clang -dumpversion 2>/dev/null | cut -d. -f1)
     missing="$missing libclang-rt-${v:-14}-dev"
   fi
