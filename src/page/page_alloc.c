@@ -662,11 +662,17 @@ static struct buddy_region *block_take(struct buddy_zone *z, unsigned order, siz
 	return rmqueue_drain(z, order, idx);
 }
 
-static void account_alloc(struct buddy_zone *z)
+/* Pages in use only grow on allocation: note a new peak. */
+static inline void peak_note(struct buddy_zone *z)
 {
 	size_t used = z->total_pages - z->free_pages - z->cached_pages;
 	if (used > z->peak_used)
 		z->peak_used = used;
+}
+
+static void account_alloc(struct buddy_zone *z)
+{
+	peak_note(z);
 	z->nr_allocs++;
 }
 
@@ -996,21 +1002,9 @@ int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
 	if (likely(z && order < z->fast_orders)) {
 		size_t idx = free_fast_index(z, (uintptr_t)addr, (uint8_t)(PG_HEAD | order));
 		if (likely(idx != (size_t)-1)) {
-			struct buddy_pcp *pc = &z->pcp[order];
-			struct buddy_list *n = addr;
-			z->hint->pg[idx] = (uint8_t)(PG_CACHED | order);
-			annot_free(n, (size_t)z->page_size << order);
-			annot_links(n);
-			n->next = pc->list.next;
-			n->prev = &pc->list;
-			pc->list.next->prev = n;
-			pc->list.next = n;
-			pc->count++;
-			z->cached_pages += (size_t)1 << order;
+			annot_free(addr, (size_t)z->page_size << order);
 			z->nr_frees++;
-			if (unlikely(pc->count > z->pcp_high))
-				return pcp_drain(z, order, (z->pcp_high + 1) / 2);
-			return BUDDY_OK;
+			return pcp_put(z, z->hint, idx, order);
 		}
 	}
 	return free_pages_slow(z, addr, order);
@@ -1123,9 +1117,7 @@ static int block_grow(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 		if (z->log)
 			log_event(z, r, BUDDY_EV_MERGE, k + 1, idx);
 	}
-	size_t used = z->total_pages - z->free_pages - z->cached_pages;
-	if (used > z->peak_used)
-		z->peak_used = used;
+	peak_note(z);
 	return BUDDY_OK;
 }
 
