@@ -137,27 +137,49 @@ static void term_type(struct term *t, const char *line, const char *want)
 		fail_msg("after '%s' no prompt in:\n%s", line, t->buf + from);
 }
 
-static void test_buddy_pty_interactive_session(void **state)
+/*
+ * Start build/buddy on an 80x24 pseudo-terminal and wait for its first
+ * prompt; skips the test when the program has not been built.
+ */
+static void term_start(struct term *t)
 {
-	(void)state;
 	const char *dir = getenv("BUDDY_BINARY_DIR");
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/buddy", dir ? dir : "build");
 	if (access(path, X_OK) != 0)
 		skip();
-	static struct term t;
 	struct winsize ws = { 24, 80, 0, 0 };
-	t.pid = forkpty(&t.fd, NULL, NULL, &ws);
-	assert_true(t.pid >= 0);
-	child = t.pid;
-	if (t.pid == 0) {
+	t->len = 0;
+	t->pid = forkpty(&t->fd, NULL, NULL, &ws);
+	assert_true(t->pid >= 0);
+	child = t->pid;
+	if (t->pid == 0) {
 		setenv("TERM", "dumb", 1);
 		unsetenv("NO_COLOR");
 		execl(path, path, "--color=never", (char *)NULL);
 		_exit(127);
 	}
-	if (term_expect(&t, 0, "buddy> "))
-		fail_msg("no first prompt:\n%s", t.buf);
+	if (term_expect(t, 0, "buddy> "))
+		fail_msg("no first prompt:\n%s", t->buf);
+}
+
+/* Send `keys` (what a person types to leave) and expect a clean exit. */
+static void term_end(struct term *t, const char *keys, const char *what)
+{
+	int status;
+	if (term_exit(t, keys, &status))
+		fail_msg("%s did not end the session:\n%s", what, t->buf);
+	child = -1;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(t->fd);
+}
+
+static void test_buddy_pty_interactive_session(void **state)
+{
+	(void)state;
+	static struct term t;
+	term_start(&t);
 	assert_non_null(strstr(t.buf, "Type 'help' for the commands."));
 	term_type(&t, "alloc 1", "#1 = alloc 1 -> pages 0-1");
 	term_type(&t, "alloc 0", "split order 1 at page 2 -> 0");
@@ -165,45 +187,17 @@ static void test_buddy_pty_interactive_session(void **state)
 	term_type(&t, "free #1", "no merge: its buddy at page 2");
 	term_type(&t, "map", "free lists (@ where blocks start)");
 	term_type(&t, "help map", "usage: map");
-	int status;
-	if (term_exit(&t, "quit\r", &status))
-		fail_msg("'quit' did not end the session:\n%s", t.buf);
-	child = -1;
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	close(t.fd);
+	term_end(&t, "quit\r", "'quit'");
 }
 
 /* End of input (Ctrl-D) ends the session cleanly too. */
 static void test_buddy_pty_end_of_input(void **state)
 {
 	(void)state;
-	const char *dir = getenv("BUDDY_BINARY_DIR");
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/buddy", dir ? dir : "build");
-	if (access(path, X_OK) != 0)
-		skip();
 	static struct term t;
-	t.len = 0;
-	struct winsize ws = { 24, 80, 0, 0 };
-	t.pid = forkpty(&t.fd, NULL, NULL, &ws);
-	assert_true(t.pid >= 0);
-	child = t.pid;
-	if (t.pid == 0) {
-		setenv("TERM", "dumb", 1);
-		execl(path, path, "--color=never", (char *)NULL);
-		_exit(127);
-	}
-	if (term_expect(&t, 0, "buddy> "))
-		fail_msg("no first prompt:\n%s", t.buf);
+	term_start(&t);
 	term_type(&t, "pages 3", "#1 = pages 3");
-	int status;
-	if (term_exit(&t, "\x04", &status))
-		fail_msg("end of input did not end the session:\n%s", t.buf);
-	child = -1;
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	close(t.fd);
+	term_end(&t, "\x04", "end of input");
 }
 
 int main(void)
