@@ -1,38 +1,79 @@
 #!/bin/sh
-# Make sure the tools and libraries `make check` needs are present.
-# As root with apt-get, install what is missing; otherwise say exactly what to install.
+# SPDX-License-Identifier: MIT
+# Make sure what a make target needs is installed.
+#
+#   scripts/deps.sh [run|check]
+#
+# run    what `make run` (and `make build`, `make install`) needs: cmake, a C
+#        compiler, make, pkg-config, and libedit for the command's line editing
+#        and history (optional: without it the command reads plain lines).
+# check  (the default) all of that plus what `make check`, `make lint` and
+#        `make coverage` need.
+# As root with apt-get, install what is missing; otherwise say exactly what to
+# install. A missing optional package is reported but is not an error.
 set -u
-missing=""
+level=${1:-check}
+case $level in
+  run|check) ;;
+  *) echo "usage: scripts/deps.sh [run|check]" >&2; exit 2 ;;
+esac
+missing="" optional=""
 need_cmd() { command -v "$1" >/dev/null 2>&1 || missing="$missing $2"; }
+need_pc() { pkg-config --exists "$1" 2>/dev/null || missing="$missing $2"; }
+
 need_cmd cmake cmake
-need_cmd gcc gcc
-need_cmd clang clang
+need_cmd cc gcc
 need_cmd make make
 need_cmd pkg-config pkg-config
-need_cmd valgrind valgrind
-# make coverage and make lint (CI runs both)
-need_cmd gcovr gcovr
-need_cmd clang-tidy clang-tidy
-need_cmd cppcheck cppcheck
-pkg-config --exists cmocka 2>/dev/null || missing="$missing libcmocka-dev"
-# clang's sanitizer runtimes ship in libclang-rt-*-dev on newer Debian releases.
-if command -v clang >/dev/null 2>&1; then
-  # (libFuzzer, for the fuzz harnesses, ships in the same runtime package)
-  if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}' |
-       clang -x c -fsanitize=fuzzer,address,undefined -o /dev/null - >/dev/null 2>&1; then
-    v=$(clang -dumpversion 2>/dev/null | cut -d. -f1)
-    missing="$missing libclang-rt-${v:-14}-dev"
+# Line editing: arrow keys, history. CMake looks for it with pkg-config.
+pkg-config --exists libedit 2>/dev/null || optional="$optional libedit-dev"
+
+if [ "$level" = check ]; then
+  need_cmd gcc gcc
+  need_cmd clang clang
+  need_cmd valgrind valgrind
+  # make coverage and make lint (CI runs both)
+  need_cmd gcovr gcovr
+  need_cmd clang-tidy clang-tidy
+  need_cmd cppcheck cppcheck
+  need_pc cmocka libcmocka-dev
+  # clang's sanitizer runtimes ship in libclang-rt-*-dev on newer Debian releases.
+  if command -v clang >/dev/null 2>&1; then
+    # (libFuzzer, for the fuzz harnesses, ships in the same runtime package)
+    if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}' |
+         clang -x c -fsanitize=fuzzer,address,undefined -o /dev/null - >/dev/null 2>&1; then
+      v=$(clang -dumpversion 2>/dev/null | cut -d. -f1)
+      missing="$missing libclang-rt-${v:-14}-dev"
+    fi
   fi
+  # The interactive test checks line editing, so make check needs libedit.
+  missing="$missing$optional" optional=""
 fi
-[ -z "$missing" ] && exit 0
+# gcc is both the compiler package and, on Debian, what provides cc.
+missing=$(echo "$missing" | tr ' ' '\n' | awk 'NF && !seen[$0]++' | tr '\n' ' ')
+missing=${missing% }
+[ -n "$missing" ] && missing=" $missing"
+[ -z "$missing$optional" ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "deps: installing:$missing"
+  echo "deps: installing:$missing$optional"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null && apt-get install -y -qq $missing >/dev/null || {
-    echo "deps: apt-get install failed for:$missing" >&2; exit 1; }
-  exit 0
+  log=$(mktemp) || exit 1
+  if { apt-get update -qq && apt-get install -y -qq $missing $optional; } >"$log" 2>&1; then
+    rm -f "$log"
+    exit 0
+  fi
+  cat "$log" >&2
+  rm -f "$log"
+  echo "deps: apt-get install failed for:$missing$optional" >&2
+  [ -z "$missing" ] && exit 0
+  exit 1
 fi
+if [ -n "$optional" ]; then
+  echo "deps: the buddy command will have no line editing or history without:$optional" >&2
+  echo "deps: install it with:  sudo apt-get install$optional" >&2
+fi
+[ -z "$missing" ] && exit 0
 echo "deps: missing:$missing" >&2
 echo "deps: install them with:  sudo apt-get install$missing" >&2
 exit 1

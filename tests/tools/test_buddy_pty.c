@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_buddy_pty.c - the interactive mode, on a pseudo-terminal: start
  * build/buddy as a person would, wait for the prompt, type commands, read
@@ -200,12 +201,32 @@ static void test_buddy_pty_end_of_input(void **state)
 	term_end(&t, "\x04", "end of input");
 }
 
+/*
+ * Line editing: the up arrow brings back the last line, as in a shell. The
+ * command is built with libedit whenever make check runs (scripts/deps.sh
+ * installs it); a build without it is checked for reading plain lines.
+ */
+static void test_buddy_pty_history(void **state)
+{
+	(void)state;
+	static struct term t;
+	term_start(&t);
+	term_type(&t, "alloc 0", "#1 = alloc 0 -> page 0");
+#ifdef BUDDY_HAVE_LIBEDIT
+	term_type(&t, "\033[A", "#2 = alloc 0 -> page 1");
+#else
+	term_type(&t, "alloc 0", "#2 = alloc 0 -> page 1");
+#endif
+	term_end(&t, "quit\r", "'quit'");
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_buddy_pty_interactive_session, child_reap),
 		cmocka_unit_test_teardown(test_buddy_pty_end_of_input, child_reap),
+		cmocka_unit_test_teardown(test_buddy_pty_history, child_reap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
