@@ -1,11 +1,14 @@
+# SPDX-License-Identifier: MIT
 # Thin driver over CMake. The two commands a new user needs:
-#   make run    build and launch the main program
+#   make run    build the buddy command (quietly; nothing else) and launch it
 #   make check  build and run every test: gcc build, clang ASan+UBSan build, valgrind,
 #               and a short fuzzing run over the fixed seed corpus
 # More:
 #   make fuzz      run every libFuzzer harness for FUZZ_SECONDS each (build-fuzz/)
 #   make coverage  line and branch coverage of the library sources (build-cov/)
 #   make lint      clang-tidy and cppcheck over every source; fails on findings
+#   make install   library, headers, buddy.pc, CMake package, the buddy command;
+#                  under /usr/local, or PREFIX=DIR (DESTDIR=DIR stages a package)
 BUILD       ?= build
 ASAN_BUILD  ?= build-asan
 VG_BUILD    ?= build-valgrind
@@ -18,6 +21,7 @@ FUZZ_CHECK_SECONDS ?= 30
 CMAKE       ?= cmake
 MAKEFLAGS += --no-print-directory
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX      ?=
 # Every test has a time limit, so a hang fails the run instead of stalling it.
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS) --timeout 900
 
@@ -29,14 +33,23 @@ all: build
 deps:
 	@scripts/deps.sh
 
+CONFIGURE = $(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
 $(BUILD)/CMakeCache.txt:
-	$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	$(CONFIGURE)
 
 build: $(BUILD)/CMakeCache.txt
 	$(CMAKE) --build $(BUILD) -j$(JOBS)
 
-run: build
-	@if [ -x $(BUILD)/buddy ]; then $(BUILD)/buddy $(ARGS); else $(BUILD)/buddy-demo $(ARGS); fi
+# Only the command and the runner processes it starts (buddy replay, bench),
+# with the build's output in $(BUILD)/make-run.log unless something fails.
+run:
+	@scripts/deps.sh run
+	@[ -f $(BUILD)/CMakeCache.txt ] || scripts/quiet.sh $(BUILD)/make-run.log \
+		"make run: configuring $(BUILD)/" $(CONFIGURE)
+	@scripts/quiet.sh $(BUILD)/make-run.log "make run: building $(BUILD)/buddy" \
+		$(CMAKE) --build $(BUILD) -j$(JOBS) --target buddy
+	@$(BUILD)/buddy $(ARGS)
 
 check: deps
 	$(MAKE) check-gcc
@@ -89,8 +102,9 @@ coverage:
 lint: $(BUILD)/CMakeCache.txt
 	scripts/lint.sh $(BUILD)
 
-# Micro-benchmarks (not part of check): median ns per alloc+free pair, then
-# instructions per pair under callgrind. BENCH_ARGS passes options, e.g. --ops 1000000.
+# Micro-benchmarks (not part of check): median ns per alloc+free pair
+# (make bench-callgrind counts instructions per pair instead).
+# BENCH_ARGS passes options, e.g. --ops 1000000.
 bench: build
 	$(BUILD)/buddy-bench $(BENCH_ARGS)
 
@@ -98,7 +112,7 @@ bench-callgrind: build
 	bench/callgrind.sh $(BUILD) $(BENCH_ARGS)
 
 install: build
-	$(CMAKE) --install $(BUILD)
+	$(CMAKE) --install $(BUILD) $(if $(PREFIX),--prefix "$(PREFIX)")
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(VG_BUILD) $(FUZZ_BUILD) $(COV_BUILD)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # callgrind.sh - instructions per alloc+free pair for every workload and
 # allocator, counted by valgrind --tool=callgrind inside the timed loop
 # only (bench_loop_*), at a reduced op count. Instruction counts do not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_bestfit.c - fuzz harness for the best-fit heap (bfit_*).
  *

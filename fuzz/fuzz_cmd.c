@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_cmd.c - fuzz harness for the `buddy` command language: the parser
  * (buddy_parse_line) and the session that runs parsed commands.

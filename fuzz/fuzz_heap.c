@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_heap.c - fuzz harness for the buddy byte heap (bheap_*).
  *

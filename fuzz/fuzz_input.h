@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_input.h - reading a fuzz input as a stream of argument bytes.
  * Past the end every read gives 0, so any input decodes to some valid

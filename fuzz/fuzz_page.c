@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_page.c - fuzz harness for the page allocator core (buddy_*).
  *

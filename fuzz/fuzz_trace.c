@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_trace.c - fuzz harness for the trace readers (tools/replay/trace.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * replay_main.c - runs a fuzz harness over saved inputs without libFuzzer:
  * each argument is a file, or a directory whose regular files are replayed

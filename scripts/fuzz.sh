@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Run every libFuzzer harness built in a fuzz build directory for a set time.
 #
 #   scripts/fuzz.sh [--build DIR] [--seconds N | --total N] [--keep | --temp] [NAME...]

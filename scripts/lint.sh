@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Static analysis of every project source: clang-tidy (checks in .clang-tidy)
 # and cppcheck (suppressions in .cppcheck-suppressions, each justified).
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * buddy/alloc.h - one interface for every byte allocator in the project:
  * the buddy heap, the best-fit heap and the system malloc. The command

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * buddy/bestfit.h - a best-fit heap over one caller buffer: malloc, calloc,
  * realloc, aligned_alloc and free, with splitting, boundary-tag coalescing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * buddy/heap.h - a byte-granular heap (the malloc family) on top of the
  * page allocator core.

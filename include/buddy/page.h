@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * buddy/page.h - the page allocator core: a binary buddy allocator over
  * caller-supplied memory, in the style of the Linux kernel's physical page

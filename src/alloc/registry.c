@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * registry.c - every allocator by name, so a tool can take "-a bestfit"
  * and get a struct balloc without knowing the allocator's constructor.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * system_balloc.c - the C library's malloc behind the common allocator
  * interface ("system"), as the yardstick for the project's own heaps.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bestfit.c - the best-fit heap's malloc family: set-up, allocation with
  * exact best fit, splitting, boundary-tag coalescing, realloc in place,

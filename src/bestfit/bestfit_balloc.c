@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bestfit_balloc.c - the best-fit heap behind the common allocator
  * interface (struct balloc, "bestfit"), so the tools and benchmarks drive

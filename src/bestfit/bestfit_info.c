@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bestfit_info.c - the best-fit heap seen from outside: status texts,
  * statistics, the block walk and the invariant check.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bestfit_internal.h - the best-fit heap's state and block layout, shared
  * by its source files (bestfit.c: the malloc family; bestfit_tree.c: the

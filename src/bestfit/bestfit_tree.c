@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bestfit_tree.c - the free blocks of the best-fit heap, in a treap keyed
  * by (size, address).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * annotate.h - telling a memory checker which of our bytes are allocated,
  * so that valgrind's memcheck and AddressSanitizer report a use after free

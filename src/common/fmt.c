@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fmt.c - freestanding snprintf subset; see fmt.h. Output past `size` is
  * counted but not written, and the buffer is always NUL-terminated when

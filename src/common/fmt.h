@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fmt.h - a tiny freestanding formatter, so the core can write buddyinfo
  * lines and check messages without stdio. Supports %s %c %d %u %x %zu %zx

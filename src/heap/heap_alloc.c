@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_alloc.c - the buddy heap's malloc family on the page allocator core.
  *

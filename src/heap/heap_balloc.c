@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_balloc.c - the buddy heap behind the common allocator interface
  * (buddy/alloc.h), so tools and benchmarks drive it like any other.

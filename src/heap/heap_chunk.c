@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_chunk.c - where the buddy heap's memory comes from: chunks mapped
  * with mmap (or the caller's map hook), or one fixed caller buffer.

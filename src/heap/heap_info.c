@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_info.c - what the buddy heap tells about itself: statistics with
  * the Robson bound, a walk over every block with its requested size, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_internal.h - the buddy heap's private state, shared by heap_chunk.c
  * (memory sources: mapped chunks and the fixed buffer), heap_alloc.c (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * page_alloc.c - the binary buddy page allocator: regions, allocation,
  * free with merging, exact-size allocations and in-place resizing.

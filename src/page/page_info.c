@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * page_info.c - looking at a zone without changing it: status texts,
  * statistics, the /proc/buddyinfo line, Linux's fragmentation indices, the

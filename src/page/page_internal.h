@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * page_internal.h - the page allocator's private structures, shared by
  * page_alloc.c (allocation, free, regions) and page_info.c (statistics,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_alloc_failures.c - the common interface when memory runs out or a
  * constructor cannot proceed: "system" passes the C library's failures on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_alloc_interface.c - the common allocator interface: the registry,
  * a contract every registered allocator keeps (driven only through struct

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_alloc_replay.c - replay of allocation traces in the malloc-lab .rep
  * form (a/r/f lines, see ../shared/traces/README.md) through the common

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_bench_workload.c - the benchmark workloads do what they claim:
  * every target sees the same op sequence, the page allocator ends empty

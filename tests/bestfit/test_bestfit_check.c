@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_bestfit_check.c - bfit_check against each kind of damage, one at a
  * time: every invariant it claims to verify is broken on purpose (through

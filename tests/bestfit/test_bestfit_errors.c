@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_bestfit_errors.c - every class of bad pointer given to free and
  * realloc: detected before anything changes, reported through the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_bestfit_placement.c - the heap's placement against a reference:
  * a plain array of blocks in address order, where malloc scans every free

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_bestfit_stress.c - random workloads that fill every allocation with
  * a pattern of its own and verify it before every free and realloc, with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_bestfit_tree.c - the free-block tree stays shallow. Free blocks are
  * made in the orders that turn a plain search tree into a list (sizes

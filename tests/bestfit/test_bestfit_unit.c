@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_bestfit_unit.c - every function of the best-fit heap and its edge
  * cases, with the exact block layout after each sequence of operations.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The installed headers, pkg-config file and CMake package work for a consumer.
 # Not under valgrind, sanitizers or coverage: it builds with the system compiler
 # and links the installed library without their runtimes.
@@ -6,3 +7,14 @@ if(NOT BUDDY_VALGRIND AND NOT BUDDY_SANITIZE AND NOT BUDDY_COVERAGE)
     COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/install_consumer.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
   set_property(TEST install_consumer PROPERTY LABELS build)
 endif()
+
+# `make run` in the built tree: quiet, and building only the command.
+if(NOT BUDDY_VALGRIND AND NOT BUDDY_SANITIZE AND NOT BUDDY_COVERAGE)
+  add_test(NAME make_run
+    COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/make_run.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
+  set_property(TEST make_run PROPERTY LABELS build)
+endif()
+
+# LICENSE, and an SPDX line in every source file.
+add_test(NAME spdx COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/spdx_check.sh ${PROJECT_SOURCE_DIR})
+set_property(TEST spdx PROPERTY LABELS build)

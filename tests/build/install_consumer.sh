@@ -1,43 +1,75 @@
 #!/bin/sh
-# Install the library into a scratch prefix, then build a small program
-# against it twice: with pkg-config, and with CMake's find_package(buddy).
+# SPDX-License-Identifier: MIT
+# What README.md tells a new user to do with the installed library works, from
+# the README's own lines: `make install PREFIX=...`, then its C example built
+# with its pkg-config command line and with its CMakeLists.txt, each run
+# without LD_LIBRARY_PATH and printing what the README says it prints.
 # Usage: install_consumer.sh BUILD_DIR SOURCE_DIR
 set -eu
 build=$1
 src=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
+fail() { echo "install consumer: $*" >&2; exit 1; }
+readme=$src/README.md
 
-cmake --install "$build" --prefix "$work/prefix" >/dev/null
-libdir=$(ls -d "$work"/prefix/lib* | head -n 1)
+# The README's pieces: the C example (first ```c block after "## Using the
+# page allocator"), the output it "prints" (the indented block after that
+# word), the pkg-config command line, and the ```cmake block.
+mkdir -p "$work/pc" "$work/cm"
+awk '/^## Using the page allocator/ { s = 1 } s && /^```c$/ { inb = 1; next }
+     inb && /^```$/ { exit } inb' "$readme" >"$work/pc/prog.c"
+awk '/^## Using the page allocator/ { s = 1 } s && /^prints$/ { p = 1; next }
+     p && /^    / { sub(/^    /, ""); print; seen = 1; next } p && seen { exit }' \
+  "$readme" >"$work/expected"
+pcline=$(grep -E '^    cc prog\.c \$\(pkg-config ' "$readme" | head -n 1 | sed 's/^    //')
+awk '/^```cmake$/ { inb = 1; next } inb && /^```$/ { exit } inb' "$readme" >"$work/cm/CMakeLists.txt"
+[ -s "$work/pc/prog.c" ] || fail "no C example in README.md"
+[ -s "$work/expected" ] || fail "no 'prints' block after the C example in README.md"
+[ -n "$pcline" ] || fail "no 'cc prog.c \$(pkg-config ...' line in README.md"
+grep -q 'target_link_libraries(prog buddy::buddy)' "$work/cm/CMakeLists.txt" ||
+  fail "the README's CMake block does not link buddy::buddy"
+cp "$work/pc/prog.c" "$work/cm/"
 
-# pkg-config consumer, linked statically so it runs without LD_LIBRARY_PATH.
-PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --exists buddy
-cflags=$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags buddy)
-cc -std=c11 -Wall -Wextra -Werror $cflags "$src/tests/build/consumer.c" "$libdir/libbuddy.a" -o "$work/by-pkgconfig"
-"$work/by-pkgconfig" > "$work/out1"
-grep -q "zone   Normal" "$work/out1"
+# make install PREFIX=... installs there (and DESTDIR stages it elsewhere).
+prefix=$work/prefix
+make -s -C "$src" install BUILD="$build" PREFIX="$prefix" >"$work/install.log" 2>&1 ||
+  { cat "$work/install.log" >&2; fail "make install PREFIX=$prefix failed"; }
+libdir=$prefix/lib
+for f in "$libdir/libbuddy.so.0" "$libdir/libbuddy.a" "$prefix/include/buddy/page.h" \
+    "$libdir/pkgconfig/buddy.pc" "$libdir/cmake/buddy/buddyConfig.cmake" "$prefix/bin/buddy" \
+    "$prefix/libexec/buddy/buddy-run-native"; do
+  [ -e "$f" ] || fail "make install PREFIX=$prefix did not install $f"
+done
+make -s -C "$src" install BUILD="$build" PREFIX=/opt/buddy DESTDIR="$work/stage" \
+  >"$work/stage.log" 2>&1 || { cat "$work/stage.log" >&2; fail "make install DESTDIR failed"; }
+[ -e "$work/stage/opt/buddy/lib/libbuddy.so.0" ] || fail "DESTDIR did not stage the library"
+grep -qx 'prefix=/opt/buddy' "$work/stage/opt/buddy/lib/pkgconfig/buddy.pc" ||
+  fail "a staged buddy.pc names another prefix than /opt/buddy"
 
-# CMake package consumer.
-mkdir -p "$work/proj"
-cp "$src/tests/build/consumer.c" "$work/proj/"
-cat > "$work/proj/CMakeLists.txt" <<'CM'
-cmake_minimum_required(VERSION 3.16)
-project(consumer C)
-find_package(buddy REQUIRED)
-add_executable(consumer consumer.c)
-target_link_libraries(consumer PRIVATE buddy::buddy_static)
-CM
-cmake -S "$work/proj" -B "$work/proj/build" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
-cmake --build "$work/proj/build" >/dev/null
-"$work/proj/build/consumer" > "$work/out2"
-cmp "$work/out1" "$work/out2"
+# The C example warns about nothing.
+cc -std=c11 -Wall -Wextra -Wpedantic -Werror -I"$prefix/include" -fsyntax-only "$work/pc/prog.c" ||
+  fail "the README's C example does not compile cleanly"
+
+# pkg-config, exactly the README's line, then run with no LD_LIBRARY_PATH.
+(cd "$work/pc" && unset LD_LIBRARY_PATH && export PKG_CONFIG_PATH="$libdir/pkgconfig" &&
+  eval "$pcline" && ./prog >out) || fail "'$pcline' failed to build or run"
+diff -u "$work/expected" "$work/pc/out" || fail "the pkg-config build prints other than README.md says"
+ldd "$work/pc/prog" | grep -q "libbuddy.so.0 => $libdir/" ||
+  fail "the pkg-config build does not use the installed shared library"
+
+# CMake, the README's CMakeLists.txt.
+(unset LD_LIBRARY_PATH &&
+  cmake -S "$work/cm" -B "$work/cm/build" -DCMAKE_PREFIX_PATH="$prefix" >"$work/cm.log" 2>&1 &&
+  cmake --build "$work/cm/build" >>"$work/cm.log" 2>&1 && cd "$work/cm" && ./build/prog >out) ||
+  { cat "$work/cm.log" >&2; fail "the README's CMakeLists.txt failed to build or run"; }
+diff -u "$work/expected" "$work/cm/out" || fail "the CMake build prints other than README.md says"
+ldd "$work/cm/build/prog" | grep -q "libbuddy.so.0 => $libdir/" ||
+  fail "buddy::buddy is not the installed shared library"
+
 # The shared library exports the public API only.
-so=$(ls "$libdir"/libbuddy.so.* | head -n 1)
-leaked=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -vE '^(buddy_|bheap_|bfit_|balloc_)' || true)
-if [ -n "$leaked" ]; then
-  echo "libbuddy.so exports internal names: $leaked" >&2
-  exit 1
-fi
+leaked=$(nm -D --defined-only "$libdir/libbuddy.so.0" | awk '{print $3}' |
+  grep -vE '^(buddy_|bheap_|bfit_|balloc_)' || true)
+[ -z "$leaked" ] || fail "libbuddy.so exports internal names: $leaked"
 
-echo "install consumer: pkg-config and find_package(buddy) both build and run"
+echo "install consumer: make install PREFIX/DESTDIR, the README's pkg-config line and CMakeLists.txt all build and run"

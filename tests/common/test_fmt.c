@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fmt.c - the freestanding formatter bfmt: every conversion it
  * supports, field widths and left alignment, truncation with NUL

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * annot_probe.c - makes one deliberate memory error on pages from a zone,
  * so the tests can prove that a memory checker sees our allocations:

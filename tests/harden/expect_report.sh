@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # expect_report.sh PATTERN COMMAND...  - passes when COMMAND fails and its
 # output (stdout and stderr) matches the extended regular expression
 # PATTERN: a memory checker saw the error it was shown. A command that

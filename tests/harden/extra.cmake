@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Memory-checker annotations: tests that valgrind and AddressSanitizer each
 # report a use after free and an overflow into a neighbouring block made on
 # our pages, and stay silent on correct use (annot_probe.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_test.h - helpers shared by the buddy heap's tests: a map hook that
  * counts calls and can be told to fail, a misuse handler that records what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_heap_api.c - the buddy heap's malloc family and its edge cases:
  * rounding, malloc(0), calloc overflow, every realloc case, aligned

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_heap_errors.c - misuse of the buddy heap: a pointer it never handed
  * out, a double free, an interior pointer, through free, realloc and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_heap_memory.c - where the buddy heap's memory comes from: growing
  * by mapped chunks, dedicated chunks for large requests, the limit, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_heap_replay.c - replays the recorded .rep traces (CS:APP malloc-lab
  * form, see ../shared/traces/README.md) through a default buddy heap, with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_heap_stats.c - the buddy heap's statistics (exact for a known
  * sequence), the Robson bound worked by hand, the block walk's exact

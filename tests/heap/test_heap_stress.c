@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_heap_stress.c - randomized use of the buddy heap with a fixed seed:
  * every block is filled with a pattern that must survive until it is freed

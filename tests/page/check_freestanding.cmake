@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # check_freestanding.cmake - proves the page allocator core is freestanding:
 # across its object files, every undefined symbol must be defined by another
 # core object, or be one of the memory primitives compilers may emit calls to

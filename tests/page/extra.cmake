@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Extra page-allocator tests: the core must stay freestanding.
 #
 # These run nm over object files, not a program, so there is nothing for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * freestanding_probe.c - an object file that calls the hosted C library on
  * purpose (malloc, printf, free). check_freestanding.cmake must reject it;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_page_api.c - every public function of the page allocator against
  * every class of bad input. Each rejected call must return the exact

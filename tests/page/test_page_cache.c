@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_page_cache.c - the page cache (deferred merging of small orders)
  * and the zone's reaction to damaged free-list links.

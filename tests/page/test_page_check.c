@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_page_check.c - buddy_check must catch damage. Each test builds a
  * small zone, proves it checks clean, damages one piece of state (a pair

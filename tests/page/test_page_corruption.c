@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_page_corruption.c - free-list links damaged the ways a stray write
  * or a use after free damages them, each of which the zone must catch

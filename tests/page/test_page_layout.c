@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_page_layout.c - exact-layout tests: after a known sequence of
  * operations, the full list of blocks (page, order, state, first) from

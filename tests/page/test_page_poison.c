@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_page_poison.c - page poisoning (buddy_config.poison): freed pages
  * are filled with BUDDY_POISON_BYTE and checked when next handed out, so a

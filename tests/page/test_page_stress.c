@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_page_stress.c - model-based randomized stress test of the page
  * allocator. A fixed-seed xorshift64* generator drives a long mix of

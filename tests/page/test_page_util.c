@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_page_util.c - the page allocator's small building blocks, observed
  * directly or through the layout: region carving (carve_order), the order a

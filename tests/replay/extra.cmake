@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The replay tests link the replay library and the test-only allocators.
 foreach(t test_replay_trace test_replay_engine test_replay_report test_replay_cli)
   if(TARGET ${t})

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_replay_cli.c - buddy-replay, buddy-bench and the native runner as a
  * user runs them: output formats, exit statuses, and errors that name the

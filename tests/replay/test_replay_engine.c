@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_replay_engine.c - the replay engine on test-only allocators: a
  * correct one gives exact peaks and no errors; broken ones (misaligned,

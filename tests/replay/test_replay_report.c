@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_replay_report.c - the structure of the replay outputs: table, CSV
  * (header and one line per row, same field count), JSON (the keys and

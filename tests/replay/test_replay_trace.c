@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_replay_trace.c - the trace readers against the fixtures in
  * tests/replay/fixtures (every .rep dialect, wee_alloc, valgrind logs) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * testalloc.c - the test-only allocators (see testalloc.h). Each block is
  * a malloc'd chunk with a 32-byte header in front (the chunk address and

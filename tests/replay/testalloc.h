@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * testalloc.h - test-only allocators behind struct balloc, for the replay
  * engine tests: a correct one (malloc with a header) and broken ones that

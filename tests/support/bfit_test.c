@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bfit_test.c - helpers for the best-fit heap's tests (see bfit_test.h).
  */

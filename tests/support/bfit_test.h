@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bfit_test.h - helpers for the best-fit heap's tests: layouts written as
  * strings, and an error handler that records instead of aborting.

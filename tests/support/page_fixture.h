@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * page_fixture.h - helpers shared by the page allocator tests: page-aligned
  * arenas, a snapshot of everything observable about a zone (to prove a

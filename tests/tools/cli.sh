@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The command line: every option error, --help, --version, a script that is
 # missing, and stdin as a script. Compares against cli.out in the same way
 # as the golden sessions (BUDDY_UPDATE_GOLDEN=1 rewrites it).

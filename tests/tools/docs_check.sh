@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The session in README.md and docs/buddy-command.md is real: run
 # docs/session.txt in a scratch directory and compare its output with the
 # block under "## A session" in each, and the SVG it saves with

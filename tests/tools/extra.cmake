@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Tests of the `buddy` command: golden-file sessions per allocator, every
 # error message, the command line, the SVG, and (C tests, globbed) the
 # session API and the interactive mode on a pseudo-terminal.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Run one scripted `buddy` session and compare its output with a golden file.
 #   run_golden.sh BUDDY GOLDEN_DIR NAME [OPTIONS...]
 # Runs `BUDDY --color=never --width=80 --echo OPTIONS NAME.txt` inside

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Save the SVG of a small session and check that it is well-formed XML with
 # the parts a reader needs: a rectangle per block, the handles as labels, a
 # legend. With rsvg-convert present, it must also render. Skips (77)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_buddy_session.c - the `buddy` command's language and session,
  * driven through buddy_parse_line and buddy_session_exec_line: parsing,
