@@ -9,6 +9,8 @@
 #   make lint      clang-tidy and cppcheck over every source; fails on findings
 #   make install   library, headers, buddy.pc, CMake package, the buddy command;
 #                  under /usr/local, or PREFIX=DIR (DESTDIR=DIR stages a package)
+#   make web       the web page (the page core in WebAssembly) in build/web/
+#   make web-screenshot  the README's screenshots of the page (headless Chromium)
 BUILD       ?= build
 ASAN_BUILD  ?= build-asan
 VG_BUILD    ?= build-valgrind
@@ -26,7 +28,7 @@ PREFIX      ?=
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS) --timeout 900
 
 .PHONY: all build run check check-gcc check-asan check-valgrind check-fuzz fuzz fuzz-build \
-	coverage lint deps clean install bench bench-callgrind
+	coverage lint deps clean install bench bench-callgrind web web-screenshot
 
 all: build
 
@@ -110,6 +112,16 @@ bench: build
 
 bench-callgrind: build
 	bench/callgrind.sh $(BUILD) $(BENCH_ARGS)
+
+# The page and everything it loads, in one folder: open $(BUILD)/web/index.html
+# from disk, or copy the folder to any static host.
+web: $(BUILD)/CMakeCache.txt
+	$(CMAKE) --build $(BUILD) --target web
+	@echo "web: open $(BUILD)/web/index.html, or publish the folder $(BUILD)/web"
+
+# The browser test, writing its screenshots into docs/ for the README.
+web-screenshot: build
+	node tests/web/browser_test.js $(BUILD)/buddy $(BUILD)/web docs
 
 install: build
 	$(CMAKE) --install $(BUILD) $(if $(PREFIX),--prefix "$(PREFIX)")

@@ -32,6 +32,7 @@ if [ "$level" = check ]; then
   need_cmd gcc gcc
   need_cmd clang clang
   need_cmd valgrind valgrind
+  need_cmd wasm-ld lld  # the web page: the page core compiled to wasm32
   # make coverage and make lint (CI runs both)
   need_cmd gcovr gcovr
   need_cmd clang-tidy clang-tidy
@@ -48,6 +49,30 @@ if [ "$level" = check ]; then
   fi
   # The interactive test checks line editing, so make check needs libedit.
   missing="$missing$optional" optional=""
+fi
+# The web page's tests use Node.js and headless Chromium; without them they
+# skip, saying so, so these are installed when possible but never required.
+if [ "$level" = check ]; then
+  web=""
+  command -v node >/dev/null 2>&1 || command -v nodejs >/dev/null 2>&1 || web="$web nodejs"
+  chromium_found() {
+    [ -n "${BUDDY_CHROMIUM:-}" ] && return 0
+    for c in chromium chromium-browser google-chrome google-chrome-stable; do
+      command -v "$c" >/dev/null 2>&1 && return 0
+    done
+    return 1
+  }
+  chromium_found || web="$web chromium"
+  if [ -n "$web" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "deps: installing, for the web page's tests:$web"
+      { DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $web; } >/dev/null 2>&1 ||
+        echo "deps: could not install$web; the web page's tests will skip" >&2
+    else
+      echo "deps: without$web the web page's tests skip (sudo apt-get install$web)" >&2
+    fi
+  fi
 fi
 # gcc is both the compiler package and, on Debian, what provides cc.
 missing=$(echo "$missing" | tr ' ' '\n' | awk 'NF && !seen[$0]++' | tr '\n' ' ')

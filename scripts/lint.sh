@@ -53,6 +53,21 @@ if ! cppcheck --project="$db" --std=c11 --enable=warning,style,performance,porta
      --quiet -j "$jobs" --template='{file}:{line}: {severity}: {message} [{id}]'; then
   status=1
 fi
+# The web page's WebAssembly API is built by a custom command (not in the
+# compile database): analysed here with the flags web/build.cmake uses.
+wasm_flags="--target=wasm32 -std=c11 -ffreestanding -Iinclude -Isrc"
+for f in web/wasm/*.c; do
+  out=$(clang-tidy --quiet "$f" -- $wasm_flags 2>/dev/null)
+  if grep -qE "(warning|error):" <<<"$out"; then
+    echo "$out"
+    status=1
+  fi
+  if ! cppcheck --std=c11 --enable=warning,style,performance,portability --inline-suppr \
+       --suppressions-list=.cppcheck-suppressions --error-exitcode=1 --quiet -Iinclude -Isrc \
+       --template='{file}:{line}: {severity}: {message} [{id}]' "$f"; then
+    status=1
+  fi
+done
 if [ $status -eq 0 ]; then
   echo "lint: clean"
 else
