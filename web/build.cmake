@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # build.cmake - assemble the web page (run by `make web` through CMake).
 #   cmake -DCC=clang -DLD=wasm-ld -DSOURCES=a.c|b.c -DDEFINES=X|Y -DROOT=repo -DWEB=repo/web
 #         -DOUT=folder -P build.cmake

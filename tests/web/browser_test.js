@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* SPDX-License-Identifier: MIT */
 /*
  * browser_test.js - the built page in headless Chromium, used as a person
  * would (mouse clicks, typing, keys), checked against the native `buddy`

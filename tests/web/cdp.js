@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cdp.js - headless Chromium driven through the DevTools protocol over a
  * pipe (--remote-debugging-pipe: JSON messages separated by NUL bytes on

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Tests of the web page (web/), in the plain build only (see the top-level
 # CMakeLists.txt):
 #   test_web_layout   the same operations on the native core and the wasm

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * layout_native.c - the native half of the native/wasm layout comparison
  * (layout_test.js runs the same operations on the WebAssembly core).

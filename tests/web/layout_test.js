@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* SPDX-License-Identifier: MIT */
 /*
  * layout_test.js - the WebAssembly core against the native core, and the
  * page's session against the native `buddy` command.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * app.js - the page: controls, the arena map, free lists, pair bitmap,
  * fragmentation, stages, command line and trace playback.

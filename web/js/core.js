@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * core.js - the page allocator core (compiled to WebAssembly from
  * src/page and src/common, with web/wasm/buddy_wasm.c as its API) seen

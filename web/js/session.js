@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * session.js - the `buddy` command's pages mode, on the WebAssembly core:
  * the same command language, the same handles (#1, #2, ...) and the same

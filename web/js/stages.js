@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stages.js - one command's work, as stages a person can step through.
  *

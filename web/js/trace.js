@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * trace.js - CS:APP malloc-lab `.rep` traces, read as the native replay
  * reader (tools/replay/trace.c) reads them, and turned into `buddy`

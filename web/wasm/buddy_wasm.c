@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * buddy_wasm.c - the page allocator core as a WebAssembly module: the thin
  * API the web page (and the Node.js layout test) calls.
