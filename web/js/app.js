@@ -241,7 +241,7 @@
     const st = ui.stages[ui.idx];
     if (!st)
       return;
-    drawMap(st.blocks, st.focus, st.fresh);
+    drawMap(st.blocks(), st.focus, st.fresh);
     drawLists(st.state);
     drawBits(st.state);
     if (st.final)
@@ -373,6 +373,7 @@
     map.dataset.cols = String(cols);
     ui.rowH = rowH;
     ui.mapKeys.clear();
+    ui.bitShape = '';
     map.textContent = '';
     for (let r = 0; r < rows; r++) {
       const lab = el('div', 'rowlab', rowH >= 20 || r % 4 === 0 ? String(r * cols) : '');
@@ -627,50 +628,71 @@
 
   /* --- pair bitmap -------------------------------------------------------- */
 
+  /*
+   * The bits are many (one per pair of pages at order 0): their elements are
+   * made once per arena and width, then only their classes change.
+   */
   function drawBits(state) {
     const box = $('bits');
-    box.textContent = '';
     const prev = ui.shown;
-    if (!state.maps.length) {
-      box.append(el('p', 'bits-empty', 'No pairs: every block here is as large as the region allows.'));
-      return;
-    }
-    const width = Math.max(100, box.clientWidth - 70);
     const n = ui.npages;
+    const width = Math.max(100, box.clientWidth - 70);
     const aligned = width / Math.ceil(n / 2) >= 6;
+    const shape = `${n}:${state.maps.map((m) => m.length).join(',')}:${aligned}`;
+    if (ui.bitShape !== shape) {
+      ui.bitShape = shape;
+      ui.bitEls = [];
+      box.textContent = '';
+      if (!state.maps.length)
+        box.append(el('p', 'bits-empty', 'No pairs: every block here is as large as the region allows.'));
+      state.maps.forEach((bits, k) => {
+        const row = el('div', 'bitrow');
+        row.dataset.order = String(k);
+        const strip = el('div', aligned ? 'strip' : 'strip compact');
+        const pairPages = 2 ** (k + 1);
+        const half = pairPages / 2;
+        const els = [];
+        for (let i = 0; i < bits.length; i++) {
+          const b = el('i', 'bit');
+          const lo = i * pairPages;
+          const hiEnd = Math.min(n, lo + pairPages) - 1;
+          b.dataset.tip = lo + half < n ? `order ${k}: pages ${lo}-${lo + half - 1} and ${lo + half}-${hiEnd}`
+            : `order ${k}: pages ${lo}-${hiEnd} (its buddy would lie past the end)`;
+          if (aligned) {
+            b.style.left = `${(lo / n) * 100}%`;
+            b.style.width = `calc(${(Math.min(pairPages, n - lo) / n) * 100}% - 2px)`;
+            if (lo + half >= n)
+              b.classList.add('pad');
+          }
+          strip.append(b);
+          els.push(b);
+        }
+        ui.bitEls.push(els);
+        row.append(el('span', 'lab', `order ${k}`), strip);
+        box.append(row);
+      });
+      if (aligned && state.maps.length)
+        box.append(el('p', 'note', 'Each bit sits under the pair of blocks it describes, page 0 at the left.'));
+    }
     state.maps.forEach((bits, k) => {
-      const row = el('div', 'bitrow');
-      row.dataset.order = String(k);
-      const lab = el('span', 'lab', `order ${k}`);
-      const strip = el('div', aligned ? 'strip' : 'strip compact');
-      const pairPages = 2 ** (k + 1);
-      const old = prev && prev.maps[k];
+      const old = prev && prev.maps[k] && prev.maps[k].length === bits.length ? prev.maps[k] : null;
+      const els = ui.bitEls[k];
       let ones = 0;
       for (let i = 0; i < bits.length; i++) {
-        const b = el('i', `bit${bits[i] ? ' on' : ''}`);
-        if (bits[i])
+        const b = els[i];
+        const on = bits[i] === 1;
+        const flip = !!old && old[i] !== bits[i];
+        if (on)
           ones++;
-        const lo = i * pairPages;
-        const half = pairPages / 2;
-        const hiEnd = Math.min(n, lo + pairPages) - 1;
-        b.title = `order ${k}: pages ${lo}-${lo + half - 1} and ${lo + half}-${hiEnd}: ${bits[i]}` +
-          (bits[i] ? ' (exactly one of the two buddies is free)' : ' (both free, both in use, or split)');
-        if (aligned) {
-          b.style.left = `${(lo / n) * 100}%`;
-          b.style.width = `calc(${(Math.min(pairPages, n - lo) / n) * 100}% - 2px)`;
-          if (lo + half >= n)
-            b.classList.add('pad');
+        if (b.classList.contains('on') !== on || b.classList.contains('flip') !== flip || !b.title) {
+          b.classList.toggle('on', on);
+          b.classList.toggle('flip', flip);
+          b.title = `${b.dataset.tip}: ${bits[i]}` +
+            (on ? ' (exactly one of the two buddies is free)' : ' (both free, both in use, or split)');
         }
-        if (old && old.length === bits.length && old[i] !== bits[i])
-          b.classList.add('flip');
-        strip.append(b);
       }
-      row.dataset.ones = String(ones);
-      row.append(lab, strip);
-      box.append(row);
+      els[0].parentNode.parentNode.dataset.ones = String(ones);
     });
-    if (aligned)
-      box.append(el('p', 'note', 'Each bit sits under the pair of blocks it describes, page 0 at the left.'));
   }
 
   /* --- counters, buddyinfo, fragmentation --------------------------------- */
@@ -990,6 +1012,7 @@
     }
     ui.traceSource = text;
     ui.traceCfg = t;
+    $('trace-file').value = '';
     loadTrace(text, t.file, t);
   }
 
@@ -1114,6 +1137,7 @@
       reader.onload = () => {
         ui.traceSource = String(reader.result);
         ui.traceCfg = null;
+        $('trace-pick').value = '';
         loadTrace(ui.traceSource, f.name, null);
       };
       reader.readAsText(f);

@@ -84,12 +84,19 @@
     return blocks;
   }
 
+  /* A stage's blocks are composed when it is first shown (most stages never are). */
+  function lazy(make) {
+    let v = null;
+    return () => (v || (v = make()));
+  }
+
   const blockText = (page, order) => (order === 0 ? `page ${page}` : `pages ${page}-${page + 2 ** order - 1}`);
 
   /*
    * Stages of one session result (see session.js): [{blocks, state, phase,
-   * ev, focus, fresh, text, final}]. handlesBefore / handlesAfter map an
-   * offset in pages to a handle id. npages is the arena's page count.
+   * ev, focus, fresh, text, final}]; blocks() composes the stage's map.
+   * handlesBefore / handlesAfter map an offset in pages to a handle id;
+   * npages is the arena's page count.
    */
   function build(result, npages, handlesBefore, handlesAfter, finalState, finalWalk) {
     const stages = [];
@@ -119,7 +126,7 @@
             ? `Shrinking in place: the block is split and its upper halves go back.`
             : `Growing in place: the free buddies above the block are absorbed.`;
         }
-        stages.push({ blocks: compose(npages, ph.before.state.lists, null, [ph.before.walk], handleAt),
+        stages.push({ blocks: lazy(() => compose(npages, ph.before.state.lists, null, [ph.before.walk], handleAt)),
                       state: ph.before.state, phase: ph.index, ev: -1, focus, fresh: null, text });
       }
       evs.forEach((ev, i) => {
@@ -131,7 +138,7 @@
           const upper = ev.page + half;
           const freed = after.lists[ev.order - 1] && after.lists[ev.order - 1].includes(upper);
           stages.push({
-            blocks: compose(npages, after.lists, work, walks, handleAt),
+            blocks: lazy(() => compose(npages, after.lists, work, walks, handleAt)),
             state: after, phase: ph.index, ev: i,
             focus: work ? { page: work.page, len: 2 ** work.order } : { page: ev.page, len: half },
             fresh: freed ? { page: upper, len: half } : null,
@@ -144,7 +151,7 @@
           const half = 2 ** (ev.order - 1);
           const buddy = ev.page + half;
           stages.push({
-            blocks: compose(npages, state.lists, { page: ev.page, order: ev.order, what: 'merged' }, walks, handleAt),
+            blocks: lazy(() => compose(npages, state.lists, { page: ev.page, order: ev.order, what: 'merged' }, walks, handleAt)),
             state, phase: ph.index, ev: i,
             focus: { page: ev.page, len: 2 ** ev.order }, fresh: null,
             text: `Its buddy is free: the two order-${ev.order - 1} blocks at pages ${ev.page} and ${buddy} leave their list and merge into the order-${ev.order} block at ${blockText(ev.page, ev.order)}.`,
@@ -156,7 +163,7 @@
       return [];
     const last = phases[phases.length - 1];
     const focusFinal = result.focusRange || null;
-    stages.push({ blocks: compose(npages, finalState.lists, null, [finalWalk], (p) => handlesAfter.get(p) || 0),
+    stages.push({ blocks: lazy(() => compose(npages, finalState.lists, null, [finalWalk], (p) => handlesAfter.get(p) || 0)),
                   state: finalState, phase: last.index + 1, ev: -1, focus: focusFinal, fresh: null,
                   text: 'Done: the free lists, bits and counters now read as below.', final: true });
     return stages;
