@@ -202,15 +202,13 @@
     ui.final = { state: finalState, walk: finalWalk };
     ui.stages = opts.noStages ? [] : window.BuddyStages.build(r, ui.npages, before, after, finalState, finalWalk);
     fillHandles();
-    if (ui.stages.length && $('st-auto').checked && !opts.instant) {
-      ui.idx = 0;
+    if (ui.stages.length) {
+      /* instant: the end at once; playing: from the start, by itself; else one stage at a time */
+      const play = $('st-auto').checked && !opts.instant;
+      ui.idx = opts.instant ? ui.stages.length - 1 : 0;
       showStage();
-      playStages();
-    } else if (ui.stages.length) {
-      ui.idx = opts.instant || !$('st-auto').checked ? 0 : ui.stages.length - 1;
-      if (opts.instant)
-        ui.idx = ui.stages.length - 1;
-      showStage();
+      if (play)
+        playStages();
     } else {
       showFinal(r.focusRange);
       narrate(r);
@@ -263,8 +261,10 @@
 
   function playStages() {
     stopStages();
-    if (ui.idx >= ui.stages.length - 1)
-      ui.idx = 0, showStage();
+    if (ui.idx >= ui.stages.length - 1) {
+      ui.idx = 0;
+      showStage();
+    }
     const tick = () => {
       if (ui.idx >= ui.stages.length - 1) {
         ui.timer = 0;

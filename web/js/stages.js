@@ -154,7 +154,9 @@
             blocks: lazy(() => compose(npages, state.lists, { page: ev.page, order: ev.order, what: 'merged' }, walks, handleAt)),
             state, phase: ph.index, ev: i,
             focus: { page: ev.page, len: 2 ** ev.order }, fresh: null,
-            text: `Its buddy is free: the two order-${ev.order - 1} blocks at pages ${ev.page} and ${buddy} leave their list and merge into the order-${ev.order} block at ${blockText(ev.page, ev.order)}.`,
+            text: ph.kind === 'resize'
+              ? `The free order-${ev.order - 1} buddy at ${blockText(buddy, ev.order - 1)} leaves its list: the allocation grows to order ${ev.order}, ${blockText(ev.page, ev.order)}.`
+              : `Its buddy is free: the two order-${ev.order - 1} blocks at pages ${ev.page} and ${buddy} leave their list and merge into the order-${ev.order} block at ${blockText(ev.page, ev.order)}.`,
           });
         }
       });
