@@ -56,6 +56,7 @@ fi
 # The web page's WebAssembly API is built by a custom command (not in the
 # compile database): analysed here with the flags web/build.cmake uses.
 wasm_flags="--target=wasm32 -std=c11 -ffreestanding -Iinclude -Isrc"
+echo "lint: clang-tidy and cppcheck on" web/wasm/*.c "(wasm32)"
 for f in web/wasm/*.c; do
   out=$(clang-tidy --quiet "$f" -- $wasm_flags 2>/dev/null)
   if grep -qE "(warning|error):" <<<"$out"; then
