@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # Thin driver over CMake. The two commands a new user needs:
 #   make run    build the buddy command (quietly; nothing else) and launch it
-#   make check  build and run every test: gcc build, clang ASan+UBSan build, valgrind,
-#               and a short fuzzing run over the fixed seed corpus
+#   make check  build and run every test: gcc build, clang ASan+UBSan build (with the
+#               full invariant check after every call, BUDDY_DEBUG=2), valgrind (cheap
+#               asserts, BUDDY_DEBUG=1), and a short fuzzing run over the fixed seed corpus
 # More:
 #   make fuzz      run every libFuzzer harness for FUZZ_SECONDS each (build-fuzz/)
 #   make coverage  line and branch coverage of the library sources (build-cov/)
@@ -64,18 +65,19 @@ check-gcc: build
 	cd $(BUILD) && ctest $(CTEST_FLAGS)
 
 check-asan:
-	CC=clang $(CMAKE) -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DBUDDY_SANITIZE=ON
+	CC=clang $(CMAKE) -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DBUDDY_SANITIZE=ON -DBUDDY_DEBUG=2
 	$(CMAKE) --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest $(CTEST_FLAGS)
 
 check-valgrind:
-	$(CMAKE) -S . -B $(VG_BUILD) -DCMAKE_BUILD_TYPE=Debug -DBUDDY_VALGRIND=ON
+	$(CMAKE) -S . -B $(VG_BUILD) -DCMAKE_BUILD_TYPE=Debug -DBUDDY_VALGRIND=ON -DBUDDY_DEBUG=1
 	$(CMAKE) --build $(VG_BUILD) -j$(JOBS)
 	cd $(VG_BUILD) && ctest $(CTEST_FLAGS)
 
 # libFuzzer needs clang; the harnesses and the library are built with ASan+UBSan.
 fuzz-build:
-	CC=clang $(CMAKE) -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUDDY_FUZZ=ON -DBUDDY_TESTS=OFF
+	CC=clang $(CMAKE) -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUDDY_FUZZ=ON -DBUDDY_TESTS=OFF \
+		-DBUDDY_DEBUG=1
 	$(CMAKE) --build $(FUZZ_BUILD) -j$(JOBS)
 
 # Short run over the seed corpus; new units go to a temporary directory.
@@ -89,7 +91,7 @@ fuzz: deps fuzz-build
 # Every test in an instrumented build, then gcovr over the library sources
 # only (src/); fails below COV_MIN_LINE % of lines or COV_MIN_BRANCH % of branches.
 coverage:
-	$(CMAKE) -S . -B $(COV_BUILD) -DCMAKE_BUILD_TYPE=Debug -DBUDDY_COVERAGE=ON
+	$(CMAKE) -S . -B $(COV_BUILD) -DCMAKE_BUILD_TYPE=Debug -DBUDDY_COVERAGE=ON -DBUDDY_DEBUG=0
 	$(CMAKE) --build $(COV_BUILD) -j$(JOBS)
 	find $(COV_BUILD) -name '*.gcda' -delete
 	cd $(COV_BUILD) && ctest $(CTEST_FLAGS)

@@ -51,7 +51,7 @@ static void out_number(struct out *o, unsigned long long v, int neg, unsigned ba
 	out_text(o, tmp + n, sizeof(tmp) - n, width, left);
 }
 
-size_t bvfmt(char *buf, size_t size, const char *fmt, va_list ap)
+size_t buddy_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct out o = { buf, size, 0 };
 
@@ -134,11 +134,11 @@ size_t bvfmt(char *buf, size_t size, const char *fmt, va_list ap)
 	return o.len;
 }
 
-size_t bfmt(char *buf, size_t size, const char *fmt, ...)
+size_t buddy_fmt(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	size_t n = bvfmt(buf, size, fmt, ap);
+	size_t n = buddy_vfmt(buf, size, fmt, ap);
 	va_end(ap);
 	return n;
 }

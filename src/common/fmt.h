@@ -11,11 +11,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-size_t bfmt(char *buf, size_t size, const char *fmt, ...)
+#include "common/compiler.h"
+
+BUDDY_INTERNAL size_t buddy_fmt(char *buf, size_t size, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 3, 4)))
 #endif
 	;
-size_t bvfmt(char *buf, size_t size, const char *fmt, va_list ap);
+BUDDY_INTERNAL size_t buddy_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
 
 #endif
