@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	opt.mode = (enum buddy_mode)(c % 3);
 	opt.arena_bytes = (size_t)4096 << ((c >> 2) % 5);
 	opt.page_size = (size_t)16 << ((c >> 5) % 4);
-	opt.max_order = BUDDY_ORDER_AUTO;
+	opt.max_order = BUDDY_MAX_ORDER_AUTO;
 	opt.width = 80;
 	memset(&s, 0, sizeof(s));
 	if (buddy_session_init(&s, &opt, err, sizeof(err)) != 0)

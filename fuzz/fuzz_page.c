@@ -78,9 +78,13 @@ static void report_problem(void *arg, const char *msg)
 }
 
 /* Only the harness's own use of the API runs here: damage is a bug. */
-static void report_corrupt(void *arg, const char *msg)
+static void report_corrupt(void *arg, int kind, const char *op, const void *ptr,
+			   const char *msg)
 {
 	(void)arg;
+	(void)kind;
+	(void)op;
+	(void)ptr;
 	fprintf(stderr, "%s\n", msg);
 	die("the zone reported corruption");
 }
@@ -399,12 +403,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buddy_config_default(&cfg);
 	cfg.page_size = (size_t)16 << (fuzz_byte(&in) % 8);
 	unsigned mo = fuzz_byte(&in) % 16;
-	cfg.max_order = mo >= 12 ? BUDDY_ORDER_AUTO : mo;
+	cfg.max_order = mo >= 12 ? BUDDY_MAX_ORDER_AUTO : mo;
 	unsigned pcp = fuzz_byte(&in);
 	cfg.pcp_high = pcp % 8;                 /* 0: cache off */
-	cfg.pcp_max_order = (pcp >> 3) % BUDDY_PCP_ORDERS;
+	cfg.pcp_max_order = (pcp >> 3) % BUDDY_NR_PCP_ORDERS;
 	cfg.poison = (int)((pcp >> 6) & 1);
-	cfg.on_corrupt = report_corrupt;
+	cfg.on_error = report_corrupt;
 	if (buddy_zone_init(&m.zone, &cfg) != BUDDY_OK)
 		die("zone init failed");
 	m.page_size = cfg.page_size;

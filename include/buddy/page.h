@@ -16,8 +16,12 @@
  * uses is handed to it: the zone structure, the regions and their metadata.
  * It is not thread-safe; callers that share a zone between threads lock.
  *
- * Costs: allocation O(max_order), free O(max_order) plus O(regions) to find
- * the region of a pointer (with a one-entry cache in front of the search).
+ * Costs: allocation O(max_order), free O(max_order) plus finding the region
+ * of a pointer: one compare against the last region used, else a bisection
+ * over the regions (O(log regions), a list walk past BUDDY_NR_REGION_INDEX).
+ *
+ * Names (docs/conventions.md): max_* limits are inclusive, nr_* counts are
+ * exclusive; quantities carry their unit (_pages, _bytes).
  */
 #ifndef BUDDY_PAGE_H
 #define BUDDY_PAGE_H
@@ -25,26 +29,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buddy/common.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Orders run from 0 to BUDDY_ORDER_LIMIT; a block of order k is 2^k pages. */
-#define BUDDY_ORDER_LIMIT 31
-#define BUDDY_NR_ORDERS (BUDDY_ORDER_LIMIT + 1)
+/* Orders run from 0 to BUDDY_MAX_ORDER; a block of order k is 2^k pages. */
+#define BUDDY_MAX_ORDER 31
+#define BUDDY_NR_ORDERS (BUDDY_MAX_ORDER + 1)
 
 /* buddy_config.max_order: as large as the regions allow. */
-#define BUDDY_ORDER_AUTO 0xffffffffu
+#define BUDDY_MAX_ORDER_AUTO 0xffffffffu
 
 #define BUDDY_PAGE_SIZE_DEFAULT 4096u
 #define BUDDY_PAGE_SIZE_MIN 16u
 
 /* Regions found by bisection; a zone with more also searches a list. */
-#define BUDDY_REGION_INDEX 64
+#define BUDDY_NR_REGION_INDEX 64
 
-/* Orders the page cache can hold: 0..BUDDY_PCP_ORDER_LIMIT. */
-#define BUDDY_PCP_ORDER_LIMIT 10
-#define BUDDY_PCP_ORDERS (BUDDY_PCP_ORDER_LIMIT + 1)
+/* Orders the page cache can hold: 0..BUDDY_PCP_MAX_ORDER. */
+#define BUDDY_PCP_MAX_ORDER 10
+#define BUDDY_NR_PCP_ORDERS (BUDDY_PCP_MAX_ORDER + 1)
 
 /* Byte that freed pages are filled with when buddy_config.poison is set
  * (the value of Linux's PAGE_POISON, include/linux/poison.h). */
@@ -93,13 +99,10 @@ struct buddy_event {
 
 typedef void (*buddy_log_fn)(void *arg, const struct buddy_event *ev);
 
-/* Called by buddy_check for every problem found, with a one-line message. */
-typedef void (*buddy_report_fn)(void *arg, const char *msg);
-
 /* Configuration; buddy_config_default() gives the documented defaults. */
 struct buddy_config {
 	size_t page_size;  /* power of two >= 16; default 4096 */
-	unsigned max_order; /* largest order, <= BUDDY_ORDER_LIMIT; default BUDDY_ORDER_AUTO */
+	unsigned max_order; /* largest order, <= BUDDY_MAX_ORDER; default BUDDY_MAX_ORDER_AUTO */
 	const char *name;   /* zone name for buddyinfo, <= 15 chars; default "Normal" */
 	buddy_log_fn log;   /* split/merge log callback; default NULL (off) */
 	void *log_arg;      /* passed to log */
@@ -112,20 +115,27 @@ struct buddy_config {
 	 * (default): every free merges at once.
 	 */
 	unsigned pcp_high;      /* blocks per cache list before draining; 0 = off */
-	unsigned pcp_max_order; /* largest cached order, <= BUDDY_PCP_ORDER_LIMIT; default 3 */
+	unsigned pcp_max_order; /* largest cached order, <= BUDDY_PCP_MAX_ORDER; default 3 */
 	/*
 	 * Called once when the allocator finds its own structures damaged
 	 * (a free-list link that does not point back, a pointer outside every
-	 * region or off a block boundary). The zone then refuses every further
-	 * change with BUDDY_ECORRUPT rather than hand out overlapping memory.
+	 * region or off a block boundary), with kind BUDDY_ERR_CORRUPT, op the
+	 * step that met the damage ("alloc_pages", "free_pages", "drain_cache",
+	 * "resize", "remove_region"; it may run inside another call), ptr the
+	 * damaged block and msg a line such as
+	 * "buddy: free_pages(): corrupted free list: neighbours do not point
+	 * back at 0x1000". The zone then refuses every further change with
+	 * BUDDY_ECORRUPT rather than hand out overlapping memory. NULL (the
+	 * default): no report, only the status. Misuse (a bad pointer) is not
+	 * reported here: it is the status the call returns.
 	 */
-	buddy_report_fn on_corrupt;
-	void *corrupt_arg;
+	buddy_error_fn on_error;
+	void *error_arg;
 	/*
 	 * Page poisoning (as Linux's page_poison): every freed page is filled
 	 * with BUDDY_POISON_BYTE, and an allocation first checks that its
 	 * pages still hold it. A write after free is then reported through
-	 * on_corrupt and stops the zone like a damaged link. Costs a fill and
+	 * on_error and stops the zone like a damaged link. Costs a fill and
 	 * a scan of every page freed and allocated; 0 = off (default).
 	 */
 	int poison;
@@ -150,41 +160,49 @@ struct buddy_pcp {
 
 struct buddy_region; /* lives in the region's metadata */
 
+/*
+ * The zone. Its invariants, P1..P9, are listed once in
+ * src/page/page_internal.h beside the region and page-byte layout they
+ * speak of; buddy_check reports each broken one with its tag.
+ */
 struct buddy_zone {
 	struct buddy_free_area free_area[BUDDY_NR_ORDERS];
 	uint32_t nonempty;          /* bit k set iff free_area[k] has a block */
 	unsigned page_shift;        /* log2(page_size) */
 	size_t page_size;           /* bytes per page */
-	unsigned max_order;         /* cap on orders: configured, or BUDDY_ORDER_LIMIT */
-	int order_auto;             /* max_order was BUDDY_ORDER_AUTO */
-	unsigned top_order;         /* largest order any region supports */
+	unsigned max_order;         /* largest order a block can have (buddy_stats.max_order):
+				     * cfg_max_order, or with BUDDY_MAX_ORDER_AUTO the
+				     * largest order of any region */
+	unsigned cfg_max_order;     /* buddy_config.max_order, BUDDY_MAX_ORDER for AUTO:
+				     * requests above it fail with BUDDY_EMAXORDER */
+	int max_order_auto;         /* configured as BUDDY_MAX_ORDER_AUTO */
 	struct buddy_region *regions; /* sorted by base address */
 	struct buddy_region *hint;  /* region of the last lookup */
-	struct buddy_region *index[BUDDY_REGION_INDEX]; /* the first regions by
+	struct buddy_region *index[BUDDY_NR_REGION_INDEX]; /* the first regions by
 				     * address, for bisection; valid while
-				     * nr_regions <= BUDDY_REGION_INDEX */
+				     * nr_regions <= BUDDY_NR_REGION_INDEX */
 	unsigned nr_regions;        /* regions currently in the zone */
 	unsigned next_region_id;    /* id given to the next region added */
 	size_t total_pages;         /* pages in all regions (metadata excluded) */
 	size_t free_pages;          /* pages on the free lists */
-	size_t peak_used;           /* largest total_pages - free_pages seen */
+	size_t peak_used_pages;     /* largest total_pages - free_pages - cached_pages seen */
 	size_t meta_bytes;          /* metadata bytes of all regions */
-	uint64_t nr_allocs;         /* successful allocations */
-	uint64_t nr_frees;          /* successful frees */
-	uint64_t nr_failures;       /* allocations that found no block */
+	uint64_t allocs;            /* successful allocations */
+	uint64_t frees;             /* successful frees */
+	uint64_t failures;          /* allocations that found no block */
 	int last_error;             /* status of the last failed call */
 	buddy_log_fn log;
 	void *log_arg;
-	struct buddy_pcp pcp[BUDDY_PCP_ORDERS]; /* page cache lists per order */
+	struct buddy_pcp pcp[BUDDY_NR_PCP_ORDERS]; /* page cache lists per order */
 	size_t cached_pages;        /* pages held on the page cache lists */
 	unsigned pcp_high;          /* cache list length that triggers a drain */
-	unsigned pcp_orders;        /* orders below this are cached; 0 = cache off */
+	unsigned nr_pcp_orders;     /* orders below this are cached; 0 = cache off */
 	int corrupted;              /* damage seen: every change now fails */
 	int poison;                 /* fill freed pages, check them on allocation */
-	unsigned fast_orders;       /* orders below this take the fast paths:
-				     * pcp_orders, or 0 when poisoning */
-	buddy_report_fn on_corrupt;
-	void *corrupt_arg;
+	unsigned nr_fast_orders;    /* orders below this take the fast paths:
+				     * nr_pcp_orders, or 0 when poisoning */
+	buddy_error_fn on_error;
+	void *error_arg;
 	char name[16];
 };
 
@@ -247,6 +265,26 @@ int buddy_free_pages_exact(struct buddy_zone *zone, void *addr, size_t npages);
 int buddy_free(struct buddy_zone *zone, void *addr);
 
 /*
+ * An allocation as buddy_alloc_info and buddy_free_info find it: for a
+ * layer above that keeps state per region (an owner, see below) and wants
+ * to find it with the same lookup that finds the allocation.
+ */
+struct buddy_alloc_info {
+	size_t nr_pages; /* pages held: 2^order, or npages for an exact allocation */
+	void *owner;     /* the owner of its region (buddy_region_set_owner), or NULL */
+};
+
+/*
+ * Look up the allocation starting at addr without changing it. Returns
+ * BUDDY_OK and fills *info, or the status buddy_free would fail with
+ * (BUDDY_EOUTSIDE, BUDDY_ENOTBLOCK, BUDDY_EDOUBLE, ...; also in last_error).
+ */
+int buddy_alloc_info(struct buddy_zone *zone, const void *addr, struct buddy_alloc_info *info);
+
+/* buddy_free that also fills *info (which may be NULL) with what it freed, on success. */
+int buddy_free_info(struct buddy_zone *zone, void *addr, struct buddy_alloc_info *info);
+
+/*
  * Change the order of an allocated block in place: shrinking splits off
  * the upper halves; growing absorbs free buddies above the block and
  * fails with BUDDY_ENOMEM (changing nothing) when they are not all free
@@ -266,6 +304,22 @@ void buddy_drain_cache(struct buddy_zone *zone);
 /* Status of the last call that failed. */
 int buddy_last_error(const struct buddy_zone *zone);
 
+/* --- Region owners --- */
+
+/*
+ * Attach an owner pointer to the region starting at base (the layer above
+ * keeps its per-region record there; NULL detaches). BUDDY_EOUTSIDE when no
+ * region starts at base.
+ */
+int buddy_region_set_owner(struct buddy_zone *zone, void *base, void *owner);
+
+/*
+ * The owner of the region holding addr (any byte of its pages), or NULL
+ * when addr lies outside every region or the region has none. One compare
+ * when addr is in the last region used, else a bisection over the regions.
+ */
+void *buddy_region_owner(const struct buddy_zone *zone, const void *addr);
+
 /* --- Introspection --- */
 
 struct buddy_stats {
@@ -279,7 +333,7 @@ struct buddy_stats {
 	size_t peak_used_pages;  /* largest used_pages seen; only grows */
 	size_t meta_bytes;       /* bytes of metadata for all regions */
 	size_t nr_free[BUDDY_NR_ORDERS]; /* free blocks per order */
-	size_t nr_cached[BUDDY_PCP_ORDERS]; /* cached blocks per order */
+	size_t nr_cached[BUDDY_NR_PCP_ORDERS]; /* cached blocks per order */
 	uint64_t allocs;         /* successful allocations; only grows */
 	uint64_t frees;          /* successful frees; only grows */
 	uint64_t failures;       /* allocations that returned NULL for lack of a block */
@@ -337,15 +391,18 @@ struct buddy_region_info {
 	unsigned max_order; /* largest block order in this region */
 	void *meta;        /* metadata (in the region's tail if carved from it) */
 	size_t meta_bytes;
+	void *owner;       /* buddy_region_set_owner's pointer, or NULL */
 };
 
 /* Information about the i-th region in address order; BUDDY_ECOUNT past the end. */
 int buddy_region_info(const struct buddy_zone *zone, unsigned i, struct buddy_region_info *out);
 
 /*
- * Verify every invariant: list links, block markings, the pair bitmaps
- * against the lists, no overlap, counts that add up. Each problem is
- * passed to report (which may be NULL). Returns the number of problems.
+ * Verify every invariant (P1..P9, src/page/page_internal.h): list links,
+ * block markings, the pair bitmaps against the lists, no overlap, counts
+ * that add up. Each problem is passed to report (which may be NULL) as one
+ * line starting with the invariant's tag ("P3: region 0 order 1: ...").
+ * Returns the number of problems.
  */
 size_t buddy_check(const struct buddy_zone *zone, buddy_report_fn report, void *arg);
 

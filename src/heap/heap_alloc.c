@@ -252,7 +252,7 @@ static int size_order(const struct bheap *h, size_t size)
 {
 	size_t pages = size ? ((size - 1) >> h->min_shift) + 1 : 1;
 	unsigned k = log2_ceil(pages);
-	if (((size_t)1 << k) < pages || k > BUDDY_ORDER_LIMIT ||
+	if (((size_t)1 << k) < pages || k > BUDDY_MAX_ORDER ||
 	    k + h->min_shift >= sizeof(size_t) * 8 - 1)
 		return -1;
 	return (int)k;

@@ -40,7 +40,7 @@ static void stats_free_blocks(const struct bheap *h, struct bheap_stats *st)
 	struct buddy_stats bs;
 	buddy_get_stats(&h->zone, &bs);
 	st->free_bytes = (bs.free_pages + bs.cached_pages) << h->min_shift;
-	for (unsigned k = 0; k < BUDDY_PCP_ORDERS; k++) {
+	for (unsigned k = 0; k < BUDDY_NR_PCP_ORDERS; k++) {
 		st->free_blocks += bs.nr_cached[k];
 		if (bs.nr_cached[k] && ((size_t)h->cfg.min_block << k) > st->largest_free)
 			st->largest_free = (size_t)h->cfg.min_block << k;

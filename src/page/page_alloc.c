@@ -30,17 +30,14 @@
  * malloc-like block and its memory becomes no-access again when freed; of
  * a free block only its first ANNOT_LINK_BYTES (the list links) stay
  * accessible, re-poisoned when the block merges into a larger one.
+ *
+ * Assertions (common/debug.h) name the invariant they rely on (P1..P9,
+ * page_internal.h). With BUDDY_DEBUG >= 2 every public call that changes
+ * the zone ends with the full buddy_check (zone_check_on_return).
  */
 #include "common/annotate.h"
 #include "common/fmt.h"
 #include "page/page_internal.h"
-
-/* Keep rarely taken paths out of the fast paths' code. */
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
-#define COLD __attribute__((noinline, cold))
-#define NOINLINE __attribute__((noinline))
-#define HOT_INLINE inline __attribute__((always_inline))
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
@@ -52,7 +49,7 @@ static unsigned log2_floor(size_t v)
 	       (unsigned)__builtin_clzll((unsigned long long)v);
 }
 
-unsigned carve_order(size_t idx, size_t n, unsigned max)
+unsigned buddy_carve_order(size_t idx, size_t n, unsigned max)
 {
 	unsigned k = idx ? (unsigned)__builtin_ctzll((unsigned long long)idx) : max;
 	if (k > max)
@@ -72,6 +69,21 @@ static int fail(struct buddy_zone *z, int status)
 	z->last_error = status;
 	return status;
 }
+
+#if BUDDY_DEBUG >= 2
+/*
+ * The expensive tier: a zone a public call leaves must pass the full check
+ * (every call on small zones; see common/debug.h). A zone that has reported
+ * damage is left alone: it changes no more.
+ */
+static void zone_check_on_return(struct buddy_zone **zp)
+{
+	const struct buddy_zone *z = *zp;
+	if (z && !z->corrupted && BUDDY_DEBUG_CHECK_DUE(z->allocs + z->frees, z->total_pages))
+		BUDDY_ASSERT(buddy_check(z, NULL, NULL) == 0);
+}
+#endif
+#define ZONE_CHECK_ON_RETURN(z) BUDDY_CHECK_ON_RETURN(zone_check_on_return, z)
 
 /* ------------------------------------------------------------------ */
 /* free lists                                                          */
@@ -103,19 +115,25 @@ static void area_unlink(struct buddy_zone *z, unsigned order, uintptr_t a)
 	struct buddy_free_area *fa = &z->free_area[order];
 	struct buddy_list *n = (struct buddy_list *)a;
 
+	/* P4: checked by node_check before any unlink. */
+	BUDDY_ASSERT(fa->nr_free > 0 && n->next->prev == n && n->prev->next == n);
 	n->prev->next = n->next;
 	n->next->prev = n->prev;
 	if (--fa->nr_free == 0)
 		z->nonempty &= ~(1u << order);
 }
 
-/* Record damage once, tell the callback, and refuse every later change. */
-static COLD int corrupt(struct buddy_zone *z, const char *what, const void *where)
+/*
+ * Record damage once, tell the callback, and refuse every later change.
+ * op names the step that met it, what the damage.
+ */
+static COLD int corrupt(struct buddy_zone *z, const char *op, const char *what,
+			const void *where)
 {
-	if (!z->corrupted && z->on_corrupt) {
-		char msg[160];
-		bfmt(msg, sizeof(msg), "buddy: corrupted free list: %s at %p", what, where);
-		z->on_corrupt(z->corrupt_arg, msg);
+	if (!z->corrupted && z->on_error) {
+		char msg[200];
+		buddy_fmt(msg, sizeof(msg), "buddy: %s(): %s at %p", op, what, where);
+		z->on_error(z->error_arg, BUDDY_ERR_CORRUPT, op, where, msg);
 	}
 	z->corrupted = 1;
 	z->last_error = BUDDY_ECORRUPT;
@@ -138,7 +156,7 @@ static void poison_fill(const struct buddy_zone *z, uintptr_t a, size_t n)
  * links must still hold the poison byte. A memory checker is told the
  * bytes are readable first, since the allocator itself reads them.
  */
-static COLD int poison_check(struct buddy_zone *z, uintptr_t a, size_t n)
+static COLD int poison_check(struct buddy_zone *z, const char *op, uintptr_t a, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)a;
 
@@ -147,7 +165,8 @@ static COLD int poison_check(struct buddy_zone *z, uintptr_t a, size_t n)
 	annot_defined(p + ANNOT_LINK_BYTES, n - ANNOT_LINK_BYTES);
 	for (size_t i = ANNOT_LINK_BYTES; i < n; i++)
 		if (p[i] != BUDDY_POISON_BYTE)
-			return corrupt(z, "freed page written after free", p + i);
+			return corrupt(z, op, "corrupted free page: freed page written after free",
+				       p + i);
 	return BUDDY_OK;
 }
 
@@ -161,9 +180,7 @@ static inline int link_ok(const struct buddy_zone *z, const struct buddy_list *h
 	if (p == head)
 		return 1;
 	uintptr_t a = (uintptr_t)p;
-	const struct buddy_region *r = z->hint;
-	if (!r || a - r->base >= r->end - r->base)
-		r = region_lookup(z, a);
+	const struct buddy_region *r = buddy_region_lookup(z, a);
 	return r && !(a & (z->page_size - 1)) && r->pg[region_index(z, r, a)] == want;
 }
 
@@ -172,22 +189,24 @@ static inline int link_ok(const struct buddy_zone *z, const struct buddy_list *h
  * list `head`) and its neighbours before unlinking: both links must lead
  * to valid nodes that point back at it, as glibc's unlink checks.
  */
-static int node_check(struct buddy_zone *z, const struct buddy_list *head, uintptr_t a,
-		      uint8_t want)
+static int node_check(struct buddy_zone *z, const char *op, const struct buddy_list *head,
+		      uintptr_t a, uint8_t want)
 {
 	const struct buddy_list *n = (const struct buddy_list *)a;
 	if (!link_ok(z, head, n, want) || n == head)
-		return corrupt(z, "list entry is not a free block", n);
+		return corrupt(z, op, "corrupted free list: list entry is not a free block", n);
 	if (!link_ok(z, head, n->next, want) || !link_ok(z, head, n->prev, want))
-		return corrupt(z, "link points outside the free blocks", n);
+		return corrupt(z, op, "corrupted free list: link points outside the free blocks", n);
 	if (n->next->prev != n || n->prev->next != n)
-		return corrupt(z, "neighbours do not point back", n);
+		return corrupt(z, op, "corrupted free list: neighbours do not point back", n);
 	return BUDDY_OK;
 }
 
 /* Toggle the pair bit of block idx at order k; returns the new value. */
 static int pair_toggle(struct buddy_region *r, unsigned k, size_t idx)
 {
+	/* P3: only orders below the region's max_order have a map. */
+	BUDDY_ASSERT(k < r->max_order && idx < r->nr_pages);
 	size_t bit = idx >> (k + 1);
 	map_word m = (map_word)1 << (bit % MAP_WORD_BITS);
 	map_word *w = &r->map[k][bit / MAP_WORD_BITS];
@@ -207,12 +226,12 @@ static void log_event(struct buddy_zone *z, const struct buddy_region *r,
 /* regions                                                             */
 /* ------------------------------------------------------------------ */
 
-const struct buddy_region *region_lookup(const struct buddy_zone *z, uintptr_t a)
+const struct buddy_region *buddy_region_lookup(const struct buddy_zone *z, uintptr_t a)
 {
 	const struct buddy_region *r = z->hint;
-	if (r && a - r->base < r->end - r->base)
+	if (r && region_has(r, a))
 		return r;
-	if (z->nr_regions <= BUDDY_REGION_INDEX) {
+	if (z->nr_regions <= BUDDY_NR_REGION_INDEX) {
 		/* Bisect the sorted index for the last region starting at or below a. */
 		unsigned lo = 0, hi = z->nr_regions;
 		while (lo < hi) {
@@ -223,7 +242,7 @@ const struct buddy_region *region_lookup(const struct buddy_zone *z, uintptr_t a
 				hi = mid;
 		}
 		r = lo ? z->index[lo - 1] : NULL;
-		return r && a - r->base < r->end - r->base ? r : NULL;
+		return r && region_has(r, a) ? r : NULL;
 	}
 	for (r = z->regions; r && r->base <= a; r = r->next)
 		if (a < r->end)
@@ -235,13 +254,13 @@ const struct buddy_region *region_lookup(const struct buddy_zone *z, uintptr_t a
 static void index_rebuild(struct buddy_zone *z)
 {
 	unsigned i = 0;
-	for (struct buddy_region *r = z->regions; r && i < BUDDY_REGION_INDEX; r = r->next)
+	for (struct buddy_region *r = z->regions; r && i < BUDDY_NR_REGION_INDEX; r = r->next)
 		z->index[i++] = r;
 }
 
 static NOINLINE struct buddy_region *region_find_slow(struct buddy_zone *z, uintptr_t a)
 {
-	struct buddy_region *r = (struct buddy_region *)region_lookup(z, a);
+	struct buddy_region *r = (struct buddy_region *)buddy_region_lookup(z, a);
 	if (r)
 		z->hint = r;
 	return r;
@@ -251,15 +270,27 @@ static NOINLINE struct buddy_region *region_find_slow(struct buddy_zone *z, uint
 static inline struct buddy_region *region_find(struct buddy_zone *z, uintptr_t a)
 {
 	struct buddy_region *r = z->hint;
-	if (__builtin_expect(r && a - r->base < r->end - r->base, 1))
+	if (likely(r && region_has(r, a)))
 		return r;
 	return region_find_slow(z, a);
 }
 
+/* P9: a region's largest order. */
 static unsigned region_max_order(const struct buddy_zone *z, size_t nr_pages)
 {
 	unsigned k = log2_floor(nr_pages);
-	return k < z->max_order ? k : z->max_order;
+	return k < z->cfg_max_order ? k : z->cfg_max_order;
+}
+
+/* P9: the zone's max_order after a region came or went. */
+static void zone_max_order_update(struct buddy_zone *z)
+{
+	if (!z->max_order_auto)
+		return;
+	z->max_order = 0;
+	for (const struct buddy_region *r = z->regions; r; r = r->next)
+		if (r->max_order > z->max_order)
+			z->max_order = r->max_order;
 }
 
 /* Metadata bytes for a region of nr_pages pages. */
@@ -333,6 +364,7 @@ int buddy_add_region(struct buddy_zone *z, void *base, size_t len, void *meta, s
 int buddy_add_region_ex(struct buddy_zone *z, void *base, size_t len, void *meta,
 			size_t meta_len, unsigned flags)
 {
+	ZONE_CHECK_ON_RETURN(z);
 	if (!z)
 		return BUDDY_ENULL;
 	if (z->corrupted)
@@ -346,8 +378,7 @@ int buddy_add_region_ex(struct buddy_zone *z, void *base, size_t len, void *meta
 		return fail(z, BUDDY_ESMALL);
 
 	size_t nr_pages = len >> z->page_shift;
-	int carved = meta == NULL;
-	if (carved) {
+	if (!meta) {
 		/* The metadata takes whole pages from the region's tail. */
 		size_t need = meta_bytes_for(z, nr_pages);
 		size_t meta_pages = (need + z->page_size - 1) >> z->page_shift;
@@ -368,7 +399,6 @@ int buddy_add_region_ex(struct buddy_zone *z, void *base, size_t len, void *meta
 		return fail(z, BUDDY_EOVERLAP);
 
 	struct buddy_region *r = region_setup(z, b, nr_pages, meta, meta_len, flags);
-	r->carved = carved;
 	z->next_region_id++;
 
 	struct buddy_region **pp = &z->regions;
@@ -380,31 +410,57 @@ int buddy_add_region_ex(struct buddy_zone *z, void *base, size_t len, void *meta
 	index_rebuild(z);
 	z->total_pages += nr_pages;
 	z->meta_bytes += meta_len;
-	if (r->max_order > z->top_order)
-		z->top_order = r->max_order;
+	zone_max_order_update(z);
 
 	/* Every page starts in use; free the largest naturally aligned blocks. */
 	poison_fill(z, b, nr_pages << z->page_shift);
 	annot_noaccess(base, nr_pages << z->page_shift);
 	for (size_t idx = 0; idx < nr_pages;) {
-		unsigned k = carve_order(idx, nr_pages, r->max_order);
+		unsigned k = buddy_carve_order(idx, nr_pages, r->max_order);
 		free_block(z, r, idx, k);
 		idx += (size_t)1 << k;
 	}
 	return BUDDY_OK;
 }
 
+/* The link that points at the region starting exactly at base (*pp NULL: none). */
+static struct buddy_region **region_link(struct buddy_zone *z, const void *base)
+{
+	struct buddy_region **pp = &z->regions;
+	while (*pp && (*pp)->base != (uintptr_t)base)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+int buddy_region_set_owner(struct buddy_zone *z, void *base, void *owner)
+{
+	if (!z)
+		return BUDDY_ENULL;
+	if (z->corrupted)
+		return fail(z, BUDDY_ECORRUPT);
+	struct buddy_region *r = base ? *region_link(z, base) : NULL;
+	if (!r)
+		return fail(z, base ? BUDDY_EOUTSIDE : BUDDY_ENULL);
+	r->owner = owner;
+	return BUDDY_OK;
+}
+
+void *buddy_region_owner(const struct buddy_zone *z, const void *addr)
+{
+	const struct buddy_region *r = z ? buddy_region_lookup(z, (uintptr_t)addr) : NULL;
+	return r ? r->owner : NULL;
+}
+
 int buddy_remove_region(struct buddy_zone *z, void *base)
 {
+	ZONE_CHECK_ON_RETURN(z);
 	if (!z)
 		return BUDDY_ENULL;
 	if (z->corrupted)
 		return fail(z, BUDDY_ECORRUPT);
 	if (!base)
 		return fail(z, BUDDY_ENULL);
-	struct buddy_region **pp = &z->regions;
-	while (*pp && (*pp)->base != (uintptr_t)base)
-		pp = &(*pp)->next;
+	struct buddy_region **pp = region_link(z, base);
 	struct buddy_region *r = *pp;
 	if (!r)
 		return fail(z, BUDDY_EOUTSIDE);
@@ -415,13 +471,14 @@ int buddy_remove_region(struct buddy_zone *z, void *base)
 
 	/* A wholly free region is fully merged: exactly its carving blocks. */
 	for (size_t idx = 0; idx < r->nr_pages;) {
-		unsigned k = carve_order(idx, r->nr_pages, r->max_order);
-		if (node_check(z, &z->free_area[k].free_list, region_addr(z, r, idx), (uint8_t)(PG_FREE | k)))
+		unsigned k = buddy_carve_order(idx, r->nr_pages, r->max_order);
+		if (node_check(z, "remove_region", &z->free_area[k].free_list,
+			       region_addr(z, r, idx), (uint8_t)(PG_FREE | k)))
 			return BUDDY_ECORRUPT;
 		idx += (size_t)1 << k;
 	}
 	for (size_t idx = 0; idx < r->nr_pages;) {
-		unsigned k = carve_order(idx, r->nr_pages, r->max_order);
+		unsigned k = buddy_carve_order(idx, r->nr_pages, r->max_order);
 		area_unlink(z, k, region_addr(z, r, idx));
 		idx += (size_t)1 << k;
 	}
@@ -434,10 +491,7 @@ int buddy_remove_region(struct buddy_zone *z, void *base)
 	z->total_pages -= r->nr_pages;
 	z->free_pages -= r->nr_pages;
 	z->meta_bytes -= r->meta_bytes;
-	z->top_order = 0;
-	for (struct buddy_region *q = z->regions; q; q = q->next)
-		if (q->max_order > z->top_order)
-			z->top_order = q->max_order;
+	zone_max_order_update(z);
 	return BUDDY_OK;
 }
 
@@ -450,14 +504,14 @@ void buddy_config_default(struct buddy_config *cfg)
 	if (!cfg)
 		return;
 	cfg->page_size = BUDDY_PAGE_SIZE_DEFAULT;
-	cfg->max_order = BUDDY_ORDER_AUTO;
+	cfg->max_order = BUDDY_MAX_ORDER_AUTO;
 	cfg->name = "Normal";
 	cfg->log = NULL;
 	cfg->log_arg = NULL;
 	cfg->pcp_high = 0;
 	cfg->pcp_max_order = 3;
-	cfg->on_corrupt = NULL;
-	cfg->corrupt_arg = NULL;
+	cfg->on_error = NULL;
+	cfg->error_arg = NULL;
 	cfg->poison = 0;
 }
 
@@ -474,7 +528,7 @@ int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
 	size_t ps = cfg->page_size;
 	if (ps < BUDDY_PAGE_SIZE_MIN || (ps & (ps - 1)))
 		return BUDDY_ECONFIG;
-	if (cfg->max_order != BUDDY_ORDER_AUTO && cfg->max_order > BUDDY_ORDER_LIMIT)
+	if (cfg->max_order != BUDDY_MAX_ORDER_AUTO && cfg->max_order > BUDDY_MAX_ORDER)
 		return BUDDY_ECONFIG;
 	const char *name = cfg->name ? cfg->name : "Normal";
 	size_t name_len = 0;
@@ -482,7 +536,7 @@ int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
 		name_len++;
 	if (name_len >= sizeof(z->name))
 		return BUDDY_ECONFIG;
-	if (cfg->pcp_high && cfg->pcp_max_order > BUDDY_PCP_ORDER_LIMIT)
+	if (cfg->pcp_high && cfg->pcp_max_order > BUDDY_PCP_MAX_ORDER)
 		return BUDDY_ECONFIG;
 
 	mem_zero(z, sizeof(*z));
@@ -490,18 +544,19 @@ int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
 		list_init(&z->free_area[k].free_list);
 	z->page_size = ps;
 	z->page_shift = log2_floor(ps);
-	z->order_auto = cfg->max_order == BUDDY_ORDER_AUTO;
-	z->max_order = z->order_auto ? BUDDY_ORDER_LIMIT : cfg->max_order;
+	z->max_order_auto = cfg->max_order == BUDDY_MAX_ORDER_AUTO;
+	z->cfg_max_order = z->max_order_auto ? BUDDY_MAX_ORDER : cfg->max_order;
+	z->max_order = z->max_order_auto ? 0 : z->cfg_max_order;
 	z->log = cfg->log;
 	z->log_arg = cfg->log_arg;
-	z->on_corrupt = cfg->on_corrupt;
-	z->corrupt_arg = cfg->corrupt_arg;
-	for (unsigned k = 0; k < BUDDY_PCP_ORDERS; k++)
+	z->on_error = cfg->on_error;
+	z->error_arg = cfg->error_arg;
+	for (unsigned k = 0; k < BUDDY_NR_PCP_ORDERS; k++)
 		list_init(&z->pcp[k].list);
 	z->pcp_high = cfg->pcp_high;
-	z->pcp_orders = cfg->pcp_high ? cfg->pcp_max_order + 1 : 0;
+	z->nr_pcp_orders = cfg->pcp_high ? cfg->pcp_max_order + 1 : 0;
 	z->poison = cfg->poison != 0;
-	z->fast_orders = z->poison ? 0 : z->pcp_orders; /* the fast paths skip poisoning */
+	z->nr_fast_orders = z->poison ? 0 : z->nr_pcp_orders; /* the fast paths skip poisoning */
 	for (size_t i = 0; i < name_len; i++)
 		z->name[i] = name[i];
 	return BUDDY_OK;
@@ -522,6 +577,9 @@ int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
 static void expand(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 		   unsigned low, unsigned high)
 {
+	/* P2: the block is aligned to its order and lies in the region. */
+	BUDDY_ASSERT(low <= high && high <= r->max_order && !(idx & (((size_t)1 << high) - 1)) &&
+		     ((size_t)1 << high) <= r->nr_pages - idx);
 	while (high > low) {
 		if (z->log)
 			log_event(z, r, BUDDY_EV_SPLIT, high, idx);
@@ -546,7 +604,7 @@ static struct buddy_region *rmqueue(struct buddy_zone *z, unsigned order, size_t
 	unsigned cur = order + (unsigned)__builtin_ctz(avail);
 	struct buddy_list *head = &z->free_area[cur].free_list;
 	uintptr_t a = (uintptr_t)head->next;
-	if (node_check(z, head, a, (uint8_t)(PG_FREE | cur)))
+	if (node_check(z, "alloc_pages", head, a, (uint8_t)(PG_FREE | cur)))
 		return NULL;
 	struct buddy_region *r = region_find(z, a);
 	size_t idx = region_index(z, r, a);
@@ -576,7 +634,7 @@ static HOT_INLINE struct buddy_region *pcp_take(struct buddy_zone *z, unsigned o
 	struct buddy_list *h = &pc->list, *n = h->next, *next = n->next;
 
 	if (n->prev != h || !link_ok(z, h, next, (uint8_t)(PG_CACHED | order)) || next->prev != n) {
-		corrupt(z, "cached block's links are damaged", n);
+		corrupt(z, "alloc_pages", "corrupted free list: cached block's links are damaged", n);
 		return NULL;
 	}
 	h->next = next;
@@ -595,7 +653,7 @@ static NOINLINE int pcp_drain(struct buddy_zone *z, unsigned order, size_t count
 
 	while (count-- && pc->count) {
 		struct buddy_list *n = pc->list.prev;
-		if (node_check(z, &pc->list, (uintptr_t)n, (uint8_t)(PG_CACHED | order)))
+		if (node_check(z, "drain_cache", &pc->list, (uintptr_t)n, (uint8_t)(PG_CACHED | order)))
 			return BUDDY_ECORRUPT;
 		n->prev->next = n->next;
 		n->next->prev = n->prev;
@@ -633,9 +691,10 @@ static HOT_INLINE int pcp_put(struct buddy_zone *z, struct buddy_region *r, size
 
 void buddy_drain_cache(struct buddy_zone *z)
 {
+	ZONE_CHECK_ON_RETURN(z);
 	if (!z || z->corrupted)
 		return;
-	for (unsigned k = 0; k < z->pcp_orders; k++)
+	for (unsigned k = 0; k < z->nr_pcp_orders; k++)
 		if (pcp_drain(z, k, z->pcp[k].count))
 			return;
 }
@@ -658,7 +717,7 @@ static NOINLINE struct buddy_region *rmqueue_drain(struct buddy_zone *z, unsigne
 /* A block of exactly `order`: from the cache, else from the free lists. */
 static struct buddy_region *block_take(struct buddy_zone *z, unsigned order, size_t *idx)
 {
-	if (order < z->pcp_orders && z->pcp[order].count)
+	if (order < z->nr_pcp_orders && z->pcp[order].count)
 		return pcp_take(z, order, idx);
 	return rmqueue_drain(z, order, idx);
 }
@@ -667,21 +726,21 @@ static struct buddy_region *block_take(struct buddy_zone *z, unsigned order, siz
 static inline void peak_note(struct buddy_zone *z)
 {
 	size_t used = z->total_pages - z->free_pages - z->cached_pages;
-	if (used > z->peak_used)
-		z->peak_used = used;
+	if (used > z->peak_used_pages)
+		z->peak_used_pages = used;
 }
 
 static void account_alloc(struct buddy_zone *z)
 {
 	peak_note(z);
-	z->nr_allocs++;
+	z->allocs++;
 }
 
 /* Why no block was found: damage, or a counted failure. */
 static void *alloc_failed(struct buddy_zone *z)
 {
 	if (!z->corrupted) {
-		z->nr_failures++;
+		z->failures++;
 		z->last_error = BUDDY_ENOMEM;
 	}
 	return NULL;
@@ -710,14 +769,15 @@ static NOINLINE void *alloc_pages_slow(struct buddy_zone *z, unsigned order, uns
 		z->last_error = BUDDY_ECORRUPT;
 		return NULL;
 	}
-	if (order > z->max_order) {
+	if (order > z->cfg_max_order) {
 		z->last_error = BUDDY_EMAXORDER;
 		return NULL;
 	}
 	struct buddy_region *r = block_take(z, order, &idx);
 	if (!r)
 		return alloc_failed(z);
-	if (z->poison && poison_check(z, region_addr(z, r, idx), (size_t)z->page_size << order))
+	if (z->poison &&
+	    poison_check(z, "alloc_pages", region_addr(z, r, idx), (size_t)z->page_size << order))
 		return NULL;
 	return alloc_finish(z, r, idx, order, flags);
 }
@@ -736,7 +796,8 @@ static COLD void *zero_fill(void *p, size_t n)
  */
 void *buddy_alloc_pages(struct buddy_zone *z, unsigned order, unsigned flags)
 {
-	if (likely(z && order < z->fast_orders && !z->corrupted && z->hint)) {
+	ZONE_CHECK_ON_RETURN(z);
+	if (likely(z && order < z->nr_fast_orders && !z->corrupted && z->hint)) {
 		struct buddy_pcp *pc = &z->pcp[order];
 		struct buddy_list *h = &pc->list, *n = h->next, *next;
 		struct buddy_region *r = z->hint;
@@ -777,6 +838,8 @@ static void trim_exact(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 	unsigned k = order;
 	uint8_t state = PG_HEAD;
 
+	/* P7: a chain of more than one block, shorter than the block. */
+	BUDDY_ASSERT(npages > 1 && npages < ((size_t)1 << order) && order <= r->max_order);
 	while (rest) {
 		if (z->log)
 			log_event(z, r, BUDDY_EV_SPLIT, k, p);
@@ -793,7 +856,8 @@ static void trim_exact(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 			pair_toggle(r, k, p + half);
 		}
 	}
-	/* The working block left over after the last kept block is free. */
+	/* The working block left over after the last kept block is free (P2: it ends the block). */
+	BUDDY_ASSERT(p == idx + npages && p + ((size_t)1 << k) <= idx + ((size_t)1 << order));
 	r->pg[p] = (uint8_t)(PG_FREE | k);
 	area_add(z, k, region_addr(z, r, p));
 	pair_toggle(r, k, p);
@@ -804,13 +868,14 @@ static void trim_exact(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 
 void *buddy_alloc_pages_exact(struct buddy_zone *z, size_t npages, unsigned flags)
 {
+	ZONE_CHECK_ON_RETURN(z);
 	if (!z)
 		return NULL;
 	if (z->corrupted) {
 		z->last_error = BUDDY_ECORRUPT;
 		return NULL;
 	}
-	if (npages == 0 || npages > ((size_t)1 << z->max_order)) {
+	if (npages == 0 || npages > ((size_t)1 << z->cfg_max_order)) {
 		z->last_error = BUDDY_ECOUNT;
 		return NULL;
 	}
@@ -824,7 +889,7 @@ void *buddy_alloc_pages_exact(struct buddy_zone *z, size_t npages, unsigned flag
 		return alloc_failed(z);
 	trim_exact(z, r, idx, order, npages);
 	void *p = (void *)region_addr(z, r, idx);
-	if (z->poison && poison_check(z, (uintptr_t)p, npages << z->page_shift))
+	if (z->poison && poison_check(z, "alloc_pages_exact", (uintptr_t)p, npages << z->page_shift))
 		return NULL;
 	account_alloc(z);
 	annot_alloc(p, npages << z->page_shift);
@@ -851,15 +916,20 @@ static NOINLINE int free_block(struct buddy_zone *z, struct buddy_region *r, siz
 	z->free_pages += (size_t)1 << order;
 	r->pg[idx] = PG_TAIL;
 	while (order < r->max_order) {
+		/* P2: the block being freed is aligned to its order. */
+		BUDDY_ASSERT(!(idx & (((size_t)1 << order) - 1)) && idx < r->nr_pages);
 		if (!map_test(r, order, idx)) {
 			pair_toggle(r, order, idx); /* the buddy is in use (or split) */
 			break;
 		}
 		size_t buddy = idx ^ ((size_t)1 << order);
 		uintptr_t ba = region_addr(z, r, buddy);
-		if (buddy >= r->nr_pages ||
-		    node_check(z, &z->free_area[order].free_list, ba, (uint8_t)(PG_FREE | order)))
-			return corrupt(z, "pair bitmap names a buddy that is not free", (void *)ba);
+		/* P3: the pair bit says the buddy is free: it must be on its list (P4). */
+		if (buddy >= r->nr_pages || node_check(z, "free_pages", &z->free_area[order].free_list,
+						       ba, (uint8_t)(PG_FREE | order)))
+			return corrupt(z, "free_pages",
+				       "corrupted free list: pair bitmap names a buddy that is not free",
+				       (void *)ba);
 		pair_toggle(r, order, idx);
 		area_unlink(z, order, ba);
 		poison_fill(z, ba, ANNOT_LINK_BYTES);
@@ -894,9 +964,9 @@ static int classify_bad(const struct buddy_region *r, size_t idx)
 	return BUDDY_ENOTBLOCK;
 }
 
-/* Find the allocation starting at addr: its region and first page. */
-static int lookup_alloc(struct buddy_zone *z, const void *addr,
-			struct buddy_region **r_out, size_t *idx_out)
+/* Classify addr: BUDDY_OK when it starts an allocation, found at *r_out, *idx_out. */
+static int lookup_alloc_status(struct buddy_zone *z, const void *addr,
+			       struct buddy_region **r_out, size_t *idx_out)
 {
 	if (z->corrupted)
 		return BUDDY_ECORRUPT;
@@ -907,7 +977,6 @@ static int lookup_alloc(struct buddy_zone *z, const void *addr,
 	if (!r)
 		return BUDDY_EOUTSIDE;
 	size_t idx = region_index(z, r, a);
-	/* Filled in before the last checks, so no path leaves them unset. */
 	*r_out = r;
 	*idx_out = idx;
 	if (a & (z->page_size - 1))
@@ -915,6 +984,19 @@ static int lookup_alloc(struct buddy_zone *z, const void *addr,
 	if (pg_state(r->pg[idx]) != PG_HEAD)
 		return classify_bad(r, idx);
 	return BUDDY_OK;
+}
+
+/*
+ * The prologue of every call that takes an allocation's address: find its
+ * region and first page, or fail (recording last_error) changing nothing.
+ */
+static int lookup_alloc(struct buddy_zone *z, const void *addr,
+			struct buddy_region **r_out, size_t *idx_out)
+{
+	if (!z)
+		return BUDDY_ENULL;
+	int st = lookup_alloc_status(z, addr, r_out, idx_out);
+	return st ? fail(z, st) : BUDDY_OK;
 }
 
 /* Pages in the allocation whose first block is at idx (follows PG_MORE). */
@@ -940,8 +1022,8 @@ static int free_alloc(struct buddy_zone *z, struct buddy_region *r, size_t idx)
 		poison_fill(z, a, bytes);
 		annot_free((void *)a, bytes);
 	}
-	z->nr_frees++;
-	if (!(b & PG_MORE) && pg_order(b) < z->pcp_orders)
+	z->frees++;
+	if (!(b & PG_MORE) && pg_order(b) < z->nr_pcp_orders)
 		return pcp_put(z, r, idx, pg_order(b));
 	do {
 		b = r->pg[idx];
@@ -959,7 +1041,7 @@ static int free_alloc(struct buddy_zone *z, struct buddy_region *r, size_t idx)
 static inline size_t free_fast_index(struct buddy_zone *z, uintptr_t a, uint8_t want)
 {
 	const struct buddy_region *r = z->hint;
-	if (!r || a - r->base >= r->end - r->base || (a & (z->page_size - 1)) || z->corrupted)
+	if (!r || !region_has(r, a) || (a & (z->page_size - 1)) || z->corrupted)
 		return (size_t)-1;
 	size_t idx = region_index(z, r, a);
 	return r->pg[idx] == want ? idx : (size_t)-1;
@@ -967,27 +1049,56 @@ static inline size_t free_fast_index(struct buddy_zone *z, uintptr_t a, uint8_t 
 
 int buddy_free(struct buddy_zone *z, void *addr)
 {
-	struct buddy_region *r = NULL;
-	size_t idx = 0;
+	struct buddy_region *r;
+	size_t idx;
 
-	if (!z)
-		return BUDDY_ENULL;
+	ZONE_CHECK_ON_RETURN(z);
+	int st = lookup_alloc(z, addr, &r, &idx);
+	return st ? st : free_alloc(z, r, idx);
+}
+
+/* What the allocation at idx is, for buddy_alloc_info and buddy_free_info. */
+static void alloc_info_fill(const struct buddy_region *r, size_t idx, struct buddy_alloc_info *info)
+{
+	info->nr_pages = alloc_pages_count(r, idx);
+	info->owner = r->owner;
+}
+
+int buddy_alloc_info(struct buddy_zone *z, const void *addr, struct buddy_alloc_info *info)
+{
+	struct buddy_region *r;
+	size_t idx;
+
+	if (!info)
+		return z ? fail(z, BUDDY_ENULL) : BUDDY_ENULL;
+	int st = lookup_alloc(z, addr, &r, &idx);
+	if (!st)
+		alloc_info_fill(r, idx, info);
+	return st;
+}
+
+int buddy_free_info(struct buddy_zone *z, void *addr, struct buddy_alloc_info *info)
+{
+	struct buddy_region *r;
+	size_t idx;
+
+	ZONE_CHECK_ON_RETURN(z);
 	int st = lookup_alloc(z, addr, &r, &idx);
 	if (st)
-		return fail(z, st);
+		return st;
+	if (info)
+		alloc_info_fill(r, idx, info);
 	return free_alloc(z, r, idx);
 }
 
 static NOINLINE int free_pages_slow(struct buddy_zone *z, void *addr, unsigned order)
 {
-	struct buddy_region *r = NULL;
-	size_t idx = 0;
+	struct buddy_region *r;
+	size_t idx;
 
-	if (!z)
-		return BUDDY_ENULL;
 	int st = lookup_alloc(z, addr, &r, &idx);
 	if (st)
-		return fail(z, st);
+		return st;
 	uint8_t b = r->pg[idx];
 	if ((b & PG_MORE) || pg_order(b) != order)
 		return fail(z, BUDDY_EORDER);
@@ -1000,11 +1111,12 @@ static NOINLINE int free_pages_slow(struct buddy_zone *z, void *addr, unsigned o
  */
 int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
 {
-	if (likely(z && order < z->fast_orders)) {
+	ZONE_CHECK_ON_RETURN(z);
+	if (likely(z && order < z->nr_fast_orders)) {
 		size_t idx = free_fast_index(z, (uintptr_t)addr, (uint8_t)(PG_HEAD | order));
 		if (likely(idx != (size_t)-1)) {
 			annot_free(addr, (size_t)z->page_size << order);
-			z->nr_frees++;
+			z->frees++;
 			return pcp_put(z, z->hint, idx, order);
 		}
 	}
@@ -1013,14 +1125,13 @@ int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
 
 int buddy_free_pages_exact(struct buddy_zone *z, void *addr, size_t npages)
 {
-	struct buddy_region *r = NULL;
-	size_t idx = 0;
+	struct buddy_region *r;
+	size_t idx;
 
-	if (!z)
-		return BUDDY_ENULL;
+	ZONE_CHECK_ON_RETURN(z);
 	int st = lookup_alloc(z, addr, &r, &idx);
 	if (st)
-		return fail(z, st);
+		return st;
 	if (alloc_pages_count(r, idx) != npages)
 		return fail(z, BUDDY_EORDER);
 	return free_alloc(z, r, idx);
@@ -1028,26 +1139,20 @@ int buddy_free_pages_exact(struct buddy_zone *z, void *addr, size_t npages)
 
 size_t buddy_alloc_size(struct buddy_zone *z, const void *addr)
 {
-	struct buddy_region *r = NULL;
-	size_t idx = 0;
+	struct buddy_region *r;
+	size_t idx;
 
 	if (!z)
 		return 0;
 	/* Fast path: the start of a single-block allocation in the last region used. */
 	const struct buddy_region *h = z->hint;
 	uintptr_t a = (uintptr_t)addr;
-	if (likely(h && a - h->base < h->end - h->base && !(a & (z->page_size - 1)) &&
-		   !z->corrupted)) {
+	if (likely(h && region_has(h, a) && !(a & (z->page_size - 1)) && !z->corrupted)) {
 		uint8_t b = h->pg[region_index(z, h, a)];
 		if ((b & (PG_STATE | PG_MORE)) == PG_HEAD)
 			return (size_t)1 << pg_order(b);
 	}
-	int st = lookup_alloc(z, addr, &r, &idx);
-	if (st) {
-		fail(z, st);
-		return 0;
-	}
-	return alloc_pages_count(r, idx);
+	return lookup_alloc(z, addr, &r, &idx) ? 0 : alloc_pages_count(r, idx);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1094,9 +1199,9 @@ static int block_grow(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 							? &z->free_area[k].free_list
 							: &z->pcp[k].list;
 		uintptr_t ba = region_addr(z, r, buddy);
-		if (node_check(z, head, ba, r->pg[buddy]))
+		if (node_check(z, "resize", head, ba, r->pg[buddy]))
 			return BUDDY_ECORRUPT;
-		if (z->poison && poison_check(z, ba, (size_t)z->page_size << k))
+		if (z->poison && poison_check(z, "resize", ba, (size_t)z->page_size << k))
 			return BUDDY_ECORRUPT;
 	}
 	for (unsigned k = order; k < new_order; k++) {
@@ -1124,18 +1229,17 @@ static int block_grow(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 
 int buddy_resize(struct buddy_zone *z, void *addr, unsigned new_order)
 {
-	struct buddy_region *r = NULL;
-	size_t idx = 0;
+	struct buddy_region *r;
+	size_t idx;
 
-	if (!z)
-		return BUDDY_ENULL;
+	ZONE_CHECK_ON_RETURN(z);
 	int st = lookup_alloc(z, addr, &r, &idx);
 	if (st)
-		return fail(z, st);
+		return st;
 	uint8_t b = r->pg[idx];
 	if (b & PG_MORE)
 		return fail(z, BUDDY_EORDER); /* exact allocations do not resize */
-	if (new_order > z->max_order)
+	if (new_order > z->cfg_max_order)
 		return fail(z, BUDDY_EMAXORDER);
 	unsigned order = pg_order(b);
 

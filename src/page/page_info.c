@@ -33,31 +33,26 @@ const char *buddy_strerror(int status)
 	return status_text[status];
 }
 
-static unsigned zone_max_order(const struct buddy_zone *z)
-{
-	return z->order_auto ? z->top_order : z->max_order;
-}
-
 void buddy_get_stats(const struct buddy_zone *z, struct buddy_stats *st)
 {
 	if (!z || !st)
 		return;
 	st->page_size = z->page_size;
-	st->max_order = zone_max_order(z);
+	st->max_order = z->max_order;
 	st->nr_regions = z->nr_regions;
 	st->total_pages = z->total_pages;
 	st->free_pages = z->free_pages;
 	st->cached_pages = z->cached_pages;
 	st->used_pages = z->total_pages - z->free_pages - z->cached_pages;
-	st->peak_used_pages = z->peak_used;
+	st->peak_used_pages = z->peak_used_pages;
 	st->meta_bytes = z->meta_bytes;
 	for (unsigned k = 0; k < BUDDY_NR_ORDERS; k++)
 		st->nr_free[k] = z->free_area[k].nr_free;
-	for (unsigned k = 0; k < BUDDY_PCP_ORDERS; k++)
+	for (unsigned k = 0; k < BUDDY_NR_PCP_ORDERS; k++)
 		st->nr_cached[k] = z->pcp[k].count;
-	st->allocs = z->nr_allocs;
-	st->frees = z->nr_frees;
-	st->failures = z->nr_failures;
+	st->allocs = z->allocs;
+	st->frees = z->frees;
+	st->failures = z->failures;
 }
 
 /* mm/vmstat.c, frag_show_print: "Node %d, zone %8s " then "%6lu " per order. */
@@ -68,12 +63,11 @@ size_t buddy_buddyinfo(const struct buddy_zone *z, char *buf, size_t size)
 			buf[0] = '\0';
 		return 0;
 	}
-	size_t len = bfmt(buf, size, "Node 0, zone %8s ", z->name);
-	unsigned top = zone_max_order(z);
-	for (unsigned k = 0; k <= top; k++)
-		len += bfmt(len < size ? buf + len : NULL, len < size ? size - len : 0, "%6zu ",
+	size_t len = buddy_fmt(buf, size, "Node 0, zone %8s ", z->name);
+	for (unsigned k = 0; k <= z->max_order; k++)
+		len += buddy_fmt(len < size ? buf + len : NULL, len < size ? size - len : 0, "%6zu ",
 			    z->free_area[k].nr_free);
-	len += bfmt(len < size ? buf + len : NULL, len < size ? size - len : 0, "\n");
+	len += buddy_fmt(len < size ? buf + len : NULL, len < size ? size - len : 0, "\n");
 	return len;
 }
 
@@ -101,7 +95,7 @@ int buddy_fragmentation_index(const struct buddy_zone *z, unsigned order)
 {
 	struct contig_info ci;
 
-	if (!z || order > BUDDY_ORDER_LIMIT)
+	if (!z || order > BUDDY_MAX_ORDER)
 		return 0;
 	contig_info(z, order, &ci);
 	if (ci.free_blocks_total == 0)
@@ -116,7 +110,7 @@ int buddy_unusable_index(const struct buddy_zone *z, unsigned order)
 {
 	struct contig_info ci;
 
-	if (!z || order > BUDDY_ORDER_LIMIT)
+	if (!z || order > BUDDY_MAX_ORDER)
 		return 0;
 	contig_info(z, order, &ci);
 	if (ci.free_pages == 0)
@@ -171,6 +165,7 @@ int buddy_region_info(const struct buddy_zone *z, unsigned i, struct buddy_regio
 	out->max_order = r->max_order;
 	out->meta = r->meta;
 	out->meta_bytes = r->meta_bytes;
+	out->owner = r->owner;
 	return BUDDY_OK;
 }
 
@@ -199,7 +194,7 @@ static void problem(struct checker *c, const char *fmt, ...)
 	if (!c->report)
 		return;
 	va_start(ap, fmt);
-	bvfmt(msg, sizeof(msg), fmt, ap);
+	buddy_vfmt(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	c->report(c->arg, msg);
 }
@@ -219,26 +214,26 @@ static void check_blocks(struct checker *c, const struct buddy_region *r)
 		uint8_t b = r->pg[idx];
 		unsigned k = pg_order(b), st = pg_state(b);
 		if (st == PG_TAIL) {
-			problem(c, "region %u page %zu: expected the start of a block", r->id, idx);
+			problem(c, "P2: region %u page %zu: expected the start of a block", r->id, idx);
 			idx++;
 			continue;
 		}
 		size_t n = (size_t)1 << k;
 		if (k > r->max_order || (idx & (n - 1)) || n > r->nr_pages - idx) {
-			problem(c, "region %u page %zu: order %u block misaligned or too large",
+			problem(c, "P2: region %u page %zu: order %u block misaligned or too large",
 				r->id, idx, k);
 			idx++;
 			continue;
 		}
 		if ((st == PG_CONT) != expect_cont)
-			problem(c, "region %u page %zu: broken exact-allocation chain", r->id, idx);
-		if (st == PG_FREE && (b & PG_MORE) && k >= c->z->pcp_orders)
-			problem(c, "region %u page %zu: cached block of order %u above the cache's orders",
+			problem(c, "P7: region %u page %zu: broken exact-allocation chain", r->id, idx);
+		if (st == PG_FREE && (b & PG_MORE) && k >= c->z->nr_pcp_orders)
+			problem(c, "P6: region %u page %zu: cached block of order %u above the cache's orders",
 				r->id, idx, k);
 		expect_cont = st != PG_FREE && (b & PG_MORE);
 		for (size_t t = 1; t < n; t++)
 			if (r->pg[idx + t] != PG_TAIL) {
-				problem(c, "region %u page %zu: block of order %u overlaps page %zu",
+				problem(c, "P2: region %u page %zu: block of order %u overlaps page %zu",
 					r->id, idx, k, idx + t);
 				break;
 			}
@@ -251,29 +246,36 @@ static void check_blocks(struct checker *c, const struct buddy_region *r)
 		idx += n;
 	}
 	if (expect_cont)
-		problem(c, "region %u: exact allocation runs past the end", r->id);
+		problem(c, "P7: region %u: exact allocation runs past the end", r->id);
 	if (free_pages != r->free_pages)
-		problem(c, "region %u: %zu pages free in blocks but free_pages is %zu", r->id,
+		problem(c, "P8: region %u: %zu pages free in blocks but free_pages is %zu", r->id,
 			free_pages, r->free_pages);
 }
 
-/* Every pair bit equals free(lower) XOR free(upper); padding bits are 0. */
+/*
+ * P3: every pair bit equals free(lower) XOR free(upper); padding bits are 0.
+ * P5: the two are never both free.
+ */
 static void check_bitmaps(struct checker *c, const struct buddy_region *r)
 {
 	for (unsigned k = 0; k < r->max_order; k++) {
 		size_t bits = map_bits(r->nr_pages, k);
 		for (size_t bit = 0; bit < bits; bit++) {
 			size_t lo = bit << (k + 1), hi = lo + ((size_t)1 << k);
-			int want = is_free_at(r, lo, k) ^ is_free_at(r, hi, k);
+			int lo_free = is_free_at(r, lo, k), hi_free = is_free_at(r, hi, k);
+			int want = lo_free ^ hi_free;
 			if (map_test(r, k, lo) != want) {
-				problem(c, "region %u order %u: pair bit for pages %zu/%zu is %d, expected %d",
+				problem(c, "P3: region %u order %u: pair bit for pages %zu/%zu is %d, expected %d",
 					r->id, k, lo, hi, !want, want);
 			}
+			if (lo_free && hi_free)
+				problem(c, "P5: region %u order %u: buddies at pages %zu and %zu are both free",
+					r->id, k, lo, hi);
 		}
 		size_t words = map_words(r->nr_pages, k);
 		if (bits % MAP_WORD_BITS &&
 		    r->map[k][words - 1] >> (bits % MAP_WORD_BITS))
-			problem(c, "region %u order %u: bits set past the last pair", r->id, k);
+			problem(c, "P3: region %u order %u: bits set past the last pair", r->id, k);
 	}
 }
 
@@ -282,7 +284,7 @@ static void check_bitmaps(struct checker *c, const struct buddy_region *r)
  * page byte `want`) before it is dereferenced, so a damaged link is
  * reported rather than followed into wild memory. Returns 1 if sound.
  */
-static int check_list(struct checker *c, const char *what, unsigned k,
+static int check_list(struct checker *c, const char *tag, const char *what, unsigned k,
 		      const struct buddy_list *h, size_t nr, uint8_t want)
 {
 	const struct buddy_zone *z = c->z;
@@ -290,33 +292,33 @@ static int check_list(struct checker *c, const char *what, unsigned k,
 	size_t count = 0;
 
 	while (n != h) {
-		const struct buddy_region *r = region_lookup(z, (uintptr_t)n);
+		const struct buddy_region *r = buddy_region_lookup(z, (uintptr_t)n);
 		size_t idx = r ? region_index(z, r, (uintptr_t)n) : 0;
 		/* idx < nr_pages: damaged region bounds must not send us past pg[]. */
 		if (!r || ((uintptr_t)n & (z->page_size - 1)) || idx >= r->nr_pages ||
 		    r->pg[idx] != want) {
-			problem(c, "%s order %u: node %p is not a block of this list", what, k,
+			problem(c, "%s: %s order %u: node %p is not a block of this list", tag, what, k,
 				(const void *)n);
 			return 0;
 		}
 		if (n->prev != prev) {
-			problem(c, "%s order %u: node %p: prev does not point back", what, k,
+			problem(c, "%s: %s order %u: node %p: prev does not point back", tag, what, k,
 				(const void *)n);
 			return 0;
 		}
 		if (++count > nr) {
-			problem(c, "%s order %u: list holds more than its count (%zu)", what, k, nr);
+			problem(c, "%s: %s order %u: list holds more than its count (%zu)", tag, what, k, nr);
 			return 0;
 		}
 		prev = n;
 		n = n->next;
 	}
 	if (h->prev != prev) {
-		problem(c, "%s order %u: list head's prev is not the last node", what, k);
+		problem(c, "%s: %s order %u: list head's prev is not the last node", tag, what, k);
 		return 0;
 	}
 	if (count != nr) {
-		problem(c, "%s order %u: list holds %zu blocks but its count is %zu", what, k,
+		problem(c, "%s: %s order %u: list holds %zu blocks but its count is %zu", tag, what, k,
 			count, nr);
 		return 0;
 	}
@@ -330,23 +332,23 @@ static void check_lists(struct checker *c)
 
 	for (unsigned k = 0; k < BUDDY_NR_ORDERS; k++) {
 		const struct buddy_free_area *fa = &z->free_area[k];
-		check_list(c, "free list", k, &fa->free_list, fa->nr_free, (uint8_t)(PG_FREE | k));
+		check_list(c, "P4", "free list", k, &fa->free_list, fa->nr_free, (uint8_t)(PG_FREE | k));
 		if (c->free_heads[k] != fa->nr_free)
-			problem(c, "order %u: %zu free blocks in the regions but nr_free is %zu", k,
+			problem(c, "P4: order %u: %zu free blocks in the regions but nr_free is %zu", k,
 				c->free_heads[k], fa->nr_free);
 		if (((z->nonempty >> k) & 1u) != (fa->nr_free != 0))
-			problem(c, "order %u: non-empty mask bit disagrees with nr_free", k);
+			problem(c, "P4: order %u: non-empty mask bit disagrees with nr_free", k);
 	}
-	for (unsigned k = 0; k < BUDDY_PCP_ORDERS; k++) {
+	for (unsigned k = 0; k < BUDDY_NR_PCP_ORDERS; k++) {
 		const struct buddy_pcp *pc = &z->pcp[k];
-		check_list(c, "page cache", k, &pc->list, pc->count, (uint8_t)(PG_CACHED | k));
+		check_list(c, "P6", "page cache", k, &pc->list, pc->count, (uint8_t)(PG_CACHED | k));
 		if (c->cached_heads[k] != pc->count)
-			problem(c, "order %u: %zu cached blocks in the regions but the cache counts %zu",
+			problem(c, "P6: order %u: %zu cached blocks in the regions but the cache counts %zu",
 				k, c->cached_heads[k], pc->count);
 		cached += pc->count << k;
 	}
 	if (cached != z->cached_pages)
-		problem(c, "zone: cache lists hold %zu pages but cached_pages is %zu", cached,
+		problem(c, "P6: zone: cache lists hold %zu pages but cached_pages is %zu", cached,
 			z->cached_pages);
 }
 
@@ -354,13 +356,23 @@ static void check_regions(struct checker *c)
 {
 	const struct buddy_zone *z = c->z;
 	size_t total = 0, free_pages = 0, meta = 0;
-	unsigned count = 0;
+	unsigned count = 0, max_order = 0;
 
 	for (const struct buddy_region *r = z->regions; r; r = r->next) {
 		if (r->next && r->next->base < r->end)
-			problem(c, "regions %u and %u overlap or are out of order", r->id, r->next->id);
+			problem(c, "P1: regions %u and %u overlap or are out of order", r->id, r->next->id);
 		if (r->end - r->base != r->nr_pages << z->page_shift)
-			problem(c, "region %u: bounds disagree with its page count", r->id);
+			problem(c, "P1: region %u: bounds disagree with its page count", r->id);
+		if (count < BUDDY_NR_REGION_INDEX && z->index[count] != r)
+			problem(c, "P1: region %u: not at place %u of the bisection index", r->id, count);
+		unsigned lg = 0;
+		while (lg < BUDDY_MAX_ORDER && ((size_t)2 << lg) <= r->nr_pages)
+			lg++;
+		if (r->max_order != (lg < z->cfg_max_order ? lg : z->cfg_max_order))
+			problem(c, "P9: region %u: max_order %u, expected %u", r->id, r->max_order,
+				lg < z->cfg_max_order ? lg : z->cfg_max_order);
+		if (r->max_order > max_order)
+			max_order = r->max_order;
 		check_blocks(c, r);
 		check_bitmaps(c, r);
 		total += r->nr_pages;
@@ -369,9 +381,14 @@ static void check_regions(struct checker *c)
 		count++;
 	}
 	if (count != z->nr_regions)
-		problem(c, "zone: %u regions linked but nr_regions is %u", count, z->nr_regions);
+		problem(c, "P1: zone: %u regions linked but nr_regions is %u", count, z->nr_regions);
+	if (z->max_order != (z->max_order_auto ? max_order : z->cfg_max_order))
+		problem(c, "P9: zone: max_order %u, expected %u", z->max_order,
+			z->max_order_auto ? max_order : z->cfg_max_order);
+	if (z->peak_used_pages < z->total_pages - z->free_pages - z->cached_pages)
+		problem(c, "P8: zone: peak_used_pages %zu below the pages in use", z->peak_used_pages);
 	if (total != z->total_pages || free_pages != z->free_pages || meta != z->meta_bytes)
-		problem(c, "zone: totals disagree with the regions (pages %zu/%zu, free %zu/%zu)",
+		problem(c, "P8: zone: totals disagree with the regions (pages %zu/%zu, free %zu/%zu)",
 			total, z->total_pages, free_pages, z->free_pages);
 }
 
@@ -380,7 +397,7 @@ size_t buddy_check(const struct buddy_zone *z, buddy_report_fn report, void *arg
 	struct checker c = { .z = z, .report = report, .arg = arg };
 
 	if (!z) {
-		problem(&c, "zone is NULL");
+		problem(&c, "zone is NULL"); /* no invariant: an argument */
 		return c.problems;
 	}
 	check_regions(&c);

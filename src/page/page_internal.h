@@ -28,6 +28,43 @@
  * free, the bit reading 0 after the toggle means the buddy is free too.
  * Orders at or above the region's max_order have no map: blocks there
  * have no buddy.
+ *
+ * Invariants of a zone, as buddy_check verifies them and reports them by tag
+ * (free(i, k): page byte i is exactly PG_FREE | k; cached(i, k): PG_CACHED | k):
+ *
+ *   P1  Regions: the list is sorted by base and no two regions (nor any
+ *       region's metadata) overlap; end - base == nr_pages << page_shift;
+ *       nr_regions counts the list, and index[] holds its first
+ *       BUDDY_NR_REGION_INDEX entries in order.
+ *   P2  Tiling: the page bytes cut each region into blocks. The first page
+ *       of a block holds a state other than PG_TAIL and an order k <= the
+ *       region's max_order, its page index is a multiple of 2^k, the block
+ *       ends inside the region, and its other 2^k - 1 pages are PG_TAIL.
+ *   P3  Pair bits: for k < the region's max_order, the bit of pair
+ *       (i, i ^ 2^k) is free(i, k) XOR free(i ^ 2^k, k) (pages past the end
+ *       are never free; cached blocks are not free); bits past the last
+ *       pair are 0.
+ *   P4  Free lists: free_area[k].free_list is a circular doubly linked list
+ *       whose every node's next->prev and prev->next lead back to it, of
+ *       exactly the blocks with free(i, k); nr_free counts them; bit k of
+ *       nonempty is set iff nr_free != 0.
+ *   P5  Merged: below the region's max_order, two buddies are never both
+ *       free at the same order (a free merges them).
+ *   P6  Page cache: pcp[k].list is such a list of exactly the blocks with
+ *       cached(i, k), only for k < nr_pcp_orders; count counts them, and
+ *       cached_pages == sum of count << k.
+ *   P7  Allocations: a PG_CONT block follows, without a gap, a PG_HEAD or
+ *       PG_CONT block with PG_MORE set, and only such a block; no chain runs
+ *       past the region's end.
+ *   P8  Counts: a region's free_pages is the pages of its free blocks; the
+ *       zone's total_pages, free_pages and meta_bytes are the sums over
+ *       its regions; peak_used_pages >= total - free - cached pages.
+ *   P9  Orders: max_order is cfg_max_order, or with max_order_auto the
+ *       largest max_order of the regions (0 with none); a region's
+ *       max_order is min(floor(log2(nr_pages)), cfg_max_order).
+ *
+ * Once `corrupted` is set, no call changes the zone again (nothing to
+ * check: the damage is why).
  */
 #ifndef BUDDY_PAGE_INTERNAL_H
 #define BUDDY_PAGE_INTERNAL_H
@@ -35,6 +72,8 @@
 #include <stdint.h>
 
 #include "buddy/page.h"
+#include "common/compiler.h"
+#include "common/debug.h"
 
 #define PG_STATE 0xc0u
 #define PG_TAIL 0x00u
@@ -61,11 +100,17 @@ struct buddy_region {
 	map_word *map[BUDDY_NR_ORDERS]; /* pair bitmaps, orders 0..max_order-1 */
 	void *meta;                   /* start of this region's metadata */
 	size_t meta_bytes;            /* its length */
-	int carved;                   /* metadata lies in the region's own tail */
+	void *owner;                  /* buddy_region_set_owner's pointer */
 };
 
 static inline unsigned pg_state(uint8_t b) { return b & PG_STATE; }
 static inline unsigned pg_order(uint8_t b) { return b & PG_ORDER; }
+
+/* Does r hold address a? One compare (the subtraction wraps below base). */
+static inline int region_has(const struct buddy_region *r, uintptr_t a)
+{
+	return a - r->base < r->end - r->base;
+}
 
 static inline uintptr_t region_addr(const struct buddy_zone *z,
 				    const struct buddy_region *r, size_t idx)
@@ -97,9 +142,10 @@ static inline int map_test(const struct buddy_region *r, unsigned k, size_t idx)
 }
 
 /* The region holding address a, or NULL; does not update the hint. */
-const struct buddy_region *region_lookup(const struct buddy_zone *z, uintptr_t a);
+BUDDY_INTERNAL const struct buddy_region *buddy_region_lookup(const struct buddy_zone *z,
+							      uintptr_t a);
 
 /* Largest order a block at idx may have in a region of n pages capped at max. */
-unsigned carve_order(size_t idx, size_t n, unsigned max);
+BUDDY_INTERNAL unsigned buddy_carve_order(size_t idx, size_t n, unsigned max);
 
 #endif /* BUDDY_PAGE_INTERNAL_H */

@@ -41,7 +41,7 @@ static int scene_setup(void **state)
 	memset(&s, 0, sizeof(s));
 	s.arena = fx_arena(PS, 64, PS);
 	s.A = s.arena + 16 * PS;
-	fx_zone(&s.z, PS, BUDDY_ORDER_AUTO);
+	fx_zone(&s.z, PS, BUDDY_MAX_ORDER_AUTO);
 	fx_add(&s.z, s.A, 16);
 	s.a = buddy_alloc_pages(&s.z, 2, 0);
 	s.x = buddy_alloc_pages_exact(&s.z, 3, 0);
@@ -107,7 +107,7 @@ static void test_page_api_zone_init_bad_config(void **state)
 		assert_memory_equal(&fresh, &copy, sizeof(fresh));
 	}
 	buddy_config_default(&cfg);
-	cfg.max_order = BUDDY_ORDER_LIMIT + 1;
+	cfg.max_order = BUDDY_MAX_ORDER + 1;
 	assert_int_equal(buddy_zone_init(&fresh, &cfg), BUDDY_ECONFIG);
 	cfg.max_order = 1000;
 	assert_int_equal(buddy_zone_init(&fresh, &cfg), BUDDY_ECONFIG);
@@ -137,17 +137,17 @@ static void test_page_api_zone_init_limits_accepted(void **state)
 	assert_string_equal(fx_info(&z), "Node 0, zone   Normal      0 \n");
 	buddy_config_default(&cfg);
 	assert_int_equal(cfg.page_size, 4096);
-	assert_int_equal(cfg.max_order, BUDDY_ORDER_AUTO);
+	assert_int_equal(cfg.max_order, BUDDY_MAX_ORDER_AUTO);
 	assert_string_equal(cfg.name, "Normal");
 	assert_null(cfg.log);
 	buddy_config_default(NULL); /* must not crash */
 	cfg.page_size = BUDDY_PAGE_SIZE_MIN;
-	cfg.max_order = BUDDY_ORDER_LIMIT;
+	cfg.max_order = BUDDY_MAX_ORDER;
 	cfg.name = "FifteenCharsLng";
 	assert_int_equal(buddy_zone_init(&z, &cfg), BUDDY_OK);
 	buddy_get_stats(&z, &st);
 	assert_int_equal(st.page_size, 16);
-	assert_int_equal(st.max_order, BUDDY_ORDER_LIMIT);
+	assert_int_equal(st.max_order, BUDDY_MAX_ORDER);
 	cfg.name = NULL;
 	cfg.max_order = 0;
 	assert_int_equal(buddy_zone_init(&z, &cfg), BUDDY_OK);
@@ -231,11 +231,11 @@ static void test_page_api_alloc_pages_bad_input(void **state)
 	struct scene *s = *state;
 
 	assert_null(buddy_alloc_pages(NULL, 0, 0));
-	EXPECT_NULL(s, buddy_alloc_pages(&s->z, BUDDY_ORDER_LIMIT + 1, 0), BUDDY_EMAXORDER);
+	EXPECT_NULL(s, buddy_alloc_pages(&s->z, BUDDY_MAX_ORDER + 1, 0), BUDDY_EMAXORDER);
 	EXPECT_NULL(s, buddy_alloc_pages(&s->z, 1000, 0), BUDDY_EMAXORDER);
 	/* A legal order that no free block can satisfy. */
 	EXPECT_NULL(s, buddy_alloc_pages(&s->z, 4, 0), BUDDY_ENOMEM);
-	EXPECT_NULL(s, buddy_alloc_pages(&s->z, BUDDY_ORDER_LIMIT, BUDDY_ZERO), BUDDY_ENOMEM);
+	EXPECT_NULL(s, buddy_alloc_pages(&s->z, BUDDY_MAX_ORDER, BUDDY_ZERO), BUDDY_ENOMEM);
 	/* Exhaust the zone: then even order 0 fails with ENOMEM. */
 	assert_non_null(buddy_alloc_pages(&s->z, 3, 0));
 	assert_non_null(buddy_alloc_pages(&s->z, 0, 0));
@@ -262,10 +262,10 @@ static void test_page_api_alloc_exact_bad_input(void **state)
 
 	assert_null(buddy_alloc_pages_exact(NULL, 1, 0));
 	EXPECT_NULL(s, buddy_alloc_pages_exact(&s->z, 0, 0), BUDDY_ECOUNT);
-	EXPECT_NULL(s, buddy_alloc_pages_exact(&s->z, ((size_t)1 << BUDDY_ORDER_LIMIT) + 1, 0),
+	EXPECT_NULL(s, buddy_alloc_pages_exact(&s->z, ((size_t)1 << BUDDY_MAX_ORDER) + 1, 0),
 		    BUDDY_ECOUNT);
 	EXPECT_NULL(s, buddy_alloc_pages_exact(&s->z, SIZE_MAX, 0), BUDDY_ECOUNT);
-	EXPECT_NULL(s, buddy_alloc_pages_exact(&s->z, (size_t)1 << BUDDY_ORDER_LIMIT, 0),
+	EXPECT_NULL(s, buddy_alloc_pages_exact(&s->z, (size_t)1 << BUDDY_MAX_ORDER, 0),
 		    BUDDY_ENOMEM);
 	EXPECT_NULL(s, buddy_alloc_pages_exact(&s->z, 9, 0), BUDDY_ENOMEM);
 	EXPECT_NULL(s, buddy_alloc_pages_exact(&s->z, 16, 0), BUDDY_ENOMEM);
@@ -357,7 +357,7 @@ static void test_page_api_free_pages_bad_input(void **state)
 	EXPECT_STATUS(s, buddy_free_pages(&s->z, s->a, 0), BUDDY_EORDER);
 	EXPECT_STATUS(s, buddy_free_pages(&s->z, s->a, 1), BUDDY_EORDER);
 	EXPECT_STATUS(s, buddy_free_pages(&s->z, s->a, 3), BUDDY_EORDER);
-	EXPECT_STATUS(s, buddy_free_pages(&s->z, s->a, BUDDY_ORDER_LIMIT + 1), BUDDY_EORDER);
+	EXPECT_STATUS(s, buddy_free_pages(&s->z, s->a, BUDDY_MAX_ORDER + 1), BUDDY_EORDER);
 	EXPECT_STATUS(s, buddy_free_pages(&s->z, s->a, 1000), BUDDY_EORDER);
 	/* A non-power-of-two exact allocation has no order. */
 	EXPECT_STATUS(s, buddy_free_pages(&s->z, s->x, 1), BUDDY_EORDER);
@@ -410,6 +410,86 @@ static void test_page_api_alloc_size_bad_input(void **state)
 	assert_int_equal(buddy_alloc_size(&s->z, s->x), 3);
 }
 
+/*
+ * buddy_alloc_info and buddy_free_info reject what buddy_free rejects, and
+ * say what the allocation is: its pages and its region's owner.
+ */
+static void test_page_api_alloc_info_and_free_info(void **state)
+{
+	struct scene *s = *state;
+	struct bad_ptr bad[32];
+	struct buddy_alloc_info info;
+	int local;
+	size_t n = bad_pointers(s, bad, &local);
+
+	assert_int_equal(buddy_alloc_info(NULL, s->a, &info), BUDDY_ENULL);
+	assert_int_equal(buddy_free_info(NULL, s->a, &info), BUDDY_ENULL);
+	EXPECT_STATUS(s, buddy_alloc_info(&s->z, s->a, NULL), BUDDY_ENULL);
+	for (size_t i = 0; i < n; i++) {
+		print_message("alloc_info, free_info: %s\n", bad[i].what);
+		memset(&info, 0x5a, sizeof(info));
+		EXPECT_STATUS(s, buddy_alloc_info(&s->z, bad[i].p, &info), bad[i].status);
+		EXPECT_STATUS(s, buddy_free_info(&s->z, bad[i].p, &info), bad[i].status);
+		assert_int_equal(info.nr_pages, (size_t)0x5a5a5a5a5a5a5a5aull); /* untouched */
+	}
+	assert_int_equal(buddy_alloc_info(&s->z, s->a, &info), BUDDY_OK);
+	assert_int_equal(info.nr_pages, 4);
+	assert_null(info.owner);
+	assert_int_equal(buddy_region_set_owner(&s->z, s->A, &local), BUDDY_OK);
+	assert_int_equal(buddy_alloc_info(&s->z, s->x, &info), BUDDY_OK);
+	assert_int_equal(info.nr_pages, 3);
+	assert_ptr_equal(info.owner, &local);
+	assert_string_equal(fx_layout(&s->z), "[r0] 0:2A 4:1A 6:0c 7:0F 8:3F");
+
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(buddy_free_info(&s->z, s->x, &info), BUDDY_OK);
+	assert_int_equal(info.nr_pages, 3);
+	assert_ptr_equal(info.owner, &local);
+	assert_int_equal(buddy_free_info(&s->z, s->a, NULL), BUDDY_OK);
+	assert_string_equal(fx_layout(&s->z), "[r0] 0:4F");
+	EXPECT_STATUS(s, buddy_free_info(&s->z, s->a, &info), BUDDY_EDOUBLE);
+}
+
+/* Owners: set by a region's base, found from any byte of its pages, gone with the region. */
+static void test_page_api_region_owner(void **state)
+{
+	struct scene *s = *state;
+	struct buddy_region_info ri;
+	int one, two;
+
+	assert_int_equal(buddy_region_set_owner(NULL, s->A, &one), BUDDY_ENULL);
+	EXPECT_STATUS(s, buddy_region_set_owner(&s->z, NULL, &one), BUDDY_ENULL);
+	EXPECT_STATUS(s, buddy_region_set_owner(&s->z, pg(s, 1), &one), BUDDY_EOUTSIDE);
+	EXPECT_STATUS(s, buddy_region_set_owner(&s->z, s->arena, &one), BUDDY_EOUTSIDE);
+	assert_null(buddy_region_owner(&s->z, s->A));
+	assert_int_equal(buddy_region_info(&s->z, 0, &ri), BUDDY_OK);
+	assert_null(ri.owner);
+
+	unsigned char *B = s->arena + 40 * PS;
+	fx_add(&s->z, B, 8);
+	assert_int_equal(buddy_region_set_owner(&s->z, s->A, &one), BUDDY_OK);
+	assert_int_equal(buddy_region_set_owner(&s->z, B, &two), BUDDY_OK);
+	assert_ptr_equal(buddy_region_owner(&s->z, s->A), &one);
+	assert_ptr_equal(buddy_region_owner(&s->z, pg(s, 15) + PS - 1), &one);
+	assert_ptr_equal(buddy_region_owner(&s->z, B + 3 * PS + 5), &two);
+	assert_ptr_equal(buddy_region_owner(&s->z, B + 8 * PS - 1), &two);
+	assert_null(buddy_region_owner(&s->z, B + 8 * PS));
+	assert_null(buddy_region_owner(&s->z, s->arena));
+	assert_null(buddy_region_owner(&s->z, NULL));
+	assert_null(buddy_region_owner(NULL, s->A));
+	assert_int_equal(buddy_region_info(&s->z, 1, &ri), BUDDY_OK);
+	assert_ptr_equal(ri.owner, &two);
+
+	/* Detached, and forgotten when the region goes. */
+	assert_int_equal(buddy_region_set_owner(&s->z, s->A, NULL), BUDDY_OK);
+	assert_null(buddy_region_owner(&s->z, s->A));
+	assert_int_equal(buddy_remove_region(&s->z, B), BUDDY_OK);
+	assert_null(buddy_region_owner(&s->z, B));
+	fx_add(&s->z, B, 8);
+	assert_null(buddy_region_owner(&s->z, B));
+	assert_int_equal(buddy_remove_region(&s->z, B), BUDDY_OK);
+}
+
 static void test_page_api_resize_bad_input(void **state)
 {
 	struct scene *s = *state;
@@ -424,7 +504,7 @@ static void test_page_api_resize_bad_input(void **state)
 	}
 	EXPECT_STATUS(s, buddy_resize(&s->z, s->x, 1), BUDDY_EORDER); /* exact: no resize */
 	EXPECT_STATUS(s, buddy_resize(&s->z, s->x, 2), BUDDY_EORDER);
-	EXPECT_STATUS(s, buddy_resize(&s->z, s->a, BUDDY_ORDER_LIMIT + 1), BUDDY_EMAXORDER);
+	EXPECT_STATUS(s, buddy_resize(&s->z, s->a, BUDDY_MAX_ORDER + 1), BUDDY_EMAXORDER);
 	EXPECT_STATUS(s, buddy_resize(&s->z, s->a, 3), BUDDY_ENOMEM); /* x is the buddy */
 	EXPECT_STATUS(s, buddy_resize(&s->z, s->a, 4), BUDDY_ENOMEM);
 	EXPECT_STATUS(s, buddy_resize(&s->z, s->a, 20), BUDDY_ENOMEM);  /* past the region */
@@ -502,6 +582,8 @@ int main(void)
 		T(test_page_api_free_pages_bad_input),
 		T(test_page_api_free_exact_bad_input),
 		T(test_page_api_alloc_size_bad_input),
+		T(test_page_api_alloc_info_and_free_info),
+		T(test_page_api_region_owner),
 		T(test_page_api_resize_bad_input),
 		T(test_page_api_introspection_null_args),
 	};

@@ -26,9 +26,13 @@ struct fixture {
 	char last_report[200];
 };
 
-static void on_corrupt(void *arg, const char *msg)
+static void on_corrupt(void *arg, int kind, const char *op, const void *ptr, const char *msg)
 {
 	struct fixture *f = arg;
+	assert_int_equal(kind, BUDDY_ERR_CORRUPT);
+	assert_non_null(op);
+	assert_non_null(ptr);
+	assert_true(strncmp(msg, "buddy: ", 7) == 0);
 	f->reports++;
 	snprintf(f->last_report, sizeof(f->last_report), "%s", msg);
 }
@@ -45,8 +49,8 @@ static struct fixture *fixture_new(unsigned pcp_high, unsigned pcp_max_order)
 	cfg.page_size = PS;
 	cfg.pcp_high = pcp_high;
 	cfg.pcp_max_order = pcp_max_order;
-	cfg.on_corrupt = on_corrupt;
-	cfg.corrupt_arg = f;
+	cfg.on_error = on_corrupt;
+	cfg.error_arg = f;
 	assert_int_equal(buddy_zone_init(&f->zone, &cfg), BUDDY_OK);
 	assert_int_equal(buddy_add_region(&f->zone, f->arena, (size_t)PS * NPAGES, f->meta,
 					  sizeof(f->meta)),
@@ -210,7 +214,7 @@ static void test_page_cache_bad_config(void **state)
 	struct buddy_config cfg;
 	buddy_config_default(&cfg);
 	cfg.pcp_high = 4;
-	cfg.pcp_max_order = BUDDY_PCP_ORDER_LIMIT + 1;
+	cfg.pcp_max_order = BUDDY_PCP_MAX_ORDER + 1;
 	assert_int_equal(buddy_zone_init(&z, &cfg), BUDDY_ECONFIG);
 }
 

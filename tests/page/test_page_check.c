@@ -5,6 +5,8 @@
  * bit, a page byte, a list link, a counter), and asserts that the checker
  * reports at least one problem through the report callback with a message
  * naming it; then repairs the damage and proves the zone checks clean again.
+ * Every message starts with the tag of the invariant it reports (P1..P9,
+ * src/page/page_internal.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,7 +34,7 @@ static int scratch_setup(void **state)
 {
 	static struct scratch s;
 	s.base = fx_arena(PS, 32, PS);
-	fx_zone(&s.z, PS, BUDDY_ORDER_AUTO);
+	fx_zone(&s.z, PS, BUDDY_MAX_ORDER_AUTO);
 	fx_add(&s.z, s.base, 32);
 	s.a = buddy_alloc_pages(&s.z, 2, 0);
 	s.x = buddy_alloc_pages_exact(&s.z, 3, 0);
@@ -65,6 +67,8 @@ static void report_record(void *arg, const char *msg)
 	rr->calls++;
 	assert_non_null(msg);
 	assert_true(strlen(msg) > 0);
+	if (msg[0] != 'P' || msg[1] < '1' || msg[1] > '9' || msg[2] != ':' || msg[3] != ' ')
+		fail_msg("message without an invariant tag: %s", msg);
 	if (strstr(msg, rr->want))
 		rr->matched = 1;
 	print_message("  reported: %s\n", msg);
@@ -225,6 +229,25 @@ static void test_page_check_counters_changed(void **state)
 	expect_damage(z, "bounds disagree");
 	s->r->end -= PS;
 	assert_int_equal(fx_check(z), 0);
+	size_t peak = z->peak_used_pages;
+	z->peak_used_pages = 1;
+	expect_damage(z, "P8: zone: peak_used_pages 1 below the pages in use");
+	z->peak_used_pages = peak;
+	z->max_order = 3;
+	expect_damage(z, "P9: zone: max_order 3, expected 5");
+	z->max_order = 5;
+	assert_int_equal(fx_check(z), 0);
+}
+
+/* P5: two free buddies that did not merge (page 6, x's last page, marked free beside 7). */
+static void test_page_check_buddies_both_free(void **state)
+{
+	struct scratch *s = *state;
+	uint8_t saved = s->r->pg[6];
+	s->r->pg[6] = (uint8_t)(PG_FREE | 0);
+	expect_damage(&s->z, "P5: region 0 order 0: buddies at pages 6 and 7 are both free");
+	s->r->pg[6] = saved;
+	assert_int_equal(fx_check(&s->z), 0);
 }
 
 /*
@@ -255,6 +278,13 @@ static void test_page_check_regions_out_of_order(void **state)
 	expect_damage(&s->z, "overlap or are out of order");
 	hi->base = saved;
 	assert_int_equal(fx_check(&s->z), 0);
+	/* P1: the bisection index out of step with the list. */
+	s->z.index[0] = hi;
+	s->z.index[1] = lo;
+	expect_damage(&s->z, "not at place 0 of the bisection index");
+	s->z.index[0] = lo;
+	s->z.index[1] = hi;
+	assert_int_equal(fx_check(&s->z), 0);
 	assert_int_equal(buddy_remove_region(&s->z, more), BUDDY_OK);
 	fx_arena_free(more);
 }
@@ -269,6 +299,7 @@ int main(void)
 		T(test_page_check_exact_chain_broken),
 		T(test_page_check_list_link_broken),
 		T(test_page_check_counters_changed),
+		T(test_page_check_buddies_both_free),
 		T(test_page_check_region_base_damaged),
 		T(test_page_check_regions_out_of_order),
 	};

@@ -48,9 +48,13 @@ struct fixture {
 /* Memory that is never part of a region. */
 static unsigned char outside[64];
 
-static void on_corrupt(void *arg, const char *msg)
+static void on_corrupt(void *arg, int kind, const char *op, const void *ptr, const char *msg)
 {
 	struct fixture *f = arg;
+	assert_int_equal(kind, BUDDY_ERR_CORRUPT);
+	assert_non_null(op);
+	assert_non_null(ptr);
+	assert_true(strncmp(msg, "buddy: ", 7) == 0);
 	f->reports++;
 	snprintf(f->last_report, sizeof(f->last_report), "%s", msg);
 }
@@ -62,7 +66,7 @@ static struct buddy_list *page_links(const struct fixture *f, size_t page)
 
 /*
  * Build the layout described above; with_cache caches order-0 frees, and
- * with_callback installs on_corrupt.
+ * with_callback installs on_error.
  */
 static struct fixture *fixture_make(int with_cache, int with_callback)
 {
@@ -76,8 +80,8 @@ static struct fixture *fixture_make(int with_cache, int with_callback)
 	cfg.page_size = PS;
 	cfg.pcp_high = with_cache ? 8 : 0;
 	cfg.pcp_max_order = 0;
-	cfg.on_corrupt = with_callback ? on_corrupt : NULL;
-	cfg.corrupt_arg = f;
+	cfg.on_error = with_callback ? on_corrupt : NULL;
+	cfg.error_arg = f;
 	assert_int_equal(buddy_zone_init(&f->zone, &cfg), BUDDY_OK);
 	assert_int_equal(buddy_add_region(&f->zone, f->arena, PS * NPAGES, f->meta,
 					  sizeof(f->meta)),
@@ -206,6 +210,12 @@ static void test_page_corruption_pattern_over_links(void **state)
 static void test_page_corruption_self_loop_never_handed_out_twice(void **state)
 {
 	(void)state;
+#if BUDDY_DEBUG >= 2
+	/* The full check after each call (common/debug.h) stops at the damage the first
+	 * allocation leaves behind: the case runs in the builds without it. */
+	print_message("skipped: the expensive debug tier traps on this damage by design\n");
+	skip();
+#endif
 	struct fixture *f = fixture_new(0);
 	struct buddy_list *v = page_links(f, 1);
 	v->next = v;

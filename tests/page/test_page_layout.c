@@ -43,7 +43,7 @@ static void env_done(struct env *e)
 
 static void expect_carving(size_t npages, const char *layout, const char *info)
 {
-	struct env *e = env_new(npages, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(npages, BUDDY_MAX_ORDER_AUTO);
 	fx_add(&e->z, e->base, npages);
 	assert_string_equal(fx_layout(&e->z), layout);
 	assert_string_equal(fx_info(&e->z), info);
@@ -71,7 +71,7 @@ static void test_page_layout_carving(void **state)
 static void test_page_layout_large_region_round_trip(void **state)
 {
 	(void)state;
-	struct env *e = env_new(1000, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(1000, BUDDY_MAX_ORDER_AUTO);
 	static void *pg[1000];
 	fx_add(&e->z, e->base, 1000);
 	for (int i = 0; i < 1000; i++)
@@ -115,7 +115,7 @@ static void test_page_layout_max_order_zero(void **state)
 static void test_page_layout_alloc_splits_lowest_first(void **state)
 {
 	(void)state;
-	struct env *e = env_new(16, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(16, BUDDY_MAX_ORDER_AUTO);
 	fx_add(&e->z, e->base, 16);
 	void *a = buddy_alloc_pages(&e->z, 0, 0);
 	assert_ptr_equal(a, e->base);
@@ -138,7 +138,7 @@ static void test_page_layout_alloc_splits_lowest_first(void **state)
 static void test_page_layout_exact_trims_tail(void **state)
 {
 	(void)state;
-	struct env *e = env_new(16, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(16, BUDDY_MAX_ORDER_AUTO);
 	fx_add(&e->z, e->base, 16);
 	/* 5 of 8: blocks 4 + 1, tail 1 + 2 back on the lists. */
 	void *p = buddy_alloc_pages_exact(&e->z, 5, 0);
@@ -170,7 +170,7 @@ static void test_page_layout_exact_trims_tail(void **state)
 static void test_page_layout_exact_wrong_size_rejected(void **state)
 {
 	(void)state;
-	struct env *e = env_new(8, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(8, BUDDY_MAX_ORDER_AUTO);
 	struct fx_snap s;
 	fx_add(&e->z, e->base, 8);
 	void *p = buddy_alloc_pages_exact(&e->z, 3, 0);
@@ -219,7 +219,7 @@ static void test_page_layout_max_order_cap(void **state)
 static void test_page_layout_regions_never_merge(void **state)
 {
 	(void)state;
-	struct env *e = env_new(16, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(16, BUDDY_MAX_ORDER_AUTO);
 	/* Two adjacent 8-page regions, the upper one added first. */
 	fx_add(&e->z, e->base + 8 * PS, 8);
 	fx_add(&e->z, e->base, 8);
@@ -247,7 +247,7 @@ static void test_page_layout_regions_never_merge(void **state)
 static void test_page_layout_add_region_at_run_time(void **state)
 {
 	(void)state;
-	struct env *e = env_new(4, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(4, BUDDY_MAX_ORDER_AUTO);
 	unsigned char *more = fx_arena(PS, 8, PS);
 	fx_add(&e->z, e->base, 4);
 	assert_ptr_equal(buddy_alloc_pages(&e->z, 2, 0), e->base);
@@ -274,7 +274,7 @@ static void test_page_layout_add_region_at_run_time(void **state)
 static void test_page_layout_remove_region(void **state)
 {
 	(void)state;
-	struct env *e = env_new(24, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(24, BUDDY_MAX_ORDER_AUTO);
 	fx_add(&e->z, e->base, 8);
 	fx_add(&e->z, e->base + 8 * PS, 16);
 	void *p = buddy_alloc_pages(&e->z, 0, 0);
@@ -327,7 +327,7 @@ __attribute__((no_sanitize_address)) static unsigned byte_outside(const unsigned
 static void test_page_layout_zero_fill(void **state)
 {
 	(void)state;
-	struct env *e = env_new(8, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(8, BUDDY_MAX_ORDER_AUTO);
 	fx_add(&e->z, e->base, 8);
 	unsigned char *p = buddy_alloc_pages(&e->z, 3, 0);
 	memset(p, 0xa5, 8 * PS);
@@ -357,7 +357,7 @@ static void test_page_layout_zero_fill(void **state)
 static void test_page_layout_carved_metadata(void **state)
 {
 	(void)state;
-	struct env *e = env_new(64, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(64, BUDDY_MAX_ORDER_AUTO);
 	size_t need = buddy_meta_size(&e->z, 64 * PS);
 	assert_true(need > 64 && need <= PS); /* one byte per page + maps + header */
 	assert_int_equal(buddy_add_region(&e->z, e->base, 64 * PS, NULL, 0), BUDDY_OK);
@@ -393,7 +393,7 @@ static void test_page_layout_carved_metadata_small_pages(void **state)
 	(void)state;
 	struct buddy_zone z;
 	unsigned char *base = fx_arena(16, 64, 16);
-	fx_zone(&z, 16, BUDDY_ORDER_AUTO);
+	fx_zone(&z, 16, BUDDY_MAX_ORDER_AUTO);
 	size_t need = buddy_meta_size(&z, 64 * 16);
 	size_t meta_pages = (need + 15) / 16;
 	assert_true(meta_pages > 1 && meta_pages < 64);
@@ -410,7 +410,7 @@ static void test_page_layout_meta_size(void **state)
 {
 	(void)state;
 	struct buddy_zone z;
-	fx_zone(&z, PS, BUDDY_ORDER_AUTO);
+	fx_zone(&z, PS, BUDDY_MAX_ORDER_AUTO);
 	assert_int_equal(buddy_meta_size(&z, 0), 0);
 	assert_int_equal(buddy_meta_size(&z, PS - 1), 0);
 	assert_int_equal(buddy_meta_size(NULL, 64 * PS), 0);
@@ -443,7 +443,7 @@ static void test_page_layout_meta_size(void **state)
 static void test_page_layout_resize(void **state)
 {
 	(void)state;
-	struct env *e = env_new(16, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(16, BUDDY_MAX_ORDER_AUTO);
 	struct fx_snap s;
 	fx_add(&e->z, e->base, 16);
 	void *p = buddy_alloc_pages(&e->z, 3, 0);
@@ -487,7 +487,7 @@ static void test_page_layout_resize(void **state)
 static void test_page_layout_resize_grow_stops_at_region(void **state)
 {
 	(void)state;
-	struct env *e = env_new(12, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(12, BUDDY_MAX_ORDER_AUTO);
 	struct fx_snap s;
 	fx_add(&e->z, e->base, 12); /* 0:3F 8:2F */
 	void *p = buddy_alloc_pages(&e->z, 2, 0);
@@ -575,7 +575,7 @@ static void test_page_layout_log_events(void **state)
 static void test_page_layout_buddyinfo_text(void **state)
 {
 	(void)state;
-	struct env *e = env_new(5, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(5, BUDDY_MAX_ORDER_AUTO);
 	char buf[64];
 	const char *want = "Node 0, zone   Normal      1      0      1 \n";
 	size_t n = strlen(want);
@@ -623,7 +623,7 @@ static void test_page_layout_buddyinfo_text(void **state)
 static void test_page_layout_fragmentation_indices(void **state)
 {
 	(void)state;
-	struct env *e = env_new(16, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(16, BUDDY_MAX_ORDER_AUTO);
 	void *pg[16];
 	fx_add(&e->z, e->base, 16);
 	/* Whole: one free order-4 block, every order can be met. */
@@ -662,8 +662,8 @@ static void test_page_layout_fragmentation_indices(void **state)
 	assert_int_equal(buddy_unusable_index(&e->z, 0), 0);
 	assert_int_equal(buddy_unusable_index(&e->z, 1), 1000);
 	/* Orders past the limit are not an index at all. */
-	assert_int_equal(buddy_fragmentation_index(&e->z, BUDDY_ORDER_LIMIT + 1), 0);
-	assert_int_equal(buddy_unusable_index(&e->z, BUDDY_ORDER_LIMIT + 1), 0);
+	assert_int_equal(buddy_fragmentation_index(&e->z, BUDDY_MAX_ORDER + 1), 0);
+	assert_int_equal(buddy_unusable_index(&e->z, BUDDY_MAX_ORDER + 1), 0);
 	assert_int_equal(buddy_fragmentation_index(NULL, 1), 0);
 	assert_int_equal(buddy_unusable_index(NULL, 1), 0);
 	env_done(e);
@@ -672,7 +672,7 @@ static void test_page_layout_fragmentation_indices(void **state)
 static void test_page_layout_region_info(void **state)
 {
 	(void)state;
-	struct env *e = env_new(32, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(32, BUDDY_MAX_ORDER_AUTO);
 	static _Alignas(8) unsigned char meta[PS];
 	struct buddy_region_info ri;
 	/* Upper region first (id 0), lower second (id 1): info follows addresses. */
@@ -706,7 +706,7 @@ static void test_page_layout_region_info(void **state)
 static void test_page_layout_stats(void **state)
 {
 	(void)state;
-	struct env *e = env_new(16, BUDDY_ORDER_AUTO);
+	struct env *e = env_new(16, BUDDY_MAX_ORDER_AUTO);
 	struct buddy_stats st;
 	fx_add(&e->z, e->base, 16);
 	buddy_get_stats(&e->z, &st);

@@ -33,9 +33,13 @@ struct fixture {
 	char last_report[200];
 };
 
-static void on_corrupt(void *arg, const char *msg)
+static void on_corrupt(void *arg, int kind, const char *op, const void *ptr, const char *msg)
 {
 	struct fixture *f = arg;
+	assert_int_equal(kind, BUDDY_ERR_CORRUPT);
+	assert_non_null(op);
+	assert_non_null(ptr);
+	assert_true(strncmp(msg, "buddy: ", 7) == 0);
 	f->reports++;
 	snprintf(f->last_report, sizeof(f->last_report), "%s", msg);
 }
@@ -63,8 +67,8 @@ static struct fixture *fixture_new(int poison, unsigned pcp_high)
 	cfg.poison = poison;
 	cfg.pcp_high = pcp_high;
 	cfg.pcp_max_order = 2;
-	cfg.on_corrupt = on_corrupt;
-	cfg.corrupt_arg = f;
+	cfg.on_error = on_corrupt;
+	cfg.error_arg = f;
 	assert_int_equal(buddy_zone_init(&f->zone, &cfg), BUDDY_OK);
 	assert_int_equal(buddy_add_region(&f->zone, f->arena, PS * NPAGES, f->meta, sizeof(f->meta)),
 			 BUDDY_OK);

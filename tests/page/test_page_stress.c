@@ -626,8 +626,8 @@ static void run_phase(size_t ps, unsigned max_order, unsigned pcp_high, uint64_t
 	cfg.pcp_high = pcp_high;
 	cfg.pcp_max_order = 2;
 	assert_int_equal(buddy_zone_init(&M.z, &cfg), BUDDY_OK);
-	M.zone_max = max_order == BUDDY_ORDER_AUTO ? BUDDY_ORDER_LIMIT : max_order;
-	M.cap = max_order == BUDDY_ORDER_AUTO ? 8 : max_order;
+	M.zone_max = max_order == BUDDY_MAX_ORDER_AUTO ? BUDDY_MAX_ORDER : max_order;
+	M.cap = max_order == BUDDY_MAX_ORDER_AUTO ? 8 : max_order;
 	for (int i = 0; i < 2; i++)
 		op_add_region();
 	for (unsigned long long i = 0; i < ops; i++) {
@@ -653,7 +653,7 @@ static void run_phase(size_t ps, unsigned max_order, unsigned pcp_high, uint64_t
 	print_message("page size %zu, max order %s, cache %s: %llu operations: %llu allocations, "
 		      "%llu frees, %llu ENOMEM, %llu resizes (%llu grows refused), "
 		      "%llu regions removed (%llu busy), %llu bad calls; peak %zu pages\n", ps,
-		      max_order == BUDDY_ORDER_AUTO ? "auto" : "capped", pcp_high ? "on" : "off", M.ops,
+		      max_order == BUDDY_MAX_ORDER_AUTO ? "auto" : "capped", pcp_high ? "on" : "off", M.ops,
 		      (unsigned long long)M.allocs, (unsigned long long)M.frees,
 		      (unsigned long long)M.failures, M.resized, M.grow_refused, M.removed,
 		      M.remove_busy, M.bad_calls, M.peak);
@@ -666,9 +666,9 @@ static void run_phase(size_t ps, unsigned max_order, unsigned pcp_high, uint64_t
 static void run_size(size_t ps, unsigned cap, uint64_t seed)
 {
 	unsigned long long ops = (ops_total() + 8) / 9;
-	run_phase(ps, BUDDY_ORDER_AUTO, 0, seed, ops);
+	run_phase(ps, BUDDY_MAX_ORDER_AUTO, 0, seed, ops);
 	run_phase(ps, cap, 0, seed ^ 0x5deece66dull, ops);
-	run_phase(ps, BUDDY_ORDER_AUTO, 4, seed ^ 0x2545f4914f6cdd1dull, ops);
+	run_phase(ps, BUDDY_MAX_ORDER_AUTO, 4, seed ^ 0x2545f4914f6cdd1dull, ops);
 }
 
 static void test_page_stress_page_size_16(void **state)

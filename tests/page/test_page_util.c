@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_page_util.c - the page allocator's small building blocks, observed
- * directly or through the layout: region carving (carve_order), the order a
+ * directly or through the layout: region carving (buddy_carve_order), the order a
  * page count rounds up to for exact allocations, the buddy index (i XOR
  * 2^k), the pair bitmaps (one bit per buddy pair per order, 1 iff exactly
  * one of the two is a free block of that order) and the status texts.
@@ -23,26 +23,26 @@ static void test_page_carve_order_largest_aligned(void **state)
 {
 	(void)state;
 	/* idx 0 takes the largest power of two that fits. */
-	assert_int_equal(carve_order(0, 1, BUDDY_ORDER_LIMIT), 0);
-	assert_int_equal(carve_order(0, 5, BUDDY_ORDER_LIMIT), 2);
-	assert_int_equal(carve_order(0, 8, BUDDY_ORDER_LIMIT), 3);
-	assert_int_equal(carve_order(0, 100, BUDDY_ORDER_LIMIT), 6);
+	assert_int_equal(buddy_carve_order(0, 1, BUDDY_MAX_ORDER), 0);
+	assert_int_equal(buddy_carve_order(0, 5, BUDDY_MAX_ORDER), 2);
+	assert_int_equal(buddy_carve_order(0, 8, BUDDY_MAX_ORDER), 3);
+	assert_int_equal(buddy_carve_order(0, 100, BUDDY_MAX_ORDER), 6);
 	/* Later blocks are limited by their alignment ... */
-	assert_int_equal(carve_order(4, 100, BUDDY_ORDER_LIMIT), 2);
-	assert_int_equal(carve_order(64, 100, BUDDY_ORDER_LIMIT), 5);
-	assert_int_equal(carve_order(96, 100, BUDDY_ORDER_LIMIT), 2);
+	assert_int_equal(buddy_carve_order(4, 100, BUDDY_MAX_ORDER), 2);
+	assert_int_equal(buddy_carve_order(64, 100, BUDDY_MAX_ORDER), 5);
+	assert_int_equal(buddy_carve_order(96, 100, BUDDY_MAX_ORDER), 2);
 	/* ... and by what is left of the region. */
-	assert_int_equal(carve_order(4, 5, BUDDY_ORDER_LIMIT), 0);
-	assert_int_equal(carve_order(4, 7, BUDDY_ORDER_LIMIT), 1);
-	assert_int_equal(carve_order(6, 7, BUDDY_ORDER_LIMIT), 0);
-	assert_int_equal(carve_order(8, 13, BUDDY_ORDER_LIMIT), 2);
-	assert_int_equal(carve_order(12, 13, BUDDY_ORDER_LIMIT), 0);
+	assert_int_equal(buddy_carve_order(4, 5, BUDDY_MAX_ORDER), 0);
+	assert_int_equal(buddy_carve_order(4, 7, BUDDY_MAX_ORDER), 1);
+	assert_int_equal(buddy_carve_order(6, 7, BUDDY_MAX_ORDER), 0);
+	assert_int_equal(buddy_carve_order(8, 13, BUDDY_MAX_ORDER), 2);
+	assert_int_equal(buddy_carve_order(12, 13, BUDDY_MAX_ORDER), 0);
 	/* The cap wins over both. */
-	assert_int_equal(carve_order(0, 64, 3), 3);
-	assert_int_equal(carve_order(8, 64, 3), 3);
-	assert_int_equal(carve_order(32, 64, 3), 3);
-	assert_int_equal(carve_order(0, 64, 0), 0);
-	assert_int_equal(carve_order(1024, 4096, 31), 10);
+	assert_int_equal(buddy_carve_order(0, 64, 3), 3);
+	assert_int_equal(buddy_carve_order(8, 64, 3), 3);
+	assert_int_equal(buddy_carve_order(32, 64, 3), 3);
+	assert_int_equal(buddy_carve_order(0, 64, 0), 0);
+	assert_int_equal(buddy_carve_order(1024, 4096, 31), 10);
 }
 
 /* Exact allocations use a block of the next order up: ceil(log2(n)). */
@@ -53,7 +53,7 @@ static void test_page_exact_order_rounds_up(void **state)
 	/* 16 pages: exact n takes the order-ceil(log2 n) block at page 0. */
 	for (size_t n = 1; n <= 16; n++) {
 		unsigned char *base = fx_arena(PS, 16, PS);
-		fx_zone(&z, PS, BUDDY_ORDER_AUTO);
+		fx_zone(&z, PS, BUDDY_MAX_ORDER_AUTO);
 		fx_add(&z, base, 16);
 		void *p = buddy_alloc_pages_exact(&z, n, 0);
 		assert_ptr_equal(p, base);
@@ -68,7 +68,7 @@ static void test_page_exact_order_rounds_up(void **state)
 
 	/* 12 pages = order-3 block at 0 + order-2 block at 8. */
 	unsigned char *base = fx_arena(PS, 12, PS);
-	fx_zone(&z, PS, BUDDY_ORDER_AUTO);
+	fx_zone(&z, PS, BUDDY_MAX_ORDER_AUTO);
 	fx_add(&z, base, 12);
 	void *p3 = buddy_alloc_pages_exact(&z, 3, 0); /* order 2: the block at 8 */
 	assert_ptr_equal(p3, base + 8 * PS);
@@ -93,7 +93,7 @@ static void test_page_buddy_index_decides_merge(void **state)
 	void *pg[8];
 	(void)state;
 	unsigned char *base = fx_arena(PS, 8, PS);
-	fx_zone(&z, PS, BUDDY_ORDER_AUTO);
+	fx_zone(&z, PS, BUDDY_MAX_ORDER_AUTO);
 	fx_add(&z, base, 8);
 	for (int i = 0; i < 8; i++) {
 		pg[i] = buddy_alloc_pages(&z, 0, 0);
@@ -132,7 +132,7 @@ static void test_page_pair_bits_toggle(void **state)
 	struct buddy_zone z;
 	(void)state;
 	unsigned char *base = fx_arena(PS, 8, PS);
-	fx_zone(&z, PS, BUDDY_ORDER_AUTO);
+	fx_zone(&z, PS, BUDDY_MAX_ORDER_AUTO);
 	fx_add(&z, base, 8);
 	const struct buddy_region *r = first_region(&z);
 	assert_int_equal(r->max_order, 3);
@@ -174,7 +174,7 @@ static void test_page_pair_bits_past_end(void **state)
 	struct buddy_zone z;
 	(void)state;
 	unsigned char *base = fx_arena(PS, 7, PS);
-	fx_zone(&z, PS, BUDDY_ORDER_AUTO);
+	fx_zone(&z, PS, BUDDY_MAX_ORDER_AUTO);
 	fx_add(&z, base, 7); /* 0:2F 4:1F 6:0F */
 	const struct buddy_region *r = first_region(&z);
 	assert_int_equal(r->max_order, 2);

@@ -16,7 +16,7 @@
 void *fx_arena(size_t page_size, size_t npages, size_t align);
 void fx_arena_free(void *p);
 
-/* Zone with the given page size and max order (BUDDY_ORDER_AUTO for auto), name "Normal". */
+/* Zone with the given page size and max order (BUDDY_MAX_ORDER_AUTO for auto), name "Normal". */
 void fx_zone(struct buddy_zone *z, size_t page_size, unsigned max_order);
 
 /* Add [base, base + npages pages) with a separate metadata buffer that fx_cleanup frees. */

@@ -26,7 +26,7 @@ static void opts_default(struct buddy_opts *o)
 	o->mode = MODE_PAGES;
 	o->arena_bytes = 64 * 4096;
 	o->page_size = 4096;
-	o->max_order = BUDDY_ORDER_AUTO;
+	o->max_order = BUDDY_MAX_ORDER_AUTO;
 	o->width = 80;
 }
 

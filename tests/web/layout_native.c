@@ -59,7 +59,7 @@ static int init(size_t arena_bytes, size_t psize, long max_order)
 	struct buddy_config cfg;
 	buddy_config_default(&cfg);
 	cfg.page_size = psize;
-	cfg.max_order = max_order < 0 ? BUDDY_ORDER_AUTO : (unsigned)max_order;
+	cfg.max_order = max_order < 0 ? BUDDY_MAX_ORDER_AUTO : (unsigned)max_order;
 	free(arena);
 	free(meta);
 	arena = NULL;

@@ -95,10 +95,10 @@ static int option_apply(struct cli *c, int ch, const char *arg)
 	case 'o':
 		c->pages_only_given = 1;
 		if (strcmp(arg, "auto") == 0) {
-			c->opt.max_order = BUDDY_ORDER_AUTO;
+			c->opt.max_order = BUDDY_MAX_ORDER_AUTO;
 			return 0;
 		}
-		if (buddy_parse_size(arg, &v) || v > BUDDY_ORDER_LIMIT || strpbrk(arg, "KMGkmg"))
+		if (buddy_parse_size(arg, &v) || v > BUDDY_MAX_ORDER || strpbrk(arg, "KMGkmg"))
 			return die("--max-order: '%s' is not 0 to 31 or 'auto'", arg);
 		c->opt.max_order = (unsigned)v;
 		return 0;
@@ -263,7 +263,7 @@ int main(int argc, char **argv)
 	c.opt.mode = MODE_PAGES;
 	c.opt.arena_bytes = (size_t)64 * BUDDY_PAGE_SIZE_DEFAULT;
 	c.opt.page_size = BUDDY_PAGE_SIZE_DEFAULT;
-	c.opt.max_order = BUDDY_ORDER_AUTO;
+	c.opt.max_order = BUDDY_MAX_ORDER_AUTO;
 	c.opt.width = 80;
 	int st = options_parse(argc, argv, &c);
 	if (st)

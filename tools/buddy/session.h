@@ -40,7 +40,7 @@ struct buddy_opts {
 	enum buddy_mode mode;  /* which allocator */
 	size_t arena_bytes;    /* arena size in bytes */
 	size_t page_size;      /* pages mode: bytes per page */
-	unsigned max_order;    /* pages mode: largest order, or BUDDY_ORDER_AUTO */
+	unsigned max_order;    /* pages mode: largest order, or BUDDY_MAX_ORDER_AUTO */
 	int colour;            /* 1: emit ANSI colours (auto already resolved) */
 	unsigned width;        /* terminal columns the map may use */
 };

@@ -217,7 +217,7 @@ EXPORT(bw_reset) int bw_reset(uint32_t arena_len, uint32_t page_size, int32_t ma
 
 	buddy_config_default(&cfg);
 	cfg.page_size = page_size;
-	cfg.max_order = max_order < 0 ? BUDDY_ORDER_AUTO : (unsigned)max_order;
+	cfg.max_order = max_order < 0 ? BUDDY_MAX_ORDER_AUTO : (unsigned)max_order;
 	cfg.log = event_log;
 	int st = buddy_zone_init(&fresh, &cfg);
 	if (st)
