@@ -37,6 +37,8 @@ if [ "$level" = check ]; then
   need_cmd gcovr gcovr
   need_cmd clang-tidy clang-tidy
   need_cmd cppcheck cppcheck
+  # the manual pages' test formats them
+  need_cmd groff groff-base
   need_pc cmocka libcmocka-dev
   # clang's sanitizer runtimes ship in libclang-rt-*-dev on newer Debian releases.
   if command -v clang >/dev/null 2>&1; then

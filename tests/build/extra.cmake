@@ -18,3 +18,10 @@ endif()
 # LICENSE, and an SPDX line in every source file.
 add_test(NAME spdx COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/spdx_check.sh ${PROJECT_SOURCE_DIR})
 set_property(TEST spdx PROPERTY LABELS build)
+
+# The manual: a page per public header, every function, option and command.
+if(NOT BUDDY_VALGRIND AND NOT BUDDY_SANITIZE AND NOT BUDDY_COVERAGE)
+  add_test(NAME man_pages
+    COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/man_check.sh $<TARGET_FILE:buddy> ${PROJECT_SOURCE_DIR})
+  set_property(TEST man_pages PROPERTY LABELS build)
+endif()

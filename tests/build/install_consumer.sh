@@ -38,9 +38,12 @@ make -s -C "$src" install BUILD="$build" PREFIX="$prefix" >"$work/install.log" 2
 libdir=$prefix/lib
 for f in "$libdir/libbuddy.so.0" "$libdir/libbuddy.a" "$prefix/include/buddy/page.h" \
     "$libdir/pkgconfig/buddy.pc" "$libdir/cmake/buddy/buddyConfig.cmake" "$prefix/bin/buddy" \
-    "$prefix/libexec/buddy/buddy-run-native"; do
+    "$prefix/libexec/buddy/buddy-run-native" "$prefix/share/man/man1/buddy.1" \
+    "$prefix/share/man/man3/buddy_page.3" "$prefix/share/doc/buddy/LICENSE"; do
   [ -e "$f" ] || fail "make install PREFIX=$prefix did not install $f"
 done
+grep -qx '.so man3/buddy_page.3' "$prefix/share/man/man3/buddy_alloc_pages.3" ||
+  fail "man buddy_alloc_pages does not lead to buddy_page(3)"
 make -s -C "$src" install BUILD="$build" PREFIX=/opt/buddy DESTDIR="$work/stage" \
   >"$work/stage.log" 2>&1 || { cat "$work/stage.log" >&2; fail "make install DESTDIR failed"; }
 [ -e "$work/stage/opt/buddy/lib/libbuddy.so.0" ] || fail "DESTDIR did not stage the library"

@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: MIT
+# The manual: buddy(1) goes with the program, one page per public header in
+# section 3, and for every function a page's NAME line lists, a one-line page
+# of its own name that sources it (`man buddy_alloc_pages` opens buddy_page(3)).
+file(GLOB BUDDY_MAN1 CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/*.1)
+file(GLOB BUDDY_MAN3 CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/*.3)
+install(FILES ${BUDDY_MAN1} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES ${BUDDY_MAN3} DESTINATION ${CMAKE_INSTALL_MANDIR}/man3)
+set(BUDDY_MAN_LINKS "")
+foreach(page ${BUDDY_MAN3})
+  get_filename_component(file ${page} NAME)
+  get_filename_component(self ${page} NAME_WE)
+  file(READ ${page} text)
+  string(FIND "${text}" "\n.SH NAME\n" from)
+  string(FIND "${text}" "\\-" to)
+  if(from LESS 0 OR to LESS from)
+    message(FATAL_ERROR "${page}: no NAME line ending in \\- before the description")
+  endif()
+  math(EXPR len "${to} - ${from}")
+  string(SUBSTRING "${text}" ${from} ${len} names)
+  string(REPLACE ".SH NAME" "" names "${names}")
+  string(REGEX MATCHALL "[a-z_][a-z0-9_]*" names "${names}")
+  foreach(name ${names})
+    if(NOT name STREQUAL self)
+      set(link ${PROJECT_BINARY_DIR}/man3/${name}.3)
+      set(tmp ${PROJECT_BINARY_DIR}/CMakeFiles/man3/${name}.3)
+      file(WRITE ${tmp} ".so man3/${file}\n")
+      configure_file(${tmp} ${link} COPYONLY) # rewritten only when it changes
+      list(APPEND BUDDY_MAN_LINKS ${link})
+    endif()
+  endforeach()
+endforeach()
+install(FILES ${BUDDY_MAN_LINKS} DESTINATION ${CMAKE_INSTALL_MANDIR}/man3)
