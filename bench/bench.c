@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench.c - the bench command: for every workload and allocator, start the
  * allocator's runner (`bench W ALLOC OPS RUNS`), read the median ns per
@@ -59,34 +60,9 @@ static void add_alloc(struct bench_cli *c, const char *name)
 		c->allocs[c->nallocs++] = name;
 }
 
-/* loop, page, our heaps, glibc, then the installed peers. */
-static int default_allocs(struct bench_cli *c)
+static void add_alloc_cb(void *arg, const char *name)
 {
-	char path[PATH_MAX], *out;
-	if (spawn_runner_path("native", path, sizeof(path)) < 0)
-		return -1;
-	char *argv[] = { path, "list", NULL };
-	if (spawn_capture(NULL, argv, &out) != 0) {
-		free(out);
-		return -1;
-	}
-	c->alloc_buf = out;
-	char *line = strstr(out, "bench ");
-	char *end = line ? strchr(line, '\n') : NULL;
-	if (!line || !end)
-		return -1;
-	*end = '\0';
-	add_alloc(c, "loop");
-	add_alloc(c, "page");
-	add_alloc(c, "page-nocache");
-	for (char *tok = strtok(line + 6, " "); tok; tok = strtok(NULL, " "))
-		if (strcmp(tok, "glibc") != 0)
-			add_alloc(c, tok);
-	add_alloc(c, "glibc");
-	for (int i = 0; spawn_peers[i]; i++)
-		if (spawn_runner_path(spawn_peers[i], path, sizeof(path)) == 0)
-			add_alloc(c, spawn_peers[i]);
-	return 0;
+	add_alloc(arg, name);
 }
 
 static int parse_lists(struct bench_cli *c, char *workloads, char *allocs)
@@ -99,8 +75,8 @@ static int parse_lists(struct bench_cli *c, char *workloads, char *allocs)
 			return -1;
 		c->want[w] = 1;
 	}
-	if (!allocs)
-		return default_allocs(c);
+	if (!allocs) /* the runner lists loop, page, page-nocache, then our heaps */
+		return spawn_default_allocs("bench", "bench", &c->alloc_buf, add_alloc_cb, c);
 	c->alloc_buf = strdup(allocs);
 	for (char *t = c->alloc_buf ? strtok(c->alloc_buf, ",") : NULL; t; t = strtok(NULL, ","))
 		add_alloc(c, t);
@@ -319,7 +295,7 @@ static void bench_targets(const struct bench_cli *c)
 		    bench_value(c, "glibc", BENCH_W3), 1.0, "glibc");
 }
 
-int buddy_bench_main(int argc, char **argv)
+int bench_main(int argc, char **argv)
 {
 	static struct bench_cli c;
 	int status = 0, rc;

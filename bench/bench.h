@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench.h - `buddy bench`: the micro-benchmarks W1-W3 on the project's
  * allocators and the peers, each in a process of its own (see
@@ -7,6 +8,6 @@
 #define BUDDY_BENCH_H
 
 /* Entry point; argv[0] is the command name. Returns the exit status. */
-int buddy_bench_main(int argc, char **argv);
+int bench_main(int argc, char **argv);
 
 #endif /* BUDDY_BENCH_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_cmd.c - fuzz harness for the `buddy` command language: the parser
- * (buddy_parse_line) and the session that runs parsed commands.
+ * (cmd_parse_line) and the session that runs parsed commands.
  *
  * The first input byte picks the session: allocator (pages, buddy heap,
  * best fit), arena size and page size. The rest is split into lines, each
@@ -32,7 +32,7 @@ static void on_problem(void *arg, const char *msg)
 	fprintf(stderr, "check: %s\n", msg);
 }
 
-static void session_verify(struct session *s)
+static void session_verify(struct cmd_session *s)
 {
 	if (s->opt.mode == MODE_PAGES) {
 		if (buddy_check(&s->zone, on_problem, NULL) != 0)
@@ -45,15 +45,15 @@ static void session_verify(struct session *s)
 }
 
 /* Parse twice (it must be pure), then run unless it would write a file. */
-static int line_run(struct session *s, const char *line, FILE *out)
+static int line_run(struct cmd_session *s, const char *line, FILE *out)
 {
-	struct buddy_cmd a, b;
+	struct cmd a, b;
 	char err_a[256], err_b[256];
 
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
-	int ra = buddy_parse_line(line, &a, err_a, sizeof(err_a));
-	int rb = buddy_parse_line(line, &b, err_b, sizeof(err_b));
+	int ra = cmd_parse_line(line, &a, err_a, sizeof(err_a));
+	int rb = cmd_parse_line(line, &b, err_b, sizeof(err_b));
 	if (ra != rb || (ra == 0 && (a.kind != b.kind || a.nnum != b.nnum)))
 		die("the parser gave two answers for one line");
 	if (ra != 0 && (ra != -1 || err_a[0] == '\0'))
@@ -62,7 +62,7 @@ static int line_run(struct session *s, const char *line, FILE *out)
 		die("parsed command out of range");
 	if (ra == 0 && a.kind == CMD_SAVE)
 		return 0;
-	int st = buddy_session_exec_line(s, line, out, out);
+	int st = cmd_session_exec_line(s, line, out, out);
 	if (st < 0 || st > 2)
 		die("exec_line returned an unknown status");
 	return st;
@@ -74,21 +74,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static FILE *out;
 	struct fuzz_input in = { data, size };
-	struct buddy_opts opt;
-	struct session s;
-	char err[256], line[BUDDY_LINE_MAX + 2];
+	struct cmd_opts opt;
+	struct cmd_session s;
+	char err[256], line[CMD_LINE_MAX + 2];
 
 	if (!out && !(out = fopen("/dev/null", "w")))
 		die("cannot open /dev/null");
 	unsigned c = fuzz_byte(&in);
 	memset(&opt, 0, sizeof(opt));
-	opt.mode = (enum buddy_mode)(c % 3);
+	opt.mode = (enum cmd_mode)(c % 3);
 	opt.arena_bytes = (size_t)4096 << ((c >> 2) % 5);
 	opt.page_size = (size_t)16 << ((c >> 5) % 4);
 	opt.max_order = BUDDY_MAX_ORDER_AUTO;
 	opt.width = 80;
 	memset(&s, 0, sizeof(s));
-	if (buddy_session_init(&s, &opt, err, sizeof(err)) != 0)
+	if (cmd_session_init(&s, &opt, err, sizeof(err)) != 0)
 		die("session set-up failed");
 	while (!fuzz_empty(&in)) {
 		size_t n = 0;
@@ -104,6 +104,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (st == 2)
 			break;
 	}
-	buddy_session_fini(&s);
+	cmd_session_fini(&s);
 	return 0;
 }

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
 # The workload tests link the bench library.
 if(TARGET test_bench_workload)
-  target_link_libraries(test_bench_workload PRIVATE buddy_bench_lib)
+  target_link_libraries(test_bench_workload PRIVATE buddy_runner_lib)
 endif()

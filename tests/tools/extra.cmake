@@ -27,16 +27,9 @@ function(buddy_add_script_test name)
   endif()
 endfunction()
 
-# One golden session per allocator mode the program was built with; each
-# script NAME.txt runs with --allocator=MODE (errors.txt: pages).
-set(BUDDY_GOLDEN_SESSIONS pages errors)
-if(BUDDY_HAVE_HEAP)
-  list(APPEND BUDDY_GOLDEN_SESSIONS heap)
-endif()
-if(BUDDY_HAVE_BESTFIT)
-  list(APPEND BUDDY_GOLDEN_SESSIONS bestfit)
-endif()
-foreach(name ${BUDDY_GOLDEN_SESSIONS})
+# One golden session per allocator mode; each script NAME.txt runs with
+# --allocator=MODE (errors.txt: pages).
+foreach(name pages errors heap bestfit)
   set(mode ${name})
   if(name STREQUAL "errors")
     set(mode pages)

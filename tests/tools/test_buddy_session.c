@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_buddy_session.c - the `buddy` command's language and session,
- * driven through buddy_parse_line and buddy_session_exec_line: parsing,
+ * driven through cmd_parse_line and cmd_session_exec_line: parsing,
  * the narration of splits and merges, errors that change nothing, reset,
  * the map at several widths, and a stream of random lines that must never
  * break the arena.
@@ -20,7 +20,7 @@
 
 /* --- helpers --- */
 
-static void opts_default(struct buddy_opts *o)
+static void opts_default(struct cmd_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->mode = MODE_PAGES;
@@ -30,29 +30,29 @@ static void opts_default(struct buddy_opts *o)
 	o->width = 80;
 }
 
-static struct session *session_new(const struct buddy_opts *o)
+static struct cmd_session *session_new(const struct cmd_opts *o)
 {
-	static struct session s; /* the zone must not move once set up */
+	static struct cmd_session s; /* the zone must not move once set up */
 	char err[256];
-	assert_int_equal(buddy_session_init(&s, o, err, sizeof(err)), 0);
+	assert_int_equal(cmd_session_init(&s, o, err, sizeof(err)), 0);
 	return &s;
 }
 
 /* Run one line; its stdout and stderr texts (caller frees), and the status. */
-static int run(struct session *s, const char *line, char **out, char **err)
+static int run(struct cmd_session *s, const char *line, char **out, char **err)
 {
 	size_t no, ne;
 	FILE *fo = open_memstream(out, &no), *fe = open_memstream(err, &ne);
 	assert_non_null(fo);
 	assert_non_null(fe);
-	int st = buddy_session_exec_line(s, line, fo, fe);
+	int st = cmd_session_exec_line(s, line, fo, fe);
 	fclose(fo);
 	fclose(fe);
 	return st;
 }
 
 /* Run a line that must succeed; returns its output (caller frees). */
-static char *ok(struct session *s, const char *line)
+static char *ok(struct cmd_session *s, const char *line)
 {
 	char *out, *err;
 	int st = run(s, line, &out, &err);
@@ -62,7 +62,7 @@ static char *ok(struct session *s, const char *line)
 	return out;
 }
 
-static void ok_quiet(struct session *s, const char *line)
+static void ok_quiet(struct cmd_session *s, const char *line)
 {
 	free(ok(s, line));
 }
@@ -75,7 +75,7 @@ static int snap_block(void *arg, const struct buddy_block *b)
 	return 0;
 }
 
-static char *snapshot(struct session *s)
+static char *snapshot(struct cmd_session *s)
 {
 	char *text;
 	size_t n;
@@ -89,7 +89,7 @@ static char *snapshot(struct session *s)
 }
 
 /* The invariants after any command: the core's check and every handle's block. */
-static void assert_consistent(struct session *s)
+static void assert_consistent(struct cmd_session *s)
 {
 	assert_int_equal(buddy_check(&s->zone, NULL, NULL), 0);
 	size_t used = 0;
@@ -108,36 +108,36 @@ static void assert_consistent(struct session *s)
 static void test_buddy_parse_commands(void **state)
 {
 	(void)state;
-	struct buddy_cmd c;
+	struct cmd c;
 	char err[200];
 
-	assert_int_equal(buddy_parse_line("  alloc 3  ", &c, err, sizeof(err)), 0);
+	assert_int_equal(cmd_parse_line("  alloc 3  ", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.kind, CMD_ALLOC);
 	assert_int_equal(c.num[0], 3);
-	assert_int_equal(buddy_parse_line("calloc 3 0x10", &c, err, sizeof(err)), 0);
+	assert_int_equal(cmd_parse_line("calloc 3 0x10", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.kind, CMD_CALLOC);
 	assert_int_equal(c.num[0], 3);
 	assert_int_equal(c.num[1], 16);
-	assert_int_equal(buddy_parse_line("realloc #12 4K", &c, err, sizeof(err)), 0);
+	assert_int_equal(cmd_parse_line("realloc #12 4K", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.kind, CMD_REALLOC);
 	assert_int_equal(c.handle, 12);
 	assert_int_equal(c.num[0], 4096);
-	assert_int_equal(buddy_parse_line("free 0x2000", &c, err, sizeof(err)), 0);
+	assert_int_equal(cmd_parse_line("free 0x2000", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.kind, CMD_FREE);
 	assert_int_equal(c.has_handle, 0);
 	assert_int_equal(c.num[0], 0x2000);
-	assert_int_equal(buddy_parse_line("help free", &c, err, sizeof(err)), 0);
+	assert_int_equal(cmd_parse_line("help free", &c, err, sizeof(err)), 0);
 	assert_string_equal(c.text, "free");
-	assert_int_equal(buddy_parse_line("frag", &c, err, sizeof(err)), 0);
+	assert_int_equal(cmd_parse_line("frag", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.nnum, 0);
-	assert_int_equal(buddy_parse_line("exit", &c, err, sizeof(err)), 0);
+	assert_int_equal(cmd_parse_line("exit", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.kind, CMD_QUIT);
 }
 
 static void test_buddy_parse_sizes_and_comments(void **state)
 {
 	(void)state;
-	struct buddy_cmd c;
+	struct cmd c;
 	char err[200];
 	static const struct { const char *line; unsigned long long v; } sizes[] = {
 		{ "malloc 4K", 4096 }, { "malloc 4KiB", 4096 }, { "malloc 4kB", 4096 },
@@ -145,20 +145,20 @@ static void test_buddy_parse_sizes_and_comments(void **state)
 		{ "malloc 17", 17 },
 	};
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		assert_int_equal(buddy_parse_line(sizes[i].line, &c, err, sizeof(err)), 0);
+		assert_int_equal(cmd_parse_line(sizes[i].line, &c, err, sizeof(err)), 0);
 		assert_int_equal(c.num[0], sizes[i].v);
 	}
-	assert_int_equal(buddy_parse_line("# a comment", &c, err, sizeof(err)), 0);
+	assert_int_equal(cmd_parse_line("# a comment", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.kind, CMD_NONE);
-	assert_int_equal(buddy_parse_line("   ", &c, err, sizeof(err)), 0);
+	assert_int_equal(cmd_parse_line("   ", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.kind, CMD_NONE);
-	assert_int_equal(buddy_parse_line("free #3 # the first", &c, err, sizeof(err)), 0);
+	assert_int_equal(cmd_parse_line("free #3 # the first", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.kind, CMD_FREE);
 	assert_int_equal(c.handle, 3);
-	assert_int_equal(buddy_parse_line("alloc 2 #note", &c, err, sizeof(err)), 0);
+	assert_int_equal(cmd_parse_line("alloc 2 #note", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.num[0], 2);
 	/* Orders and counts take no suffix. */
-	assert_int_equal(buddy_parse_line("alloc 1K", &c, err, sizeof(err)), -1);
+	assert_int_equal(cmd_parse_line("alloc 1K", &c, err, sizeof(err)), -1);
 }
 
 static void test_buddy_parse_errors_are_one_line(void **state)
@@ -171,21 +171,21 @@ static void test_buddy_parse_errors_are_one_line(void **state)
 		"realloc #1", "help nothing", "save", "map now", "a b c d e f",
 		"\x01\x02\x7f", "free #99999999999", "calloc 1",
 	};
-	struct buddy_cmd c;
+	struct cmd c;
 	char err[200];
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		if (buddy_parse_line(bad[i], &c, err, sizeof(err)) != -1)
+		if (cmd_parse_line(bad[i], &c, err, sizeof(err)) != -1)
 			fail_msg("'%s' parsed", bad[i]);
 		assert_true(strlen(err) > 0);
 		assert_null(strchr(err, '\n'));
 		for (const char *p = err; *p; p++)
 			assert_true(*p >= 32 && *p < 127);
 	}
-	char longline[BUDDY_LINE_MAX + 20];
+	char longline[CMD_LINE_MAX + 20];
 	memset(longline, 'a', sizeof(longline) - 1);
 	longline[sizeof(longline) - 1] = '\0';
-	assert_int_equal(buddy_parse_line(longline, &c, err, sizeof(err)), -1);
+	assert_int_equal(cmd_parse_line(longline, &c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "too long"));
 }
 
@@ -194,9 +194,9 @@ static void test_buddy_parse_errors_are_one_line(void **state)
 static void test_buddy_session_narrates_splits_and_merges(void **state)
 {
 	(void)state;
-	struct buddy_opts o;
+	struct cmd_opts o;
 	opts_default(&o);
-	struct session *s = session_new(&o);
+	struct cmd_session *s = session_new(&o);
 	char *out = ok(s, "alloc 0");
 	assert_non_null(strstr(out, "#1 = alloc 0 -> page 0"));
 	assert_non_null(strstr(out, "split order 6 at page 0 -> 5 -> 4 -> 3 -> 2 -> 1 -> 0"));
@@ -213,7 +213,7 @@ static void test_buddy_session_narrates_splits_and_merges(void **state)
 	assert_non_null(strstr(out, "merged with buddies at pages 0, 2, 4, 8, 16, 32 -> order 6"));
 	free(out);
 	assert_consistent(s);
-	buddy_session_fini(s);
+	cmd_session_fini(s);
 }
 
 static void test_buddy_session_errors_change_nothing(void **state)
@@ -226,9 +226,9 @@ static void test_buddy_session_errors_change_nothing(void **state)
 		"realloc #1 1M", "alloc 5", "pages 33", "frag 7", "help nope",
 		"save /nonexistent-dir/x.svg", "free #x",
 	};
-	struct buddy_opts o;
+	struct cmd_opts o;
 	opts_default(&o);
-	struct session *s = session_new(&o);
+	struct cmd_session *s = session_new(&o);
 	ok_quiet(s, "alloc 1");
 	ok_quiet(s, "alloc 5");
 	ok_quiet(s, "pages 3");
@@ -247,15 +247,15 @@ static void test_buddy_session_errors_change_nothing(void **state)
 		free(err);
 		assert_consistent(s);
 	}
-	buddy_session_fini(s);
+	cmd_session_fini(s);
 }
 
 static void test_buddy_session_reset_and_quit(void **state)
 {
 	(void)state;
-	struct buddy_opts o;
+	struct cmd_opts o;
 	opts_default(&o);
-	struct session *s = session_new(&o);
+	struct cmd_session *s = session_new(&o);
 	ok_quiet(s, "alloc 3");
 	ok_quiet(s, "pages 7");
 	ok_quiet(s, "reset");
@@ -268,15 +268,15 @@ static void test_buddy_session_reset_and_quit(void **state)
 	assert_int_equal(run(s, "quit", &out, &err), 2);
 	free(out);
 	free(err);
-	buddy_session_fini(s);
+	cmd_session_fini(s);
 }
 
 static void test_buddy_session_realloc_keeps_data(void **state)
 {
 	(void)state;
-	struct buddy_opts o;
+	struct cmd_opts o;
 	opts_default(&o);
-	struct session *s = session_new(&o);
+	struct cmd_session *s = session_new(&o);
 	ok_quiet(s, "alloc 0");
 	ok_quiet(s, "alloc 0"); /* #2 at page 1 blocks #1 from growing */
 	struct handle *h = session_handle_find(s, 1);
@@ -292,7 +292,7 @@ static void test_buddy_session_realloc_keeps_data(void **state)
 	assert_non_null(strstr(out, "in place"));
 	free(out);
 	assert_consistent(s);
-	buddy_session_fini(s);
+	cmd_session_fini(s);
 }
 
 /* Longest line of text, counting bytes. */
@@ -313,11 +313,11 @@ static void test_buddy_session_map_fits_width(void **state)
 	static const size_t arenas[] = { 8 * 4096, 64 * 4096, 1000 * 4096, 16u << 20 };
 	for (size_t a = 0; a < sizeof(arenas) / sizeof(arenas[0]); a++) {
 		for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
-			struct buddy_opts o;
+			struct cmd_opts o;
 			opts_default(&o);
 			o.arena_bytes = arenas[a];
 			o.width = widths[i];
-			struct session *s = session_new(&o);
+			struct cmd_session *s = session_new(&o);
 			ok_quiet(s, "alloc 0");
 			ok_quiet(s, "pages 3");
 			char *out = ok(s, "map");
@@ -328,7 +328,7 @@ static void test_buddy_session_map_fits_width(void **state)
 			assert_non_null(strstr(out, "#1 page "));
 			assert_non_null(strstr(out, "free lists"));
 			free(out);
-			buddy_session_fini(s);
+			cmd_session_fini(s);
 		}
 	}
 }
@@ -371,10 +371,10 @@ static void test_buddy_session_random_lines_keep_arena_sound(void **state)
 	(void)state;
 	const char *vg = getenv("BUDDY_UNDER_VALGRIND");
 	size_t rounds = vg && *vg == '1' ? 400 : 4000;
-	struct buddy_opts o;
+	struct cmd_opts o;
 	opts_default(&o);
 	o.arena_bytes = 32 * 4096;
-	struct session *s = session_new(&o);
+	struct cmd_session *s = session_new(&o);
 	uint64_t rng = 0x9e3779b97f4a7c15ULL;
 	char line[200];
 	for (size_t i = 0; i < rounds; i++) {
@@ -386,7 +386,7 @@ static void test_buddy_session_random_lines_keep_arena_sound(void **state)
 		s->quit = 0;
 		assert_consistent(s);
 	}
-	buddy_session_fini(s);
+	cmd_session_fini(s);
 }
 
 
@@ -396,16 +396,16 @@ static void test_buddy_session_random_lines_on_heaps(void **state)
 	(void)state;
 	const char *vg = getenv("BUDDY_UNDER_VALGRIND");
 	size_t rounds = vg && *vg == '1' ? 300 : 3000;
-	static const enum buddy_mode modes[] = { MODE_HEAP, MODE_BESTFIT };
+	static const enum cmd_mode modes[] = { MODE_HEAP, MODE_BESTFIT };
 	int ran = 0;
 	for (size_t m = 0; m < 2; m++) {
-		struct buddy_opts o;
+		struct cmd_opts o;
 		opts_default(&o);
 		o.mode = modes[m];
 		o.arena_bytes = 4096;
-		static struct session s;
+		static struct cmd_session s;
 		char err[256];
-		if (buddy_session_init(&s, &o, err, sizeof(err)))
+		if (cmd_session_init(&s, &o, err, sizeof(err)))
 			continue; /* this heap is not part of the build */
 		ran++;
 		uint64_t rng = 0x243f6a8885a308d3ULL;
@@ -422,7 +422,7 @@ static void test_buddy_session_random_lines_on_heaps(void **state)
 			s.heap.ops->stats(s.heap.self, &st);
 			assert_int_equal(st.live_allocs, s.nhandles);
 		}
-		buddy_session_fini(&s);
+		cmd_session_fini(&s);
 	}
 	if (!ran)
 		skip();
@@ -564,9 +564,9 @@ static const struct balloc_ops mock_ops = {
 
 static struct mock_heap mock;
 
-static struct session *heap_session(void)
+static struct cmd_session *heap_session(void)
 {
-	static struct session s;
+	static struct cmd_session s;
 	memset(&s, 0, sizeof(s));
 	memset(&mock, 0, sizeof(mock));
 	mock.b[0].size = MOCK_BYTES;
@@ -583,7 +583,7 @@ static struct session *heap_session(void)
 static void test_buddy_session_heap_commands(void **state)
 {
 	(void)state;
-	struct session *s = heap_session();
+	struct cmd_session *s = heap_session();
 	char *out = ok(s, "malloc 100");
 	assert_non_null(strstr(out, "#1 = malloc 100 -> offset 0x0, a 112 B block"));
 	assert_non_null(strstr(out, "taken from free block 0x0 (4 KiB)"));
@@ -635,7 +635,7 @@ static void test_buddy_session_heap_commands(void **state)
 	free(out);
 	free(err);
 	mock.b[1].off -= MOCK_GRAIN;
-	buddy_session_fini(s);
+	cmd_session_fini(s);
 	assert_true(mock.destroyed);
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cmd_heap.c - malloc, calloc, realloc and free on the byte heaps (buddy
  * heap and best fit), through the common balloc interface.
@@ -53,7 +54,7 @@ static int snap_block(void *arg, const struct balloc_block *blk)
 	return 0;
 }
 
-static void snap_take(struct session *s, struct snapshot *sn, void *find)
+static void snap_take(struct cmd_session *s, struct snapshot *sn, void *find)
 {
 	memset(sn, 0, sizeof(*sn));
 	sn->find = find;
@@ -112,7 +113,7 @@ static void snap_free(struct snapshot *sn)
 	sn->b = NULL;
 }
 
-int cmd_heap_alloc(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+int cmd_heap_alloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
 	unsigned long long bytes = c->num[0];
 	if (c->kind == CMD_CALLOC && c->num[1] && c->num[0] > ~0ULL / c->num[1]) {
@@ -123,7 +124,7 @@ int cmd_heap_alloc(struct session *s, const struct buddy_cmd *c, FILE *out, char
 		bytes = c->num[0] * c->num[1];
 	if (bytes == 0 || bytes > s->opt.arena_bytes) {
 		snprintf(msg, n, "%s: size must be 1 to %zu bytes (the arena)",
-			 buddy_cmd_name(c->kind), s->opt.arena_bytes);
+			 cmd_name(c->kind), s->opt.arena_bytes);
 		return -1;
 	}
 	struct snapshot before, after;
@@ -133,7 +134,7 @@ int cmd_heap_alloc(struct session *s, const struct buddy_cmd *c, FILE *out, char
 			  : s->heap.ops->malloc(s->heap.self, (size_t)bytes);
 	if (!p) {
 		snap_free(&before);
-		snprintf(msg, n, "%s: out of memory: no free block large enough", buddy_cmd_name(c->kind));
+		snprintf(msg, n, "%s: out of memory: no free block large enough", cmd_name(c->kind));
 		return -1;
 	}
 	snap_take(s, &after, p);
@@ -144,7 +145,7 @@ int cmd_heap_alloc(struct session *s, const struct buddy_cmd *c, FILE *out, char
 	} else {
 		char sz[32];
 		fmt_size(sz, sizeof(sz), h->bytes);
-		fprintf(out, "#%lu = %s", h->id, buddy_cmd_name(c->kind));
+		fprintf(out, "#%lu = %s", h->id, cmd_name(c->kind));
 		for (int i = 0; i < c->nnum; i++)
 			fprintf(out, " %llu", c->num[i]);
 		fprintf(out, " -> offset 0x%zx, a %s block\n", h->off, sz);
@@ -155,9 +156,9 @@ int cmd_heap_alloc(struct session *s, const struct buddy_cmd *c, FILE *out, char
 	return h ? 0 : -1;
 }
 
-static struct handle *heap_target(struct session *s, const struct buddy_cmd *c, char *msg, size_t n)
+static struct handle *heap_target(struct cmd_session *s, const struct cmd *c, char *msg, size_t n)
 {
-	const char *name = buddy_cmd_name(c->kind);
+	const char *name = cmd_name(c->kind);
 	struct handle *h = c->has_handle ? session_handle_find(s, c->handle)
 					 : session_handle_at(s, (size_t)c->num[0]);
 	if (!h && c->has_handle)
@@ -167,7 +168,7 @@ static struct handle *heap_target(struct session *s, const struct buddy_cmd *c, 
 	return h;
 }
 
-int cmd_heap_free(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+int cmd_heap_free(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
 	struct handle *h = heap_target(s, c, msg, n);
 	if (!h)
@@ -196,7 +197,7 @@ int cmd_heap_free(struct session *s, const struct buddy_cmd *c, FILE *out, char 
 	return 0;
 }
 
-int cmd_heap_realloc(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+int cmd_heap_realloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
 	struct handle *h = heap_target(s, c, msg, n);
 	if (!h)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cmd_info.c - the commands that look without changing anything: map,
  * lists, buddyinfo, stats, frag, check, handles and save.
@@ -12,7 +13,7 @@ static int fail(char *msg, size_t n, const char *name, const char *text)
 	return -1;
 }
 
-static int cmd_map(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+static int cmd_map(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
 	struct vpicture p;
 	if (vpicture_build(s, &p, msg, n))
@@ -27,7 +28,7 @@ static int cmd_map(struct session *s, const struct buddy_cmd *c, FILE *out, char
 }
 
 /* The free blocks of each order, with their positions (first 16 each). */
-static int cmd_lists(struct session *s, FILE *out, char *msg, size_t n)
+static int cmd_lists(struct cmd_session *s, FILE *out, char *msg, size_t n)
 {
 	struct vpicture p;
 	if (vpicture_build(s, &p, msg, n))
@@ -52,7 +53,7 @@ static int cmd_lists(struct session *s, FILE *out, char *msg, size_t n)
 	return 0;
 }
 
-static int cmd_buddyinfo(struct session *s, FILE *out, char *msg, size_t n)
+static int cmd_buddyinfo(struct cmd_session *s, FILE *out, char *msg, size_t n)
 {
 	if (s->opt.mode == MODE_PAGES) {
 		char line[BUDDY_NR_ORDERS * 8 + 64];
@@ -76,7 +77,7 @@ static int cmd_buddyinfo(struct session *s, FILE *out, char *msg, size_t n)
 	return st;
 }
 
-static void pages_stats(struct session *s, FILE *out)
+static void pages_stats(struct cmd_session *s, FILE *out)
 {
 	struct buddy_stats st;
 	char a[32], b[32];
@@ -104,7 +105,7 @@ static void pages_stats(struct session *s, FILE *out)
 		(unsigned long long)st.failures, s->nhandles);
 }
 
-static void heap_stats(struct session *s, FILE *out)
+static void heap_stats(struct cmd_session *s, FILE *out)
 {
 	struct balloc_stats st;
 	memset(&st, 0, sizeof(st));
@@ -128,7 +129,7 @@ static void index_print(FILE *out, int v)
 }
 
 /* Linux's fragmentation and unusable-free-space indices, per order. */
-static int cmd_frag(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+static int cmd_frag(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
 	if (s->opt.mode != MODE_PAGES) {
 		struct balloc_stats st;
@@ -173,7 +174,7 @@ static void report_line(void *arg, const char *text)
 }
 
 /* The allocator's own check, and the handle table against it. */
-static int cmd_check(struct session *s, FILE *out, char *msg, size_t n)
+static int cmd_check(struct cmd_session *s, FILE *out, char *msg, size_t n)
 {
 	struct report_ctx r = { out, 0 };
 	if (s->opt.mode == MODE_PAGES) {
@@ -196,7 +197,7 @@ static int cmd_check(struct session *s, FILE *out, char *msg, size_t n)
 	return 0;
 }
 
-static void cmd_handles(struct session *s, FILE *out)
+static void cmd_handles(struct cmd_session *s, FILE *out)
 {
 	if (!s->nhandles)
 		fprintf(out, "no live allocations\n");
@@ -218,7 +219,7 @@ static void cmd_handles(struct session *s, FILE *out)
 	}
 }
 
-int cmd_info(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+int cmd_info(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
 	switch (c->kind) {
 	case CMD_MAP:
@@ -242,6 +243,6 @@ int cmd_info(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg,
 		cmd_handles(s, out);
 		return 0;
 	default:
-		return fail(msg, n, buddy_cmd_name(c->kind), "not a command here");
+		return fail(msg, n, cmd_name(c->kind), "not a command here");
 	}
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cmd_pages.c - allocating and freeing in the pages mode, told as the
  * buddy algorithm does it.
@@ -11,7 +12,7 @@
 
 #include "session.h"
 
-static size_t page_of(const struct session *s, const void *p)
+static size_t page_of(const struct cmd_session *s, const void *p)
 {
 	return (size_t)((const char *)p - (const char *)s->arena) / s->opt.page_size;
 }
@@ -38,7 +39,7 @@ static void range_print(FILE *out, size_t first, size_t npages)
  * then the upper halves that became free blocks (those at or past
  * kept_end, the first page after the allocation).
  */
-static void splits_print(const struct session *s, FILE *out, size_t kept_end)
+static void splits_print(const struct cmd_session *s, FILE *out, size_t kept_end)
 {
 	size_t freed[SESSION_MAX_EVENTS], nfreed = 0;
 	const struct buddy_event *prev = NULL;
@@ -94,7 +95,7 @@ static void chain_print(FILE *out, const struct chain *ch, int first)
  * -> order 3 at page 0". [a, a+np) is the freed allocation. Returns the
  * number of merges.
  */
-static size_t merges_print(const struct session *s, FILE *out, size_t a, size_t np)
+static size_t merges_print(const struct cmd_session *s, FILE *out, size_t a, size_t np)
 {
 	struct chain ch = { { 0 }, 0, 0, 0 };
 	size_t chains = 0, merges = 0;
@@ -125,7 +126,7 @@ static size_t merges_print(const struct session *s, FILE *out, size_t a, size_t 
 }
 
 /* Why a freed block of `order` at page did not merge. */
-static void nomerge_print(const struct session *s, FILE *out, size_t page, unsigned order)
+static void nomerge_print(const struct cmd_session *s, FILE *out, size_t page, unsigned order)
 {
 	struct buddy_stats st;
 	buddy_get_stats(&s->zone, &st);
@@ -139,7 +140,7 @@ static void nomerge_print(const struct session *s, FILE *out, size_t page, unsig
 			buddy, order);
 }
 
-static int core_fail(struct session *s, const char *what, char *msg, size_t n)
+static int core_fail(struct cmd_session *s, const char *what, char *msg, size_t n)
 {
 	int st = buddy_last_error(&s->zone);
 	struct buddy_stats bs;
@@ -153,7 +154,7 @@ static int core_fail(struct session *s, const char *what, char *msg, size_t n)
 }
 
 /* Record a new allocation of npages at p; -1 when the handle table is full. */
-static struct handle *handle_new(struct session *s, void *p, size_t npages, size_t asked,
+static struct handle *handle_new(struct cmd_session *s, void *p, size_t npages, size_t asked,
 				 char *msg, size_t n)
 {
 	struct handle *h = session_handle_add(s, p, (size_t)((char *)p - (char *)s->arena),
@@ -166,7 +167,7 @@ static struct handle *handle_new(struct session *s, void *p, size_t npages, size
 }
 
 /* The block to ask the core for: order (or npages for `pages`), and flags. */
-static int request_of(struct session *s, const struct buddy_cmd *c, size_t *npages,
+static int request_of(struct cmd_session *s, const struct cmd *c, size_t *npages,
 		      int *exact, char *msg, size_t n)
 {
 	unsigned long long bytes = c->num[0];
@@ -200,14 +201,14 @@ static int request_of(struct session *s, const struct buddy_cmd *c, size_t *npag
 	}
 	if (bytes == 0 || bytes > (unsigned long long)maxp * st.page_size) {
 		snprintf(msg, n, "%s: size must be 1 to %zu bytes (the largest block)",
-			 buddy_cmd_name(c->kind), maxp * st.page_size);
+			 cmd_name(c->kind), maxp * st.page_size);
 		return -1;
 	}
 	*npages = (size_t)1 << order_for((size_t)((bytes + st.page_size - 1) / st.page_size));
 	return 0;
 }
 
-int cmd_pages_alloc(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+int cmd_pages_alloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
 	size_t np;
 	int exact;
@@ -217,14 +218,14 @@ int cmd_pages_alloc(struct session *s, const struct buddy_cmd *c, FILE *out, cha
 	void *p = exact ? buddy_alloc_pages_exact(&s->zone, np, flags)
 			: buddy_alloc_pages(&s->zone, order_for(np), flags);
 	if (!p)
-		return core_fail(s, buddy_cmd_name(c->kind), msg, n);
+		return core_fail(s, cmd_name(c->kind), msg, n);
 	size_t asked = c->kind == CMD_CALLOC ? (size_t)(c->num[0] * c->num[1])
 		       : c->kind == CMD_MALLOC ? (size_t)c->num[0] : np * s->opt.page_size;
 	struct handle *h = handle_new(s, p, np, asked, msg, n);
 	if (!h)
 		return -1;
 	size_t pg = page_of(s, p);
-	fprintf(out, "#%lu = %s", h->id, buddy_cmd_name(c->kind));
+	fprintf(out, "#%lu = %s", h->id, cmd_name(c->kind));
 	for (int i = 0; i < c->nnum; i++)
 		fprintf(out, " %llu", c->num[i]);
 	fprintf(out, " -> ");
@@ -239,9 +240,9 @@ int cmd_pages_alloc(struct session *s, const struct buddy_cmd *c, FILE *out, cha
 }
 
 /* The handle a free or realloc names, by #ID or offset. */
-static struct handle *target_of(struct session *s, const struct buddy_cmd *c, char *msg, size_t n)
+static struct handle *target_of(struct cmd_session *s, const struct cmd *c, char *msg, size_t n)
 {
-	const char *name = buddy_cmd_name(c->kind);
+	const char *name = cmd_name(c->kind);
 	struct handle *h = c->has_handle ? session_handle_find(s, c->handle)
 					 : session_handle_at(s, (size_t)c->num[0]);
 	if (!h && c->has_handle)
@@ -250,7 +251,7 @@ static struct handle *target_of(struct session *s, const struct buddy_cmd *c, ch
 }
 
 /* Free by an offset that starts no live allocation: let the core say why. */
-static int free_stray(struct session *s, unsigned long long off, char *msg, size_t n)
+static int free_stray(struct cmd_session *s, unsigned long long off, char *msg, size_t n)
 {
 	if (off >= s->opt.arena_bytes) {
 		snprintf(msg, n, "free: offset 0x%llx is outside the arena", off);
@@ -266,7 +267,7 @@ static int free_stray(struct session *s, unsigned long long off, char *msg, size
 }
 
 /* Free h's pages and tell how they merged. */
-static void pages_release(struct session *s, struct handle *h, FILE *out)
+static void pages_release(struct cmd_session *s, struct handle *h, FILE *out)
 {
 	size_t pg = page_of(s, h->ptr), np = h->bytes / s->opt.page_size;
 	buddy_free(&s->zone, h->ptr);
@@ -278,7 +279,7 @@ static void pages_release(struct session *s, struct handle *h, FILE *out)
 	}
 }
 
-int cmd_pages_free(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+int cmd_pages_free(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
 	struct handle *h = target_of(s, c, msg, n);
 	if (!h)
@@ -296,7 +297,7 @@ int cmd_pages_free(struct session *s, const struct buddy_cmd *c, FILE *out, char
 }
 
 /* Grow or shrink h in place to new_order; 0 done, -1 not possible here. */
-static int realloc_in_place(struct session *s, struct handle *h, unsigned new_order, FILE *out)
+static int realloc_in_place(struct cmd_session *s, struct handle *h, unsigned new_order, FILE *out)
 {
 	size_t np = h->bytes / s->opt.page_size, pg = page_of(s, h->ptr);
 	if ((np & (np - 1)) || buddy_resize(&s->zone, h->ptr, new_order) != BUDDY_OK)
@@ -318,7 +319,7 @@ static int realloc_in_place(struct session *s, struct handle *h, unsigned new_or
 }
 
 /* Move h to a new block of new_order: allocate, copy, free the old one. */
-static int realloc_move(struct session *s, struct handle *h, unsigned new_order, FILE *out,
+static int realloc_move(struct cmd_session *s, struct handle *h, unsigned new_order, FILE *out,
 			char *msg, size_t n)
 {
 	s->nevents = 0;
@@ -343,12 +344,12 @@ static int realloc_move(struct session *s, struct handle *h, unsigned new_order,
 	return 0;
 }
 
-int cmd_pages_realloc(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+int cmd_pages_realloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
 	struct handle *h = target_of(s, c, msg, n);
 	if (!h)
 		return -1;
-	struct buddy_cmd req = *c;
+	struct cmd req = *c;
 	req.kind = CMD_MALLOC;
 	req.num[0] = c->num[0];
 	size_t np;

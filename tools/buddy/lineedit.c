@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lineedit.c - command lines from libedit (readline interface, with
  * history) when BUDDY_HAVE_LIBEDIT is defined and the session is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lineedit.h - reading command lines: with libedit's line editing and
  * history when the program was built with it and input is a terminal,

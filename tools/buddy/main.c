@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main.c - the `buddy` command: options, then an interactive session on a
  * terminal, or a script (a file argument, or stdin when it is not a
@@ -43,8 +44,8 @@ static void usage_print(FILE *f)
 }
 
 struct cli {
-	struct buddy_opts opt;
-	int colour;           /* enum buddy_colour */
+	struct cmd_opts opt;
+	int colour;           /* enum cmd_colour */
 	int width_given;      /* --width was given */
 	int arena_given;      /* --arena was given */
 	int pages_only_given; /* --page-size or --max-order was given */
@@ -62,7 +63,7 @@ static int die(const char *fmt, const char *arg)
 
 static int size_arg(const char *arg, const char *what, unsigned long long *v)
 {
-	int st = buddy_parse_size(arg, v);
+	int st = cmd_parse_size(arg, v);
 	if (st == 0)
 		return 0;
 	fprintf(stderr, "buddy: %s: '%s' is %s (try 'buddy --help')\n", what, arg,
@@ -98,12 +99,12 @@ static int option_apply(struct cli *c, int ch, const char *arg)
 			c->opt.max_order = BUDDY_MAX_ORDER_AUTO;
 			return 0;
 		}
-		if (buddy_parse_size(arg, &v) || v > BUDDY_MAX_ORDER || strpbrk(arg, "KMGkmg"))
+		if (cmd_parse_size(arg, &v) || v > BUDDY_MAX_ORDER || strpbrk(arg, "KMGkmg"))
 			return die("--max-order: '%s' is not 0 to 31 or 'auto'", arg);
 		c->opt.max_order = (unsigned)v;
 		return 0;
 	case 'w':
-		if (buddy_parse_size(arg, &v) || v < 20 || v > 1000 || strpbrk(arg, "KMGkmg"))
+		if (cmd_parse_size(arg, &v) || v < 20 || v > 1000 || strpbrk(arg, "KMGkmg"))
 			return die("--width: '%s' is not 20 to 1000", arg);
 		c->opt.width = (unsigned)v;
 		c->width_given = 1;
@@ -122,7 +123,7 @@ static int option_apply(struct cli *c, int ch, const char *arg)
 /* Check the options against each other; fill in what depends on the terminal. */
 static int options_finish(struct cli *c)
 {
-	struct buddy_opts *o = &c->opt;
+	struct cmd_opts *o = &c->opt;
 	if (!c->arena_given && o->mode != MODE_PAGES)
 		o->arena_bytes = 4096; /* 256 granules of 16 bytes: a readable map */
 	if (o->mode != MODE_PAGES && c->pages_only_given)
@@ -144,7 +145,7 @@ static int options_finish(struct cli *c)
 		unsigned long long v;
 		if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
 			o->width = ws.ws_col;
-		else if (cols && buddy_parse_size(cols, &v) == 0 && v >= 20 && v <= 1000)
+		else if (cols && cmd_parse_size(cols, &v) == 0 && v >= 20 && v <= 1000)
 			o->width = (unsigned)v;
 		o->width = o->width < 20 ? 20 : o->width > 1000 ? 1000 : o->width;
 	}
@@ -179,7 +180,7 @@ static int options_parse(int argc, char **argv, struct cli *c)
 			return 1;
 		}
 		if (ch == 'V') {
-			printf("buddy %s\n", BUDDY_TOOL_VERSION);
+			printf("buddy %s\n", BUDDY_VERSION);
 			return 1;
 		}
 		if (ch == 'x')
@@ -194,7 +195,7 @@ static int options_parse(int argc, char **argv, struct cli *c)
 }
 
 /* Run every line of a script; the exit status. */
-static int script_run(struct session *s, FILE *in, const char *name, int echo)
+static int script_run(struct cmd_session *s, FILE *in, const char *name, int echo)
 {
 	struct lineedit le;
 	const char *line;
@@ -206,7 +207,7 @@ static int script_run(struct session *s, FILE *in, const char *name, int echo)
 		if (echo)
 			printf("%s%s\n", line[strspn(line, " \t")] && line[strspn(line, " \t")] != '#'
 						  ? "buddy> " : "", line);
-		if (buddy_session_exec_line(s, line, stdout, stderr) == 1)
+		if (cmd_session_exec_line(s, line, stdout, stderr) == 1)
 			failed = 1;
 	}
 	lineedit_close(&le);
@@ -214,17 +215,17 @@ static int script_run(struct session *s, FILE *in, const char *name, int echo)
 	return failed;
 }
 
-static int interactive_run(struct session *s)
+static int interactive_run(struct cmd_session *s)
 {
 	struct lineedit le;
 	const char *line;
 	char arena[32];
 	fmt_size(arena, sizeof(arena), s->opt.arena_bytes);
 	printf("buddy %s: %s, %s arena. Type 'help' for the commands.\n",
-	       BUDDY_TOOL_VERSION, session_mode_name(s), arena);
+	       BUDDY_VERSION, session_mode_name(s), arena);
 	lineedit_open(&le, stdin, 1, "buddy> ");
 	while (!s->quit && (line = lineedit_read(&le))) {
-		buddy_session_exec_line(s, line, stdout, stderr);
+		cmd_session_exec_line(s, line, stdout, stderr);
 		fflush(stdout);
 	}
 	if (!s->quit)
@@ -242,12 +243,12 @@ static int subcommand_run(int argc, char **argv, int *status)
 		return 0;
 	if (strcmp(argv[1], "replay") == 0) {
 		argv[1] = replay_name;
-		*status = buddy_replay_main(argc - 1, argv + 1);
+		*status = replay_main(argc - 1, argv + 1);
 		return 1;
 	}
 	if (strcmp(argv[1], "bench") == 0) {
 		argv[1] = bench_name;
-		*status = buddy_bench_main(argc - 1, argv + 1);
+		*status = bench_main(argc - 1, argv + 1);
 		return 1;
 	}
 	return 0;
@@ -274,9 +275,9 @@ int main(int argc, char **argv)
 		perror(c.script);
 		return 2;
 	}
-	static struct session s;
+	static struct cmd_session s;
 	char err[256];
-	if (buddy_session_init(&s, &c.opt, err, sizeof(err))) {
+	if (cmd_session_init(&s, &c.opt, err, sizeof(err))) {
 		fprintf(stderr, "buddy: %s\n", err);
 		if (in != stdin)
 			fclose(in);
@@ -286,7 +287,7 @@ int main(int argc, char **argv)
 		st = script_run(&s, in, c.script ? c.script : "<stdin>", c.echo);
 	else
 		st = interactive_run(&s);
-	buddy_session_fini(&s);
+	cmd_session_fini(&s);
 	if (in != stdin)
 		fclose(in);
 	return st;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * map.c - the arena drawn in the terminal.
  *
@@ -210,7 +211,7 @@ static size_t side_lines(const struct vpicture *p, char lines[][SIDE_W + 1], siz
 	return n;
 }
 
-static void header_print(const struct session *s, const struct vpicture *p,
+static void header_print(const struct cmd_session *s, const struct vpicture *p,
 			 const struct layout *L, FILE *out)
 {
 	char total[32], unit[32];
@@ -224,7 +225,7 @@ static void header_print(const struct session *s, const struct vpicture *p,
 		fprintf(out, "; 1 cell = %zu %s%s\n", L->upc, p->unit_name, L->upc > 1 ? "s" : "");
 }
 
-static void legend_print(const struct session *s, const struct vpicture *p, FILE *out)
+static void legend_print(const struct cmd_session *s, const struct vpicture *p, FILE *out)
 {
 	int colour = s->opt.colour;
 	if (p->max_order >= 0)
@@ -264,7 +265,7 @@ static void legend_print(const struct session *s, const struct vpicture *p, FILE
  * (so even one-page allocations carry their label); otherwise the map
  * takes the whole width and the free lists follow below it.
  */
-void map_draw(const struct session *s, const struct vpicture *p, FILE *out)
+void map_draw(const struct cmd_session *s, const struct vpicture *p, FILE *out)
 {
 	struct layout L;
 	char side[BUDDY_NR_ORDERS + 4][SIDE_W + 1];

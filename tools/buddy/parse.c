@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parse.c - the command language, parsed without touching any state.
  *
@@ -62,13 +63,13 @@ static const struct cmd_spec *spec_of(enum cmd_kind kind)
 	return NULL;
 }
 
-const char *buddy_cmd_name(enum cmd_kind kind)
+const char *cmd_name(enum cmd_kind kind)
 {
 	const struct cmd_spec *sp = spec_of(kind);
 	return sp ? sp->name : "";
 }
 
-enum cmd_kind buddy_cmd_lookup(const char *name)
+enum cmd_kind cmd_lookup(const char *name)
 {
 	for (size_t i = 0; i < NSPECS; i++)
 		if (strcmp(specs[i].name, name) == 0)
@@ -191,7 +192,7 @@ static int handle_parse(const char *w, unsigned long *out)
 	return 0;
 }
 
-static int arg_number(struct buddy_cmd *c, const char *name, const char *w, int size,
+static int arg_number(struct cmd *c, const char *name, const char *w, int size,
 		      char *err, size_t n)
 {
 	char show[32];
@@ -206,7 +207,7 @@ static int arg_number(struct buddy_cmd *c, const char *name, const char *w, int 
 }
 
 /* Fill one argument of kind `a` from word w. */
-static int arg_parse(struct buddy_cmd *c, const struct cmd_spec *sp, char a, const char *w,
+static int arg_parse(struct cmd *c, const struct cmd_spec *sp, char a, const char *w,
 		     char *err, size_t n)
 {
 	char show[32];
@@ -236,14 +237,14 @@ static int arg_parse(struct buddy_cmd *c, const struct cmd_spec *sp, char a, con
 		strcpy(c->text, w);
 		return 0;
 	default: /* 'w' */
-		if (buddy_cmd_lookup(w) == CMD_NONE)
+		if (cmd_lookup(w) == CMD_NONE)
 			return fail(err, n, "help: no command '%s'", word_show(w, show, sizeof(show)));
 		strcpy(c->text, w);
 		return 0;
 	}
 }
 
-static int args_parse(struct buddy_cmd *c, const struct cmd_spec *sp, char **w, int nw,
+static int args_parse(struct cmd *c, const struct cmd_spec *sp, char **w, int nw,
 		      char *err, size_t n)
 {
 	size_t want = strlen(sp->args);
@@ -260,16 +261,16 @@ static int args_parse(struct buddy_cmd *c, const struct cmd_spec *sp, char **w, 
 	return 0;
 }
 
-int buddy_parse_line(const char *line, struct buddy_cmd *cmd, char *err, size_t errlen)
+int cmd_parse_line(const char *line, struct cmd *cmd, char *err, size_t errlen)
 {
-	char buf[BUDDY_LINE_MAX + 1];
+	char buf[CMD_LINE_MAX + 1];
 	char *w[MAX_WORDS];
 
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->kind = CMD_NONE;
 	size_t len = comment_start(line);
-	if (len > BUDDY_LINE_MAX)
-		return fail(err, errlen, "line too long (over %d bytes)", BUDDY_LINE_MAX);
+	if (len > CMD_LINE_MAX)
+		return fail(err, errlen, "line too long (over %d bytes)", CMD_LINE_MAX);
 	memcpy(buf, line, len);
 	buf[len] = '\0';
 	int nw = words_split(buf, w);
@@ -294,15 +295,15 @@ int buddy_parse_line(const char *line, struct buddy_cmd *cmd, char *err, size_t 
 	return 0;
 }
 
-int buddy_parse_size(const char *w, unsigned long long *out)
+int cmd_parse_size(const char *w, unsigned long long *out)
 {
 	return number_parse(w, 1, out);
 }
 
-void buddy_help_print(FILE *out, const char *topic)
+void cmd_help_print(FILE *out, const char *topic)
 {
 	if (topic && *topic) {
-		const struct cmd_spec *sp = spec_of(buddy_cmd_lookup(topic));
+		const struct cmd_spec *sp = spec_of(cmd_lookup(topic));
 		if (sp)
 			fprintf(out, "usage: %s\n  %s\n", sp->usage, sp->help);
 		return;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * picture.c - the arena as a list of blocks in units, built from the
  * allocators' public walks, for the terminal map and the SVG alike.
@@ -21,7 +22,7 @@ unsigned palette_index(unsigned long id)
 
 struct builder {
 	struct vpicture *p;
-	struct session *s;
+	struct cmd_session *s;
 	size_t cap;    /* entries allocated in p->blocks */
 	int failed;    /* out of memory */
 };
@@ -56,7 +57,7 @@ static int block_push(struct builder *b, size_t start, size_t len, int alloc, in
 static int page_block(void *arg, const struct buddy_block *blk)
 {
 	struct builder *b = arg;
-	struct session *s = b->s;
+	struct cmd_session *s = b->s;
 	size_t len = (size_t)1 << blk->order;
 	struct vpicture *p = b->p;
 	if (blk->state == BUDDY_BLOCK_ALLOCATED && !blk->first && p->nblocks &&
@@ -114,7 +115,7 @@ static int heap_block(void *arg, const struct balloc_block *blk)
 
 static int heap_picture(struct builder *b)
 {
-	struct session *s = b->s;
+	struct cmd_session *s = b->s;
 	struct heap_scan hs = { 0, 0, -1, 0 };
 	if (s->heap.ops->walk(s->heap.self, heap_scan_block, &hs) == BALLOC_UNSUPPORTED)
 		return -1;
@@ -132,7 +133,7 @@ static int heap_picture(struct builder *b)
 	return 0;
 }
 
-int vpicture_build(struct session *s, struct vpicture *p, char *msg, size_t n)
+int vpicture_build(struct cmd_session *s, struct vpicture *p, char *msg, size_t n)
 {
 	struct builder b = { p, s, 0, 0 };
 	memset(p, 0, sizeof(*p));

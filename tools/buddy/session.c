@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * session.c - one session: creating the arena, the handle table, and the
  * dispatch from a parsed command to the code that runs it.
@@ -11,7 +12,7 @@
 
 #include "session.h"
 
-const char *session_mode_name(const struct session *s)
+const char *session_mode_name(const struct cmd_session *s)
 {
 	switch (s->opt.mode) {
 	case MODE_HEAP: return "buddy heap";
@@ -38,14 +39,14 @@ void fmt_size(char *buf, size_t len, size_t bytes)
 
 static void event_collect(void *arg, const struct buddy_event *ev)
 {
-	struct session *s = arg;
+	struct cmd_session *s = arg;
 	if (s->nevents < SESSION_MAX_EVENTS)
 		s->events[s->nevents++] = *ev;
 	else
 		s->events_lost++;
 }
 
-static int pages_init(struct session *s, char *err, size_t n)
+static int pages_init(struct cmd_session *s, char *err, size_t n)
 {
 	struct buddy_config cfg;
 	buddy_config_default(&cfg);
@@ -77,27 +78,15 @@ static int pages_init(struct session *s, char *err, size_t n)
  * The byte heap: one arena of opt.arena_bytes, kept mapped (the heap maps
  * it on first use), never grown past it.
  */
-static int heap_init(struct session *s, char *err, size_t n)
+static int heap_init(struct cmd_session *s, char *err, size_t n)
 {
 	struct balloc_options bo = { 0 };
 	bo.arena_bytes = s->opt.arena_bytes;
 	bo.limit_bytes = s->opt.arena_bytes;
 	bo.no_cache = 1; /* every free merges at once, so the session can show it */
-	int st = -2;
 	errno = 0;
-#ifdef BUDDY_HAVE_HEAP
-	if (s->opt.mode == MODE_HEAP)
-		st = balloc_buddy_heap_create(&bo, &s->heap);
-#endif
-#ifdef BUDDY_HAVE_BESTFIT
-	if (s->opt.mode == MODE_BESTFIT)
-		st = balloc_bestfit_create(&bo, &s->heap);
-#endif
-	if (st == -2) {
-		snprintf(err, n, "the %s allocator is not built into this program",
-			 session_mode_name(s));
-		return -1;
-	}
+	int st = s->opt.mode == MODE_HEAP ? balloc_buddy_heap_create(&bo, &s->heap)
+					  : balloc_bestfit_create(&bo, &s->heap);
 	if (st) {
 		int e = st > 0 ? st : errno ? errno : EINVAL; /* errno value, or -1 and errno */
 		snprintf(err, n, "cannot create the %s allocator: %s", session_mode_name(s),
@@ -108,18 +97,18 @@ static int heap_init(struct session *s, char *err, size_t n)
 	return 0;
 }
 
-int buddy_session_init(struct session *s, const struct buddy_opts *opt, char *err, size_t n)
+int cmd_session_init(struct cmd_session *s, const struct cmd_opts *opt, char *err, size_t n)
 {
 	memset(s, 0, sizeof(*s));
 	s->opt = *opt;
 	s->next_id = 1;
 	int st = opt->mode == MODE_PAGES ? pages_init(s, err, n) : heap_init(s, err, n);
 	if (st)
-		buddy_session_fini(s);
+		cmd_session_fini(s);
 	return st;
 }
 
-void buddy_session_fini(struct session *s)
+void cmd_session_fini(struct cmd_session *s)
 {
 	if (s->heap.ops)
 		s->heap.ops->destroy(s->heap.self);
@@ -134,7 +123,7 @@ void buddy_session_fini(struct session *s)
 
 /* --- handles --- */
 
-struct handle *session_handle_find(struct session *s, unsigned long id)
+struct handle *session_handle_find(struct cmd_session *s, unsigned long id)
 {
 	size_t lo = 0, hi = s->nhandles;
 	while (lo < hi) {
@@ -149,7 +138,7 @@ struct handle *session_handle_find(struct session *s, unsigned long id)
 	return NULL;
 }
 
-struct handle *session_handle_at(struct session *s, size_t off)
+struct handle *session_handle_at(struct cmd_session *s, size_t off)
 {
 	for (size_t i = 0; i < s->nhandles; i++)
 		if (s->handles[i].off == off)
@@ -158,7 +147,7 @@ struct handle *session_handle_at(struct session *s, size_t off)
 }
 
 /* Make room for one more handle; -1 when memory runs out. */
-static int handles_reserve(struct session *s)
+static int handles_reserve(struct cmd_session *s)
 {
 	if (s->nhandles < s->handles_cap)
 		return 0;
@@ -171,7 +160,7 @@ static int handles_reserve(struct session *s)
 	return 0;
 }
 
-struct handle *session_handle_add(struct session *s, void *ptr, size_t off, size_t bytes,
+struct handle *session_handle_add(struct cmd_session *s, void *ptr, size_t off, size_t bytes,
 				  size_t asked)
 {
 	if (handles_reserve(s))
@@ -185,7 +174,7 @@ struct handle *session_handle_add(struct session *s, void *ptr, size_t off, size
 	return h;
 }
 
-void session_handle_remove(struct session *s, struct handle *h)
+void session_handle_remove(struct cmd_session *s, struct handle *h)
 {
 	size_t i = (size_t)(h - s->handles);
 	memmove(h, h + 1, (s->nhandles - i - 1) * sizeof(*h));
@@ -206,7 +195,7 @@ static int fail(char *msg, size_t n, const char *text)
  * copied; a new heap is created before the old one goes, so a failure
  * leaves the session as it was.
  */
-static int cmd_reset(struct session *s, FILE *out, char *msg, size_t n)
+static int cmd_reset(struct cmd_session *s, FILE *out, char *msg, size_t n)
 {
 	if (s->opt.mode == MODE_PAGES) {
 		struct buddy_config cfg;
@@ -232,19 +221,19 @@ static int cmd_reset(struct session *s, FILE *out, char *msg, size_t n)
 	return 0;
 }
 
-static int exec_alloc(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n)
+static int exec_alloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
 	if (s->opt.mode == MODE_PAGES)
 		return cmd_pages_alloc(s, c, out, msg, n);
 	if (c->kind == CMD_ALLOC || c->kind == CMD_PAGES) {
 		snprintf(msg, n, "%s: only the pages allocator hands out pages (use malloc)",
-			 buddy_cmd_name(c->kind));
+			 cmd_name(c->kind));
 		return -1;
 	}
 	return cmd_heap_alloc(s, c, out, msg, n);
 }
 
-int buddy_session_exec(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg,
+int cmd_session_exec(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg,
 		       size_t n)
 {
 	s->nevents = s->events_lost = 0;
@@ -265,7 +254,7 @@ int buddy_session_exec(struct session *s, const struct buddy_cmd *c, FILE *out, 
 	case CMD_RESET:
 		return cmd_reset(s, out, msg, n);
 	case CMD_HELP:
-		buddy_help_print(out, c->text);
+		cmd_help_print(out, c->text);
 		return 0;
 	case CMD_QUIT:
 		s->quit = 1;
@@ -277,14 +266,14 @@ int buddy_session_exec(struct session *s, const struct buddy_cmd *c, FILE *out, 
 	}
 }
 
-int buddy_session_exec_line(struct session *s, const char *line, FILE *out, FILE *err)
+int cmd_session_exec_line(struct cmd_session *s, const char *line, FILE *out, FILE *err)
 {
-	struct buddy_cmd cmd;
-	char msg[BUDDY_PATH_MAX + 256];
+	struct cmd cmd;
+	char msg[CMD_PATH_MAX + 256];
 
-	int st = buddy_parse_line(line, &cmd, msg, sizeof(msg));
+	int st = cmd_parse_line(line, &cmd, msg, sizeof(msg));
 	if (st == 0)
-		st = buddy_session_exec(s, &cmd, out, msg, sizeof(msg));
+		st = cmd_session_exec(s, &cmd, out, msg, sizeof(msg));
 	if (st) {
 		fflush(out);
 		if (s->src_name)

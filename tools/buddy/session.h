@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * session.h - the state of one `buddy` session and the entry points shared
  * by the command loop, the script runner and the tests.
@@ -7,7 +8,7 @@
  * core) or a byte heap behind struct balloc (heap and bestfit modes). Every
  * live allocation has a handle #N a person can type; the handle table maps
  * it to an offset from the arena start and a size. Commands are parsed into
- * a struct buddy_cmd by a pure function (parse.c) and executed here, so the
+ * a struct cmd by a pure function (parse.c) and executed here, so the
  * command language can be tested and fuzzed without an arena.
  */
 #ifndef BUDDY_TOOL_SESSION_H
@@ -20,24 +21,24 @@
 #include "buddy/alloc.h"
 #include "buddy/page.h"
 
-#define BUDDY_TOOL_VERSION "0.1.0"
+/* BUDDY_VERSION, the project version, comes from the build (tools/CMakeLists.txt). */
 
 /* Longest command line accepted, in bytes. */
-#define BUDDY_LINE_MAX 1024
+#define CMD_LINE_MAX 1024
 /* Longest file name `save` accepts. */
-#define BUDDY_PATH_MAX 512
+#define CMD_PATH_MAX 512
 
-enum buddy_mode {
+enum cmd_mode {
 	MODE_PAGES,   /* the page allocator core */
 	MODE_HEAP,    /* the buddy byte heap, through balloc */
 	MODE_BESTFIT  /* the best-fit heap, through balloc */
 };
 
-enum buddy_colour { COLOUR_AUTO, COLOUR_ALWAYS, COLOUR_NEVER };
+enum cmd_colour { COLOUR_AUTO, COLOUR_ALWAYS, COLOUR_NEVER };
 
 /* Options fixed for the life of a session (reset keeps them). */
-struct buddy_opts {
-	enum buddy_mode mode;  /* which allocator */
+struct cmd_opts {
+	enum cmd_mode mode;  /* which allocator */
 	size_t arena_bytes;    /* arena size in bytes */
 	size_t page_size;      /* pages mode: bytes per page */
 	unsigned max_order;    /* pages mode: largest order, or BUDDY_MAX_ORDER_AUTO */
@@ -68,13 +69,13 @@ enum cmd_kind {
 };
 
 /* One parsed command; which fields are valid depends on kind. */
-struct buddy_cmd {
+struct cmd {
 	enum cmd_kind kind;
 	unsigned long long num[2]; /* numeric arguments, in order */
 	int nnum;                  /* how many of num[] were given */
 	unsigned long handle;      /* #ID argument (free, realloc), when has_handle */
 	int has_handle;            /* free: 1 by handle, 0 by offset in num[0] */
-	char text[BUDDY_PATH_MAX]; /* save: file name; help: topic ("" for none) */
+	char text[CMD_PATH_MAX]; /* save: file name; help: topic ("" for none) */
 };
 
 /*
@@ -82,17 +83,17 @@ struct buddy_cmd {
  * or comment), or -1 with a one-line message (no "error:" prefix, no
  * newline) in err. Pure: no state, no output.
  */
-int buddy_parse_line(const char *line, struct buddy_cmd *cmd, char *err, size_t errlen);
+int cmd_parse_line(const char *line, struct cmd *cmd, char *err, size_t errlen);
 
 /* A size with an optional K, M or G suffix: 0, -1 not a number, -2 too large. */
-int buddy_parse_size(const char *w, unsigned long long *out);
+int cmd_parse_size(const char *w, unsigned long long *out);
 /* Print the command list, or the usage of one command. */
-void buddy_help_print(FILE *out, const char *topic);
+void cmd_help_print(FILE *out, const char *topic);
 
 /* Name of a command, e.g. "alloc". */
-const char *buddy_cmd_name(enum cmd_kind kind);
+const char *cmd_name(enum cmd_kind kind);
 /* The command named `name`, or CMD_NONE. */
-enum cmd_kind buddy_cmd_lookup(const char *name);
+enum cmd_kind cmd_lookup(const char *name);
 
 /* A live allocation. */
 struct handle {
@@ -106,8 +107,8 @@ struct handle {
 /* Split and merge events collected during one command (pages mode). */
 #define SESSION_MAX_EVENTS 96
 
-struct session {
-	struct buddy_opts opt;       /* options, fixed */
+struct cmd_session {
+	struct cmd_opts opt;       /* options, fixed */
 	/* pages mode */
 	void *arena;                 /* page-aligned arena memory, opt.arena_bytes */
 	void *meta;                  /* metadata buffer for the core */
@@ -131,40 +132,40 @@ struct session {
 };
 
 /* Create the session's arena. Returns 0, or -1 with a message in err. */
-int buddy_session_init(struct session *s, const struct buddy_opts *opt, char *err, size_t errlen);
-void buddy_session_fini(struct session *s);
+int cmd_session_init(struct cmd_session *s, const struct cmd_opts *opt, char *err, size_t errlen);
+void cmd_session_fini(struct cmd_session *s);
 
 /*
  * Parse and run one line. Output goes to out, a one-line error (prefixed
  * "error: ") to err. Returns 0 on success (including blank lines), 1 when
  * the command failed, 2 after `quit`.
  */
-int buddy_session_exec_line(struct session *s, const char *line, FILE *out, FILE *err);
+int cmd_session_exec_line(struct cmd_session *s, const char *line, FILE *out, FILE *err);
 
 /* Run a parsed command; on failure writes the message (no prefix) to msg. */
-int buddy_session_exec(struct session *s, const struct buddy_cmd *cmd, FILE *out,
+int cmd_session_exec(struct cmd_session *s, const struct cmd *cmd, FILE *out,
 		       char *msg, size_t msglen);
 
 /* Handle table (session.c). */
-struct handle *session_handle_find(struct session *s, unsigned long id);
-struct handle *session_handle_at(struct session *s, size_t off);
-struct handle *session_handle_add(struct session *s, void *ptr, size_t off, size_t bytes,
+struct handle *session_handle_find(struct cmd_session *s, unsigned long id);
+struct handle *session_handle_at(struct cmd_session *s, size_t off);
+struct handle *session_handle_add(struct cmd_session *s, void *ptr, size_t off, size_t bytes,
 				  size_t asked);
-void session_handle_remove(struct session *s, struct handle *h);
+void session_handle_remove(struct cmd_session *s, struct handle *h);
 
 /* Command groups. Each returns 0, or -1 with a message in msg. */
-int cmd_pages_alloc(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n);
-int cmd_pages_free(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n);
-int cmd_pages_realloc(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n);
-int cmd_heap_alloc(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n);
-int cmd_heap_free(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n);
-int cmd_heap_realloc(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n);
-int cmd_info(struct session *s, const struct buddy_cmd *c, FILE *out, char *msg, size_t n);
+int cmd_pages_alloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n);
+int cmd_pages_free(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n);
+int cmd_pages_realloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n);
+int cmd_heap_alloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n);
+int cmd_heap_free(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n);
+int cmd_heap_realloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n);
+int cmd_info(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n);
 
 /* Human-readable sizes: "4 KiB", "1.5 MiB", "100 B". */
 void fmt_size(char *buf, size_t len, size_t bytes);
 /* Name of the session's allocator ("buddy pages", ...). */
-const char *session_mode_name(const struct session *s);
+const char *session_mode_name(const struct cmd_session *s);
 
 /* --- the picture of the arena, shared by the terminal map and the SVG --- */
 
@@ -189,13 +190,13 @@ struct vpicture {
 };
 
 /* Build the picture of the arena; -1 with a message when out of memory. */
-int vpicture_build(struct session *s, struct vpicture *p, char *msg, size_t n);
+int vpicture_build(struct cmd_session *s, struct vpicture *p, char *msg, size_t n);
 void vpicture_free(struct vpicture *p);
 
 /* map.c */
-void map_draw(const struct session *s, const struct vpicture *p, FILE *out);
+void map_draw(const struct cmd_session *s, const struct vpicture *p, FILE *out);
 /* svg.c: 0, or -1 with a message */
-int svg_save(const struct session *s, const struct vpicture *p, const char *path,
+int svg_save(const struct cmd_session *s, const struct vpicture *p, const char *path,
 	     char *msg, size_t n);
 
 /* Colour of handle id in the shared palette: index 0..PALETTE_SIZE-1. */

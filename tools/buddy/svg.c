@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * svg.c - the map as an SVG image: the same rows of units as the terminal
  * map, allocated blocks in their handle's colour with "#N" on them, free
@@ -172,7 +173,7 @@ static double legend(FILE *f, const struct vpicture *p, double y)
 	return y + 16 * rows_used;
 }
 
-int svg_save(const struct session *s, const struct vpicture *p, const char *path, char *msg,
+int svg_save(const struct cmd_session *s, const struct vpicture *p, const char *path, char *msg,
 	     size_t n)
 {
 	struct svg_layout L;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * engine.h - replay a trace on one allocator (struct balloc).
  *

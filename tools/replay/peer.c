@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * peer.c - the process malloc as a struct balloc (see peer.h). Built once
  * per runner with BUDDY_PEER set to the peer it is linked against:

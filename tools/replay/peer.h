@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * peer.h - the process's own malloc as a struct balloc, for runners that
  * measure a peer allocator (glibc, jemalloc, mimalloc, tcmalloc). Each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * plot.c - the replay plot: hand-written SVG, one panel per trace, with
  * the footprint of every allocator (solid) and the live bytes (dashed)

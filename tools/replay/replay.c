@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * replay.c - the replay command: options, one child process per
  * measurement (a checked run, then the timed runs) through the runners,
@@ -62,38 +63,9 @@ static int add_alloc(struct replay_cli *c, const char *name)
 	return 0;
 }
 
-/* Default allocators: what the native runner offers, then installed peers. */
-static int default_allocs(struct replay_cli *c)
+static void add_alloc_cb(void *arg, const char *name)
 {
-	char path[PATH_MAX], *out;
-	if (spawn_runner_path("native", path, sizeof(path)) < 0) {
-		fprintf(stderr, "replay: runner buddy-run-native not found\n");
-		return -1;
-	}
-	char *argv[] = { path, "list", NULL };
-	if (spawn_capture(NULL, argv, &out) != 0) {
-		free(out);
-		return -1;
-	}
-	c->alloc_buf = out;
-	char *line = strstr(out, "replay ");
-	char *end = line ? strchr(line, '\n') : NULL;
-	if (!line || !end)
-		return -1;
-	*end = '\0';
-	const char *glibc = NULL;
-	for (char *tok = strtok(line + 7, " "); tok; tok = strtok(NULL, " ")) {
-		if (strcmp(tok, "glibc") == 0)
-			glibc = tok; /* ours first, then the peers */
-		else
-			add_alloc(c, tok);
-	}
-	if (glibc)
-		add_alloc(c, glibc);
-	for (int i = 0; spawn_peers[i]; i++)
-		if (spawn_runner_path(spawn_peers[i], path, sizeof(path)) == 0)
-			add_alloc(c, spawn_peers[i]);
-	return 0;
+	add_alloc(arg, name);
 }
 
 static int parse_alloc_list(struct replay_cli *c, const char *list)
@@ -161,7 +133,8 @@ static int parse_cli(struct replay_cli *c, int argc, char **argv)
 		fprintf(stderr, "%s: no trace given\n", argv[0]);
 		return -1;
 	}
-	if (alloc_list ? parse_alloc_list(c, alloc_list) : default_allocs(c)) {
+	if (alloc_list ? parse_alloc_list(c, alloc_list)
+		       : spawn_default_allocs("replay", "replay", &c->alloc_buf, add_alloc_cb, c)) {
 		fprintf(stderr, "%s: cannot make the list of allocators\n", argv[0]);
 		return -1;
 	}
@@ -337,7 +310,7 @@ static int replay_all(const struct replay_cli *c)
 	return status;
 }
 
-int buddy_replay_main(int argc, char **argv)
+int replay_main(int argc, char **argv)
 {
 	struct replay_cli c = { .format = "auto", .align = 16, .repeat = 3 };
 	int status, rc = parse_cli(&c, argc, argv);

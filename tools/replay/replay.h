@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * replay.h - `buddy replay`: replay allocation traces on each allocator
  * and report speed, memory use and correctness (see docs/replay-bench.md).
@@ -6,6 +7,6 @@
 #define BUDDY_REPLAY_H
 
 /* Entry point; argv[0] is the command name. Returns the exit status. */
-int buddy_replay_main(int argc, char **argv);
+int replay_main(int argc, char **argv);
 
 #endif /* BUDDY_REPLAY_H */

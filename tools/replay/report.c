@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * report.c - table, CSV, JSON and SVG output of replay results (see report.h).
  */

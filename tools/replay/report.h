@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * report.h - the results of a replay (one row per trace and allocator)
  * and their output: a table, CSV, JSON, and an SVG plot.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * runner.c - the program that runs one measurement in a process of its
  * own, so that no allocator disturbs another. buddy-replay and buddy-bench
@@ -26,16 +27,10 @@
 #include "workload.h"
 
 /*
- * The project's allocators, offered by the native runner only: each
- * constructor the library has (BUDDY_HAVE_* from the build), and any other
- * name through the registry when it is there.
+ * The project's allocators, offered by the native runner only (a peer's
+ * runner measures the peer): the two heaps by their constructors, and any
+ * other name through the registry.
  */
-#ifndef BUDDY_NATIVE
-#undef BUDDY_HAVE_HEAP
-#undef BUDDY_HAVE_BESTFIT
-#undef BUDDY_HAVE_REGISTRY
-#endif
-
 struct runner_ours {
 	const char *name;
 	int (*create)(const struct balloc_options *opt, struct balloc *out);
@@ -43,10 +38,8 @@ struct runner_ours {
 };
 
 static const struct runner_ours ours[] = {
-#if BUDDY_HAVE_HEAP
+#ifdef BUDDY_NATIVE
 	{ "buddy", balloc_buddy_heap_create, 0 },
-#endif
-#if BUDDY_HAVE_BESTFIT
 	{ "bestfit", balloc_bestfit_create, 1 },
 #endif
 	{ NULL, NULL, 0 }
@@ -89,13 +82,11 @@ static int runner_open(const char *name, size_t arena, struct balloc *out)
 			rc = rc > 0 ? rc : errno ? errno : ENOMEM; /* -1 with errno, or the errno */
 			break;
 		}
-#if BUDDY_HAVE_REGISTRY
+#ifdef BUDDY_NATIVE
 	if (rc == ENOENT && (rc = balloc_create(name, &opt, out)) == 0)
 		return 0;
 	if (rc < 0)
 		rc = errno ? errno : ENOMEM;
-#else
-	(void)opt;
 #endif
 	fprintf(stderr, "%s: %s\n", name, rc == ENOENT ? "no such allocator in this runner"
 						      : strerror(rc));
@@ -113,7 +104,7 @@ static void runner_list_ours(void)
 {
 	for (const struct runner_ours *o = ours; o->name; o++)
 		printf(" %s", o->name);
-#if BUDDY_HAVE_REGISTRY
+#ifdef BUDDY_NATIVE
 	for (const char *const *n = balloc_names(); *n; n++) {
 		int seen = strcmp(*n, "system") == 0;
 		for (const struct runner_ours *o = ours; o->name; o++)

@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * spawn.h - run a runner program in a child process and collect its
- * stdout (stderr passes through). Shared by buddy-replay and buddy-bench.
+ * stdout (stderr passes through), and the default list of allocators the
+ * runners offer. Shared by `buddy replay` and `buddy bench`.
  */
-#ifndef BUDDY_REPLAY_SPAWN_H
-#define BUDDY_REPLAY_SPAWN_H
+#ifndef BUDDY_RUNNER_SPAWN_H
+#define BUDDY_RUNNER_SPAWN_H
 
 #include <stddef.h>
 
@@ -27,4 +29,15 @@ int spawn_runner_path(const char *alloc, char *buf, size_t len);
  */
 int spawn_capture(char *const *prefix, char *const *argv, char **out);
 
-#endif /* BUDDY_REPLAY_SPAWN_H */
+/*
+ * The allocators a run compares when none are named, for `mode` ("replay"
+ * or "bench", a line of the native runner's `list`): the project's own in
+ * the runner's order, then glibc, then each peer whose runner is installed.
+ * add(arg, name) is called for each; the names point into *buf (malloc'd,
+ * free it; set even on failure). Returns 0, or -1 with a message on stderr
+ * (prog: ...) when the native runner cannot be found or run.
+ */
+int spawn_default_allocs(const char *prog, const char *mode, char **buf,
+			 void (*add)(void *arg, const char *name), void *arg);
+
+#endif /* BUDDY_RUNNER_SPAWN_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * workload.h - the micro-benchmark workloads W1-W3 and the targets they
  * run on. A workload is a fixed op sequence from a fixed-seed xorshift64*

@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * spawn.c - child processes for the runners (see spawn.h).
+ * spawn.c - child processes for the runners, and the default allocator
+ * list (see spawn.h).
  */
 #define _GNU_SOURCE
 #include "spawn.h"
@@ -116,4 +118,46 @@ int spawn_capture(char *const *prefix, char *const *argv, char **out)
 	if (rc < 0 || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+int spawn_default_allocs(const char *prog, const char *mode, char **buf,
+			 void (*add)(void *arg, const char *name), void *arg)
+{
+	char path[PATH_MAX];
+	*buf = NULL;
+	if (spawn_runner_path("native", path, sizeof(path)) < 0) {
+		fprintf(stderr, "%s: runner buddy-run-native not found\n", prog);
+		return -1;
+	}
+	char list[] = "list";
+	char *argv[] = { path, list, NULL };
+	if (spawn_capture(NULL, argv, buf) != 0 || !*buf) {
+		fprintf(stderr, "%s: %s list failed\n", prog, path);
+		return -1;
+	}
+	/* The line is "MODE glibc ours...". */
+	size_t mlen = strlen(mode);
+	char *line = *buf;
+	while (line && !(strncmp(line, mode, mlen) == 0 && line[mlen] == ' '))
+		line = (line = strchr(line, '\n')) ? line + 1 : NULL;
+	char *end = line ? strchr(line, '\n') : NULL;
+	if (!end) {
+		fprintf(stderr, "%s: %s list printed no %s line\n", prog, path, mode);
+		return -1;
+	}
+	*end = '\0';
+	const char *glibc = NULL;
+	char *save = NULL;
+	for (char *tok = strtok_r(line + mlen + 1, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		if (strcmp(tok, "glibc") == 0)
+			glibc = tok; /* ours first, then the C library, then the peers */
+		else
+			add(arg, tok);
+	}
+	if (glibc)
+		add(arg, glibc);
+	for (int i = 0; spawn_peers[i]; i++)
+		if (spawn_runner_path(spawn_peers[i], path, sizeof(path)) == 0)
+			add(arg, spawn_peers[i]);
+	return 0;
 }

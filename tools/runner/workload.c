@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * workload.c - the W1-W3 loops and their targets (see workload.h).
  * Each run restarts the generator, so every target sees the same sequence
