@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: MIT
 # build.cmake - assemble the web page (run by `make web` through CMake).
 #   cmake -DCC=clang -DLD=wasm-ld -DSOURCES=a.c|b.c -DDEFINES=X|Y -DROOT=repo -DWEB=repo/web
-#         -DOUT=folder -P build.cmake
+#         -DOUT=folder [-DDEBUG=0|1|2] [-DCHECK_WASM=file.wasm] -P build.cmake
 # 1. Compiles the page core and web/wasm/buddy_wasm.c for wasm32 (freestanding,
-#    the project's warning flags) and links them with wasm-ld: no libc, no
-#    imports, the API exported by name.
+#    the project's warning flags, assertion tier DEBUG) and links them with
+#    wasm-ld: no libc, no imports, the API exported by name. With CHECK_WASM,
+#    also a module at tier 2 for the tests.
 # 2. Writes wasm.js (the module as hex, so the page loads it from file:// with
 #    no fetch) and traces.js (the shipped traces as strings).
 # 3. Copies index.html, style.css and js/ beside them.
@@ -24,28 +25,43 @@ if(defs)
   message(STATUS "web: the core is compiled for wasm32 with ${defs}")
 endif()
 
-file(MAKE_DIRECTORY ${OUT}/obj ${OUT}/js)
-set(objs "")
-foreach(src ${SOURCES})
-  file(RELATIVE_PATH rel ${ROOT} ${src})
-  string(REGEX REPLACE "[/.]" "_" name "${rel}")
-  set(obj ${OUT}/obj/${name}.o)
-  execute_process(
-    COMMAND ${CC} --target=wasm32 -std=c11 -O2 -ffreestanding -fno-builtin -nostdlib
-      -Wall -Wextra -Wpedantic -Werror ${defs}
-      -I${ROOT}/include -I${ROOT}/src -c ${src} -o ${obj}
-    RESULT_VARIABLE rc)
+# Compile the sources at assertion tier `debug` (src/common/debug.h) and link
+# them into `wasm`. wasm-ld fails on any undefined symbol, so the module can
+# import nothing.
+function(wasm_module wasm debug)
+  set(objdir ${OUT}/obj-${debug})
+  file(MAKE_DIRECTORY ${objdir})
+  set(objs "")
+  foreach(src ${SOURCES})
+    file(RELATIVE_PATH rel ${ROOT} ${src})
+    string(REGEX REPLACE "[/.]" "_" name "${rel}")
+    set(obj ${objdir}/${name}.o)
+    execute_process(
+      COMMAND ${CC} --target=wasm32 -std=c11 -O2 -ffreestanding -fno-builtin -nostdlib
+        -Wall -Wextra -Wpedantic -Werror -DBUDDY_DEBUG=${debug} ${defs}
+        -I${ROOT}/include -I${ROOT}/src -c ${src} -o ${obj}
+      RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "web: compiling ${rel} for wasm32 failed")
+    endif()
+    list(APPEND objs ${obj})
+  endforeach()
+  execute_process(COMMAND ${LD} --no-entry --strip-all -o ${wasm} ${objs} RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "web: compiling ${rel} for wasm32 failed")
+    message(FATAL_ERROR "web: linking ${wasm} failed")
   endif()
-  list(APPEND objs ${obj})
-endforeach()
+  file(REMOVE_RECURSE ${objdir})
+endfunction()
 
-# wasm-ld fails on any undefined symbol, so the module can import nothing.
-execute_process(COMMAND ${LD} --no-entry --strip-all -o ${OUT}/buddy.wasm ${objs}
-  RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "web: linking buddy.wasm failed")
+# The page's module, at the build's assertion tier; for the tests, one more
+# at tier 2 (every invariant checked after every call), kept out of the page.
+if(NOT DEFINED DEBUG OR "${DEBUG}" STREQUAL "")
+  set(DEBUG 0)
+endif()
+file(MAKE_DIRECTORY ${OUT}/js)
+wasm_module(${OUT}/buddy.wasm ${DEBUG})
+if(CHECK_WASM)
+  wasm_module(${CHECK_WASM} 2)
 endif()
 
 file(READ ${OUT}/buddy.wasm hex HEX)
@@ -71,7 +87,6 @@ file(WRITE ${OUT}/traces.js "${js}")
 file(COPY ${WEB}/index.html ${WEB}/style.css DESTINATION ${OUT})
 file(GLOB scripts ${WEB}/js/*.js)
 file(COPY ${scripts} DESTINATION ${OUT}/js)
-file(REMOVE_RECURSE ${OUT}/obj)
 file(TOUCH ${OUT}/index.html) # copies keep their sources' times; the build's output is new
 
 file(SIZE ${OUT}/buddy.wasm wasm_size)

@@ -32,6 +32,6 @@ function(buddy_web_test name)
 endfunction()
 
 buddy_web_test(test_web_layout ${CMAKE_CURRENT_LIST_DIR}/layout_test.js
-  $<TARGET_FILE:web_layout_native> $<TARGET_FILE:buddy> ${BUDDY_WEB_DIR}/buddy.wasm)
+  $<TARGET_FILE:web_layout_native> $<TARGET_FILE:buddy> ${BUDDY_WEB_DIR}/buddy.wasm ${BUDDY_WASM_CHECK})
 buddy_web_test(test_web_browser ${CMAKE_CURRENT_LIST_DIR}/browser_test.js
   $<TARGET_FILE:buddy> ${BUDDY_WEB_DIR} ${PROJECT_BINARY_DIR}/web-screenshots)

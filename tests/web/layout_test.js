@@ -15,7 +15,10 @@
  *    wasm core; stdout and the error lines must be identical, except the
  *    metadata size in `stats`, which depends on the pointer size.
  *
- * usage: node layout_test.js LAYOUT_NATIVE BUDDY_CMD BUDDY_WASM
+ * Each module given runs everything: the page's, and one built with every
+ * invariant checked after every call (BUDDY_DEBUG=2; a broken one traps).
+ *
+ * usage: node layout_test.js LAYOUT_NATIVE BUDDY_CMD BUDDY_WASM...
  */
 'use strict';
 
@@ -28,12 +31,12 @@ const webjs = path.join(__dirname, '..', '..', 'web', 'js');
 const { Core } = require(path.join(webjs, 'core.js'));
 const { Session } = require(path.join(webjs, 'session.js'));
 
-const [nativeExe, buddyExe, wasmFile] = process.argv.slice(2).map((p) => path.resolve(p));
+const [nativeExe, buddyExe, ...wasmFiles] = process.argv.slice(2).map((p) => path.resolve(p));
 if (process.argv.length < 5) {
-  console.error('usage: node layout_test.js LAYOUT_NATIVE BUDDY_CMD BUDDY_WASM');
+  console.error('usage: node layout_test.js LAYOUT_NATIVE BUDDY_CMD BUDDY_WASM...');
   process.exit(2);
 }
-const core = new Core(fs.readFileSync(wasmFile));
+let core = null;
 let failures = 0;
 let checks = 0;
 
@@ -272,8 +275,12 @@ function sessionTest() {
   console.log(`${failures === before ? 'ok' : 'not ok'} - sessions: ${1 + arenas.length} scripts, ${lines} lines of output compared with the native command's`);
 }
 
-layoutTest();
-sessionTest();
+for (const file of wasmFiles) {
+  console.log(`# ${path.basename(file)}`);
+  core = new Core(fs.readFileSync(file));
+  layoutTest();
+  sessionTest();
+}
 if (failures) {
   console.log(`FAILED: ${failures} of ${checks} checks`);
   process.exit(1);
