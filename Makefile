@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: MIT
 # Thin driver over CMake. The two commands a new user needs:
 #   make run    build the buddy command (quietly; nothing else) and launch it
-#   make check  build and run every test: gcc build, clang ASan+UBSan build (with the
-#               full invariant check after every call, BUDDY_DEBUG=2), valgrind (cheap
-#               asserts, BUDDY_DEBUG=1), and a short fuzzing run over the fixed seed corpus
+#   make check  build and run every test: gcc build (with the Rust port, its cargo tests
+#               and lints), clang ASan+UBSan build (with the full invariant check after
+#               every call, BUDDY_DEBUG=2), valgrind (cheap asserts, BUDDY_DEBUG=1), and a
+#               short fuzzing run over the fixed seed corpus
 # More:
 #   make fuzz      run every libFuzzer harness for FUZZ_SECONDS each (build-fuzz/)
 #   make coverage  line and branch coverage of the library sources (build-cov/)
@@ -61,7 +62,10 @@ check: deps
 	$(MAKE) check-fuzz
 	@echo "make check: all test builds passed"
 
-check-gcc: build
+# The gcc build also builds and tests the Rust port (rust/): it needs cargo.
+check-gcc:
+	$(CONFIGURE) -DBUDDY_RUST=ON
+	$(CMAKE) --build $(BUILD) -j$(JOBS)
 	cd $(BUILD) && ctest $(CTEST_FLAGS)
 
 check-asan:

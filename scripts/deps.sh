@@ -11,13 +11,25 @@
 #        `make coverage` need.
 # As root with apt-get, install what is missing; otherwise say exactly what to
 # install. A missing optional package is reported but is not an error.
+# The Rust tools (check only) come from rustup, not apt: a missing one is
+# named, with how to install it.
 set -u
 level=${1:-check}
 case $level in
   run|check) ;;
   *) echo "usage: scripts/deps.sh [run|check]" >&2; exit 2 ;;
 esac
-missing="" optional=""
+missing="" optional="" rust_missing=""
+# Exit with $1, unless Rust tools are missing: those apt-get cannot install.
+finish() {
+  if [ -n "$rust_missing" ]; then
+    echo "deps: Rust tools missing (not on PATH or in ~/.cargo/bin): ${rust_missing# }" >&2
+    echo "deps: install Rust >= 1.84 with rustup (https://rustup.rs) and" \
+      "'rustup component add clippy rustfmt'" >&2
+    exit 1
+  fi
+  exit "$1"
+}
 need_cmd() { command -v "$1" >/dev/null 2>&1 || missing="$missing $2"; }
 need_pc() { pkg-config --exists "$1" 2>/dev/null || missing="$missing $2"; }
 
@@ -51,6 +63,17 @@ if [ "$level" = check ]; then
   fi
   # The interactive test checks line editing, so make check needs libedit.
   missing="$missing$optional" optional=""
+  # The Rust port (rust/) needs cargo, clippy and rustfmt (Rust >= 1.84, from
+  # rustup: Debian's packaged Rust is too old), on PATH or in ~/.cargo/bin.
+  cargo_bin=$(command -v cargo 2>/dev/null || echo "$HOME/.cargo/bin/cargo")
+  if [ ! -x "$cargo_bin" ]; then
+    rust_missing="cargo"
+  else
+    for tool in cargo-clippy rustfmt; do
+      command -v "$tool" >/dev/null 2>&1 || [ -x "$(dirname "$cargo_bin")/$tool" ] ||
+        rust_missing="$rust_missing $tool"
+    done
+  fi
 fi
 # The web page's tests use Node.js and headless Chromium; without them they
 # skip, saying so, so these are installed when possible but never required.
@@ -80,7 +103,7 @@ fi
 missing=$(echo "$missing" | tr ' ' '\n' | awk 'NF && !seen[$0]++' | tr '\n' ' ')
 missing=${missing% }
 [ -n "$missing" ] && missing=" $missing"
-[ -z "$missing$optional" ] && exit 0
+[ -z "$missing$optional" ] && finish 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "deps: installing:$missing$optional"
@@ -88,19 +111,19 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   log=$(mktemp) || exit 1
   if { apt-get update -qq && apt-get install -y -qq $missing $optional; } >"$log" 2>&1; then
     rm -f "$log"
-    exit 0
+    finish 0
   fi
   cat "$log" >&2
   rm -f "$log"
   echo "deps: apt-get install failed for:$missing$optional" >&2
-  [ -z "$missing" ] && exit 0
+  [ -z "$missing" ] && finish 0
   exit 1
 fi
 if [ -n "$optional" ]; then
   echo "deps: the buddy command will have no line editing or history without:$optional" >&2
   echo "deps: install it with:  sudo apt-get install$optional" >&2
 fi
-[ -z "$missing" ] && exit 0
+[ -z "$missing" ] && finish 0
 echo "deps: missing:$missing" >&2
 echo "deps: install them with:  sudo apt-get install$missing" >&2
 exit 1
