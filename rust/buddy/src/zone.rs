@@ -79,6 +79,7 @@ pub(crate) const PG_CACHED: u8 = PG_FREE | PG_MORE;
 
 /// Allocation flags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(transparent)]
 pub struct Flags(u32);
 
 impl Flags {
@@ -954,27 +955,39 @@ impl Zone {
         pos.ptr()
     }
 
+    /// The slow path. The C calling convention lets the C ABI's fast path
+    /// jump here (a tail call) instead of calling, so that path needs no
+    /// stack frame of its own.
     #[inline(never)]
-    fn alloc_pages_slow(&mut self, order: u32, flags: Flags) -> Result<NonNull<u8>, Error> {
+    extern "C" fn alloc_pages_slow(&mut self, order: u32, flags: Flags) -> Option<NonNull<u8>> {
         if self.corrupted {
-            return self.fail(Error::Corrupt);
+            self.last_error = Error::Corrupt.code();
+            return None;
         }
         if order > self.max_order {
-            return self.fail(Error::MaxOrder);
+            self.last_error = Error::MaxOrder.code();
+            return None;
         }
         let Some(pos) = self.block_take(order) else {
-            return Err(self.alloc_failed());
+            self.alloc_failed();
+            return None;
         };
         let bytes = self.page_size << order;
-        if self.poison {
-            self.poison_check(pos, bytes)?;
+        if self.poison && self.poison_check(pos, bytes).is_err() {
+            return None;
         }
         pos.set_pg(PG_HEAD | order as u8);
         self.account_alloc();
         if flags.contains(Flags::ZERO) {
-            return Ok(self.zero_fill(pos, bytes));
+            return Some(self.zero_fill(pos, bytes));
         }
-        Ok(pos.ptr())
+        Some(pos.ptr())
+    }
+
+    /// The error of the call that just failed (it set last_error).
+    #[cold]
+    fn last_failure(&self) -> Error {
+        Error::from_code(self.last_error).unwrap_or(Error::NoMem)
     }
 
     /// 2^order contiguous pages, aligned to their size relative to the
@@ -985,24 +998,35 @@ impl Zone {
     /// `failures`), [`Error::Corrupt`] once the zone found damage.
     #[inline]
     pub fn alloc_pages(&mut self, order: u32, flags: Flags) -> Result<NonNull<u8>, Error> {
+        match self.alloc_pages_opt(order, flags) {
+            Some(p) => Ok(p),
+            None => Err(self.last_failure()),
+        }
+    }
+
+    /// [`Zone::alloc_pages`] returning `None` on failure, the reason in
+    /// [`Zone::last_error`]: one register, no error value to build (the
+    /// form the C ABI uses).
+    #[inline]
+    pub fn alloc_pages_opt(&mut self, order: u32, flags: Flags) -> Option<NonNull<u8>> {
         // Fast path: the newest cached block of this order, when it and the
         // link stored in it (checked: a cached block of this order, pointing
         // back) lie in the last region used; anything unusual goes to the
         // slow path, which checks and reports fully.
-        if order < self.fast_orders && !self.corrupted {
-            if let (Some(r), Some(n)) = (self.hint, self.pcp[order as usize].list.first) {
-                if let Some(pos) = r.pos_at(n.addr()) {
-                    if let Some(next) = self.fast_next(r, n, order) {
-                        let pc = &mut self.pcp[order as usize];
-                        pc.list.unlink(None, next);
-                        pc.count -= 1;
-                        self.cached_pages -= 1 << order;
-                        pos.set_pg(PG_HEAD | order as u8);
-                        self.account_alloc();
-                        if flags.contains(Flags::ZERO) {
-                            return Ok(self.zero_fill(pos, self.page_size << order));
+        // (Zero-filled requests take the slow path: fewer live values here.)
+        if order < self.fast_orders && !self.corrupted && flags == Flags::NONE {
+            if let (Some(r), Some(pc)) = (self.hint, self.pcp.get(order as usize)) {
+                if let Some(n) = pc.list.first {
+                    if let Some(pos) = r.pos_in(n.addr()) {
+                        if let Some(next) = self.fast_next(r, n, order) {
+                            let pc = &mut self.pcp[order as usize];
+                            pc.list.unlink(None, next);
+                            pc.count -= 1;
+                            self.cached_pages -= 1 << order;
+                            pos.set_pg(PG_HEAD | order as u8);
+                            self.account_alloc();
+                            return Some(n.ptr());
                         }
-                        return Ok(pos.ptr());
                     }
                 }
             }

@@ -121,7 +121,9 @@ pub struct BrustRegionInfo {
     pub meta_bytes: usize,
 }
 
-/// A zone and the C callback it reports damage to.
+/// A zone and the C callback it reports damage to (the zone first, so a
+/// zone pointer is the C handle itself).
+#[repr(C)]
 pub struct BrustZone {
     zone: Zone,
     on_error: ErrorCb,
@@ -362,7 +364,7 @@ pub unsafe extern "C" fn brust_alloc_pages(
     // SAFETY: the caller's contract.
     match unsafe { zmut(zone) } {
         Some(z) => z
-            .alloc_pages(order, Flags::from_bits(flags))
+            .alloc_pages_opt(order, Flags::from_bits(flags))
             .map_or(ptr::null_mut(), |p| p.as_ptr().cast()),
         None => ptr::null_mut(),
     }

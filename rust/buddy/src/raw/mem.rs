@@ -249,6 +249,12 @@ impl RegionRef {
         }
     }
 
+    /// The page holding address a, if a is in the region.
+    #[inline(always)]
+    pub(crate) fn pos_in(self, a: usize) -> Option<Pos> {
+        self.pos(a.wrapping_sub(self.base()) >> self.shift())
+    }
+
     /// The page starting exactly at address a, if a is in the region and
     /// page-aligned.
     #[inline(always)]
@@ -369,12 +375,10 @@ impl Pos {
     /// This page as a list node.
     #[inline(always)]
     pub(crate) fn node(self) -> Node {
-        // A region never starts at address 0 (the zone refuses a null base),
-        // so no page address is 0.
-        match NonZeroUsize::new(self.addr()) {
-            Some(a) => Node(a),
-            None => page_out_of_range(self.idx),
-        }
+        // SAFETY: a region never starts at address 0 (the zone refuses a null
+        // base) and never wraps around (refused as too small), so no page
+        // address is 0.
+        Node(unsafe { NonZeroUsize::new_unchecked(self.addr()) })
     }
 
     /// Bytes from this page to the region's end.
@@ -416,9 +420,7 @@ impl Pos {
     /// A pointer to this page, to hand out.
     #[inline(always)]
     pub(crate) fn ptr(self) -> NonNull<u8> {
-        let p = ptr::with_exposed_provenance_mut::<u8>(self.node().addr());
-        // SAFETY: node() is never 0.
-        unsafe { NonNull::new_unchecked(p) }
+        self.node().ptr()
     }
 }
 
@@ -436,6 +438,14 @@ impl Node {
     #[inline(always)]
     pub(crate) fn addr(self) -> usize {
         self.0.get()
+    }
+
+    /// A pointer to the block, to hand out.
+    #[inline(always)]
+    pub(crate) fn ptr(self) -> NonNull<u8> {
+        let p = ptr::with_exposed_provenance_mut::<u8>(self.addr());
+        // SAFETY: a node's address is never 0.
+        unsafe { NonNull::new_unchecked(p) }
     }
 
     #[inline(always)]
