@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # rustfmt, clippy and rustdoc over the Rust port, failing on any finding.
 #   scripts/rust-lint.sh CARGO MANIFEST   (CARGO_TARGET_DIR from the environment)
 set -eu

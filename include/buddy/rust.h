@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * buddy/rust.h - the Rust port of the page allocator (rust/), through its
  * C ABI: libbrust.a, built by cargo from rust/capi when the build has

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The Rust port's tests (only when the build has it, BUDDY_RUST):
 #   test_rust_diff   the Rust zone against the C zone, through the C ABI
 #   rust_cargo_test  the crate's own tests (units, model stress, global allocator)

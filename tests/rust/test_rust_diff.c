@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_rust_diff.c - differential test of the Rust port (rust/, through
  * its C ABI) against the C page allocator core.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The integrity check: every invariant of the zone, verified from the
 //! metadata and the lists (the C core's `buddy_check`).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The zone's statuses: one [`Error`] variant per failing status of the C
 //! core (`enum buddy_status`), with the same codes and texts.
 

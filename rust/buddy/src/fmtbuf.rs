@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! A fixed-size text buffer for `core::fmt` (no allocation): messages that
 //! do not fit are cut at a character boundary.
 

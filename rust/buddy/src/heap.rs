@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! A byte heap on the page allocator, as the C library's buddy heap: the
 //! heap's zone uses a "page" of `min_block` bytes (16 by default), so a
 //! block of order k is `min_block << k` bytes. Every request is rounded up

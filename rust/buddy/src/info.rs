@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Looking at a zone without changing it: statistics, the /proc/buddyinfo
 //! line, Linux's fragmentation indices, the block walk and region
 //! information (the C core's `page_info.c`).

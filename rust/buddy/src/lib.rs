@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! A binary buddy page allocator over memory you hand it, in the style of
 //! the Linux kernel's physical page allocator, with a byte heap and a
 //! global allocator on top. `no_std`, no dependencies, stable Rust.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The binary buddy page allocator: regions, allocation, free with
 //! merging, exact-size allocations, in-place resizing and the page cache.
 //! A port of the C core (`src/page/page_alloc.c`): the same algorithm, the

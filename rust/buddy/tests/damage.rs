@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Damage the zone must catch: free-list links broken the ways a stray
 //! write or a use after free breaks them (caught before a link is followed,
 //! on the free lists and the cache lists, by allocation, merging free,

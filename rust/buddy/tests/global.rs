@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! A program whose `#[global_allocator]` is the buddy heap: every
 //! allocation of this test binary (the test harness's too) comes from a
 //! 128 MiB arena in a static. Threads grow and shrink Vec, String, BTreeMap

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Unit tests of the byte heap, the locked heap, the arena and the spin
 //! lock: sizes and alignments, every refused free, realloc in place and
 //! moving, and the memory hand-over rules.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Model-based random stress of the page allocator. A fixed-seed
 //! xorshift64* generator drives a long mix of operations (allocation by
 //! order and exact size, the three frees, resize, regions added and removed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Unit tests of the page allocator, one group per function: exact block
 //! layouts after known sequences, every error variant (and that a refused
 //! call changes nothing), statistics, buddyinfo, the indices, the walk.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The C ABI of the Rust page allocator: `libbrust.a`, declared in
 //! `include/buddy/rust.h`. Every function mirrors the C core's function of
 //! the same name (`brust_` for `buddy_`), with the same status codes, so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The heap as a global allocator: [`LockedHeap`] implements
 //! `core::alloc::GlobalAlloc` over a [`Heap`] behind a [`SpinLock`], with
 //! memory handed in at run time or an [`Arena`] in a static.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Region metadata and the links stored in free blocks: every read and
 //! write of memory the zone was handed goes through this file.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Every `unsafe` of the crate lives under this module (the crate denies
 //! `unsafe_code` everywhere else):
 //!

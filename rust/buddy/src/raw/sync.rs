@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! A spin lock on `core::sync::atomic`, for sharing a zone or heap between
 //! threads (or CPUs) without an operating system.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Helpers shared by the zone tests: page-aligned static memory, zones,
 //! the walk as compact text, and a snapshot of everything observable (to
 //! prove that a refused call changed nothing).
