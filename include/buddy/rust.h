@@ -7,7 +7,8 @@
  * The calls mirror buddy/page.h one for one, with the prefix brust_, and
  * return the same status codes (enum buddy_status) for the same calls: a
  * Rust zone given the same regions and the same calls as a C zone hands
- * out the same offsets and shows the same buddyinfo line and walk. The
+ * out the same offsets, shows the same buddyinfo line and walk, and
+ * reports damage and check findings in the same words. The
  * zone lives on the Rust side (brust_zone_create); the memory it manages
  * is the caller's, as for the C core.
  *
@@ -19,27 +20,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buddy/common.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 struct brust_zone; /* opaque */
 
-/* Called once when the zone finds its own structures damaged: kind is
- * BUDDY_ECORRUPT, ptr where, msg one printable line. */
-typedef void (*brust_error_fn)(void *arg, int kind, const char *op, const void *ptr,
-			       const char *msg);
-
 /* As struct buddy_config (without the split/merge log). */
 struct brust_config {
 	size_t page_size;       /* power of two >= 16; default 4096 */
-	unsigned max_order;     /* <= 31, or BUDDY_ORDER_AUTO (0xffffffff, default) */
+	unsigned max_order;     /* <= 31, or BUDDY_MAX_ORDER_AUTO (0xffffffff, default) */
 	const char *name;       /* <= 15 bytes; default "Normal" */
 	unsigned pcp_high;      /* page cache list length before a drain; 0 = off */
 	unsigned pcp_max_order; /* largest cached order, <= 10; default 3 */
 	int poison;             /* fill freed pages and check them on allocation */
-	brust_error_fn on_error; /* damage callback; default NULL (none) */
+	/* Damage: (arg, BUDDY_ERR_CORRUPT, op, ptr, msg) once, as buddy_config's
+	 * on_error, with the same op and message text; default NULL (none). */
+	buddy_error_fn on_error;
 	void *error_arg;
+};
+
+/* As struct buddy_alloc_info. */
+struct brust_alloc_info {
+	size_t nr_pages; /* pages held */
+	void *owner;     /* the owner of its region, or NULL */
 };
 
 struct brust_stats {
@@ -70,7 +76,6 @@ struct brust_block {
 };
 
 typedef int (*brust_walk_fn)(void *arg, const struct brust_block *blk);
-typedef void (*brust_report_fn)(void *arg, const char *msg);
 
 struct brust_region_info {
 	void *base;
@@ -81,6 +86,7 @@ struct brust_region_info {
 	unsigned max_order;
 	void *meta;
 	size_t meta_bytes;
+	void *owner;
 };
 
 void brust_config_default(struct brust_config *cfg);
@@ -100,6 +106,10 @@ void *brust_alloc_pages_exact(struct brust_zone *zone, size_t npages, unsigned f
 int brust_free_pages(struct brust_zone *zone, void *addr, unsigned order);
 int brust_free_pages_exact(struct brust_zone *zone, void *addr, size_t npages);
 int brust_free(struct brust_zone *zone, void *addr);
+int brust_alloc_info(struct brust_zone *zone, const void *addr, struct brust_alloc_info *info);
+int brust_free_info(struct brust_zone *zone, void *addr, struct brust_alloc_info *info);
+int brust_region_set_owner(struct brust_zone *zone, void *base, void *owner);
+void *brust_region_owner(const struct brust_zone *zone, const void *addr);
 int brust_resize(struct brust_zone *zone, void *addr, unsigned new_order);
 size_t brust_alloc_size(struct brust_zone *zone, const void *addr);
 void brust_drain_cache(struct brust_zone *zone);
@@ -112,7 +122,7 @@ int brust_fragmentation_index(const struct brust_zone *zone, unsigned order);
 int brust_unusable_index(const struct brust_zone *zone, unsigned order);
 int brust_walk(const struct brust_zone *zone, brust_walk_fn fn, void *arg);
 int brust_region_info(const struct brust_zone *zone, unsigned i, struct brust_region_info *out);
-size_t brust_check(const struct brust_zone *zone, brust_report_fn report, void *arg);
+size_t brust_check(const struct brust_zone *zone, buddy_report_fn report, void *arg);
 
 #ifdef __cplusplus
 }

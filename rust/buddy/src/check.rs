@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
-//! The integrity check: every invariant of the zone, verified from the
-//! metadata and the lists (the C core's `buddy_check`).
+//! The integrity check: every invariant of the zone (P1..P9, numbered as
+//! the C core's), verified from the metadata and the lists, each problem
+//! reported with its invariant's tag (the C core's `buddy_check`).
 
 use core::fmt::{self, Write};
 
 use crate::fmtbuf::FmtBuf;
 use crate::raw::mem::{map_bits, RegionRef};
 use crate::zone::{
-    List, Zone, NR_ORDERS, NR_PCP_ORDERS, PG_CACHED, PG_CONT, PG_FREE, PG_MORE, PG_ORDER, PG_STATE,
-    PG_TAIL,
+    List, Zone, MAX_ORDER, NR_ORDERS, NR_PCP_ORDERS, NR_REGION_INDEX, PG_CACHED, PG_CONT, PG_FREE,
+    PG_MORE, PG_ORDER, PG_STATE, PG_TAIL,
 };
 
 struct Checker<'a, 'r> {
@@ -39,7 +40,7 @@ impl Checker<'_, '_> {
             let (k, st) = ((b & PG_ORDER) as u32, b & PG_STATE);
             if st == PG_TAIL {
                 self.problem(format_args!(
-                    "region {id} page {idx}: expected the start of a block"
+                    "P2: region {id} page {idx}: expected the start of a block"
                 ));
                 idx += 1;
                 continue;
@@ -47,25 +48,25 @@ impl Checker<'_, '_> {
             let size = 1usize << k;
             if k > r.max_order() || idx & (size - 1) != 0 || size > n - idx {
                 self.problem(format_args!(
-                    "region {id} page {idx}: order {k} block misaligned or too large"
+                    "P2: region {id} page {idx}: order {k} block misaligned or too large"
                 ));
                 idx += 1;
                 continue;
             }
             if (st == PG_CONT) != expect_cont {
                 self.problem(format_args!(
-                    "region {id} page {idx}: broken exact-allocation chain"
+                    "P7: region {id} page {idx}: broken exact-allocation chain"
                 ));
             }
-            if st == PG_FREE && b & PG_MORE != 0 && k >= self.z.pcp_orders {
+            if st == PG_FREE && b & PG_MORE != 0 && k >= self.z.nr_pcp_orders {
                 self.problem(format_args!(
-                    "region {id} page {idx}: cached block of order {k} above the cache's orders"
+                    "P6: region {id} page {idx}: cached block of order {k} above the cache's orders"
                 ));
             }
             expect_cont = st != PG_FREE && b & PG_MORE != 0;
             if let Some(t) = pg[idx + 1..idx + size].iter().position(|&t| t != PG_TAIL) {
                 self.problem(format_args!(
-                    "region {id} page {idx}: block of order {k} overlaps page {}",
+                    "P2: region {id} page {idx}: block of order {k} overlaps page {}",
                     idx + 1 + t
                 ));
             }
@@ -79,18 +80,19 @@ impl Checker<'_, '_> {
         }
         if expect_cont {
             self.problem(format_args!(
-                "region {id}: exact allocation runs past the end"
+                "P7: region {id}: exact allocation runs past the end"
             ));
         }
         if free_pages != r.free_pages() {
             self.problem(format_args!(
-                "region {id}: {free_pages} pages free in blocks but free_pages is {}",
+                "P8: region {id}: {free_pages} pages free in blocks but free_pages is {}",
                 r.free_pages()
             ));
         }
     }
 
-    /// Every pair bit equals free(lower) XOR free(upper); padding bits are 0.
+    /// P3: every pair bit equals free(lower) XOR free(upper); padding bits
+    /// are 0. P5: the two are never both free.
     fn check_bitmaps(&mut self, r: RegionRef) {
         let (id, pg) = (r.id(), r.page_bytes(self.z));
         let n = pg.len();
@@ -101,19 +103,25 @@ impl Checker<'_, '_> {
             for bit in 0..bits {
                 let lo = bit << (k + 1);
                 let hi = lo + (1 << k);
-                let want = (pg[lo] == free) ^ (hi < n && pg[hi] == free);
+                let (lo_free, hi_free) = (pg[lo] == free, hi < n && pg[hi] == free);
+                let want = lo_free ^ hi_free;
                 let have = (map[bit / 64] >> (bit % 64)) & 1 != 0;
                 if have != want {
                     self.problem(format_args!(
-                        "region {id} order {k}: pair bit for pages {lo}/{hi} is {}, expected {}",
+                        "P3: region {id} order {k}: pair bit for pages {lo}/{hi} is {}, expected {}",
                         have as u8, want as u8
+                    ));
+                }
+                if lo_free && hi_free {
+                    self.problem(format_args!(
+                        "P5: region {id} order {k}: buddies at pages {lo} and {hi} are both free"
                     ));
                 }
             }
             let last = map.last().copied().unwrap_or(0);
             if bits % 64 != 0 && last >> (bits % 64) != 0 {
                 self.problem(format_args!(
-                    "region {id} order {k}: bits set past the last pair"
+                    "P3: region {id} order {k}: bits set past the last pair"
                 ));
             }
         }
@@ -122,7 +130,15 @@ impl Checker<'_, '_> {
     /// Walk one list. A node is validated (inside a region, page aligned,
     /// its page byte `want`) before it is followed, so a damaged link is
     /// reported rather than followed into wild memory. Returns whether sound.
-    fn check_list(&mut self, what: &str, k: usize, list: List, nr: usize, want: u8) -> bool {
+    fn check_list(
+        &mut self,
+        tag: &str,
+        what: &str,
+        k: usize,
+        list: List,
+        nr: usize,
+        want: u8,
+    ) -> bool {
         let z = self.z;
         let mut prev = 0usize;
         let mut cur = list.first.map_or(0, |n| n.addr());
@@ -134,21 +150,21 @@ impl Checker<'_, '_> {
                 .filter(|p| p.pg() == want);
             let Some(pos) = node else {
                 self.problem(format_args!(
-                    "{what} order {k}: node {cur:#x} is not a block of this list"
+                    "{tag}: {what} order {k}: node {cur:#x} is not a block of this list"
                 ));
                 return false;
             };
             let n = pos.node();
             if n.prev() != prev {
                 self.problem(format_args!(
-                    "{what} order {k}: node {cur:#x}: prev does not point back"
+                    "{tag}: {what} order {k}: node {cur:#x}: prev does not point back"
                 ));
                 return false;
             }
             count += 1;
             if count > nr {
                 self.problem(format_args!(
-                    "{what} order {k}: list holds more than its count ({nr})"
+                    "{tag}: {what} order {k}: list holds more than its count ({nr})"
                 ));
                 return false;
             }
@@ -157,13 +173,13 @@ impl Checker<'_, '_> {
         }
         if list.last.map_or(0, |n| n.addr()) != prev {
             self.problem(format_args!(
-                "{what} order {k}: list head's prev is not the last node"
+                "{tag}: {what} order {k}: list head's prev is not the last node"
             ));
             return false;
         }
         if count != nr {
             self.problem(format_args!(
-                "{what} order {k}: list holds {count} blocks but its count is {nr}"
+                "{tag}: {what} order {k}: list holds {count} blocks but its count is {nr}"
             ));
             return false;
         }
@@ -173,27 +189,34 @@ impl Checker<'_, '_> {
     fn check_lists(&mut self) {
         let z = self.z;
         for (k, fa) in z.free_area.iter().enumerate() {
-            self.check_list("free list", k, fa.list, fa.nr_free, PG_FREE | k as u8);
+            self.check_list("P4", "free list", k, fa.list, fa.nr_free, PG_FREE | k as u8);
             let heads = self.free_heads[k];
             if heads != fa.nr_free {
                 self.problem(format_args!(
-                    "order {k}: {heads} free blocks in the regions but nr_free is {}",
+                    "P4: order {k}: {heads} free blocks in the regions but nr_free is {}",
                     fa.nr_free
                 ));
             }
             if (z.nonempty >> k) & 1 != (fa.nr_free != 0) as u32 {
                 self.problem(format_args!(
-                    "order {k}: non-empty mask bit disagrees with nr_free"
+                    "P4: order {k}: non-empty mask bit disagrees with nr_free"
                 ));
             }
         }
         let mut cached = 0;
         for (k, pc) in z.pcp.iter().enumerate() {
-            self.check_list("page cache", k, pc.list, pc.count, PG_CACHED | k as u8);
+            self.check_list(
+                "P6",
+                "page cache",
+                k,
+                pc.list,
+                pc.count,
+                PG_CACHED | k as u8,
+            );
             let heads = self.cached_heads[k];
             if heads != pc.count {
                 self.problem(format_args!(
-                    "order {k}: {heads} cached blocks in the regions but the cache counts {}",
+                    "P6: order {k}: {heads} cached blocks in the regions but the cache counts {}",
                     pc.count
                 ));
             }
@@ -201,7 +224,7 @@ impl Checker<'_, '_> {
         }
         if cached != z.cached_pages {
             self.problem(format_args!(
-                "zone: cache lists hold {cached} pages but cached_pages is {}",
+                "P6: zone: cache lists hold {cached} pages but cached_pages is {}",
                 z.cached_pages
             ));
         }
@@ -210,11 +233,12 @@ impl Checker<'_, '_> {
     fn check_regions(&mut self) {
         let z = self.z;
         let (mut total, mut free_pages, mut meta, mut count) = (0, 0, 0, 0u32);
+        let mut max_order = 0;
         for r in z.regions() {
             if let Some(nx) = r.next() {
                 if nx.base() < r.end() {
                     self.problem(format_args!(
-                        "regions {} and {} overlap or are out of order",
+                        "P1: regions {} and {} overlap or are out of order",
                         r.id(),
                         nx.id()
                     ));
@@ -222,10 +246,29 @@ impl Checker<'_, '_> {
             }
             if r.end() - r.base() != r.nr_pages() << z.page_shift {
                 self.problem(format_args!(
-                    "region {}: bounds disagree with its page count",
+                    "P1: region {}: bounds disagree with its page count",
                     r.id()
                 ));
             }
+            if (count as usize) < NR_REGION_INDEX && z.index[count as usize] != Some(r) {
+                self.problem(format_args!(
+                    "P1: region {}: not at place {count} of the bisection index",
+                    r.id()
+                ));
+            }
+            let mut lg = 0;
+            while lg < MAX_ORDER && (2usize << lg) <= r.nr_pages() {
+                lg += 1;
+            }
+            let want = lg.min(z.cfg_max_order);
+            if r.max_order() != want {
+                self.problem(format_args!(
+                    "P9: region {}: max_order {}, expected {want}",
+                    r.id(),
+                    r.max_order()
+                ));
+            }
+            max_order = max_order.max(r.max_order());
             self.check_blocks(r);
             self.check_bitmaps(r);
             total += r.nr_pages();
@@ -235,13 +278,30 @@ impl Checker<'_, '_> {
         }
         if count != z.nr_regions {
             self.problem(format_args!(
-                "zone: {count} regions linked but nr_regions is {}",
+                "P1: zone: {count} regions linked but nr_regions is {}",
                 z.nr_regions
+            ));
+        }
+        let want = if z.max_order_auto {
+            max_order
+        } else {
+            z.cfg_max_order
+        };
+        if z.max_order != want {
+            self.problem(format_args!(
+                "P9: zone: max_order {}, expected {want}",
+                z.max_order
+            ));
+        }
+        if z.peak_used_pages < z.total_pages - z.free_pages - z.cached_pages {
+            self.problem(format_args!(
+                "P8: zone: peak_used_pages {} below the pages in use",
+                z.peak_used_pages
             ));
         }
         if total != z.total_pages || free_pages != z.free_pages || meta != z.meta_bytes {
             self.problem(format_args!(
-                "zone: totals disagree with the regions (pages {total}/{}, free {free_pages}/{})",
+                "P8: zone: totals disagree with the regions (pages {total}/{}, free {free_pages}/{})",
                 z.total_pages, z.free_pages
             ));
         }
@@ -251,9 +311,11 @@ impl Checker<'_, '_> {
 const _: () = assert!(NR_PCP_ORDERS <= NR_ORDERS);
 
 impl Zone {
-    /// Verify every invariant: list links, block markings, the pair bitmaps
-    /// against the lists, no overlap, counts that add up. Each problem is
-    /// passed to `report` as a one-line message. Returns the number of problems.
+    /// Verify every invariant (P1..P9, see [`Zone`]): list links, block
+    /// markings, the pair bitmaps against the lists, no overlap, counts that
+    /// add up. Each problem is passed to `report` as one line starting with
+    /// the invariant's tag ("P3: region 0 order 1: ..."), the same text as
+    /// the C core's. Returns the number of problems.
     pub fn check(&self, report: &mut dyn FnMut(&str)) -> usize {
         let mut c = Checker {
             z: self,

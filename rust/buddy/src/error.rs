@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 //! The zone's statuses: one [`Error`] variant per failing status of the C
-//! core (`enum buddy_status`), with the same codes and texts.
+//! core (`enum buddy_status`), with the same codes and texts; and the kinds
+//! of problem every allocator reports ([`ErrorKind`], `enum buddy_error_kind`).
 
 use core::fmt;
 
@@ -116,3 +117,53 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+/// What went wrong, as every allocator of the library reports it through
+/// its error callback (the C library's `enum buddy_error_kind`, same codes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum ErrorKind {
+    /// A pointer the allocator never handed out (`BUDDY_ERR_INVALID`).
+    Invalid = 1,
+    /// A pointer to a block that is already free (`BUDDY_ERR_DOUBLE`).
+    Double,
+    /// A pointer inside a block, not at its start (`BUDDY_ERR_INTERIOR`).
+    Interior,
+    /// Damage to the allocator's own data (`BUDDY_ERR_CORRUPT`).
+    Corrupt,
+}
+
+impl ErrorKind {
+    /// The C library's number for this kind.
+    pub const fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// Its text, as `buddy_error_name` gives it: "invalid pointer", ...
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Invalid => "invalid pointer",
+            ErrorKind::Double => "double free",
+            ErrorKind::Interior => "interior pointer",
+            ErrorKind::Corrupt => "corrupted memory",
+        }
+    }
+
+    /// The kind of problem a status reports: a pointer outside every region
+    /// (or null) or freed with the wrong size is invalid; a double free is
+    /// one; a pointer inside a block is interior; the rest is damage.
+    pub const fn of(e: Error) -> ErrorKind {
+        match e {
+            Error::Null | Error::Outside | Error::Order => ErrorKind::Invalid,
+            Error::Double => ErrorKind::Double,
+            Error::NotBlock => ErrorKind::Interior,
+            _ => ErrorKind::Corrupt,
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

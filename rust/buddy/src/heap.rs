@@ -17,7 +17,7 @@
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::zone::{Config, Flags, Zone};
 
 /// Smallest block of a heap, in bytes.
@@ -41,15 +41,12 @@ pub struct Heap {
     max_align: usize, // the base alignment of the least aligned region
 }
 
-/// The name of a misuse, for messages ("double free", ...).
+/// The name of a misuse, for messages: the kind's name ("double free",
+/// ...), or for a wrong layout, what exactly is wrong.
 pub(crate) fn misuse_name(e: Error) -> &'static str {
     match e {
-        Error::Null | Error::Outside => "invalid pointer",
-        Error::Double => "double free",
-        Error::NotBlock => "interior pointer",
         Error::Order => "size mismatch",
-        Error::Corrupt => "corrupted heap",
-        _ => e.text(),
+        _ => ErrorKind::of(e).name(),
     }
 }
 

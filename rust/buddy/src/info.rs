@@ -94,6 +94,8 @@ pub struct RegionInfo {
     pub meta: usize,
     /// Bytes of metadata.
     pub meta_bytes: usize,
+    /// The owner word ([`Zone::set_region_owner`]), or 0.
+    pub owner: usize,
 }
 
 /// Sums over the free lists for an order j (mm/vmstat.c, fill_contig_page_info).
@@ -104,20 +106,11 @@ struct ContigInfo {
 }
 
 impl Zone {
-    /// The largest order in use: configured, or the largest any region has.
-    pub(crate) fn effective_max_order(&self) -> u32 {
-        if self.order_auto {
-            self.top_order
-        } else {
-            self.max_order
-        }
-    }
-
     /// The zone's statistics.
     pub fn stats(&self) -> Stats {
         let mut st = Stats {
             page_size: self.page_size,
-            max_order: self.effective_max_order(),
+            max_order: self.max_order,
             nr_regions: self.nr_regions,
             total_pages: self.total_pages,
             free_pages: self.free_pages,
@@ -231,6 +224,7 @@ impl Zone {
             max_order: r.max_order(),
             meta: r.meta_addr(),
             meta_bytes: r.meta_bytes(),
+            owner: r.owner(),
         })
     }
 }
@@ -247,7 +241,7 @@ impl fmt::Display for BuddyInfo<'_> {
             f.write_str(" ")?;
         }
         write!(f, "{} ", z.name())?;
-        for k in 0..=z.effective_max_order() {
+        for k in 0..=z.max_order {
             write!(f, "{:6} ", z.free_area[k as usize].nr_free)?;
         }
         f.write_str("\n")

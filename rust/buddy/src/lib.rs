@@ -54,11 +54,11 @@ mod info;
 mod raw;
 mod zone;
 
-pub use error::{status_text, Error, ALL_ERRORS};
+pub use error::{status_text, Error, ErrorKind, ALL_ERRORS};
 pub use heap::{Heap, MIN_BLOCK};
 pub use info::{Block, BlockState, Blocks, BuddyInfo, RegionInfo, Stats};
 pub use raw::{Arena, HeapGuard, LockedHeap, SpinGuard, SpinLock, StaticRegion};
 pub use zone::{
-    Config, ErrorFn, ErrorReport, Flags, Zone, MAX_ORDER, MAX_PCP_ORDER, NAME_MAX, NR_ORDERS,
-    NR_PCP_ORDERS, PAGE_SIZE_DEFAULT, PAGE_SIZE_MIN, POISON_BYTE, REGION_INDEX,
+    AllocInfo, Config, ErrorFn, ErrorReport, Flags, Zone, MAX_ORDER, NAME_MAX, NR_ORDERS,
+    NR_PCP_ORDERS, NR_REGION_INDEX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MIN, PCP_MAX_ORDER, POISON_BYTE,
 };

@@ -46,7 +46,7 @@
 use core::fmt::Write;
 use core::ptr::NonNull;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::fmtbuf::FmtBuf;
 use crate::raw::mem::{self, link_of, Node, Pos, RegionRef, HEADER_BYTES, LINK_BYTES};
 
@@ -59,11 +59,11 @@ pub const PAGE_SIZE_DEFAULT: usize = 4096;
 /// Smallest page size: a free page holds its two list links.
 pub const PAGE_SIZE_MIN: usize = 16;
 /// Regions found by bisection; a zone with more also searches a list.
-pub const REGION_INDEX: usize = 64;
+pub const NR_REGION_INDEX: usize = 64;
 /// The largest order the page cache can hold.
-pub const MAX_PCP_ORDER: u32 = 10;
-/// Orders 0..=[`MAX_PCP_ORDER`].
-pub const NR_PCP_ORDERS: usize = MAX_PCP_ORDER as usize + 1;
+pub const PCP_MAX_ORDER: u32 = 10;
+/// Orders 0..=[`PCP_MAX_ORDER`].
+pub const NR_PCP_ORDERS: usize = PCP_MAX_ORDER as usize + 1;
 /// Byte freed pages are filled with when poisoning (Linux's PAGE_POISON).
 pub const POISON_BYTE: u8 = 0xaa;
 /// Longest zone name, in bytes.
@@ -77,6 +77,15 @@ pub(crate) const PG_CONT: u8 = 0xc0;
 pub(crate) const PG_MORE: u8 = 0x20;
 pub(crate) const PG_ORDER: u8 = 0x1f;
 pub(crate) const PG_CACHED: u8 = PG_FREE | PG_MORE;
+
+/// An allocation as [`Zone::alloc_info`] and [`Zone::free_info`] find it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllocInfo {
+    /// Pages held: 2^order, or npages for an exact allocation.
+    pub nr_pages: usize,
+    /// The owner word of its region ([`Zone::set_region_owner`]), or 0.
+    pub owner: usize,
+}
 
 /// Allocation flags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -110,18 +119,24 @@ impl core::ops::BitOr for Flags {
     }
 }
 
-/// What the zone reports when it finds its own structures damaged.
+/// A problem an allocator reports through its error callback: the C
+/// library's `(kind, op, ptr, msg)`, and the status the call fails with.
 #[derive(Clone, Copy, Debug)]
 pub struct ErrorReport<'a> {
-    /// Always [`Error::Corrupt`] for a zone.
-    pub kind: Error,
-    /// Where the damage was seen.
+    /// What went wrong ([`ErrorKind::Corrupt`] for a zone's damage).
+    pub kind: ErrorKind,
+    /// The status the call that met it fails with.
+    pub error: Error,
+    /// The step that met it ("alloc_pages", "free_pages", "drain_cache",
+    /// "resize", "remove_region", ...; it may run inside another call).
+    pub op: &'a str,
+    /// The pointer concerned (the damaged block).
     pub addr: usize,
-    /// One printable line saying what and where.
+    /// One printable line: `buddy: <op>(): <problem> at <addr>`.
     pub msg: &'a str,
 }
 
-/// Called once when the zone finds damage; `arg` is the config's `error_arg`.
+/// The error callback; `arg` is the config's `error_arg`.
 pub type ErrorFn = fn(arg: usize, report: &ErrorReport<'_>);
 
 /// A zone's configuration; [`Config::new`] gives the documented defaults.
@@ -135,7 +150,7 @@ pub struct Config<'a> {
     pub name: &'a str,
     /// Page cache: blocks per cache list before it is drained; 0 (default) = off.
     pub pcp_high: u32,
-    /// Largest cached order, <= [`MAX_PCP_ORDER`]. Default 3.
+    /// Largest cached order, <= [`PCP_MAX_ORDER`]. Default 3.
     pub pcp_max_order: u32,
     /// Fill freed pages with [`POISON_BYTE`] and check them on allocation. Default off.
     pub poison: bool,
@@ -220,6 +235,8 @@ pub(crate) struct Pcp {
     pub(crate) count: usize, // blocks on list
 }
 
+const BUDDY_NOT_FREE: &str = "corrupted free list: pair bitmap names a buddy that is not free";
+
 /// A checked list node with its neighbours (None: the head).
 struct Linked {
     pos: Pos,
@@ -232,34 +249,69 @@ struct Linked {
 /// The zone is not thread-safe; callers that share one lock around it (see
 /// [`SpinLock`](crate::SpinLock)). It may be moved freely: no block stores
 /// its address.
+///
+/// Its invariants are the C core's, numbered the same (P1..P9, listed in
+/// `src/page/page_internal.h`; the check reports each broken one by its tag):
+///
+/// - P1 Regions: the list is sorted by base and no two regions (nor any
+///   region's metadata) overlap; end - base == nr_pages << page_shift;
+///   nr_regions counts the list, and index holds its first
+///   [`NR_REGION_INDEX`] entries in order.
+/// - P2 Tiling: the page bytes cut each region into blocks: the first page
+///   of a block holds a state other than TAIL and an order k <= the
+///   region's max order, its index is a multiple of 2^k, the block ends
+///   inside the region, and its other pages are TAIL.
+/// - P3 Pair bits: for k below the region's max order, the bit of pair
+///   (i, i ^ 2^k) is free(i, k) XOR free(i ^ 2^k, k) (pages past the end are
+///   never free; cached blocks are not free); bits past the last pair are 0.
+/// - P4 Free lists: free_area\[k\] is a circular doubly linked list (through
+///   its head, written as 0 in the blocks) whose every node's neighbours
+///   point back at it, of exactly the blocks with free(i, k); nr_free counts
+///   them; bit k of nonempty is set iff nr_free != 0.
+/// - P5 Merged: below the region's max order, two buddies are never both free.
+/// - P6 Page cache: pcp\[k\] is such a list of exactly the cached blocks of
+///   order k, only for k < nr_pcp_orders; count counts them, and
+///   cached_pages == sum of count << k.
+/// - P7 Allocations: a CONT block follows, without a gap, a HEAD or CONT
+///   block with MORE set, and only such a block; no chain runs past the end.
+/// - P8 Counts: a region's free_pages is the pages of its free blocks; the
+///   zone's total_pages, free_pages and meta_bytes are the sums over its
+///   regions; peak_used_pages >= total - free - cached pages.
+/// - P9 Orders: max_order is cfg_max_order, or with max_order_auto the
+///   largest max order of the regions (0 with none); a region's max order
+///   is min(floor(log2(nr_pages)), cfg_max_order).
+///
+/// Once `corrupted` is set, no call changes the zone again.
 pub struct Zone {
     pub(crate) free_area: [FreeArea; NR_ORDERS],
     pub(crate) nonempty: u32,    // bit k set iff free_area[k] has a block
     pub(crate) page_shift: u32,  // log2(page_size)
     pub(crate) page_size: usize, // bytes per page
-    pub(crate) max_order: u32,   // cap on orders: configured, or MAX_ORDER
-    pub(crate) order_auto: bool, // max_order was not configured
-    pub(crate) top_order: u32,   // largest order any region supports
+    pub(crate) max_order: u32,   // largest order a block can have (stats' max_order):
+    // cfg_max_order, or with max_order_auto the largest order of any region
+    pub(crate) cfg_max_order: u32, // configured, MAX_ORDER for auto: above it EMAXORDER
+    pub(crate) max_order_auto: bool, // configured as auto
     pub(crate) regions: Option<RegionRef>, // sorted by base address
     pub(crate) hint: Option<RegionRef>, // region of the last lookup
-    pub(crate) index: [Option<RegionRef>; REGION_INDEX], // the first regions by address
-    pub(crate) nr_regions: u32,  // regions in the zone
+    pub(crate) index: [Option<RegionRef>; NR_REGION_INDEX], // the first regions by address
+    pub(crate) nr_regions: u32,    // regions in the zone
     pub(crate) next_region_id: u32, // id given to the next region added
     pub(crate) total_pages: usize, // pages in all regions (metadata excluded)
-    pub(crate) free_pages: usize, // pages on the free lists
+    pub(crate) free_pages: usize,  // pages on the free lists
     pub(crate) peak_used_pages: usize, // largest total - free - cached seen
-    pub(crate) meta_bytes: usize, // metadata bytes of all regions
-    pub(crate) allocs: u64,      // successful allocations
-    pub(crate) frees: u64,       // successful frees
-    pub(crate) failures: u64,    // allocations that found no block
-    pub(crate) last_error: i32,  // status of the last failed call (0: none)
+    pub(crate) meta_bytes: usize,  // metadata bytes of all regions
+    pub(crate) allocs: u64,        // successful allocations
+    pub(crate) frees: u64,         // successful frees
+    pub(crate) failures: u64,      // allocations that found no block
+    pub(crate) last_error: i32,    // status of the last failed call (0: none)
     pub(crate) pcp: [Pcp; NR_PCP_ORDERS], // page cache lists per order
     pub(crate) cached_pages: usize, // pages held on the cache lists
-    pub(crate) pcp_high: u32,    // cache list length that triggers a drain
-    pub(crate) pcp_orders: u32,  // orders below this are cached; 0 = off
-    pub(crate) corrupted: bool,  // damage seen: every change now fails
-    pub(crate) poison: bool,     // fill freed pages, check them on allocation
-    pub(crate) fast_orders: u32, // orders below this take the fast paths
+    pub(crate) pcp_high: u32,      // cache list length that triggers a drain
+    pub(crate) nr_pcp_orders: u32, // orders below this are cached; 0 = off
+    pub(crate) corrupted: bool,    // damage seen: every change now fails
+    pub(crate) poison: bool,       // fill freed pages, check them on allocation
+    pub(crate) nr_fast_orders: u32, // orders below this take the fast paths:
+    // nr_pcp_orders, or 0 when poisoning
     pub(crate) on_error: Option<ErrorFn>,
     pub(crate) error_arg: usize,
     pub(crate) name: [u8; NAME_MAX + 1],
@@ -310,7 +362,7 @@ impl Zone {
         if name.len() > NAME_MAX {
             return Err(Error::Config);
         }
-        if cfg.pcp_high != 0 && cfg.pcp_max_order > MAX_PCP_ORDER {
+        if cfg.pcp_high != 0 && cfg.pcp_max_order > PCP_MAX_ORDER {
             return Err(Error::Config);
         }
         let mut buf = [0u8; NAME_MAX + 1];
@@ -319,7 +371,7 @@ impl Zone {
             buf[i] = name[i];
             i += 1;
         }
-        let pcp_orders = if cfg.pcp_high != 0 {
+        let nr_pcp_orders = if cfg.pcp_high != 0 {
             cfg.pcp_max_order + 1
         } else {
             0
@@ -334,13 +386,16 @@ impl Zone {
             page_size: ps,
             max_order: match cfg.max_order {
                 Some(m) => m,
+                None => 0,
+            },
+            cfg_max_order: match cfg.max_order {
+                Some(m) => m,
                 None => MAX_ORDER,
             },
-            order_auto: cfg.max_order.is_none(),
-            top_order: 0,
+            max_order_auto: cfg.max_order.is_none(),
             regions: None,
             hint: None,
-            index: [None; REGION_INDEX],
+            index: [None; NR_REGION_INDEX],
             nr_regions: 0,
             next_region_id: 0,
             total_pages: 0,
@@ -357,11 +412,11 @@ impl Zone {
             }; NR_PCP_ORDERS],
             cached_pages: 0,
             pcp_high: cfg.pcp_high,
-            pcp_orders,
+            nr_pcp_orders,
             corrupted: false,
             poison: cfg.poison,
             // The fast paths skip poisoning.
-            fast_orders: if cfg.poison { 0 } else { pcp_orders },
+            nr_fast_orders: if cfg.poison { 0 } else { nr_pcp_orders },
             on_error: cfg.on_error,
             error_arg: cfg.error_arg,
             name: buf,
@@ -375,6 +430,27 @@ impl Zone {
         self.error_arg = arg;
     }
 
+    /// The expensive assertion tier (the C core's BUDDY_DEBUG >= 2), in
+    /// debug builds: a zone a public call leaves passes the full check, after
+    /// every call while the zone is small and about every pages / 256 calls
+    /// when large (so a check costs a few steps per call). A zone that has
+    /// found damage is left alone: it changes no more.
+    #[inline(always)]
+    pub(crate) fn on_return<T>(&self, r: T) -> T {
+        #[cfg(debug_assertions)]
+        self.debug_check();
+        r
+    }
+
+    #[cfg(debug_assertions)]
+    #[inline(never)]
+    fn debug_check(&self) {
+        let due = (self.allocs + self.frees) % (self.total_pages as u64 / 256 + 1) == 0;
+        if due && !self.corrupted {
+            self.check(&mut |m| panic!("buddy: check after a call: {m}"));
+        }
+    }
+
     /// Bytes per page.
     pub fn page_size(&self) -> usize {
         self.page_size
@@ -383,6 +459,14 @@ impl Zone {
     /// The status of the last call that failed (`None` if none has).
     pub fn last_error(&self) -> Option<Error> {
         Error::from_code(self.last_error)
+    }
+
+    /// Record `e` as the last error and return it: for a wrapper that
+    /// refuses a call before the zone sees it (the C ABI does for a null
+    /// out-parameter), so that [`Zone::last_error`] tells the same story.
+    pub fn record_error(&mut self, e: Error) -> Error {
+        self.last_error = e.code();
+        e
     }
 
     #[inline(always)]
@@ -407,6 +491,12 @@ impl Zone {
 
     #[inline(always)]
     fn area_unlink(&mut self, order: u32, l: &Linked) {
+        // P4: node_check ran before any unlink.
+        debug_assert!(
+            self.free_area[order as usize].nr_free > 0
+                && l.next.is_none_or(|x| x.prev() == l.pos.addr())
+                && l.prev.is_none_or(|p| p.next() == l.pos.addr())
+        );
         let fa = &mut self.free_area[order as usize];
         fa.list.unlink(l.prev, l.next);
         fa.nr_free -= 1;
@@ -415,22 +505,23 @@ impl Zone {
         }
     }
 
-    /// Record damage once, tell the callback, and refuse every later change.
+    /// Record damage once, tell the callback, and refuse every later
+    /// change. `op` names the step that met it, `what` the damage.
     #[cold]
     #[inline(never)]
-    pub(crate) fn corrupt(&mut self, what: &str, addr: usize) -> Error {
+    pub(crate) fn corrupt(&mut self, op: &str, what: &str, addr: usize) -> Error {
         if !self.corrupted {
             if let Some(f) = self.on_error {
-                let mut msg = FmtBuf::<160>::new();
-                let _ = write!(msg, "buddy: corrupted free list: {what} at {addr:#x}");
-                f(
-                    self.error_arg,
-                    &ErrorReport {
-                        kind: Error::Corrupt,
-                        addr,
-                        msg: msg.as_str(),
-                    },
-                );
+                let mut msg = FmtBuf::<200>::new();
+                let _ = write!(msg, "buddy: {op}(): {what} at {addr:#x}");
+                let report = ErrorReport {
+                    kind: ErrorKind::Corrupt,
+                    error: Error::Corrupt,
+                    op,
+                    addr,
+                    msg: msg.as_str(),
+                };
+                f(self.error_arg, &report);
             }
         }
         self.corrupted = true;
@@ -458,17 +549,29 @@ impl Zone {
     /// Check the node at address a (a block whose page byte should be
     /// `want`, on `list`) and its neighbours before unlinking: both links
     /// must lead to valid nodes that point back at it, as glibc's unlink checks.
-    fn node_check(&mut self, list: List, a: usize, want: u8) -> Result<Linked, Error> {
+    fn node_check(&mut self, op: &str, list: List, a: usize, want: u8) -> Result<Linked, Error> {
         let (pos, node) = match self.link_ok(a, want) {
             Ok(Some(x)) => x,
-            _ => return Err(self.corrupt("list entry is not a free block", a)),
+            _ => {
+                return Err(self.corrupt(
+                    op,
+                    "corrupted free list: list entry is not a free block",
+                    a,
+                ))
+            }
         };
         let (next, prev) = match (
             self.link_ok(node.next(), want),
             self.link_ok(node.prev(), want),
         ) {
             (Ok(n), Ok(p)) => (n.map(|x| x.1), p.map(|x| x.1)),
-            _ => return Err(self.corrupt("link points outside the free blocks", a)),
+            _ => {
+                return Err(self.corrupt(
+                    op,
+                    "corrupted free list: link points outside the free blocks",
+                    a,
+                ))
+            }
         };
         let next_back = match next {
             Some(x) => x.prev() == a,
@@ -479,7 +582,7 @@ impl Zone {
             None => list.first == Some(node),
         };
         if !next_back || !prev_back {
-            return Err(self.corrupt("neighbours do not point back", a));
+            return Err(self.corrupt(op, "corrupted free list: neighbours do not point back", a));
         }
         Ok(Linked { pos, prev, next })
     }
@@ -498,13 +601,17 @@ impl Zone {
     /// The free block of `bytes` at pos is about to be handed out: all but
     /// its links must still hold the poison byte.
     #[cold]
-    fn poison_check(&mut self, pos: Pos, bytes: usize) -> Result<(), Error> {
+    fn poison_check(&mut self, op: &str, pos: Pos, bytes: usize) -> Result<(), Error> {
         if bytes <= LINK_BYTES {
             return Ok(());
         }
         match pos.find_not(LINK_BYTES, bytes - LINK_BYTES, POISON_BYTE) {
             None => Ok(()),
-            Some(off) => Err(self.corrupt("freed page written after free", pos.addr() + off)),
+            Some(off) => Err(self.corrupt(
+                op,
+                "corrupted free page: freed page written after free",
+                pos.addr() + off,
+            )),
         }
     }
 
@@ -519,7 +626,7 @@ impl Zone {
                 return Some(h);
             }
         }
-        if self.nr_regions as usize <= REGION_INDEX {
+        if self.nr_regions as usize <= NR_REGION_INDEX {
             // Bisect the sorted index for the last region starting at or below a.
             let (mut lo, mut hi) = (0, self.nr_regions as usize);
             while lo < hi {
@@ -580,8 +687,16 @@ impl Zone {
         core::iter::successors(self.regions, |r| r.next())
     }
 
+    /// P9: a region's largest order.
     fn region_max_order(&self, nr_pages: usize) -> u32 {
-        nr_pages.ilog2().min(self.max_order)
+        nr_pages.ilog2().min(self.cfg_max_order)
+    }
+
+    /// P9: the zone's max order after a region came or went.
+    fn max_order_update(&mut self) {
+        if self.max_order_auto {
+            self.max_order = self.regions().map(RegionRef::max_order).max().unwrap_or(0);
+        }
     }
 
     /// Metadata bytes for a region of nr_pages pages.
@@ -697,7 +812,7 @@ impl Zone {
         self.index_rebuild();
         self.total_pages += r.nr_pages();
         self.meta_bytes += r.meta_bytes();
-        self.top_order = self.top_order.max(r.max_order());
+        self.max_order_update();
 
         let n = r.nr_pages();
         if self.poison {
@@ -751,14 +866,14 @@ impl Zone {
         while idx < n {
             let k = carve_order(idx, n, r.max_order());
             let list = self.free_area[k as usize].list;
-            self.node_check(list, r.addr(idx), PG_FREE | k as u8)?;
+            self.node_check("remove_region", list, r.addr(idx), PG_FREE | k as u8)?;
             idx += 1 << k;
         }
         idx = 0;
         while idx < n {
             let k = carve_order(idx, n, r.max_order());
             let list = self.free_area[k as usize].list;
-            let l = self.node_check(list, r.addr(idx), PG_FREE | k as u8)?;
+            let l = self.node_check("remove_region", list, r.addr(idx), PG_FREE | k as u8)?;
             self.area_unlink(k, &l);
             idx += 1 << k;
         }
@@ -774,7 +889,7 @@ impl Zone {
         self.total_pages -= n;
         self.free_pages -= n;
         self.meta_bytes -= r.meta_bytes();
-        self.top_order = self.regions().map(RegionRef::max_order).max().unwrap_or(0);
+        self.max_order_update();
         Ok(r)
     }
 
@@ -786,6 +901,13 @@ impl Zone {
     /// the lower half each time and freeing the upper half one order down.
     fn expand(&mut self, pos: Pos, low: u32, mut high: u32) {
         let r = pos.region();
+        // P2: the block is aligned to its order and lies in the region.
+        debug_assert!(
+            low <= high
+                && high <= r.max_order()
+                && pos.idx() & ((1 << high) - 1) == 0
+                && 1 << high <= r.nr_pages() - pos.idx()
+        );
         while high > low {
             high -= 1;
             let upper = r.page(pos.idx() + (1 << high));
@@ -805,7 +927,9 @@ impl Zone {
         let cur = order + avail.trailing_zeros();
         let list = self.free_area[cur as usize].list;
         let a = link_of(list.first);
-        let l = self.node_check(list, a, PG_FREE | cur as u8).ok()?;
+        let l = self
+            .node_check("alloc_pages", list, a, PG_FREE | cur as u8)
+            .ok()?;
         let pos = l.pos;
         let r = pos.region();
         self.area_unlink(cur, &l);
@@ -837,7 +961,11 @@ impl Zone {
         let next = match next {
             Ok(x) => x.map(|x| x.1),
             Err(()) => {
-                self.corrupt("cached block's links are damaged", n.addr());
+                self.corrupt(
+                    "alloc_pages",
+                    "corrupted free list: cached block's links are damaged",
+                    n.addr(),
+                );
                 return None;
             }
         };
@@ -848,7 +976,11 @@ impl Zone {
         let pos = match self.region_find(n.addr()).and_then(|r| r.pos_at(n.addr())) {
             Some(p) if back => p,
             _ => {
-                self.corrupt("cached block's links are damaged", n.addr());
+                self.corrupt(
+                    "alloc_pages",
+                    "corrupted free list: cached block's links are damaged",
+                    n.addr(),
+                );
                 return None;
             }
         };
@@ -866,7 +998,12 @@ impl Zone {
         while count > 0 && self.pcp[o].count > 0 {
             count -= 1;
             let list = self.pcp[o].list;
-            let l = self.node_check(list, link_of(list.last), PG_CACHED | order as u8)?;
+            let l = self.node_check(
+                "drain_cache",
+                list,
+                link_of(list.last),
+                PG_CACHED | order as u8,
+            )?;
             self.pcp[o].list.unlink(l.prev, l.next);
             // Its links may end up inside a merged block: poison them like the rest.
             self.poison_fill(l.pos, LINK_BYTES);
@@ -893,10 +1030,16 @@ impl Zone {
 
     /// Give every cached block back to the buddy lists, merging as it goes.
     pub fn drain_cache(&mut self) {
+        self.drain_cache_body();
+        self.on_return(())
+    }
+
+    #[inline(always)]
+    fn drain_cache_body(&mut self) {
         if self.corrupted {
             return;
         }
-        for k in 0..self.pcp_orders {
+        for k in 0..self.nr_pcp_orders {
             if self.pcp_drain(k, self.pcp[k as usize].count).is_err() {
                 return;
             }
@@ -919,7 +1062,7 @@ impl Zone {
 
     /// A block of exactly `order`: from the cache, else from the free lists.
     fn block_take(&mut self, order: u32) -> Option<Pos> {
-        if order < self.pcp_orders && self.pcp[order as usize].count != 0 {
+        if order < self.nr_pcp_orders && self.pcp[order as usize].count != 0 {
             return self.pcp_take(order);
         }
         self.rmqueue_drain(order)
@@ -965,7 +1108,7 @@ impl Zone {
             self.last_error = Error::Corrupt.code();
             return None;
         }
-        if order > self.max_order {
+        if order > self.cfg_max_order {
             self.last_error = Error::MaxOrder.code();
             return None;
         }
@@ -974,7 +1117,7 @@ impl Zone {
             return None;
         };
         let bytes = self.page_size << order;
-        if self.poison && self.poison_check(pos, bytes).is_err() {
+        if self.poison && self.poison_check("alloc_pages", pos, bytes).is_err() {
             return None;
         }
         pos.set_pg(PG_HEAD | order as u8);
@@ -1010,12 +1153,18 @@ impl Zone {
     /// form the C ABI uses).
     #[inline]
     pub fn alloc_pages_opt(&mut self, order: u32, flags: Flags) -> Option<NonNull<u8>> {
+        let r = self.alloc_pages_opt_body(order, flags);
+        self.on_return(r)
+    }
+
+    #[inline(always)]
+    fn alloc_pages_opt_body(&mut self, order: u32, flags: Flags) -> Option<NonNull<u8>> {
         // Fast path: the newest cached block of this order, when it and the
         // link stored in it (checked: a cached block of this order, pointing
         // back) lie in the last region used; anything unusual goes to the
         // slow path, which checks and reports fully.
         // (Zero-filled requests take the slow path: fewer live values here.)
-        if order < self.fast_orders && !self.corrupted && flags == Flags::NONE {
+        if order < self.nr_fast_orders && !self.corrupted && flags == Flags::NONE {
             if let (Some(r), Some(pc)) = (self.hint, self.pcp.get(order as usize)) {
                 if let Some(n) = pc.list.first {
                     if let Some(pos) = r.pos_in(n.addr()) {
@@ -1063,6 +1212,8 @@ impl Zone {
         let r = pos.region();
         let (mut p, mut rest, mut k) = (pos.idx(), npages, order);
         let mut state = PG_HEAD;
+        // P7: a chain of more than one block, shorter than the block.
+        debug_assert!(npages > 1 && npages < 1 << order && order <= r.max_order());
         while rest != 0 {
             k -= 1;
             let half = 1usize << k;
@@ -1079,7 +1230,9 @@ impl Zone {
                 upper.map_toggle(k);
             }
         }
-        // The working block left over after the last kept block is free.
+        // The working block left over after the last kept block is free (P2:
+        // it ends the block).
+        debug_assert!(p == pos.idx() + npages && p + (1 << k) <= pos.idx() + (1 << order));
         let last = r.page(p);
         last.set_pg(PG_FREE | k as u8);
         self.area_add(k, last.node());
@@ -1095,10 +1248,20 @@ impl Zone {
     /// Errors: [`Error::Count`] for 0 or more than 2^max_order pages, and
     /// those of [`Zone::alloc_pages`].
     pub fn alloc_pages_exact(&mut self, npages: usize, flags: Flags) -> Result<NonNull<u8>, Error> {
+        let r = self.alloc_pages_exact_body(npages, flags);
+        self.on_return(r)
+    }
+
+    #[inline(always)]
+    fn alloc_pages_exact_body(
+        &mut self,
+        npages: usize,
+        flags: Flags,
+    ) -> Result<NonNull<u8>, Error> {
         if self.corrupted {
             return self.fail(Error::Corrupt);
         }
-        if npages == 0 || npages > (1usize << self.max_order) {
+        if npages == 0 || npages > (1usize << self.cfg_max_order) {
             return self.fail(Error::Count);
         }
         let order = if npages == 1 {
@@ -1115,7 +1278,7 @@ impl Zone {
         self.trim_exact(pos, order, npages);
         let bytes = npages << self.page_shift;
         if self.poison {
-            self.poison_check(pos, bytes)?;
+            self.poison_check("alloc_pages_exact", pos, bytes)?;
         }
         self.account_alloc();
         if flags.contains(Flags::ZERO) {
@@ -1143,22 +1306,23 @@ impl Zone {
         self.free_pages += 1 << order;
         pos.set_pg(PG_TAIL);
         while order < r.max_order() {
+            // P2: the block being freed is aligned to its order.
+            debug_assert!(idx & ((1 << order) - 1) == 0 && idx < r.nr_pages());
             let cur = r.page(idx);
             if !cur.map_test(order) {
                 cur.map_toggle(order); // the buddy is in use (or split)
                 break;
             }
+            // P3: the pair bit says the buddy is free: it must be on its list (P4).
             let buddy = idx ^ (1 << order);
             let ba = r.addr(buddy);
             let list = self.free_area[order as usize].list;
             let l = match r.pos(buddy) {
-                Some(_) => match self.node_check(list, ba, PG_FREE | order as u8) {
+                Some(_) => match self.node_check("free_pages", list, ba, PG_FREE | order as u8) {
                     Ok(l) => l,
-                    Err(_) => {
-                        return Err(self.corrupt("pair bitmap names a buddy that is not free", ba))
-                    }
+                    Err(_) => return Err(self.corrupt("free_pages", BUDDY_NOT_FREE, ba)),
                 },
-                None => return Err(self.corrupt("pair bitmap names a buddy that is not free", ba)),
+                None => return Err(self.corrupt("free_pages", BUDDY_NOT_FREE, ba)),
             };
             cur.map_toggle(order);
             self.area_unlink(order, &l);
@@ -1244,7 +1408,7 @@ impl Zone {
         }
         self.frees += 1;
         let order = (b & PG_ORDER) as u32;
-        if b & PG_MORE == 0 && order < self.pcp_orders {
+        if b & PG_MORE == 0 && order < self.nr_pcp_orders {
             return self.pcp_put(pos, order);
         }
         let r = pos.region();
@@ -1260,12 +1424,72 @@ impl Zone {
         }
     }
 
+    /// Look up the allocation starting at ptr without changing it: its
+    /// pages and its region's owner. Errors as [`Zone::free`] would fail.
+    pub fn alloc_info(&mut self, ptr: *const u8) -> Result<AllocInfo, Error> {
+        let pos = self.lookup_or_fail(ptr.addr())?;
+        Ok(Self::info_of(pos))
+    }
+
+    /// [`Zone::free`] that also says what it freed (on success).
+    pub fn free_info(&mut self, ptr: *mut u8) -> Result<AllocInfo, Error> {
+        let r = self.free_info_body(ptr);
+        self.on_return(r)
+    }
+
+    #[inline(always)]
+    fn free_info_body(&mut self, ptr: *mut u8) -> Result<AllocInfo, Error> {
+        let pos = self.lookup_or_fail(ptr.addr())?;
+        let info = Self::info_of(pos);
+        self.free_alloc(pos)?;
+        Ok(info)
+    }
+
+    fn info_of(pos: Pos) -> AllocInfo {
+        AllocInfo {
+            nr_pages: Self::alloc_pages_count(pos),
+            owner: pos.region().owner(),
+        }
+    }
+
+    /// Attach an owner word to the region starting at `base` (a layer above
+    /// keeps its per-region record there; 0 detaches). [`Error::Outside`]
+    /// when no region starts at `base`, [`Error::Null`] for a null base.
+    pub fn set_region_owner(&mut self, base: *mut u8, owner: usize) -> Result<(), Error> {
+        if self.corrupted {
+            return self.fail(Error::Corrupt);
+        }
+        if base.is_null() {
+            return self.fail(Error::Null);
+        }
+        let found = self.regions().find(|r| r.base() == base.addr());
+        match found {
+            Some(r) => {
+                r.set_owner(owner);
+                Ok(())
+            }
+            None => self.fail(Error::Outside),
+        }
+    }
+
+    /// The owner word of the region holding `addr` (any byte of its pages),
+    /// or 0 when addr lies outside every region or the region has none.
+    pub fn region_owner(&self, addr: *const u8) -> usize {
+        self.region_lookup(addr.addr()).map_or(0, RegionRef::owner)
+    }
+
     /// Free any allocation by its address; the size is looked up.
     ///
     /// Errors: [`Error::Null`], [`Error::Outside`] (not in any region),
     /// [`Error::Double`] (already free), [`Error::NotBlock`] (inside an
     /// allocation, not its start), [`Error::Corrupt`].
     pub fn free(&mut self, ptr: *mut u8) -> Result<(), Error> {
+        let r = self.free_body(ptr);
+        self.on_return(r)
+    }
+
+    #[inline(always)]
+    fn free_body(&mut self, ptr: *mut u8) -> Result<(), Error> {
         let pos = self.lookup_or_fail(ptr.addr())?;
         self.free_alloc(pos)
     }
@@ -1286,10 +1510,16 @@ impl Zone {
     /// allocation has another order or is an exact one.
     #[inline]
     pub fn free_pages(&mut self, ptr: *mut u8, order: u32) -> Result<(), Error> {
+        let r = self.free_pages_body(ptr, order);
+        self.on_return(r)
+    }
+
+    #[inline(always)]
+    fn free_pages_body(&mut self, ptr: *mut u8, order: u32) -> Result<(), Error> {
         let a = ptr.addr();
         // Fast path: a single block of a cached order in the last region used
         // goes straight onto the cache list; everything else takes the checked path.
-        if order < self.fast_orders && !self.corrupted {
+        if order < self.nr_fast_orders && !self.corrupted {
             if let Some(r) = self.hint {
                 if let Some(pos) = r.pos_at(a) {
                     if pos.pg() == PG_HEAD | order as u8 {
@@ -1307,6 +1537,12 @@ impl Zone {
     /// Errors: those of [`Zone::free`], and [`Error::Order`] when the
     /// allocation holds another number of pages.
     pub fn free_pages_exact(&mut self, ptr: *mut u8, npages: usize) -> Result<(), Error> {
+        let r = self.free_pages_exact_body(ptr, npages);
+        self.on_return(r)
+    }
+
+    #[inline(always)]
+    fn free_pages_exact_body(&mut self, ptr: *mut u8, npages: usize) -> Result<(), Error> {
         let pos = self.lookup_or_fail(ptr.addr())?;
         if Self::alloc_pages_count(pos) != npages {
             return self.fail(Error::Order);
@@ -1377,15 +1613,15 @@ impl Zone {
         for k in order..new_order {
             let b = r.page(pos.idx() + (1 << k));
             let list = self.buddy_list(b, k);
-            self.node_check(list, b.addr(), b.pg())?;
+            self.node_check("resize", list, b.addr(), b.pg())?;
             if self.poison {
-                self.poison_check(b, self.page_size << k)?;
+                self.poison_check("resize", b, self.page_size << k)?;
             }
         }
         for k in order..new_order {
             let b = r.page(pos.idx() + (1 << k));
             let list = self.buddy_list(b, k);
-            let l = self.node_check(list, b.addr(), b.pg())?;
+            let l = self.node_check("resize", list, b.addr(), b.pg())?;
             if b.pg() == PG_FREE | k as u8 {
                 self.area_unlink(k, &l);
                 b.map_toggle(k);
@@ -1410,12 +1646,18 @@ impl Zone {
     /// allocation; [`Error::MaxOrder`]; [`Error::NoMem`] (nothing changed)
     /// when the buddies above are not all whole free or cached blocks.
     pub fn resize(&mut self, ptr: *mut u8, new_order: u32) -> Result<(), Error> {
+        let r = self.resize_body(ptr, new_order);
+        self.on_return(r)
+    }
+
+    #[inline(always)]
+    fn resize_body(&mut self, ptr: *mut u8, new_order: u32) -> Result<(), Error> {
         let pos = self.lookup_or_fail(ptr.addr())?;
         let b = pos.pg();
         if b & PG_MORE != 0 {
             return self.fail(Error::Order); // exact allocations do not resize
         }
-        if new_order > self.max_order {
+        if new_order > self.cfg_max_order {
             return self.fail(Error::MaxOrder);
         }
         let order = (b & PG_ORDER) as u32;

@@ -12,7 +12,7 @@
 
 mod common;
 
-use buddy::{Config, Error, ErrorReport, Flags, Zone, POISON_BYTE};
+use buddy::{Config, Error, ErrorKind, ErrorReport, Flags, Zone, POISON_BYTE};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -24,8 +24,19 @@ static REPORTS: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
 fn on_error(arg: usize, r: &ErrorReport<'_>) {
-    assert_eq!(r.kind, Error::Corrupt);
-    REPORTS.lock().unwrap().push((arg, r.msg.to_string()));
+    assert_eq!((r.kind, r.error), (ErrorKind::Corrupt, Error::Corrupt));
+    // "buddy: <op>(): <problem> at <addr>"
+    let head = format!("buddy: {}(): ", r.op);
+    let tail = format!(" at {:#x}", r.addr);
+    assert!(
+        r.msg.starts_with(&head) && r.msg.ends_with(&tail),
+        "{}",
+        r.msg
+    );
+    REPORTS
+        .lock()
+        .unwrap()
+        .push((arg, format!("{} | {}", r.op, r.msg)));
 }
 
 struct Fixture {
@@ -130,7 +141,7 @@ impl Fixture {
             self.z.alloc_pages(0, Flags::NONE).err(),
             Some(Error::Corrupt)
         );
-        self.assert_stopped("corrupted free list");
+        self.assert_stopped("alloc_pages | buddy: alloc_pages(): corrupted free list: ");
     }
 }
 
@@ -214,7 +225,7 @@ fn test_damage_found_by_merging_free() {
     let mut f = Fixture::new(false, true, false);
     f.set_link(1, 0, outside());
     assert_eq!(f.z.free(f.a), Err(Error::Corrupt));
-    f.assert_stopped("corrupted free list");
+    f.assert_stopped("free_pages | buddy: free_pages(): corrupted free list: ");
 }
 
 #[test]
@@ -222,7 +233,7 @@ fn test_damage_found_by_resize() {
     let mut f = Fixture::new(false, true, false);
     f.set_link(1, 1, f.page(2) as usize);
     assert_eq!(f.z.resize(f.a, 1), Err(Error::Corrupt));
-    f.assert_stopped("corrupted free list");
+    f.assert_stopped("resize | buddy: resize(): corrupted free list: ");
 }
 
 #[test]
@@ -233,7 +244,7 @@ fn test_damage_found_by_remove_region() {
     f.z.free(f.c).unwrap();
     f.set_link(0, 0, outside()); // the one order-8 block
     assert_eq!(f.z.remove_region(f.arena), Err(Error::Corrupt));
-    f.assert_stopped("corrupted free list");
+    f.assert_stopped("remove_region | buddy: remove_region(): corrupted free list: ");
 }
 
 #[test]
@@ -262,7 +273,7 @@ fn test_damage_found_by_drain() {
     let mut f = Fixture::new(true, true, false);
     f.set_link(1, 0, f.page(5) as usize);
     f.z.drain_cache();
-    f.assert_stopped("corrupted free list");
+    f.assert_stopped("drain_cache | buddy: drain_cache(): corrupted free list: ");
 }
 
 #[test]
@@ -273,7 +284,7 @@ fn test_damage_found_by_exact_alloc() {
         f.z.alloc_pages_exact(3, Flags::NONE).err(),
         Some(Error::Corrupt)
     );
-    f.assert_stopped("corrupted free list");
+    f.assert_stopped("alloc_pages | buddy: alloc_pages(): corrupted free list: ");
 }
 
 #[test]
@@ -317,15 +328,20 @@ fn expect_finding(z: &Zone, what: &str) {
 fn test_check_finds_broken_links() {
     let f = Fixture::new(false, true, false);
     f.set_link(1, 0, outside());
-    expect_finding(&f.z, "is not a block of this list");
+    expect_finding(&f.z, "P4: free list order 0: node ");
+    expect_finding(&f.z, " is not a block of this list");
     f.set_link(1, 0, f.page(3) as usize);
     assert_eq!(common::check(&f.z), 0); // repaired
     f.set_link(3, 1, f.page(3) as usize);
-    expect_finding(&f.z, "prev does not point back");
+    expect_finding(&f.z, "P4: free list order 0: node ");
+    expect_finding(&f.z, ": prev does not point back");
     f.set_link(3, 1, f.page(1) as usize);
     assert_eq!(common::check(&f.z), 0);
     f.set_link(1, 0, 0); // the list ends early
-    expect_finding(&f.z, "list head's prev is not the last node");
+    expect_finding(
+        &f.z,
+        "P4: free list order 0: list head's prev is not the last node",
+    );
 }
 
 #[test]
@@ -343,24 +359,54 @@ fn test_check_finds_metadata_damage() {
     };
     let old = peek(4);
     poke(4, 0); // a free block's first page marked as a tail
-    expect_finding(&f.z, "expected the start of a block");
-    expect_finding(&f.z, "free blocks in the regions but nr_free is");
+    expect_finding(&f.z, "P2: region 0 page 4: expected the start of a block");
+    expect_finding(
+        &f.z,
+        "P4: order 2: 0 free blocks in the regions but nr_free is 1",
+    );
+    expect_finding(&f.z, "P8: region 0: ");
     poke(4, old);
     assert_eq!(common::check(&f.z), 0);
     poke(5, 0x41); // a page inside a block marked as a block start
-    expect_finding(&f.z, "overlaps page 5");
+    expect_finding(
+        &f.z,
+        "P2: region 0 page 4: block of order 2 overlaps page 5",
+    );
     poke(5, 0);
     poke(2, 0x80 | 0x20); // allocation start claiming a continuation
-    expect_finding(&f.z, "broken exact-allocation chain");
+    expect_finding(&f.z, "P7: region 0 page 3: broken exact-allocation chain");
     poke(2, 0x80);
     assert_eq!(common::check(&f.z), 0);
     // A pair bit flipped (order 0's map follows the 336-byte header).
     let map0 = f.meta.wrapping_add(336);
     // SAFETY: inside the metadata buffer.
     unsafe { map0.write(map0.read() ^ 0x4) };
-    expect_finding(&f.z, "region 0 order 0: pair bit for pages 4/5");
+    expect_finding(
+        &f.z,
+        "P3: region 0 order 0: pair bit for pages 4/5 is 1, expected 0",
+    );
     // SAFETY: as above.
     unsafe { map0.write(map0.read() ^ 0x4) };
+    assert_eq!(common::check(&f.z), 0);
+    // Two free buddies that did not merge (P5; their pair bit disagrees too):
+    // page 2 (allocated) marked free beside page 3, which is free.
+    assert_eq!(f.c, f.page(2));
+    poke(2, 0x40);
+    expect_finding(
+        &f.z,
+        "P5: region 0 order 0: buddies at pages 2 and 3 are both free",
+    );
+    poke(2, 0x80);
+    // The region header's max order (P9).
+    let hdr_max_order = f.meta.wrapping_add(44);
+    // SAFETY: inside the metadata buffer (the header's max order byte).
+    let old = unsafe { hdr_max_order.read() };
+    // SAFETY: as above.
+    unsafe { hdr_max_order.write(old - 1) };
+    expect_finding(&f.z, "P9: region 0: max_order 7, expected 8");
+    expect_finding(&f.z, "P9: zone: max_order 8, expected 7");
+    // SAFETY: as above.
+    unsafe { hdr_max_order.write(old) };
     assert_eq!(common::check(&f.z), 0);
 }
 

@@ -6,7 +6,7 @@
 //! must hand out only arena memory, stay sound, and report misuse through
 //! its handler (or, without one, stop the program with a message).
 
-use buddy::{Arena, Error, ErrorReport, LockedHeap};
+use buddy::{Arena, Error, ErrorKind, ErrorReport, LockedHeap};
 use std::alloc::{GlobalAlloc, Layout};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
@@ -20,7 +20,8 @@ static LAST_KIND: AtomicI32 = AtomicI32::new(0);
 fn on_misuse(arg: usize, r: &ErrorReport<'_>) {
     assert_eq!(arg, 7);
     assert!(r.msg.starts_with("buddy: "), "{}", r.msg);
-    LAST_KIND.store(r.kind.code(), Ordering::SeqCst);
+    assert_eq!(r.kind, ErrorKind::of(r.error));
+    LAST_KIND.store(r.error.code(), Ordering::SeqCst);
     MISUSES.fetch_add(1, Ordering::SeqCst);
 }
 
@@ -183,6 +184,6 @@ fn test_global_misuse_without_handler_aborts() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("buddy: dealloc(): double free of 0x"), "{err}");
+    assert!(err.contains("buddy: dealloc(): double free at 0x"), "{err}");
     assert!(!err.contains("must stop the program"), "{err}");
 }

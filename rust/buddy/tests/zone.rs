@@ -5,7 +5,9 @@
 
 mod common;
 
-use buddy::{status_text, BlockState, Config, Error, Flags, SpinLock, Zone, ALL_ERRORS};
+use buddy::{
+    status_text, AllocInfo, BlockState, Config, Error, ErrorKind, Flags, SpinLock, Zone, ALL_ERRORS,
+};
 use common::*;
 use std::ptr;
 
@@ -918,4 +920,94 @@ fn test_stats_track_everything() {
     );
     assert_eq!(st.nr_free[4], 1);
     assert_eq!(st.meta_bytes, z.meta_size(16 * PS));
+}
+
+/* ------------------------------------------------------------------ */
+/* owners and allocation info                                          */
+/* ------------------------------------------------------------------ */
+
+#[test]
+fn test_error_kinds() {
+    let kinds = [
+        ErrorKind::Invalid,
+        ErrorKind::Double,
+        ErrorKind::Interior,
+        ErrorKind::Corrupt,
+    ];
+    for (i, k) in kinds.iter().enumerate() {
+        assert_eq!(k.code(), i as i32 + 1);
+        assert_eq!(k.to_string(), k.name());
+    }
+    assert_eq!(ErrorKind::Double.name(), "double free");
+    assert_eq!(ErrorKind::of(Error::Outside), ErrorKind::Invalid);
+    assert_eq!(ErrorKind::of(Error::Null), ErrorKind::Invalid);
+    assert_eq!(ErrorKind::of(Error::Order), ErrorKind::Invalid);
+    assert_eq!(ErrorKind::of(Error::Double), ErrorKind::Double);
+    assert_eq!(ErrorKind::of(Error::NotBlock), ErrorKind::Interior);
+    assert_eq!(ErrorKind::of(Error::Corrupt), ErrorKind::Corrupt);
+}
+
+#[test]
+fn test_alloc_info_and_free_info() {
+    let (mut z, base) = zone16();
+    let a = z.alloc_pages(2, Flags::NONE).unwrap();
+    let e = z.alloc_pages_exact(3, Flags::NONE).unwrap();
+    assert_eq!(
+        z.alloc_info(a.as_ptr()),
+        Ok(AllocInfo {
+            nr_pages: 4,
+            owner: 0
+        })
+    );
+    z.set_region_owner(base, 0xabc0).unwrap();
+    assert_eq!(
+        z.alloc_info(e.as_ptr()),
+        Ok(AllocInfo {
+            nr_pages: 3,
+            owner: 0xabc0
+        })
+    );
+    let s = snap(&z);
+    assert_eq!(z.alloc_info(at(base, 1)), Err(Error::NotBlock));
+    assert_eq!(z.alloc_info(at(base, 9)), Err(Error::Double));
+    assert_eq!(z.alloc_info(ptr::null()), Err(Error::Null));
+    assert_eq!(z.free_info(at(base, 99)), Err(Error::Outside));
+    assert_eq!(z.last_error(), Some(Error::Outside));
+    expect_unchanged(&z, &s);
+    assert_eq!(
+        z.free_info(e.as_ptr()),
+        Ok(AllocInfo {
+            nr_pages: 3,
+            owner: 0xabc0
+        })
+    );
+    assert_eq!(z.free_info(e.as_ptr()), Err(Error::Double));
+    assert_eq!(z.free_info(a.as_ptr()).map(|i| i.nr_pages), Ok(4));
+    assert_eq!(layout(&z), "[r0] 0:4F");
+}
+
+#[test]
+fn test_region_owners() {
+    let mut z = zone(PS, None);
+    let a = add(&mut z, 4);
+    let b = add(&mut z, 4);
+    assert_eq!(z.region_owner(a), 0);
+    z.set_region_owner(a, 0x1000).unwrap();
+    z.set_region_owner(b, 0x2000).unwrap();
+    assert_eq!(z.region_owner(at(a, 3).wrapping_add(100)), 0x1000);
+    assert_eq!(z.region_owner(b), 0x2000);
+    assert_eq!(z.region_owner(at(b, 4)), 0); // past the region
+    assert_eq!(z.region_owner(ptr::null()), 0);
+    let ri: Vec<usize> = (0..2).map(|i| z.region_info(i).unwrap().owner).collect();
+    let mut want = vec![0x1000, 0x2000];
+    if (a as usize) > (b as usize) {
+        want.reverse();
+    }
+    assert_eq!(ri, want);
+    assert_eq!(z.set_region_owner(at(a, 1), 1), Err(Error::Outside));
+    assert_eq!(z.set_region_owner(ptr::null_mut(), 1), Err(Error::Null));
+    z.set_region_owner(a, 0).unwrap(); // detached
+    assert_eq!(z.region_owner(a), 0);
+    assert_eq!(z.record_error(Error::Busy), Error::Busy);
+    assert_eq!(z.last_error(), Some(Error::Busy));
 }

@@ -16,7 +16,7 @@ use core::ptr;
 
 use buddy::{BlockState, Config, Error, ErrorReport, Flags, Zone};
 
-/// `BUDDY_ORDER_AUTO`: max order as large as the regions allow.
+/// `BUDDY_MAX_ORDER_AUTO`: max order as large as the regions allow.
 pub const ORDER_AUTO: c_uint = 0xffff_ffff;
 /// `BUDDY_META_ZEROED`: the metadata memory holds only zero bytes.
 pub const META_ZEROED: c_uint = 1;
@@ -101,6 +101,15 @@ pub struct BrustBlock {
     pub first: c_int,
 }
 
+/// `struct brust_alloc_info`.
+#[repr(C)]
+pub struct BrustAllocInfo {
+    /// Pages held.
+    pub nr_pages: usize,
+    /// The owner of its region, or NULL.
+    pub owner: *mut c_void,
+}
+
 /// `struct brust_region_info`.
 #[repr(C)]
 pub struct BrustRegionInfo {
@@ -120,6 +129,8 @@ pub struct BrustRegionInfo {
     pub meta: *mut c_void,
     /// Metadata bytes.
     pub meta_bytes: usize,
+    /// Owner word, or NULL.
+    pub owner: *mut c_void,
 }
 
 /// A zone and the C callback it reports damage to (the zone first, so a
@@ -138,26 +149,27 @@ fn status(r: Result<(), Error>) -> c_int {
     }
 }
 
+/// Copy `text` into `buf` as a NUL-terminated C string (cut to fit).
+fn c_text<'a>(buf: &'a mut [u8], text: &str) -> &'a CStr {
+    let n = text.len().min(buf.len() - 1);
+    buf[..n].copy_from_slice(&text.as_bytes()[..n]);
+    buf[n] = 0;
+    // A NUL ends the copy; an earlier one (none in the zone's texts) would end it sooner.
+    CStr::from_bytes_until_nul(buf).unwrap_or(c"")
+}
+
 /// Forward a damage report to the zone's C callback (arg: the BrustZone).
 fn error_trampoline(arg: usize, rep: &ErrorReport<'_>) {
     let bz = ptr::with_exposed_provenance::<BrustZone>(arg);
-    let mut msg = [0u8; 200];
-    let n = rep.msg.len().min(msg.len() - 1);
-    msg[..n].copy_from_slice(&rep.msg.as_bytes()[..n]);
+    let (mut op, mut msg) = ([0u8; 32], [0u8; 256]);
+    let (op, msg) = (c_text(&mut op, rep.op), c_text(&mut msg, rep.msg));
     // SAFETY: arg is the address of the boxed BrustZone whose zone reports;
     // it lives as long as the zone. Only its callback fields are read.
     let (cb, cb_arg) = unsafe { ((*bz).on_error, (*bz).error_arg) };
     if let Some(f) = cb {
+        let p = ptr::with_exposed_provenance(rep.addr);
         // SAFETY: the C caller registered f with this argument.
-        unsafe {
-            f(
-                cb_arg,
-                rep.kind.code(),
-                c"".as_ptr(),
-                ptr::with_exposed_provenance(rep.addr),
-                msg.as_ptr().cast(),
-            )
-        };
+        unsafe { f(cb_arg, rep.kind.code(), op.as_ptr(), p, msg.as_ptr()) };
     }
 }
 
@@ -432,6 +444,103 @@ pub unsafe extern "C" fn brust_free(zone: *mut BrustZone, addr: *mut c_void) -> 
     unsafe { zmut(zone) }.map_or(ENULL, |z| status(z.free(addr.cast())))
 }
 
+fn info_out(info: buddy::AllocInfo) -> BrustAllocInfo {
+    BrustAllocInfo {
+        nr_pages: info.nr_pages,
+        owner: ptr::with_exposed_provenance_mut(info.owner),
+    }
+}
+
+/// Look up the allocation at addr (see `buddy_alloc_info`).
+///
+/// # Safety
+///
+/// `zone` is NULL or a live zone; `info` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn brust_alloc_info(
+    zone: *mut BrustZone,
+    addr: *const c_void,
+    info: *mut BrustAllocInfo,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    let Some(z) = (unsafe { zmut(zone) }) else {
+        return ENULL;
+    };
+    if info.is_null() {
+        return z.record_error(Error::Null).code();
+    }
+    match z.alloc_info(addr.cast()) {
+        Ok(i) => {
+            // SAFETY: info is writable.
+            unsafe { info.write(info_out(i)) };
+            0
+        }
+        Err(e) => e.code(),
+    }
+}
+
+/// Free any allocation, saying what it freed (see `buddy_free_info`).
+///
+/// # Safety
+///
+/// `zone` is NULL or a live zone; `info` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn brust_free_info(
+    zone: *mut BrustZone,
+    addr: *mut c_void,
+    info: *mut BrustAllocInfo,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    let Some(z) = (unsafe { zmut(zone) }) else {
+        return ENULL;
+    };
+    // As the C core: info is filled once the allocation is found, even if
+    // the free then meets damage.
+    match z.alloc_info(addr.cast()) {
+        Ok(i) => {
+            if !info.is_null() {
+                // SAFETY: info is writable.
+                unsafe { info.write(info_out(i)) };
+            }
+            status(z.free(addr.cast()))
+        }
+        Err(e) => e.code(),
+    }
+}
+
+/// Attach an owner pointer to the region starting at base.
+///
+/// # Safety
+///
+/// `zone` is NULL or a live zone.
+#[no_mangle]
+pub unsafe extern "C" fn brust_region_set_owner(
+    zone: *mut BrustZone,
+    base: *mut c_void,
+    owner: *mut c_void,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    unsafe { zmut(zone) }.map_or(ENULL, |z| {
+        status(z.set_region_owner(base.cast(), owner.expose_provenance()))
+    })
+}
+
+/// The owner of the region holding addr, or NULL.
+///
+/// # Safety
+///
+/// `zone` is NULL or a live zone.
+#[no_mangle]
+pub unsafe extern "C" fn brust_region_owner(
+    zone: *const BrustZone,
+    addr: *const c_void,
+) -> *mut c_void {
+    // SAFETY: the caller's contract.
+    unsafe { zref(zone) }.map_or(ptr::null_mut(), |z| {
+        ptr::with_exposed_provenance_mut(z.region_owner(addr.cast()))
+    })
+}
+
 /// Resize an allocation in place.
 ///
 /// # Safety
@@ -686,6 +795,7 @@ pub unsafe extern "C" fn brust_region_info(
                     max_order: r.max_order,
                     meta: ptr::with_exposed_provenance_mut(r.meta),
                     meta_bytes: r.meta_bytes,
+                    owner: ptr::with_exposed_provenance_mut(r.owner),
                 })
             };
             0
@@ -708,11 +818,9 @@ pub unsafe extern "C" fn brust_check(
     let mut line = [0u8; 256];
     let mut emit = |msg: &str| {
         if let Some(f) = report {
-            let n = msg.len().min(line.len() - 1);
-            line[..n].copy_from_slice(&msg.as_bytes()[..n]);
-            line[n] = 0;
-            // SAFETY: the caller registered report for this; line is NUL-terminated.
-            unsafe { f(arg, line.as_ptr().cast()) };
+            let text = c_text(&mut line, msg);
+            // SAFETY: the caller registered report for this.
+            unsafe { f(arg, text.as_ptr()) };
         }
     };
     // SAFETY: the caller's contract.

@@ -10,7 +10,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::sync::{SpinGuard, SpinLock};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::fmtbuf::FmtBuf;
 use crate::heap::{misuse_name, Heap};
 use crate::zone::{ErrorFn, ErrorReport};
@@ -166,11 +166,13 @@ impl LockedHeap {
     /// Report misuse (the lock is not held: a handler may allocate).
     #[cold]
     #[inline(never)]
-    fn misuse(&self, kind: Error, op: &str, p: *mut u8) {
+    fn misuse(&self, error: Error, op: &str, p: *mut u8) {
         let mut msg = FmtBuf::<128>::new();
-        let _ = write!(msg, "buddy: {op}(): {} of {p:p}", misuse_name(kind));
+        let _ = write!(msg, "buddy: {op}(): {} at {p:p}", misuse_name(error));
         let report = ErrorReport {
-            kind,
+            kind: ErrorKind::of(error),
+            error,
+            op,
             addr: p.addr(),
             msg: msg.as_str(),
         };

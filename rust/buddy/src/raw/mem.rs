@@ -39,9 +39,10 @@ const MAP_WORD_BITS: usize = 64;
 /// Bytes a block's two links take (the C core's ANNOT_LINK_BYTES).
 pub(crate) const LINK_BYTES: usize = 2 * size_of::<usize>();
 
-/// The region header at the start of its metadata (the C core's
-/// `struct buddy_region`, field for field, so both need the same metadata
-/// bytes for a region).
+/// The region header at the start of its metadata: the C core's `struct
+/// buddy_region`, field for field and of the same size (so both need the
+/// same metadata bytes for a region), with the max order, the page shift
+/// and two flags packed where C keeps an `unsigned` max order.
 #[repr(C)]
 pub(crate) struct RegionHdr {
     next: Option<RegionRef>,        // next region by address
@@ -50,14 +51,15 @@ pub(crate) struct RegionHdr {
     nr_pages: usize,                // managed pages
     free_pages: usize,              // pages of this region on the free lists
     id: u32,                        // order of addition, from 0
-    max_order: u32,                 // largest block order; no bitmap at this order
+    max_order: u8,                  // largest block order; no bitmap at this order
+    shift: u8,                      // log2 of the page size
+    carved: u8,                     // metadata lies in the region's own tail
+    is_static: u8,                  // memory came as &'static mut slices
     pg: *mut u8,                    // nr_pages page bytes
     map: [*mut MapWord; NR_ORDERS], // pair bitmaps, orders 0..max_order-1
     meta: *mut u8,                  // start of this region's metadata
     meta_bytes: usize,              // its length
-    carved: u8,                     // metadata lies in the region's own tail
-    is_static: u8,                  // memory came as &'static mut slices
-    shift: u8,                      // log2 of the page size
+    owner: usize,                   // set_region_owner's word (0: none)
 }
 
 /// Header bytes at the start of a region's metadata (8-byte rounded).
@@ -128,15 +130,16 @@ impl RegionRef {
             nr_pages: l.nr_pages,
             free_pages: 0,
             id: l.id,
-            max_order: l.max_order,
+            max_order: l.max_order as u8,
+            shift: l.shift as u8,
+            carved: l.carved as u8,
+            is_static: l.is_static as u8,
             // SAFETY: the page bytes end the metadata, inside it.
             pg: unsafe { l.meta.add(off) },
             map,
             meta: l.meta,
             meta_bytes: l.meta_bytes,
-            carved: l.carved as u8,
-            is_static: l.is_static as u8,
-            shift: l.shift as u8,
+            owner: 0,
         };
         let p = l.meta.cast::<RegionHdr>();
         // SAFETY: meta is 8-aligned (RegionHdr's alignment) and holds HEADER_BYTES.
@@ -193,7 +196,13 @@ impl RegionRef {
     }
     #[inline(always)]
     pub(crate) fn max_order(self) -> u32 {
-        field!(self, max_order)
+        field!(self, max_order) as u32
+    }
+    pub(crate) fn owner(self) -> usize {
+        field!(self, owner)
+    }
+    pub(crate) fn set_owner(self, v: usize) {
+        set_field!(self, owner, v)
     }
     #[inline(always)]
     pub(crate) fn shift(self) -> u32 {

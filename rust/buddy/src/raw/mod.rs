@@ -119,7 +119,7 @@ impl Zone {
         // region of whole pages, shift >= 4); the caller vouches for the memory.
         let r = unsafe { RegionRef::setup(&layout) };
         self.region_insert(r);
-        Ok(())
+        self.on_return(Ok(()))
     }
 
     /// [`Zone::add_region`] for memory the zone may keep forever: safe, and
@@ -141,7 +141,8 @@ impl Zone {
     /// draining the page cache, whose blocks may be all that is missing),
     /// [`Error::Outside`] when no region starts at `base`.
     pub fn remove_region(&mut self, base: *mut u8) -> Result<(), Error> {
-        self.region_remove(base.addr()).map(|_| ())
+        let r = self.region_remove(base.addr()).map(|_| ());
+        self.on_return(r)
     }
 
     /// Remove a region added with [`Zone::add_region_static`] and give its
@@ -153,7 +154,8 @@ impl Zone {
             self.last_error = Error::Outside.code();
             return Err(Error::Outside);
         }
-        let r = self.region_remove(a)?;
+        let removed = self.region_remove(a);
+        let r = self.on_return(removed)?;
         let pages = r.nr_pages() << self.page_shift;
         let mem_len = if r.carved() {
             pages + r.meta_bytes()
