@@ -4,6 +4,10 @@
 # of its own name that sources it (`man buddy_alloc_pages` opens buddy_page(3)).
 file(GLOB BUDDY_MAN1 CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/*.1)
 file(GLOB BUDDY_MAN3 CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/*.3)
+if(NOT BUDDY_RUST_ON)
+  # buddy_rust(3) goes with libbrust.a, installed only when the Rust port is built.
+  list(FILTER BUDDY_MAN3 EXCLUDE REGEX "/buddy_rust\\.3$")
+endif()
 install(FILES ${BUDDY_MAN1} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${BUDDY_MAN3} DESTINATION ${CMAKE_INSTALL_MANDIR}/man3)
 set(BUDDY_MAN_LINKS "")
