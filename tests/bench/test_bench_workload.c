@@ -25,7 +25,18 @@ static void test_bench_w1_pairs_equal_ops(void **state)
 	assert_int_equal(r.pairs, 1000);
 	assert_int_equal(r.runs, 3);
 	assert_int_equal(r.failures, 0);
-	assert_true(r.ns_per_pair >= 0);
+	/* Every run took time, and the result is the middle one of the three. */
+	double lo = r.run_ns[0], hi = r.run_ns[0];
+	for (int i = 0; i < 3; i++) {
+		assert_true(r.run_ns[i] > 0);
+		lo = r.run_ns[i] < lo ? r.run_ns[i] : lo;
+		hi = r.run_ns[i] > hi ? r.run_ns[i] : hi;
+	}
+	assert_true(r.ns_per_pair >= lo && r.ns_per_pair <= hi);
+	int at = 0;
+	for (int i = 0; i < 3; i++)
+		at += r.run_ns[i] == r.ns_per_pair;
+	assert_true(at >= 1);
 }
 
 static void test_bench_page_target_sees_the_loop_sequence(void **state)

@@ -194,12 +194,16 @@ static void test_bestfit_gib_buffer(void **state)
 	void *mem;
 
 	(void)state;
-	if (bfit_test_light())
+	if (bfit_test_light()) {
+		print_message("skipped: a heap this large is too slow under valgrind\n");
 		skip();
+	}
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (mem == MAP_FAILED)
+	if (mem == MAP_FAILED) {
+		print_message("skipped: cannot reserve %zu bytes of address space\n", len);
 		skip();
+	}
 	h = bfit_init(mem, len, NULL, NULL);
 	assert_non_null(h);
 	bfit_get_stats(h, &st);

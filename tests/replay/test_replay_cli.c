@@ -167,6 +167,7 @@ static void test_cli_replay_shared_python_trace(void **state)
 	struct stat st;
 	snprintf(dir, sizeof(dir), "%s/../shared/traces", src_dir());
 	if (stat(dir, &st) != 0) {
+		print_message("skipped: %s absent\n", dir);
 		skip();
 		return;
 	}

@@ -217,7 +217,7 @@ static void test_engine_timed_run_replays_every_op(void **state)
 	testalloc_init(&ta, TA_GOOD, &a);
 	assert_int_equal(replay_time(&t, &a, &r), 0);
 	assert_int_equal(r.ops, 5000);
-	assert_true(r.seconds >= 0);
+	assert_true(r.seconds > 0 && r.seconds < 60); /* the clock ran, and sanely */
 	assert_int_equal(ta.held, 0);
 	assert_int_equal(ta.allocs, ta.frees);
 	trace_free(&t);

@@ -314,6 +314,7 @@ static void test_trace_shared_vlog_matches_its_rep(void **state)
 	const char *src = getenv("BUDDY_SOURCE_DIR");
 	snprintf(dir, sizeof(dir), "%s/../shared/traces", src ? src : BUDDY_TEST_SOURCE_DIR);
 	if (stat(dir, &st) != 0) {
+		print_message("skipped: %s absent\n", dir);
 		skip();
 		return;
 	}

@@ -147,8 +147,10 @@ static void term_start(struct term *t)
 	const char *dir = getenv("BUDDY_BINARY_DIR");
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/buddy", dir ? dir : "build");
-	if (access(path, X_OK) != 0)
+	if (access(path, X_OK) != 0) {
+		print_message("skipped: %s not built\n", path);
 		skip();
+	}
 	struct winsize ws = { 24, 80, 0, 0 };
 	t->len = 0;
 	t->pid = forkpty(&t->fd, NULL, NULL, &ws);
