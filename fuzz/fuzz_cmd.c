@@ -38,8 +38,7 @@ static void session_verify(struct cmd_session *s)
 		if (buddy_check(&s->zone, on_problem, NULL) != 0)
 			die("buddy_check found problems after a command");
 	} else if (s->heap.ops && s->heap.ops->check) {
-		long n = s->heap.ops->check(s->heap.self, on_problem, NULL);
-		if (n != 0 && n != BALLOC_UNSUPPORTED)
+		if (s->heap.ops->check(s->heap.self, on_problem, NULL) != 0)
 			die("heap check found problems after a command");
 	}
 }

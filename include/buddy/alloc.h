@@ -7,7 +7,7 @@
  *
  * An allocator is a table of functions (struct balloc_ops) and an instance
  * pointer. Functions an allocator cannot provide (walk and check for the
- * system malloc) return BALLOC_UNSUPPORTED.
+ * system malloc) are NULL in its table.
  */
 #ifndef BUDDY_ALLOC_H
 #define BUDDY_ALLOC_H
@@ -15,11 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buddy/common.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define BALLOC_UNSUPPORTED (-1)
 
 /* Statistics common to every allocator. Fields an allocator cannot know are 0. */
 struct balloc_stats {
@@ -30,7 +30,7 @@ struct balloc_stats {
 	size_t footprint_bytes;   /* memory the allocator holds (arena, mapped chunks) */
 	size_t peak_footprint_bytes; /* largest footprint_bytes seen; only grows */
 	size_t free_bytes;        /* bytes in free blocks */
-	size_t largest_free;      /* bytes in the largest free block */
+	size_t largest_free_bytes; /* bytes in the largest free block */
 	size_t free_blocks;       /* number of free blocks */
 	uint64_t failures;        /* allocations that returned NULL for lack of memory */
 	double fragmentation;     /* 1 - largest_free / free_bytes (0 when nothing is free) */
@@ -47,7 +47,6 @@ struct balloc_block {
 };
 
 typedef int (*balloc_walk_fn)(void *arg, const struct balloc_block *blk);
-typedef void (*balloc_report_fn)(void *arg, const char *msg);
 
 struct balloc_ops {
 	const char *name; /* "buddy", "bestfit", "system" */
@@ -58,9 +57,12 @@ struct balloc_ops {
 	void *(*aligned_alloc)(void *self, size_t align, size_t size);
 	size_t (*usable_size)(void *self, const void *p);
 	void (*stats)(void *self, struct balloc_stats *st);
-	/* Problems found (each passed to report), or BALLOC_UNSUPPORTED. */
-	long (*check)(void *self, balloc_report_fn report, void *arg);
-	/* Every block in address order; the callback's nonzero value, 0, or BALLOC_UNSUPPORTED. */
+	/*
+	 * Problems found, each passed to report (may be NULL) as a line that
+	 * starts with its invariant's tag. NULL when the allocator has no check.
+	 */
+	size_t (*check)(void *self, buddy_report_fn report, void *arg);
+	/* Every block in address order; the callback's nonzero value, or 0. NULL when it cannot. */
 	int (*walk)(void *self, balloc_walk_fn fn, void *arg);
 	void (*destroy)(void *self);
 };
@@ -70,9 +72,6 @@ struct balloc {
 	void *self;
 };
 
-/* Called with a one-line message when free or realloc gets a bad pointer. */
-typedef void (*balloc_error_fn)(void *arg, const char *msg);
-
 /* Options for creating any allocator; zero means the allocator's default. */
 struct balloc_options {
 	size_t arena_bytes; /* size of the arena or the first chunk */
@@ -80,12 +79,13 @@ struct balloc_options {
 	void *buffer;       /* caller memory to work in instead of mapping its own */
 	size_t buffer_bytes;
 	/*
-	 * Replaces the default reaction to a bad pointer (print and abort), so a
-	 * tool can report the mistake and go on; the call then changes nothing.
-	 * An allocator that cannot honour it ("system": the C library reacts on
-	 * its own) ignores it.
+	 * Replaces the default reaction to a bad pointer or damage (print and
+	 * abort), so a tool can report the mistake and go on; the call then
+	 * changes nothing. Called as every allocator calls it (buddy/common.h):
+	 * (error_arg, kind, op, ptr, msg). An allocator that cannot honour it
+	 * ("system": the C library reacts on its own) ignores it.
 	 */
-	balloc_error_fn on_error;
+	buddy_error_fn on_error;
 	void *error_arg;    /* passed to on_error */
 	int no_cache;       /* 1: freed blocks merge at once instead of being kept
 			     * for reuse, so every merge can be shown */
@@ -94,6 +94,11 @@ struct balloc_options {
 /*
  * Constructors. Each returns 0 and fills *out, or an errno value (EINVAL,
  * ENOMEM) leaving *out untouched. opt may be NULL for the defaults.
+ */
+/*
+ * "buddy": the buddy heap (buddy/heap.h). arena_bytes sets its chunk_bytes
+ * and retain_bytes; limit_bytes and the buffer pass through; no_cache sets
+ * cache_blocks to 0. bheap_balloc wraps a heap made with bheap_create.
  */
 int balloc_buddy_heap_create(const struct balloc_options *opt, struct balloc *out);
 /*
@@ -105,8 +110,7 @@ int balloc_bestfit_create(const struct balloc_options *opt, struct balloc *out);
 /*
  * "system": the C library's malloc. Stats count live allocations and held
  * bytes (malloc_usable_size) and take the footprint from mallinfo2 (for the
- * whole process); requested bytes are unknown (0). check and walk return
- * BALLOC_UNSUPPORTED.
+ * whole process); requested bytes are unknown (0). check and walk are NULL.
  */
 int balloc_system_create(const struct balloc_options *opt, struct balloc *out);
 

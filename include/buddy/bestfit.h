@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buddy/common.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -56,24 +58,21 @@ enum bfit_status {
 const char *bfit_strerror(int status);
 
 /*
- * Called when free, realloc or usable_size is given a bad pointer
- * (BFIT_EINVALID, BFIT_EDOUBLE, BFIT_EINTERIOR) or finds a damaged header
- * (BFIT_ECORRUPT). msg is one line without a newline, naming the function
- * ("free", "realloc", "malloc_usable_size"), the problem and the pointer,
- * e.g. "bfit: free(): double free of 0x5000". If the handler returns, the
- * call returns having changed nothing (realloc: NULL with errno EINVAL;
- * usable_size: 0).
- */
-typedef void (*bfit_error_fn)(void *arg, int status, const char *msg, const void *ptr);
-
-/*
- * Configuration; a NULL config gives the defaults. The default error
- * handler (on_error == NULL) prints msg and a newline to stderr and calls
- * abort(), as the C library's malloc does.
+ * Configuration; a NULL config gives the defaults. When free, realloc or
+ * usable_size is given a bad pointer, or finds a damaged header, on_error
+ * (a buddy_error_fn, buddy/common.h) is called with the kind
+ * (BUDDY_ERR_INVALID, _DOUBLE, _INTERIOR or _CORRUPT; the call's status is
+ * the matching BFIT_EINVALID, _EDOUBLE, _EINTERIOR or _ECORRUPT), the
+ * function ("free", "realloc", "malloc_usable_size"), the pointer and one
+ * line without a newline, e.g. "bfit: free(): double free at 0x5000". If
+ * the handler returns, the call returns having changed nothing (realloc:
+ * NULL with errno EINVAL; usable_size: 0). The default (on_error NULL)
+ * prints the line and a newline to stderr and calls abort(), as the C
+ * library's malloc does.
  */
 struct bfit_config {
-	bfit_error_fn on_error; /* error handler; NULL = print and abort */
-	void *error_arg;        /* passed to on_error */
+	buddy_error_fn on_error; /* error handler; NULL = print and abort */
+	void *error_arg;         /* passed to on_error */
 };
 
 struct bfit; /* opaque; lives at the start of the caller's buffer */
@@ -135,7 +134,7 @@ struct bfit_stats {
 	size_t used_bytes;       /* bytes in allocated blocks, headers included */
 	size_t live_allocs;      /* allocated blocks */
 	size_t free_bytes;       /* bytes in free blocks, headers included */
-	size_t largest_free;     /* bytes in the largest free block */
+	size_t largest_free_bytes; /* bytes in the largest free block */
 	size_t free_blocks;      /* number of free blocks */
 	double fragmentation;    /* 1 - largest_free / free_bytes; 0 when nothing is free */
 	size_t footprint_bytes;  /* end of the highest allocated block, from the heap start */
@@ -162,16 +161,15 @@ typedef int (*bfit_walk_fn)(void *arg, const struct bfit_block *blk);
 /* Walk every block. Returns the callback's nonzero value, or 0. */
 int bfit_walk(const struct bfit *h, bfit_walk_fn fn, void *arg);
 
-typedef void (*bfit_report_fn)(void *arg, const char *msg);
-
 /*
- * Verify every invariant: block sizes and bounds, the start bitmap, the
- * boundary tags and prev-free bits, no two free neighbours, the tree's
- * order and balance keys, tree membership of exactly the free blocks, and
- * the counters. Each problem goes to report (which may be NULL) as one
- * line. Returns the number of problems.
+ * Verify every invariant (F1.., listed in src/bestfit/bestfit_internal.h):
+ * block sizes and bounds, the start bitmap, the boundary tags and
+ * prev-free bits, no two free neighbours, the tree's order and balance
+ * keys, tree membership of exactly the free blocks, and the counters. Each
+ * problem goes to report (which may be NULL) as one line that starts with
+ * its invariant's tag. Returns the number of problems.
  */
-long bfit_check(const struct bfit *h, bfit_report_fn report, void *arg);
+size_t bfit_check(const struct bfit *h, buddy_report_fn report, void *arg);
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,8 @@
  *                        message on stderr, abort()); if a handler returns,
  *                        the call changes nothing (realloc returns NULL with
  *                        errno EINVAL, usable_size returns 0).
+ *   damage               a call that finds the heap's page zone damaged
+ *                        calls the handler with BUDDY_ERR_CORRUPT
  *
  * Not thread-safe: callers sharing a heap between threads lock.
  */
@@ -52,23 +54,16 @@ extern "C" {
 #define BHEAP_MIN_BLOCK_DEFAULT 16u
 #define BHEAP_CHUNK_DEFAULT ((size_t)1 << 20)
 
-/* Kinds of misuse the heap detects before changing anything. */
-enum bheap_error {
-	BHEAP_ERR_INVALID = 1, /* pointer the heap never handed out (outside every chunk) */
-	BHEAP_ERR_DOUBLE,      /* pointer to a block that is already free */
-	BHEAP_ERR_INTERIOR     /* pointer inside an allocated block, not its start */
-};
-
-/* Text for an error kind, e.g. "double free". Never NULL. */
-const char *bheap_strerror(int kind);
-
 /*
- * Called on misuse. op is "free", "realloc" or "malloc_usable_size"; msg is
- * a complete line such as "bheap: free(): double free of 0x1000". The
- * default prints msg to stderr and calls abort().
+ * Misuse goes to the config's on_error (a buddy_error_fn, buddy/common.h)
+ * with kind BUDDY_ERR_INVALID (a pointer outside every chunk),
+ * BUDDY_ERR_DOUBLE (a block already free) or BUDDY_ERR_INTERIOR (a
+ * pointer inside an allocated block), op "free", "realloc" or
+ * "malloc_usable_size", and a complete line such as
+ * "bheap: free(): double free at 0x1000"; a pointer given to a heap whose
+ * page zone has found its own structures damaged, with BUDDY_ERR_CORRUPT.
+ * The default (on_error NULL) prints the line to stderr and calls abort().
  */
-typedef void (*bheap_error_fn)(void *arg, enum bheap_error kind, const char *op,
-			       const void *ptr, const char *msg);
 
 /*
  * Memory source hooks. map returns len bytes aligned to the system page
@@ -89,7 +84,7 @@ struct bheap_config {
 	void *buffer;        /* fixed memory to work in (no mapping at all), or NULL;
 			      * the state and metadata go at its start */
 	size_t buffer_bytes; /* its length */
-	bheap_error_fn on_error; /* misuse handler; NULL = print and abort */
+	buddy_error_fn on_error; /* misuse and damage handler; NULL = print and abort */
 	void *error_arg;
 	unsigned cache_blocks; /* freed blocks of up to 4 KiB (256 smallest blocks)
 				* kept per size for reuse before they merge, as
@@ -152,7 +147,7 @@ struct bheap_stats {
 	size_t peak_footprint_bytes; /* largest footprint_bytes seen */
 	size_t nr_chunks;           /* chunks (regions) in the heap */
 	size_t free_bytes;          /* bytes in free blocks */
-	size_t largest_free;        /* bytes in the largest free block */
+	size_t largest_free_bytes;  /* bytes in the largest free block */
 	size_t free_blocks;         /* free blocks */
 	size_t smallest_block;      /* smallest block ever handed out; 0 before any */
 	size_t largest_block;       /* largest block ever handed out; 0 before any */
@@ -188,9 +183,11 @@ typedef int (*bheap_walk_fn)(void *arg, const struct bheap_block *blk);
 int bheap_walk(const struct bheap *h, bheap_walk_fn fn, void *arg);
 
 /*
- * Verify the core's invariants and the heap's own (requested <= held per
- * block, counters equal to the sums over the blocks, chunk list matching
- * the zone). Each problem goes to report (may be NULL). Returns the count.
+ * Verify the core's invariants (P1..) and the heap's own (H1.., listed in
+ * src/heap/heap_internal.h: requested <= held per block, counters equal to
+ * the sums over the blocks, every region a chunk of this heap). Each
+ * problem goes to report (may be NULL) as a line that starts with its tag.
+ * Returns the count.
  */
 size_t bheap_check(const struct bheap *h, buddy_report_fn report, void *arg);
 
@@ -198,11 +195,12 @@ size_t bheap_check(const struct bheap *h, buddy_report_fn report, void *arg);
 const struct buddy_zone *bheap_zone(const struct bheap *h);
 
 /*
- * The common interface (buddy/alloc.h), ops name "buddy". arena_bytes sets
- * chunk_bytes, limit_bytes and buffer pass through. Returns 0, or -1 with
- * errno set (out untouched).
+ * The common interface (buddy/alloc.h, ops name "buddy") over a heap made
+ * with bheap_create: for a caller that needs a configuration the options
+ * of balloc_buddy_heap_create do not carry. Fills *out; its destroy
+ * destroys the heap. Returns 0, or EINVAL when h or out is NULL.
  */
-int balloc_buddy_heap_create(const struct balloc_options *opt, struct balloc *out);
+int bheap_balloc(struct bheap *h, struct balloc *out);
 
 #ifdef __cplusplus
 }

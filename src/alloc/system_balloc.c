@@ -7,7 +7,7 @@
  * bytes they hold (malloc_usable_size, taken at allocation and at free),
  * with peaks. The footprint is mallinfo2's arena plus mapped bytes, for
  * the whole process. Requested bytes, free blocks and fragmentation are
- * unknown (0). There is no walk or check: both return BALLOC_UNSUPPORTED.
+ * unknown (0). There is no walk or check: both are NULL in the table.
  */
 #define _GNU_SOURCE /* malloc_usable_size, mallinfo2 */
 #include "buddy/alloc.h"
@@ -19,10 +19,10 @@
 #include <string.h>
 
 struct system_instance {
-	size_t held;       /* malloc_usable_size of every live allocation */
-	size_t live;       /* live allocations */
-	size_t peak_foot;  /* largest footprint seen by stats */
-	uint64_t failures; /* allocations that returned NULL */
+	size_t held_bytes;           /* malloc_usable_size of every live allocation */
+	size_t live_allocs;          /* live allocations */
+	size_t peak_footprint_bytes; /* largest footprint seen by stats */
+	uint64_t failures;           /* allocations that returned NULL */
 };
 
 static size_t footprint_now(void)
@@ -42,8 +42,8 @@ static void *track_new(struct system_instance *in, void *q)
 		in->failures++;
 		return NULL;
 	}
-	in->held += malloc_usable_size(q);
-	in->live++;
+	in->held_bytes += malloc_usable_size(q);
+	in->live_allocs++;
 	return q;
 }
 
@@ -70,8 +70,8 @@ static void op_free(void *self, void *p)
 
 	if (!p)
 		return;
-	in->held -= malloc_usable_size(p);
-	in->live--;
+	in->held_bytes -= malloc_usable_size(p);
+	in->live_allocs--;
 	free(p);
 }
 
@@ -94,7 +94,7 @@ static void *op_realloc(void *self, void *p, size_t size)
 		in->failures++;
 		return NULL;
 	}
-	in->held = in->held - old + malloc_usable_size(q);
+	in->held_bytes = in->held_bytes - old + malloc_usable_size(q);
 	return q;
 }
 
@@ -128,30 +128,14 @@ static void op_stats(void *self, struct balloc_stats *st)
 	struct system_instance *in = self;
 
 	memset(st, 0, sizeof *st);
-	st->held_bytes = in->held;
-	st->live_allocs = in->live;
+	st->held_bytes = in->held_bytes;
+	st->live_allocs = in->live_allocs;
 	st->footprint_bytes = footprint_now();
 	/* cppcheck-suppress unsignedLessThanZero ; footprint_now is 0 only off glibc */
-	if (st->footprint_bytes > in->peak_foot)
-		in->peak_foot = st->footprint_bytes;
-	st->peak_footprint_bytes = in->peak_foot;
+	if (st->footprint_bytes > in->peak_footprint_bytes)
+		in->peak_footprint_bytes = st->footprint_bytes;
+	st->peak_footprint_bytes = in->peak_footprint_bytes;
 	st->failures = in->failures;
-}
-
-static long op_check(void *self, balloc_report_fn report, void *arg)
-{
-	(void)self;
-	(void)report;
-	(void)arg;
-	return BALLOC_UNSUPPORTED;
-}
-
-static int op_walk(void *self, balloc_walk_fn fn, void *arg)
-{
-	(void)self;
-	(void)fn;
-	(void)arg;
-	return BALLOC_UNSUPPORTED;
 }
 
 static void op_destroy(void *self)
@@ -168,8 +152,8 @@ static const struct balloc_ops system_ops = {
 	.aligned_alloc = op_aligned_alloc,
 	.usable_size = op_usable_size,
 	.stats = op_stats,
-	.check = op_check,
-	.walk = op_walk,
+	.check = NULL, /* the C library offers neither */
+	.walk = NULL,
 	.destroy = op_destroy,
 };
 

@@ -33,33 +33,55 @@
 /* errors                                                              */
 /* ------------------------------------------------------------------ */
 
-static const char *const error_phrase[BFIT_NR_STATUS] = {
-	[BFIT_EINVALID] = "invalid pointer",
-	[BFIT_EDOUBLE] = "double free of",
-	[BFIT_EINTERIOR] = "pointer into the middle of a block",
-	[BFIT_ECORRUPT] = "corrupted block header at",
-};
+/* The shared error kind of a status (buddy/common.h), 0 for none. */
+static int error_kind(int status)
+{
+	switch (status) {
+	case BFIT_EINVALID: return BUDDY_ERR_INVALID;
+	case BFIT_EDOUBLE: return BUDDY_ERR_DOUBLE;
+	case BFIT_EINTERIOR: return BUDDY_ERR_INTERIOR;
+	default: return BUDDY_ERR_CORRUPT;
+	}
+}
 
 static void error_report(struct bfit *h, int status, const char *func, const void *p)
 {
 	char msg[128];
+	int kind = error_kind(status);
 
 	h->last_error = status;
-	snprintf(msg, sizeof msg, "bfit: %s(): %s %p", func, error_phrase[status], p);
+	snprintf(msg, sizeof msg, "bfit: %s(): %s at %p", func,
+		 kind == BUDDY_ERR_CORRUPT ? "corrupted block header" : buddy_error_name(kind), p);
 	if (h->on_error) {
-		h->on_error(h->error_arg, status, msg, p);
+		h->on_error(h->error_arg, kind, func, p, msg);
 		return;
 	}
 	fprintf(stderr, "%s\n", msg);
 	abort();
 }
 
+#if BUDDY_DEBUG >= 2
+/*
+ * The expensive tier (common/debug.h): a heap a public call leaves passes
+ * bfit_check, amortized over its granules. A heap known to be damaged
+ * (a call reported corruption) is left alone.
+ */
+static void heap_check_on_return(struct bfit **hp)
+{
+	const struct bfit *h = *hp;
+	if (h && h->last_error != BFIT_ECORRUPT &&
+	    BUDDY_DEBUG_CHECK_DUE(h->allocs + h->frees, h->granules))
+		BUDDY_ASSERT(bfit_check(h, NULL, NULL) == 0);
+}
+#endif
+#define HEAP_CHECK_ON_RETURN(h) BUDDY_CHECK_ON_RETURN(heap_check_on_return, h)
+
 static void *alloc_fail(struct bfit *h, int status, int err)
 {
 	if (h) {
 		h->last_error = status;
 		if (status == BFIT_ENOMEM)
-			h->nr_failures++;
+			h->failures++;
 	}
 	errno = err;
 	return NULL;
@@ -133,7 +155,7 @@ struct bfit *bfit_init(void *buf, size_t size, const struct bfit_config *cfg, in
 	*blk_hdr(h, 1) = g << HDR_SHIFT;
 	*blk_tag_before(h, g + 1) = g;
 	*blk_hdr(h, g + 1) = HDR_ALLOC | HDR_PREV_FREE;
-	tree_insert(h, 1);
+	bfit_tree_insert(h, 1);
 	if (status)
 		*status = BFIT_OK;
 	return h;
@@ -159,6 +181,7 @@ static uint32_t granules_for(const struct bfit *h, size_t size)
 /* Write the free block g of n granules: header, tag, and the right neighbour's PREV_FREE. */
 static void free_block_write(struct bfit *h, uint32_t g, uint32_t n)
 {
+	BUDDY_ASSERT(n >= 1 && g >= 1 && n <= h->granules + 1 - g); /* F1 */
 	*blk_hdr(h, g) = n << HDR_SHIFT; /* a free block's left neighbour is never free */
 	*blk_tag_before(h, g + n) = n;
 	*blk_hdr(h, g + n) |= HDR_PREV_FREE;
@@ -173,22 +196,23 @@ static void block_carve(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
 {
 	uint32_t prev = *blk_hdr(h, g) & HDR_PREV_FREE;
 
+	BUDDY_ASSERT(m >= 1 && m <= n && n <= h->granules + 1 - g); /* F1 */
 	if (n > m) {
 		bit_set(h, g + m);
 		free_block_write(h, g + m, n - m);
-		tree_insert(h, g + m);
+		bfit_tree_insert(h, g + m);
 		n = m;
 	} else {
 		*blk_hdr(h, g + n) &= ~HDR_PREV_FREE;
 	}
 	*blk_hdr(h, g) = n << HDR_SHIFT | HDR_ALLOC | prev;
 	h->used_bytes += (size_t)n * GRANULE;
-	if (h->used_bytes > h->peak_used)
-		h->peak_used = h->used_bytes;
+	if (h->used_bytes > h->peak_used_bytes)
+		h->peak_used_bytes = h->used_bytes;
 	if (g + n > h->peak_end)
 		h->peak_end = g + n;
 	h->live_allocs++;
-	h->nr_allocs++;
+	h->allocs++;
 }
 
 /*
@@ -201,23 +225,26 @@ static void block_release(struct bfit *h, uint32_t g)
 
 	if (blk_prev_free(h, g)) {
 		uint32_t left = g - *blk_tag_before(h, g);
-		tree_remove(h, left);
+		bfit_tree_remove(h, left);
 		bit_clear(h, g);
 		n += g - left;
 		g = left;
+		BUDDY_ASSERT(!blk_prev_free(h, g)); /* F5: the free left block's left is in use */
 	}
 	if (!blk_alloc(h, next)) {
-		tree_remove(h, next);
+		bfit_tree_remove(h, next);
 		bit_clear(h, next);
 		n += blk_size(h, next);
+		BUDDY_ASSERT(blk_alloc(h, g + n)); /* F5: so is the free right block's right */
 	}
 	free_block_write(h, g, n);
-	tree_insert(h, g);
+	bfit_tree_insert(h, g);
 }
 
 /* Account for the allocated block g of n granules leaving the used blocks. */
 static void used_drop(struct bfit *h, uint32_t n)
 {
+	BUDDY_ASSERT(h->live_allocs > 0 && h->used_bytes >= (size_t)n * GRANULE); /* F7 */
 	h->used_bytes -= (size_t)n * GRANULE;
 	h->live_allocs--;
 }
@@ -282,14 +309,15 @@ void *bfit_malloc(struct bfit *h, size_t size)
 {
 	uint32_t m, g, n;
 
+	HEAP_CHECK_ON_RETURN(h);
 	if (!h)
 		return alloc_fail(h, BFIT_ENULL, EINVAL);
 	m = granules_for(h, size);
-	g = m ? tree_best_fit(h, m) : 0;
+	g = m ? bfit_tree_best_fit(h, m) : 0;
 	if (!g)
 		return alloc_fail(h, BFIT_ENOMEM, ENOMEM);
 	n = blk_size(h, g);
-	tree_remove(h, g);
+	bfit_tree_remove(h, g);
 	block_carve(h, g, n, m);
 	return blk_ptr(h, g);
 }
@@ -313,6 +341,7 @@ void bfit_free(struct bfit *h, void *p)
 	int status;
 	uint32_t g;
 
+	HEAP_CHECK_ON_RETURN(h);
 	if (!h || !p)
 		return;
 	g = ptr_block(h, p, &status);
@@ -321,7 +350,7 @@ void bfit_free(struct bfit *h, void *p)
 		return;
 	}
 	used_drop(h, blk_size(h, g));
-	h->nr_frees++;
+	h->frees++;
 	block_release(h, g);
 }
 
@@ -360,11 +389,11 @@ static int block_grow(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
 	if (blk_alloc(h, next) || n + blk_size(h, next) < m)
 		return 0;
 	total = n + blk_size(h, next);
-	tree_remove(h, next);
+	bfit_tree_remove(h, next);
 	bit_clear(h, next);
 	h->used_bytes -= (size_t)n * GRANULE; /* block_carve counts the block anew */
 	h->live_allocs--;
-	h->nr_allocs--;
+	h->allocs--;
 	block_carve(h, g, total, m);
 	return 1;
 }
@@ -378,7 +407,7 @@ static void *block_move(struct bfit *h, void *p, uint32_t g, size_t size)
 	if (!q)
 		return NULL;
 	memcpy(q, p, old < size ? old : size);
-	h->nr_allocs--; /* a moved block is one allocation, not two */
+	h->allocs--; /* a moved block is one allocation, not two */
 	used_drop(h, blk_size(h, g));
 	block_release(h, g);
 	return q;
@@ -389,6 +418,7 @@ void *bfit_realloc(struct bfit *h, void *p, size_t size)
 	int status;
 	uint32_t g, n, m;
 
+	HEAP_CHECK_ON_RETURN(h);
 	if (!p)
 		return bfit_malloc(h, size);
 	if (!h)
@@ -426,6 +456,7 @@ void *bfit_aligned_alloc(struct bfit *h, size_t align, size_t size)
 {
 	uint32_t m, g, n, k;
 
+	HEAP_CHECK_ON_RETURN(h);
 	if (!h)
 		return alloc_fail(h, BFIT_ENULL, EINVAL);
 	if (align == 0 || (align & (align - 1)))
@@ -435,17 +466,17 @@ void *bfit_aligned_alloc(struct bfit *h, size_t align, size_t size)
 	m = granules_for(h, size);
 	if (!m || align / GRANULE > (size_t)h->granules - m + 1)
 		return alloc_fail(h, BFIT_ENOMEM, ENOMEM);
-	g = tree_best_fit(h, m + (uint32_t)(align / GRANULE) - 1);
+	g = bfit_tree_best_fit(h, m + (uint32_t)(align / GRANULE) - 1);
 	if (!g)
 		return alloc_fail(h, BFIT_ENOMEM, ENOMEM);
 	n = blk_size(h, g);
-	tree_remove(h, g);
+	bfit_tree_remove(h, g);
 	k = granule_aligned(h, g, align);
 	if (k > g) { /* the head becomes a free block of its own */
 		bit_set(h, k);
 		free_block_write(h, g, k - g);
 		*blk_hdr(h, k) = (n - (k - g)) << HDR_SHIFT | HDR_PREV_FREE;
-		tree_insert(h, g);
+		bfit_tree_insert(h, g);
 	}
 	block_carve(h, k, n - (k - g), m);
 	return blk_ptr(h, k);

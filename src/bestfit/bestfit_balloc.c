@@ -6,9 +6,9 @@
  *
  * The instance owns the heap's memory when it mapped it itself (no buffer
  * in the options) and unmaps it on destroy; a caller buffer stays the
- * caller's. Bad pointers go to the options' error handler when there is
- * one, otherwise to the heap's default (message and abort), as with the C
- * library.
+ * caller's. Bad pointers go to the options' error handler (the heap's own
+ * on_error) when there is one, otherwise to the heap's default (message and
+ * abort), as with the C library.
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "buddy/alloc.h"
@@ -23,8 +23,6 @@ struct bestfit_instance {
 	struct bfit *heap; /* the heap, at the start of map or of the caller's buffer */
 	void *map;         /* memory mapped for the heap, NULL for a caller buffer */
 	size_t map_bytes;  /* length of map */
-	balloc_error_fn on_error; /* the options' error handler, NULL for the default */
-	void *error_arg;   /* passed to on_error */
 };
 
 static struct bfit *heap_of(void *self)
@@ -73,13 +71,13 @@ static void op_stats(void *self, struct balloc_stats *st)
 	st->footprint_bytes = bs.footprint_bytes;
 	st->peak_footprint_bytes = bs.peak_footprint_bytes;
 	st->free_bytes = bs.free_bytes;
-	st->largest_free = bs.largest_free;
+	st->largest_free_bytes = bs.largest_free_bytes;
 	st->free_blocks = bs.free_blocks;
 	st->failures = bs.failures;
 	st->fragmentation = bs.fragmentation;
 }
 
-static long op_check(void *self, balloc_report_fn report, void *arg)
+static size_t op_check(void *self, buddy_report_fn report, void *arg)
 {
 	return bfit_check(heap_of(self), report, arg);
 }
@@ -111,16 +109,6 @@ static void op_destroy(void *self)
 	if (in->map)
 		munmap(in->map, in->map_bytes);
 	free(in);
-}
-
-/* Pass the heap's error message on to the handler given in the options. */
-static void error_relay(void *arg, int status, const char *msg, const void *ptr)
-{
-	struct bestfit_instance *in = arg;
-
-	(void)status;
-	(void)ptr;
-	in->on_error(in->error_arg, msg);
 }
 
 static const struct balloc_ops bestfit_ops = {
@@ -169,11 +157,9 @@ int balloc_bestfit_create(const struct balloc_options *opt, struct balloc *out)
 		free(in);
 		return ENOMEM;
 	}
-	if (opt && opt->on_error) {
-		in->on_error = opt->on_error;
-		in->error_arg = opt->error_arg;
-		cfg.on_error = error_relay;
-		cfg.error_arg = in;
+	if (opt) {
+		cfg.on_error = opt->on_error;
+		cfg.error_arg = opt->error_arg;
 	}
 	in->heap = bfit_init(buf, len, &cfg, NULL);
 	if (!in->heap) {

@@ -56,16 +56,16 @@ void bfit_get_stats(const struct bfit *h, struct bfit_stats *st)
 	st->live_allocs = h->live_allocs;
 	st->free_bytes = h->free_bytes;
 	st->free_blocks = h->free_blocks;
-	big = tree_largest(h);
-	st->largest_free = big ? (size_t)blk_size(h, big) * GRANULE : 0;
+	big = bfit_tree_largest(h);
+	st->largest_free_bytes = big ? (size_t)blk_size(h, big) * GRANULE : 0;
 	if (st->free_bytes)
-		st->fragmentation = 1.0 - (double)st->largest_free / (double)st->free_bytes;
+		st->fragmentation = 1.0 - (double)st->largest_free_bytes / (double)st->free_bytes;
 	st->footprint_bytes = heap_footprint(h);
 	st->peak_footprint_bytes = h->peak_end ? (size_t)(h->peak_end - 1) * GRANULE : 0;
-	st->peak_used_bytes = h->peak_used;
-	st->allocs = h->nr_allocs;
-	st->frees = h->nr_frees;
-	st->failures = h->nr_failures;
+	st->peak_used_bytes = h->peak_used_bytes;
+	st->allocs = h->allocs;
+	st->frees = h->frees;
+	st->failures = h->failures;
 }
 
 int bfit_walk(const struct bfit *h, bfit_walk_fn fn, void *arg)
@@ -98,9 +98,9 @@ int bfit_walk(const struct bfit *h, bfit_walk_fn fn, void *arg)
 
 struct check_state {
 	const struct bfit *h;
-	bfit_report_fn report;
+	buddy_report_fn report;
 	void *arg;
-	long problems;          /* problems found so far */
+	size_t problems;        /* problems found so far */
 	size_t free_bytes;      /* bytes in free blocks, counted by the walk */
 	size_t free_blocks;     /* free blocks counted by the walk */
 	size_t used_bytes;      /* bytes in allocated blocks */
@@ -130,9 +130,9 @@ static void check_block(struct check_state *cs, uint32_t g, uint32_t n, int prev
 	size_t off = (size_t)(g - 1) * GRANULE;
 
 	if (!bit_get(h, g))
-		check_fail(cs, "block at offset %zu: start bit clear", off);
+		check_fail(cs, "F2: block at offset %zu: start bit clear", off);
 	if (blk_prev_free(h, g) != prev_free)
-		check_fail(cs, "block at offset %zu: prev-free bit is %d, left block free %d",
+		check_fail(cs, "F3: block at offset %zu: prev-free bit is %d, left block free %d",
 			   off, blk_prev_free(h, g), prev_free);
 	cs->starts++;
 	if (blk_alloc(h, g)) {
@@ -143,12 +143,12 @@ static void check_block(struct check_state *cs, uint32_t g, uint32_t n, int prev
 	cs->free_bytes += (size_t)n * GRANULE;
 	cs->free_blocks++;
 	if (prev_free)
-		check_fail(cs, "free block at offset %zu follows a free block", off);
+		check_fail(cs, "F5: free block at offset %zu follows a free block", off);
 	if (*blk_tag_before(h, g + n) != n)
-		check_fail(cs, "free block at offset %zu: boundary tag %u, size %u",
+		check_fail(cs, "F4: free block at offset %zu: boundary tag %u, size %u",
 			   off, (unsigned)*blk_tag_before(h, g + n), (unsigned)n);
-	if (!tree_contains(h, g))
-		check_fail(cs, "free block at offset %zu is not in the tree", off);
+	if (!bfit_tree_contains(h, g))
+		check_fail(cs, "F6: free block at offset %zu is not in the tree", off);
 }
 
 /* Walk the blocks; returns 0 when the chain of sizes is broken. */
@@ -161,7 +161,7 @@ static int check_blocks(struct check_state *cs)
 	while (g <= h->granules) {
 		uint32_t n = blk_size(h, g);
 		if (n == 0 || n > h->granules + 1 - g) {
-			check_fail(cs, "block at offset %zu: bad size %u granules",
+			check_fail(cs, "F1: block at offset %zu: bad size %u granules",
 				   (size_t)(g - 1) * GRANULE, (unsigned)n);
 			return 0;
 		}
@@ -170,9 +170,9 @@ static int check_blocks(struct check_state *cs)
 		g += n;
 	}
 	if (!bit_get(h, g) || !blk_alloc(h, g) || blk_size(h, g) != 0)
-		check_fail(cs, "sentinel damaged");
+		check_fail(cs, "F1: sentinel damaged");
 	else if (blk_prev_free(h, g) != prev_free)
-		check_fail(cs, "sentinel prev-free bit wrong");
+		check_fail(cs, "F3: sentinel prev-free bit wrong");
 	return 1;
 }
 
@@ -184,20 +184,20 @@ static void check_tree(struct check_state *cs, uint32_t t, uint32_t lo, uint32_t
 	if (!t)
 		return;
 	if (depth > 200 || cs->tree_nodes > h->granules) {
-		check_fail(cs, "tree too deep or cyclic");
+		check_fail(cs, "F6: tree too deep or cyclic");
 		return;
 	}
 	cs->tree_nodes++;
 	if (t > h->granules || !bit_get(h, t) || blk_alloc(h, t)) {
-		check_fail(cs, "tree node %u is not a free block", (unsigned)t);
+		check_fail(cs, "F6: tree node %u is not a free block", (unsigned)t);
 		return;
 	}
 	if ((lo && !key_less(h, lo, t)) || (hi && !key_less(h, t, hi)))
-		check_fail(cs, "tree node at offset %zu out of order", (size_t)(t - 1) * GRANULE);
+		check_fail(cs, "F6: tree node at offset %zu out of order", (size_t)(t - 1) * GRANULE);
 	for (int side = 0; side < 2; side++) {
 		uint32_t c = side ? *blk_right(h, t) : *blk_left(h, t);
-		if (c && tree_priority(c) > tree_priority(t))
-			check_fail(cs, "tree node at offset %zu breaks the heap order",
+		if (c && bfit_tree_priority(c) > bfit_tree_priority(t))
+			check_fail(cs, "F6: tree node at offset %zu breaks the heap order",
 				   (size_t)(c - 1) * GRANULE);
 	}
 	check_tree(cs, *blk_left(h, t), lo, t, depth + 1);
@@ -213,27 +213,30 @@ static size_t bits_count(const struct bfit *h)
 	return total;
 }
 
-long bfit_check(const struct bfit *h, bfit_report_fn report, void *arg)
+size_t bfit_check(const struct bfit *h, buddy_report_fn report, void *arg)
 {
 	struct check_state cs = { h, report, arg, 0, 0, 0, 0, 0, 0, 0 };
 
 	if (!h) {
-		check_fail(&cs, "no heap");
+		check_fail(&cs, "no heap"); /* no invariant: an argument */
 		return cs.problems;
 	}
 	if (!check_blocks(&cs))
 		return cs.problems;
 	check_tree(&cs, h->root, 0, 0, 0);
 	if (bits_count(h) != cs.starts + 1)
-		check_fail(&cs, "%zu start bits set for %zu blocks and the sentinel",
+		check_fail(&cs, "F2: %zu start bits set for %zu blocks and the sentinel",
 			   bits_count(h), cs.starts);
 	if (cs.tree_nodes != cs.free_blocks || h->free_blocks != cs.free_blocks)
-		check_fail(&cs, "free blocks: %zu in the heap, %zu in the tree, counter %zu",
+		check_fail(&cs, "F6: free blocks: %zu in the heap, %zu in the tree, counter %zu",
 			   cs.free_blocks, cs.tree_nodes, h->free_blocks);
 	if (h->free_bytes != cs.free_bytes || h->used_bytes != cs.used_bytes ||
 	    h->live_allocs != cs.live)
-		check_fail(&cs, "counters: free %zu/%zu used %zu/%zu live %zu/%zu",
+		check_fail(&cs, "F7: counters: free %zu/%zu used %zu/%zu live %zu/%zu",
 			   h->free_bytes, cs.free_bytes, h->used_bytes, cs.used_bytes,
 			   h->live_allocs, cs.live);
+	if (h->peak_used_bytes < h->used_bytes)
+		check_fail(&cs, "F7: peak_used_bytes %zu below used_bytes %zu", h->peak_used_bytes,
+			   h->used_bytes);
 	return cs.problems;
 }

@@ -27,9 +27,24 @@
  * in use" bit of dlmalloc). The sentinel is a header of size 0 with ALLOC
  * set, after the last block, so no block merges past the end.
  *
- * Invariants: blocks tile granules 1..granules exactly; no two free blocks
- * are neighbours; bit g of the start bitmap is set iff a block (or the
- * sentinel) starts at g; the tree holds exactly the free blocks.
+ * Invariants of a heap, as bfit_check verifies them and reports them by tag:
+ *
+ *   F1  Tiling: the blocks tile granules 1..granules exactly: each block
+ *       has a size n >= 1 and ends at or before granules + 1, where the
+ *       sentinel (size 0, ALLOC) stands.
+ *   F2  Start bitmap: bit g is set iff a block or the sentinel starts at g.
+ *   F3  Prev-free bits: the PREV_FREE bit of a block (and of the sentinel)
+ *       is set iff the block to its left is free.
+ *   F4  Boundary tags: the last 4 bytes of a free block hold its size.
+ *   F5  Coalesced: no two free blocks are neighbours.
+ *   F6  Tree: the treap holds exactly the free blocks, in (size, address)
+ *       order, its priorities a max-heap; free_blocks counts them.
+ *   F7  Counters: free_bytes, used_bytes and live_allocs are the sums over
+ *       the blocks; peak_used_bytes >= used_bytes.
+ *
+ * Every one of them lives in the caller's buffer, where a program's stray
+ * write can break it. An assertion (common/debug.h) that fires on such
+ * damage marks a value the heap uses without validating it first.
  */
 #ifndef BUDDY_BESTFIT_INTERNAL_H
 #define BUDDY_BESTFIT_INTERNAL_H
@@ -38,6 +53,9 @@
 
 #include <stdint.h>
 #include <string.h>
+
+#include "common/compiler.h"
+#include "common/debug.h"
 
 #define HDR_ALLOC 0x1u
 #define HDR_PREV_FREE 0x2u
@@ -58,14 +76,14 @@ struct bfit {
 	/* --- counters --- */
 	size_t used_bytes;     /* bytes in allocated blocks */
 	size_t live_allocs;    /* allocated blocks */
-	size_t peak_used;      /* largest used_bytes seen */
+	size_t peak_used_bytes;      /* largest used_bytes seen */
 	uint32_t peak_end;     /* largest end granule (g + n) of an allocated block seen */
-	uint64_t nr_allocs;    /* successful allocations */
-	uint64_t nr_frees;     /* successful frees */
-	uint64_t nr_failures;  /* allocations that found no block */
+	uint64_t allocs;    /* successful allocations */
+	uint64_t frees;     /* successful frees */
+	uint64_t failures;  /* allocations that found no block */
 	int last_error;        /* status of the last failed call */
 	/* --- configuration --- */
-	bfit_error_fn on_error; /* NULL: print and abort */
+	buddy_error_fn on_error; /* NULL: print and abort */
 	void *error_arg;       /* passed to on_error */
 };
 
@@ -136,11 +154,11 @@ static inline int key_less(const struct bfit *h, uint32_t a, uint32_t b)
 	return sa < sb || (sa == sb && a < b);
 }
 
-uint32_t tree_priority(uint32_t g);
-void tree_insert(struct bfit *h, uint32_t g);
-int tree_remove(struct bfit *h, uint32_t g);
-uint32_t tree_best_fit(const struct bfit *h, uint32_t n);
-uint32_t tree_largest(const struct bfit *h);
-int tree_contains(const struct bfit *h, uint32_t g);
+BUDDY_INTERNAL uint32_t bfit_tree_priority(uint32_t g);
+BUDDY_INTERNAL void bfit_tree_insert(struct bfit *h, uint32_t g);
+BUDDY_INTERNAL int bfit_tree_remove(struct bfit *h, uint32_t g);
+BUDDY_INTERNAL uint32_t bfit_tree_best_fit(const struct bfit *h, uint32_t n);
+BUDDY_INTERNAL uint32_t bfit_tree_largest(const struct bfit *h);
+BUDDY_INTERNAL int bfit_tree_contains(const struct bfit *h, uint32_t g);
 
 #endif

@@ -23,7 +23,7 @@
  * The 32-bit finaliser of MurmurHash3 (Austin Appleby, public domain): a
  * bijection on 32-bit values that spreads every input bit over the output.
  */
-uint32_t tree_priority(uint32_t g)
+uint32_t bfit_tree_priority(uint32_t g)
 {
 	g ^= g >> 16;
 	g *= 0x85ebca6bu;
@@ -58,7 +58,7 @@ static uint32_t tree_join(const struct bfit *h, uint32_t a, uint32_t b)
 	uint32_t *link = &root;
 
 	while (a && b) {
-		if (tree_priority(a) > tree_priority(b)) {
+		if (bfit_tree_priority(a) > bfit_tree_priority(b)) {
 			*link = a;
 			link = blk_right(h, a);
 			a = *link;
@@ -73,12 +73,15 @@ static uint32_t tree_join(const struct bfit *h, uint32_t a, uint32_t b)
 }
 
 /* Add the free block g (its header already written) to the tree. */
-void tree_insert(struct bfit *h, uint32_t g)
+void bfit_tree_insert(struct bfit *h, uint32_t g)
 {
 	uint32_t *link = &h->root;
-	uint32_t pri = tree_priority(g);
+	uint32_t pri = bfit_tree_priority(g);
 
-	while (*link && tree_priority(*link) > pri)
+	/* F6: only free blocks join the tree (their header was just written). */
+	BUDDY_ASSERT(g >= 1 && g <= h->granules && bit_get(h, g) && !blk_alloc(h, g));
+
+	while (*link && bfit_tree_priority(*link) > pri)
 		link = key_less(h, g, *link) ? blk_left(h, *link) : blk_right(h, *link);
 	tree_split(h, *link, g, blk_left(h, g), blk_right(h, g));
 	*link = g;
@@ -87,7 +90,7 @@ void tree_insert(struct bfit *h, uint32_t g)
 }
 
 /* Take the free block g out of the tree; 0 if it is not there. */
-int tree_remove(struct bfit *h, uint32_t g)
+int bfit_tree_remove(struct bfit *h, uint32_t g)
 {
 	uint32_t *link = &h->root;
 
@@ -102,7 +105,7 @@ int tree_remove(struct bfit *h, uint32_t g)
 }
 
 /* The smallest free block of at least n granules, lowest address first; 0 if none. */
-uint32_t tree_best_fit(const struct bfit *h, uint32_t n)
+uint32_t bfit_tree_best_fit(const struct bfit *h, uint32_t n)
 {
 	uint32_t t = h->root, best = 0;
 
@@ -118,7 +121,7 @@ uint32_t tree_best_fit(const struct bfit *h, uint32_t n)
 }
 
 /* The largest free block (highest address among equals); 0 if none. */
-uint32_t tree_largest(const struct bfit *h)
+uint32_t bfit_tree_largest(const struct bfit *h)
 {
 	uint32_t t = h->root;
 
@@ -128,7 +131,7 @@ uint32_t tree_largest(const struct bfit *h)
 }
 
 /* Whether the block g is a node of the tree (searched by its key). */
-int tree_contains(const struct bfit *h, uint32_t g)
+int bfit_tree_contains(const struct bfit *h, uint32_t g)
 {
 	uint32_t t = h->root;
 	unsigned depth = 0;

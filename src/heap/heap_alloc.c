@@ -11,14 +11,18 @@
  * (shrinking splits off upper halves, growing absorbs free upper buddies)
  * and copies only when growing in place is impossible.
  *
- * Costs: O(max_order) per operation plus O(chunks) to find a pointer's
- * chunk, plus one map call when the heap grows; realloc that moves adds a
- * copy of the old block.
+ * Costs: O(max_order) per operation; a free or usable_size looks the
+ * pointer up once (the zone's lookup finds the block and, as the region's
+ * owner, its chunk); one map call when the heap grows; realloc that moves
+ * adds a copy of the old block.
  *
  * Misuse (a pointer never handed out, a double free, an interior pointer)
  * is classified by the core before anything changes and passed to the
  * error handler; the default handler prints one line and aborts, as
  * glibc does for the same mistakes.
+ *
+ * Assertions name the invariants (H1..H5, heap_internal.h) they rely on;
+ * with BUDDY_DEBUG >= 2 every public call ends with bheap_check.
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include <errno.h>
@@ -141,10 +145,10 @@ struct bheap *bheap_create(const struct bheap_config *cfg_in)
 	zc.pcp_high = cfg.cache_blocks;
 	zc.pcp_max_order = HEAP_CACHE_MAX_ORDER;
 	buddy_zone_init(&h->zone, &zc);
-	h->peak_footprint = heap_footprint(h);
+	h->peak_footprint_bytes = bheap_footprint(h);
 	if (cfg.buffer) {
 		h->fixed = 1;
-		if (heap_setup_fixed(h) != BUDDY_OK) {
+		if (bheap_setup_fixed(h) != BUDDY_OK) {
 			errno = ENOMEM;
 			return NULL;
 		}
@@ -161,7 +165,7 @@ void bheap_destroy(struct bheap *h)
 		annot_defined(h->cfg.buffer, h->cfg.buffer_bytes);
 		return;
 	}
-	heap_unmap_all(h);
+	bheap_unmap_all(h);
 	struct bheap_config cfg = h->cfg;
 	size_t len = h->state_bytes;
 	if (cfg.unmap)
@@ -170,23 +174,25 @@ void bheap_destroy(struct bheap *h)
 		munmap(h, len);
 }
 
+#if BUDDY_DEBUG >= 2
+/*
+ * The expensive tier (common/debug.h): a heap a public call leaves passes
+ * bheap_check, amortized over its pages. A heap whose zone has found damage
+ * is left alone.
+ */
+static void heap_check_on_return(struct bheap **hp)
+{
+	const struct bheap *h = *hp;
+	if (h && buddy_last_error(&h->zone) != BUDDY_ECORRUPT &&
+	    BUDDY_DEBUG_CHECK_DUE(h->allocs + h->frees, h->arena_bytes >> h->min_shift))
+		BUDDY_ASSERT(bheap_check(h, NULL, NULL) == 0);
+}
+#endif
+#define HEAP_CHECK_ON_RETURN(h) BUDDY_CHECK_ON_RETURN(heap_check_on_return, h)
+
 /* ------------------------------------------------------------------ */
 /* misuse                                                              */
 /* ------------------------------------------------------------------ */
-
-const char *bheap_strerror(int kind)
-{
-	switch (kind) {
-	case BHEAP_ERR_INVALID:
-		return "invalid pointer (never handed out by this heap)";
-	case BHEAP_ERR_DOUBLE:
-		return "double free (block already free)";
-	case BHEAP_ERR_INTERIOR:
-		return "interior pointer (not the start of a block)";
-	default:
-		return "unknown heap error";
-	}
-}
 
 static void error_default(const char *msg)
 {
@@ -195,13 +201,22 @@ static void error_default(const char *msg)
 	abort();
 }
 
+/* The shared error kind (buddy/common.h) of the core's status for a bad pointer. */
+static int error_kind(int status)
+{
+	switch (status) {
+	case BUDDY_EDOUBLE: return BUDDY_ERR_DOUBLE;
+	case BUDDY_ENOTBLOCK: return BUDDY_ERR_INTERIOR;
+	case BUDDY_ECORRUPT: return BUDDY_ERR_CORRUPT;
+	default: return BUDDY_ERR_INVALID; /* outside every chunk */
+	}
+}
+
 static void misuse_report(struct bheap *h, int status, const char *op, const void *p)
 {
-	enum bheap_error kind = status == BUDDY_EDOUBLE     ? BHEAP_ERR_DOUBLE
-				: status == BUDDY_ENOTBLOCK ? BHEAP_ERR_INTERIOR
-							    : BHEAP_ERR_INVALID;
+	int kind = error_kind(status);
 	char msg[160];
-	snprintf(msg, sizeof(msg), "bheap: %s(): %s: %p", op, bheap_strerror(kind), p);
+	snprintf(msg, sizeof(msg), "bheap: %s(): %s at %p", op, buddy_error_name(kind), p);
 	h->misuse++;
 	if (h->cfg.on_error)
 		h->cfg.on_error(h->cfg.error_arg, kind, op, p, msg);
@@ -215,23 +230,24 @@ static void misuse_report(struct bheap *h, int status, const char *op, const voi
 
 /* A live block as the heap sees it. */
 struct heap_ref {
-	struct heap_chunk *chunk; /* its chunk */
-	unsigned order;           /* its order */
-	size_t held;              /* block bytes */
-	size_t requested;         /* bytes asked for */
+	struct bheap_chunk *chunk; /* its chunk */
+	unsigned order;            /* its order */
+	size_t held;               /* block bytes */
+	size_t requested;          /* bytes asked for */
 };
 
 static void account_add(struct bheap *h, struct heap_ref *r)
 {
-	if (r->chunk->held == 0)
-		h->idle_chunks--;
-	r->chunk->held += r->held;
-	h->held += r->held;
-	h->requested += r->requested;
-	if (h->held > h->peak_held)
-		h->peak_held = h->held;
-	if (h->requested > h->peak_requested)
-		h->peak_requested = h->requested;
+	BUDDY_ASSERT(r->requested <= r->held); /* H4 */
+	if (r->chunk->held_bytes == 0)
+		bheap_idle_remove(h, r->chunk);
+	r->chunk->held_bytes += r->held;
+	h->held_bytes += r->held;
+	h->requested_bytes += r->requested;
+	if (h->held_bytes > h->peak_held_bytes)
+		h->peak_held_bytes = h->held_bytes;
+	if (h->requested_bytes > h->peak_requested_bytes)
+		h->peak_requested_bytes = h->requested_bytes;
 	if (!h->smallest_block || r->held < h->smallest_block)
 		h->smallest_block = r->held;
 	if (r->held > h->largest_block)
@@ -240,11 +256,13 @@ static void account_add(struct bheap *h, struct heap_ref *r)
 
 static void account_sub(struct bheap *h, const struct heap_ref *r)
 {
-	r->chunk->held -= r->held;
-	if (r->chunk->held == 0)
-		h->idle_chunks++;
-	h->held -= r->held;
-	h->requested -= r->requested;
+	/* H2, H4: the block was counted in its chunk and in the heap. */
+	BUDDY_ASSERT(r->chunk->held_bytes >= r->held && h->requested_bytes >= r->requested);
+	r->chunk->held_bytes -= r->held;
+	if (r->chunk->held_bytes == 0)
+		bheap_idle_add(h, r->chunk);
+	h->held_bytes -= r->held;
+	h->requested_bytes -= r->requested;
 }
 
 /* Order of the block for `size` bytes; -1 when no block can be that large. */
@@ -258,25 +276,28 @@ static int size_order(const struct bheap *h, size_t size)
 	return (int)k;
 }
 
+/* The live block p as the zone's lookup found it (info), for the heap. */
+static int block_ref(struct bheap *h, const void *p, const struct buddy_alloc_info *info,
+		     struct heap_ref *r)
+{
+	r->chunk = info->owner;
+	if (!r->chunk)
+		return BUDDY_ECORRUPT; /* H1: every region has its chunk */
+	r->order = log2_ceil(info->nr_pages);
+	r->held = info->nr_pages << h->min_shift;
+	r->requested = r->held - bheap_side_read(h, r->chunk, (uintptr_t)p, r->order);
+	return 0;
+}
+
 /*
  * Look p up: 0 with *r filled in, or the core's status for a pointer that
  * does not start a live block.
  */
 static int block_lookup(struct bheap *h, const void *p, struct heap_ref *r)
 {
-	size_t pages = buddy_alloc_size(&h->zone, p);
-	if (!pages) {
-		/* Never 0 after a failure; said outright so no path looks like success. */
-		int st = buddy_last_error(&h->zone);
-		return st ? st : BUDDY_ENOTBLOCK;
-	}
-	r->chunk = heap_chunk_find(h, (uintptr_t)p);
-	if (!r->chunk)
-		return BUDDY_ECORRUPT;
-	r->order = log2_ceil(pages);
-	r->held = pages << h->min_shift;
-	r->requested = r->held - heap_side_read(h, r->chunk, (uintptr_t)p, r->order);
-	return 0;
+	struct buddy_alloc_info info;
+	int st = buddy_alloc_info(&h->zone, p, &info);
+	return st ? st : block_ref(h, p, &info, r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -292,36 +313,45 @@ static void *block_alloc(struct bheap *h, int order, size_t requested)
 		return NULL;
 	}
 	void *p = buddy_alloc_pages(&h->zone, (unsigned)order, 0);
-	if (!p && heap_grow(h, (unsigned)order) == BUDDY_OK)
+	if (!p && bheap_grow(h, (unsigned)order) == BUDDY_OK)
 		p = buddy_alloc_pages(&h->zone, (unsigned)order, 0);
 	if (!p) {
 		h->failures++;
 		errno = ENOMEM;
 		return NULL;
 	}
-	struct heap_ref r = { heap_chunk_find(h, (uintptr_t)p), (unsigned)order,
+	struct heap_ref r = { buddy_region_owner(&h->zone, p), (unsigned)order,
 			      (size_t)h->cfg.min_block << order, requested };
-	heap_side_write(h, r.chunk, (uintptr_t)p, r.order, r.held - requested);
+	BUDDY_ASSERT(r.chunk != NULL); /* H1 */
+	bheap_side_write(h, r.chunk, (uintptr_t)p, r.order, r.held - requested);
 	account_add(h, &r);
-	h->live++;
-	if (h->live > h->peak_live)
-		h->peak_live = h->live;
+	h->live_allocs++;
+	if (h->live_allocs > h->peak_live_allocs)
+		h->peak_live_allocs = h->live_allocs;
 	h->allocs++;
 	return p;
 }
 
-/* Free the live block p described by r; may give wholly free chunks back. */
+/* The live block r is gone: count it out; wholly free chunks may go back. */
+static void block_forget(struct bheap *h, const struct heap_ref *r)
+{
+	BUDDY_ASSERT(h->live_allocs > 0); /* H4 */
+	account_sub(h, r);
+	h->live_allocs--;
+	h->frees++;
+	bheap_release_idle(h);
+}
+
+/* Free the live block p described by r (found by an earlier lookup). */
 static void block_free(struct bheap *h, void *p, const struct heap_ref *r)
 {
-	account_sub(h, r);
-	h->live--;
-	h->frees++;
 	buddy_free_pages(&h->zone, p, r->order);
-	heap_release_idle(h);
+	block_forget(h, r);
 }
 
 void *bheap_malloc(struct bheap *h, size_t size)
 {
+	HEAP_CHECK_ON_RETURN(h);
 	if (!h) {
 		errno = EINVAL;
 		return NULL;
@@ -331,6 +361,7 @@ void *bheap_malloc(struct bheap *h, size_t size)
 
 void *bheap_calloc(struct bheap *h, size_t n, size_t size)
 {
+	HEAP_CHECK_ON_RETURN(h);
 	if (!h) {
 		errno = EINVAL;
 		return NULL;
@@ -346,18 +377,23 @@ void *bheap_calloc(struct bheap *h, size_t n, size_t size)
 	return p;
 }
 
+/* One lookup: the zone frees the block and says what it was and whose. */
 void bheap_free(struct bheap *h, void *p)
 {
+	struct buddy_alloc_info info;
 	struct heap_ref r;
 
+	HEAP_CHECK_ON_RETURN(h);
 	if (!h || !p)
 		return;
-	int st = block_lookup(h, p, &r);
+	int st = buddy_free_info(&h->zone, p, &info);
+	if (!st)
+		st = block_ref(h, p, &info, &r);
 	if (st) {
 		misuse_report(h, st, "free", p);
 		return;
 	}
-	block_free(h, p, &r);
+	block_forget(h, &r);
 }
 
 size_t bheap_usable_size(struct bheap *h, const void *p)
@@ -387,7 +423,7 @@ static int block_resize(struct bheap *h, void *p, struct heap_ref *r, unsigned k
 	r->order = k;
 	r->held = (size_t)h->cfg.min_block << k;
 	r->requested = size;
-	heap_side_write(h, r->chunk, (uintptr_t)p, k, r->held - size);
+	bheap_side_write(h, r->chunk, (uintptr_t)p, k, r->held - size);
 	account_add(h, r);
 	h->reallocs_in_place++;
 	return 0;
@@ -397,6 +433,7 @@ void *bheap_realloc(struct bheap *h, void *p, size_t size)
 {
 	struct heap_ref r;
 
+	HEAP_CHECK_ON_RETURN(h);
 	if (!h) {
 		errno = EINVAL;
 		return NULL;
@@ -461,6 +498,7 @@ void *bheap_aligned_alloc(struct bheap *h, size_t align, size_t size)
 {
 	int err;
 
+	HEAP_CHECK_ON_RETURN(h);
 	if (!h) {
 		errno = EINVAL;
 		return NULL;
@@ -475,6 +513,7 @@ int bheap_posix_memalign(struct bheap *h, void **out, size_t align, size_t size)
 {
 	int err, saved = errno;
 
+	HEAP_CHECK_ON_RETURN(h);
 	if (!h || !out || align % sizeof(void *))
 		return EINVAL;
 	void *p = aligned_block(h, align, size, &err);

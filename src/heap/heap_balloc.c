@@ -8,29 +8,11 @@
  * so on), so they stay small and printable however the chunks are mapped.
  */
 #include <errno.h>
-#include <stdlib.h>
 
 #include "heap/heap_internal.h"
 
-/* The instance behind struct balloc: the heap and the caller's error handler. */
-struct heap_adapter {
-	struct bheap *h;          /* the heap */
-	balloc_error_fn on_error; /* the caller's handler, or NULL for the heap's default */
-	void *error_arg;          /* passed to on_error */
-};
-
-#define H(self) (((struct heap_adapter *)(self))->h)
-
-/* Hand the heap's complete one-line message to the interface's handler. */
-static void error_relay(void *arg, enum bheap_error kind, const char *op, const void *ptr,
-			const char *msg)
-{
-	struct heap_adapter *ha = arg;
-	(void)kind;
-	(void)op;
-	(void)ptr;
-	ha->on_error(ha->error_arg, msg);
-}
+/* The instance behind struct balloc is the heap itself. */
+#define H(self) ((struct bheap *)(self))
 
 static void *op_malloc(void *self, size_t size)
 {
@@ -73,17 +55,17 @@ static void op_stats(void *self, struct balloc_stats *st)
 	st->footprint_bytes = hs.footprint_bytes;
 	st->peak_footprint_bytes = hs.peak_footprint_bytes;
 	st->free_bytes = hs.free_bytes;
-	st->largest_free = hs.largest_free;
+	st->largest_free_bytes = hs.largest_free_bytes;
 	st->free_blocks = hs.free_blocks;
 	st->failures = hs.failures;
 	st->fragmentation = hs.free_bytes
-				    ? 1.0 - (double)hs.largest_free / (double)hs.free_bytes
+				    ? 1.0 - (double)hs.largest_free_bytes / (double)hs.free_bytes
 				    : 0.0;
 }
 
-static long op_check(void *self, balloc_report_fn report, void *arg)
+static size_t op_check(void *self, buddy_report_fn report, void *arg)
 {
-	return (long)bheap_check(H(self), report, arg);
+	return bheap_check(H(self), report, arg);
 }
 
 struct walk_adapter {
@@ -113,7 +95,6 @@ static int op_walk(void *self, balloc_walk_fn fn, void *arg)
 static void op_destroy(void *self)
 {
 	bheap_destroy(H(self));
-	free(self);
 }
 
 static const struct balloc_ops heap_ops = {
@@ -130,15 +111,21 @@ static const struct balloc_ops heap_ops = {
 	.destroy = op_destroy,
 };
 
+int bheap_balloc(struct bheap *h, struct balloc *out)
+{
+	if (!h || !out)
+		return EINVAL;
+	out->ops = &heap_ops;
+	out->self = h;
+	return 0;
+}
+
 int balloc_buddy_heap_create(const struct balloc_options *opt, struct balloc *out)
 {
 	struct bheap_config cfg;
 
 	if (!out)
 		return EINVAL;
-	struct heap_adapter *ha = calloc(1, sizeof(*ha));
-	if (!ha)
-		return ENOMEM;
 	bheap_config_default(&cfg);
 	if (opt) {
 		if (opt->arena_bytes)
@@ -148,20 +135,12 @@ int balloc_buddy_heap_create(const struct balloc_options *opt, struct balloc *ou
 		cfg.buffer_bytes = opt->buffer_bytes;
 		if (opt->no_cache)
 			cfg.cache_blocks = 0;
-		if (opt->on_error) {
-			ha->on_error = opt->on_error;
-			ha->error_arg = opt->error_arg;
-			cfg.on_error = error_relay;
-			cfg.error_arg = ha;
-		}
+		cfg.on_error = opt->on_error;
+		cfg.error_arg = opt->error_arg;
 	}
-	ha->h = bheap_create(&cfg);
-	if (!ha->h) {
-		int err = errno ? errno : ENOMEM;
-		free(ha);
-		return err;
-	}
-	out->ops = &heap_ops;
-	out->self = ha;
-	return 0;
+	errno = 0;
+	struct bheap *h = bheap_create(&cfg);
+	if (!h)
+		return errno ? errno : ENOMEM;
+	return bheap_balloc(h, out);
 }

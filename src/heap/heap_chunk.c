@@ -11,8 +11,12 @@
  * size. A chunk whose blocks are all free goes back with munmap as soon as
  * the heap's free bytes exceed retain_bytes (checked after every free).
  *
- * Costs: growing is one map call plus O(chunks) to link the record;
- * finding the chunk of a pointer is O(chunks) behind a one-entry hint.
+ * Each chunk's record is its region's owner in the zone, so the zone's own
+ * lookup (one compare for the last region used, else a bisection) finds a
+ * pointer's chunk; the heap keeps only the list of wholly free chunks.
+ *
+ * Costs: growing is one map call; a chunk becoming wholly free or used
+ * again costs O(idle chunks) to keep the idle list in address order.
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include <errno.h>
@@ -47,42 +51,56 @@ static void unmap_pages(struct bheap *h, void *p, size_t len)
 		munmap(p, len);
 }
 
-size_t heap_footprint(const struct bheap *h)
+size_t bheap_footprint(const struct bheap *h)
 {
 	if (h->fixed)
 		return h->cfg.buffer_bytes;
 	return h->arena_bytes + h->meta_bytes + h->state_bytes;
 }
 
-/* Link c into the address-sorted chunk list and count it. */
-static void chunk_link(struct bheap *h, struct heap_chunk *c)
+/* H3: c holds nothing now; it joins the idle list in address order. */
+void bheap_idle_add(struct bheap *h, struct bheap_chunk *c)
 {
-	struct heap_chunk **pp = &h->chunks;
+	struct bheap_chunk **pp = &h->idle;
+	BUDDY_ASSERT(c->held_bytes == 0);
 	while (*pp && (*pp)->base < c->base)
-		pp = &(*pp)->next;
-	c->next = *pp;
+		pp = &(*pp)->idle_next;
+	c->idle_next = *pp;
 	*pp = c;
-	h->nr_chunks++;
-	h->idle_chunks++; /* nothing held in it yet */
-	h->arena_bytes += c->bytes;
-	h->meta_bytes += c->meta_bytes;
-	if (h->arena_bytes > h->peak_arena)
-		h->peak_arena = h->arena_bytes;
-	size_t fp = heap_footprint(h);
-	if (fp > h->peak_footprint)
-		h->peak_footprint = fp;
+	h->idle_chunks++;
 }
 
-static void chunk_unlink(struct bheap *h, struct heap_chunk *c)
+/* H3: c holds something again, or goes away; it leaves the idle list. */
+void bheap_idle_remove(struct bheap *h, struct bheap_chunk *c)
 {
-	struct heap_chunk **pp = &h->chunks;
-	while (*pp != c)
-		pp = &(*pp)->next;
-	*pp = c->next;
-	if (h->hint == c)
-		h->hint = NULL;
-	h->nr_chunks--;
-	h->idle_chunks--; /* only wholly free chunks are unlinked */
+	struct bheap_chunk **pp = &h->idle;
+	while (*pp && *pp != c)
+		pp = &(*pp)->idle_next;
+	BUDDY_ASSERT(*pp == c); /* H3: a chunk holding nothing is on the list */
+	*pp = c->idle_next;
+	h->idle_chunks--;
+}
+
+/* The chunk c now owns its region: count it; it starts idle. */
+static int chunk_link(struct bheap *h, struct bheap_chunk *c)
+{
+	int st = buddy_region_set_owner(&h->zone, (void *)c->base, c);
+	if (st)
+		return st;
+	bheap_idle_add(h, c);
+	h->arena_bytes += c->bytes;
+	h->meta_bytes += c->meta_bytes;
+	if (h->arena_bytes > h->peak_arena_bytes)
+		h->peak_arena_bytes = h->arena_bytes;
+	size_t fp = bheap_footprint(h);
+	if (fp > h->peak_footprint_bytes)
+		h->peak_footprint_bytes = fp;
+	return BUDDY_OK;
+}
+
+static void chunk_unlink(struct bheap *h, struct bheap_chunk *c)
+{
+	bheap_idle_remove(h, c); /* only wholly free chunks are unlinked */
 	h->arena_bytes -= c->bytes;
 	h->meta_bytes -= c->meta_bytes;
 }
@@ -91,14 +109,14 @@ static void chunk_unlink(struct bheap *h, struct heap_chunk *c)
 static size_t chunk_tail_bytes(const struct bheap *h, size_t bytes, size_t *core_meta)
 {
 	*core_meta = align_up(buddy_meta_size(&h->zone, bytes), 8);
-	return *core_meta + align_up(sizeof(struct heap_chunk), 8) + (bytes >> h->min_shift);
+	return *core_meta + align_up(sizeof(struct bheap_chunk), 8) + (bytes >> h->min_shift);
 }
 
 /* Fill in the record placed after the core metadata at `tail`. */
-static struct heap_chunk *chunk_record(struct bheap *h, uintptr_t base, size_t bytes,
-				       uintptr_t tail, size_t core_meta)
+static struct bheap_chunk *chunk_record(struct bheap *h, uintptr_t base, size_t bytes,
+					uintptr_t tail, size_t core_meta)
 {
-	struct heap_chunk *c = (struct heap_chunk *)(tail + core_meta);
+	struct bheap_chunk *c = (struct bheap_chunk *)(tail + core_meta);
 	memset(c, 0, sizeof(*c));
 	c->base = base;
 	c->bytes = bytes;
@@ -134,11 +152,16 @@ static int chunk_map(struct bheap *h, size_t bytes)
 		unmap_pages(h, (void *)base, bytes + tail);
 		return st;
 	}
-	struct heap_chunk *c = chunk_record(h, base, bytes, base + bytes, core_meta);
+	struct bheap_chunk *c = chunk_record(h, base, bytes, base + bytes, core_meta);
 	c->map_base = (void *)base;
 	c->map_len = bytes + tail;
 	c->meta_bytes = tail; /* what is mapped for it, rounded to pages */
-	chunk_link(h, c);
+	st = chunk_link(h, c);
+	if (st) { /* cannot happen: the region was just added */
+		buddy_remove_region(&h->zone, (void *)base);
+		unmap_pages(h, (void *)base, bytes + tail);
+		return st;
+	}
 	h->maps++;
 	return BUDDY_OK;
 }
@@ -147,7 +170,7 @@ static int chunk_map(struct bheap *h, size_t bytes)
  * Add memory for a block of `order`: a chunk of chunk_bytes, or one sized
  * to the block when it is larger. Fails in fixed mode and at the limit.
  */
-int heap_grow(struct bheap *h, unsigned order)
+int bheap_grow(struct bheap *h, unsigned order)
 {
 	if (h->fixed)
 		return BUDDY_ENOMEM;
@@ -164,7 +187,7 @@ int heap_grow(struct bheap *h, unsigned order)
 }
 
 /* Give back the wholly free chunk c. */
-static void chunk_release(struct bheap *h, struct heap_chunk *c)
+static void chunk_release(struct bheap *h, struct bheap_chunk *c)
 {
 	if (buddy_remove_region(&h->zone, (void *)c->base) != BUDDY_OK)
 		return; /* cannot happen for a chunk with nothing held; keep it */
@@ -174,35 +197,42 @@ static void chunk_release(struct bheap *h, struct heap_chunk *c)
 }
 
 /*
- * While free memory exceeds retain_bytes, unmap wholly free chunks (lowest
- * address first). O(1) unless some chunk is wholly free and memory is above
- * retain_bytes; then O(chunks), and at least one chunk goes.
+ * While free memory (the bytes of the chunks that no allocation holds)
+ * exceeds retain_bytes, unmap wholly free chunks, lowest address first.
+ * O(1) unless some chunk is wholly free and memory is above retain_bytes;
+ * then each chunk that goes costs one unmap.
  */
-void heap_release_idle(struct bheap *h)
+void bheap_release_idle(struct bheap *h)
 {
-	struct heap_chunk *c = h->chunks;
+	struct bheap_chunk *c = h->idle;
 
 	if (h->fixed)
 		return;
-	while (c && h->idle_chunks &&
-	       ((h->zone.free_pages + h->zone.cached_pages) << h->min_shift) >
-		       h->cfg.retain_bytes) {
-		struct heap_chunk *next = c->next;
-		if (c->held == 0)
-			chunk_release(h, c);
+	while (c && h->arena_bytes - h->held_bytes > h->cfg.retain_bytes) {
+		struct bheap_chunk *next = c->idle_next;
+		chunk_release(h, c);
 		c = next;
 	}
 }
 
-void heap_unmap_all(struct bheap *h)
+/*
+ * Unmap every chunk, found through the zone's regions. From the highest
+ * index down, so no region record is read after the chunk holding it went.
+ */
+void bheap_unmap_all(struct bheap *h)
 {
-	while (h->chunks) {
-		struct heap_chunk *c = h->chunks;
-		h->chunks = c->next;
-		if (c->map_base)
+	struct buddy_stats st;
+	struct buddy_region_info ri;
+
+	buddy_drain_cache(&h->zone); /* no cached pages: region_info needs no scan */
+	buddy_get_stats(&h->zone, &st);
+	for (unsigned i = st.nr_regions; i-- > 0;) {
+		const struct bheap_chunk *c =
+			buddy_region_info(&h->zone, i, &ri) == BUDDY_OK ? ri.owner : NULL;
+		if (c && c->map_base)
 			unmap_pages(h, c->map_base, c->map_len);
 	}
-	h->nr_chunks = 0;
+	h->idle = NULL;
 	h->idle_chunks = 0;
 }
 
@@ -211,7 +241,7 @@ void heap_unmap_all(struct bheap *h)
  * The region base is aligned to fixed_align (up to 4096, at most 1/8 of
  * the buffer) so blocks up to that size are aligned to their size.
  */
-int heap_setup_fixed(struct bheap *h)
+int bheap_setup_fixed(struct bheap *h)
 {
 	uintptr_t start = (uintptr_t)h + align_up(sizeof(*h), 16);
 	uintptr_t end = (uintptr_t)h->cfg.buffer + h->cfg.buffer_bytes;
@@ -231,24 +261,9 @@ int heap_setup_fixed(struct bheap *h)
 	int st = buddy_add_region(&h->zone, (void *)base, bytes, (void *)start, core_meta);
 	if (st)
 		return st;
-	struct heap_chunk *c = chunk_record(h, base, bytes, start, core_meta);
+	struct bheap_chunk *c = chunk_record(h, base, bytes, start, core_meta);
 	h->fixed_align = a;
-	chunk_link(h, c);
-	return BUDDY_OK;
-}
-
-struct heap_chunk *heap_chunk_find(struct bheap *h, uintptr_t a)
-{
-	struct heap_chunk *c = h->hint;
-	if (c && a - c->base < c->bytes)
-		return c;
-	for (c = h->chunks; c && c->base <= a; c = c->next) {
-		if (a - c->base < c->bytes) {
-			h->hint = c;
-			return c;
-		}
-	}
-	return NULL;
+	return chunk_link(h, c);
 }
 
 static size_t side_width(unsigned order)
@@ -256,8 +271,8 @@ static size_t side_width(unsigned order)
 	return order >= 3 ? sizeof(uint64_t) : (size_t)1 << order;
 }
 
-size_t heap_side_read(const struct bheap *h, const struct heap_chunk *c, uintptr_t a,
-		      unsigned order)
+size_t bheap_side_read(const struct bheap *h, const struct bheap_chunk *c, uintptr_t a,
+		       unsigned order)
 {
 	const uint8_t *s = c->side + ((a - c->base) >> h->min_shift);
 	uint8_t v8;
@@ -280,8 +295,8 @@ size_t heap_side_read(const struct bheap *h, const struct heap_chunk *c, uintptr
 	}
 }
 
-void heap_side_write(const struct bheap *h, struct heap_chunk *c, uintptr_t a, unsigned order,
-		     size_t slack)
+void bheap_side_write(const struct bheap *h, struct bheap_chunk *c, uintptr_t a, unsigned order,
+		      size_t slack)
 {
 	uint8_t *s = c->side + ((a - c->base) >> h->min_shift);
 	uint8_t v8 = (uint8_t)slack;

@@ -4,9 +4,13 @@
  * (memory sources: mapped chunks and the fixed buffer), heap_alloc.c (the
  * malloc family) and heap_info.c (statistics, walk, check).
  *
- * A chunk is one region of the core zone. Mapped chunks are laid out as
+ * A chunk is one region of the core zone, and its record (struct
+ * bheap_chunk) is that region's owner (buddy_region_set_owner): the heap
+ * keeps no list of chunks of its own, and finds a pointer's chunk with the
+ * same lookup that finds its block (buddy_alloc_info, buddy_free_info).
+ * Mapped chunks are laid out as
  *
- *     [region: bytes, aligned to bytes][core metadata][struct heap_chunk][side]
+ *     [region: bytes, aligned to bytes][core metadata][struct bheap_chunk][side]
  *
  * in one mapping (the over-mapped head and tail used for alignment are
  * unmapped at once). The side array has one byte per min_block page; for an
@@ -23,17 +27,20 @@
 #include <stdint.h>
 
 #include "buddy/heap.h"
+#include "common/compiler.h"
+#include "common/debug.h"
 
 #define HEAP_MIN_BLOCK_MAX 128u
 
-struct heap_chunk {
-	struct heap_chunk *next; /* next chunk by address */
+/* One chunk: the owner of its zone region. */
+struct bheap_chunk {
+	struct bheap_chunk *idle_next; /* next wholly free chunk by address, on bheap.idle */
 	uintptr_t base;          /* first byte of the region */
 	size_t bytes;            /* region bytes (block memory) */
 	void *map_base;          /* start of the whole mapping; NULL in fixed mode */
 	size_t map_len;          /* its length: bytes + tail */
 	size_t meta_bytes;       /* core metadata + this record + side array */
-	size_t held;             /* bytes of this chunk's live allocations */
+	size_t held_bytes;       /* bytes of this chunk's live allocations */
 	uint8_t *side;           /* slack bytes, one per page */
 };
 
@@ -41,6 +48,22 @@ struct heap_chunk {
 #define HEAP_CACHE_BLOCKS 64u
 #define HEAP_CACHE_MAX_ORDER 8u
 
+/*
+ * The heap. Its invariants, as bheap_check verifies them and reports them
+ * by tag (on top of the zone's P1..P9):
+ *
+ *   H1  Chunks: every region of the zone is owned by a chunk record whose
+ *       base and bytes are the region's; arena_bytes and meta_bytes are the
+ *       sums over the chunks.
+ *   H2  Held bytes: a chunk's held_bytes is the bytes of its region's pages
+ *       in use (neither free nor cached); held_bytes is the sum over chunks.
+ *   H3  Idle chunks: the idle list holds, in address order, exactly the
+ *       chunks whose held_bytes is 0; idle_chunks counts them.
+ *   H4  Blocks: every allocation in the zone is one block (the heap makes
+ *       no exact allocations) whose slack (side bytes) is at most its size;
+ *       requested_bytes is the sum of size - slack, live_allocs the count.
+ *   H5  Peaks: each peak_X is at least X.
+ */
 struct bheap {
 	struct buddy_zone zone;   /* the core zone; page_size = min_block */
 	struct bheap_config cfg;  /* resolved configuration (defaults filled in) */
@@ -49,21 +72,19 @@ struct bheap {
 	size_t state_bytes;       /* bytes mapped for this struct; 0 in fixed mode */
 	int fixed;                /* working in cfg.buffer, never mapping */
 	size_t fixed_align;       /* fixed mode: alignment of the region base */
-	struct heap_chunk *chunks; /* all chunks, sorted by address */
-	struct heap_chunk *hint;  /* chunk of the last lookup */
-	size_t nr_chunks;         /* chunks in the list */
-	size_t idle_chunks;       /* chunks holding no allocation */
-	size_t arena_bytes;       /* sum of chunk bytes */
-	size_t meta_bytes;        /* sum of chunk meta_bytes */
+	struct bheap_chunk *idle; /* wholly free chunks, by address */
+	size_t idle_chunks;       /* chunks on the idle list */
 	/* --- statistics (see struct bheap_stats for meanings) --- */
-	size_t requested;
-	size_t held;
-	size_t live;
-	size_t peak_requested;
-	size_t peak_held;
-	size_t peak_live;
-	size_t peak_arena;
-	size_t peak_footprint;
+	size_t arena_bytes;
+	size_t meta_bytes;
+	size_t requested_bytes;
+	size_t held_bytes;
+	size_t live_allocs;
+	size_t peak_requested_bytes;
+	size_t peak_held_bytes;
+	size_t peak_live_allocs;
+	size_t peak_arena_bytes;
+	size_t peak_footprint_bytes;
 	size_t smallest_block;
 	size_t largest_block;
 	uint64_t allocs;
@@ -78,17 +99,18 @@ struct bheap {
 };
 
 /* heap_chunk.c */
-int heap_setup_fixed(struct bheap *h);
-int heap_grow(struct bheap *h, unsigned order);
-void heap_release_idle(struct bheap *h);
-void heap_unmap_all(struct bheap *h);
-struct heap_chunk *heap_chunk_find(struct bheap *h, uintptr_t a);
-size_t heap_footprint(const struct bheap *h);
+BUDDY_INTERNAL int bheap_setup_fixed(struct bheap *h);
+BUDDY_INTERNAL int bheap_grow(struct bheap *h, unsigned order);
+BUDDY_INTERNAL void bheap_idle_add(struct bheap *h, struct bheap_chunk *c);
+BUDDY_INTERNAL void bheap_idle_remove(struct bheap *h, struct bheap_chunk *c);
+BUDDY_INTERNAL void bheap_release_idle(struct bheap *h);
+BUDDY_INTERNAL void bheap_unmap_all(struct bheap *h);
+BUDDY_INTERNAL size_t bheap_footprint(const struct bheap *h);
 
 /* Slack of the allocated block of `order` at address a in chunk c. */
-size_t heap_side_read(const struct bheap *h, const struct heap_chunk *c, uintptr_t a,
-		      unsigned order);
-void heap_side_write(const struct bheap *h, struct heap_chunk *c, uintptr_t a, unsigned order,
-		     size_t slack);
+BUDDY_INTERNAL size_t bheap_side_read(const struct bheap *h, const struct bheap_chunk *c,
+				      uintptr_t a, unsigned order);
+BUDDY_INTERNAL void bheap_side_write(const struct bheap *h, struct bheap_chunk *c, uintptr_t a,
+				     unsigned order, size_t slack);
 
 #endif /* BUDDY_HEAP_INTERNAL_H */

@@ -113,10 +113,10 @@ static void test_bestfit_check_free_neighbours(void **state)
 static void test_bestfit_check_tree_membership(void **state)
 {
 	(void)state;
-	assert_true(tree_remove(h, gran(b)));
-	assert_false(tree_remove(h, gran(b))); /* not there any more */
+	assert_true(bfit_tree_remove(h, gran(b)));
+	assert_false(bfit_tree_remove(h, gran(b))); /* not there any more */
 	check_reports("not in the tree");
-	tree_insert(h, gran(b));
+	bfit_tree_insert(h, gran(b));
 	check_clean();
 }
 
@@ -145,8 +145,8 @@ static void tree_restore(void)
 	h->root = 0;
 	h->free_blocks = 0;
 	h->free_bytes = 0;
-	tree_insert(h, gran(b));
-	tree_insert(h, gran(c) + 4);
+	bfit_tree_insert(h, gran(b));
+	bfit_tree_insert(h, gran(c) + 4);
 }
 
 static void test_bestfit_check_tree_order(void **state)
@@ -166,7 +166,7 @@ static void test_bestfit_check_tree_heap_order(void **state)
 	uint32_t small = gran(b), big = gran(c) + 4;
 
 	(void)state;
-	if (tree_priority(small) > tree_priority(big))
+	if (bfit_tree_priority(small) > bfit_tree_priority(big))
 		tree_make(big, small, 1); /* keys fine, the child outranks its parent */
 	else
 		tree_make(small, big, 0);

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bestfit/bestfit_internal.h"
 #include "bfit_test.h"
 #include "buddy/bestfit.h"
 
@@ -47,21 +48,27 @@ static void heap_snapshot(void)
 	memcpy(snapshot, buf, sizeof buf);
 }
 
-/* free(p) must report status and leave every byte of the buffer as it was. */
+/*
+ * free(p) must report status and leave every byte of the buffer as it was,
+ * the heap's state and bitmap included, but for the status it records.
+ */
 static void free_rejected(void *p, int status, const char *phrase)
 {
 	char want[96];
 	int before_count = errs.count;
+	size_t at = (size_t)((unsigned char *)&h->last_error - buf), len = sizeof h->last_error;
 
 	heap_snapshot();
 	bfit_free(h, p);
 	assert_int_equal(errs.count, before_count + 1);
-	assert_int_equal(errs.status, status);
+	assert_int_equal(errs.kind, bfit_test_kind(status));
+	assert_string_equal(errs.op, "free");
 	assert_ptr_equal(errs.ptr, p);
-	snprintf(want, sizeof want, "bfit: free(): %s %p", phrase, p);
+	snprintf(want, sizeof want, "bfit: free(): %s at %p", phrase, p);
 	assert_string_equal(errs.msg, want);
 	assert_int_equal(bfit_last_error(h), status);
-	assert_memory_equal(buf + 1024, snapshot + 1024, sizeof buf - 1024); /* blocks untouched */
+	assert_memory_equal(buf, snapshot, at);
+	assert_memory_equal(buf + at + len, snapshot + at + len, sizeof buf - at - len);
 	if (!heap_damaged)
 		assert_int_equal(bfit_test_check(h), 0);
 }
@@ -88,9 +95,9 @@ static void test_bestfit_free_interior(void **state)
 	char *p = bfit_malloc(h, 100);
 
 	(void)state;
-	free_rejected(p + 16, BFIT_EINTERIOR, "pointer into the middle of a block");
-	free_rejected(p + 1, BFIT_EINTERIOR, "pointer into the middle of a block");
-	free_rejected(p + 99, BFIT_EINTERIOR, "pointer into the middle of a block");
+	free_rejected(p + 16, BFIT_EINTERIOR, "interior pointer");
+	free_rejected(p + 1, BFIT_EINTERIOR, "interior pointer");
+	free_rejected(p + 99, BFIT_EINTERIOR, "interior pointer");
 	bfit_free(h, p);
 	assert_int_equal(errs.count, 3);
 }
@@ -100,10 +107,10 @@ static void test_bestfit_free_far_inside_a_block(void **state)
 	char *p = bfit_malloc(h, 3000); /* the block start is words of bitmap away */
 
 	(void)state;
-	free_rejected(p + 2048, BFIT_EINTERIOR, "pointer into the middle of a block");
-	free_rejected(p + 2999, BFIT_EINTERIOR, "pointer into the middle of a block");
+	free_rejected(p + 2048, BFIT_EINTERIOR, "interior pointer");
+	free_rejected(p + 2999, BFIT_EINTERIOR, "interior pointer");
 	bfit_free(h, p);
-	free_rejected(p + 2048, BFIT_EDOUBLE, "double free of");
+	free_rejected(p + 2048, BFIT_EDOUBLE, "double free");
 	free_rejected(p + 2047, BFIT_EINVALID, "invalid pointer");
 }
 
@@ -125,13 +132,13 @@ static void test_bestfit_free_double(void **state)
 
 	(void)state;
 	bfit_free(h, q);
-	free_rejected(q, BFIT_EDOUBLE, "double free of");
+	free_rejected(q, BFIT_EDOUBLE, "double free");
 	bfit_free(h, p); /* q's memory is now inside the block that starts at p */
-	free_rejected(q, BFIT_EDOUBLE, "double free of");
-	free_rejected(p, BFIT_EDOUBLE, "double free of");
+	free_rejected(q, BFIT_EDOUBLE, "double free");
+	free_rejected(p, BFIT_EDOUBLE, "double free");
 	free_rejected(q + 3, BFIT_EINVALID, "invalid pointer");
 	bfit_free(h, r);
-	free_rejected(r, BFIT_EDOUBLE, "double free of");
+	free_rejected(r, BFIT_EDOUBLE, "double free");
 }
 
 static void test_bestfit_free_corrupt_header(void **state)
@@ -142,9 +149,9 @@ static void test_bestfit_free_corrupt_header(void **state)
 	(void)state;
 	heap_damaged = 1;
 	*hdr = 0x3ffffff1u; /* a huge size with the allocated bit: an overflow from p */
-	free_rejected(q, BFIT_ECORRUPT, "corrupted block header at");
+	free_rejected(q, BFIT_ECORRUPT, "corrupted block header");
 	*hdr = (3u << 2) | 1u; /* in bounds but not ending on a block start */
-	free_rejected(q, BFIT_ECORRUPT, "corrupted block header at");
+	free_rejected(q, BFIT_ECORRUPT, "corrupted block header");
 	*hdr = saved;
 	heap_damaged = 0;
 	assert_int_equal(bfit_test_check(h), 0);
@@ -161,14 +168,17 @@ static void test_bestfit_realloc_bad_pointer(void **state)
 	errno = 0;
 	assert_null(bfit_realloc(h, p + 16, 64));
 	assert_int_equal(errno, EINVAL);
-	assert_int_equal(errs.status, BFIT_EINTERIOR);
-	snprintf(want, sizeof want, "bfit: realloc(): pointer into the middle of a block %p", (void *)(p + 16));
+	assert_int_equal(errs.kind, BUDDY_ERR_INTERIOR);
+	assert_string_equal(errs.op, "realloc");
+	assert_int_equal(bfit_last_error(h), BFIT_EINTERIOR);
+	snprintf(want, sizeof want, "bfit: realloc(): interior pointer at %p", (void *)(p + 16));
 	assert_string_equal(errs.msg, want);
 	bfit_free(h, p);
 	assert_null(bfit_realloc(h, p, 64));
-	assert_int_equal(errs.status, BFIT_EDOUBLE);
+	assert_int_equal(errs.kind, BUDDY_ERR_DOUBLE);
+	assert_int_equal(bfit_last_error(h), BFIT_EDOUBLE);
 	assert_null(bfit_realloc(h, p, 0));
-	assert_int_equal(errs.status, BFIT_EDOUBLE);
+	assert_int_equal(errs.kind, BUDDY_ERR_DOUBLE);
 	assert_int_equal(errs.count, 3);
 	assert_true(bfit_test_layout(h, "F*"));
 }
@@ -221,7 +231,7 @@ static void test_bestfit_default_handler_aborts(void **state)
 	status = child_stderr(double_free_default, out, sizeof out);
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGABRT);
-	snprintf(want, sizeof want, "bfit: free(): double free of %p\n", (void *)abort_ptr);
+	snprintf(want, sizeof want, "bfit: free(): double free at %p\n", (void *)abort_ptr);
 	assert_non_null(strstr(out, want));
 }
 

@@ -94,7 +94,7 @@ static void test_bestfit_init_one_free_block(void **state)
 	assert_int_equal(st.header_bytes, 4);
 	assert_int_equal(st.free_blocks, 1);
 	assert_int_equal(st.free_bytes, st.heap_bytes);
-	assert_int_equal(st.largest_free, st.heap_bytes);
+	assert_int_equal(st.largest_free_bytes, st.heap_bytes);
 	assert_int_equal(st.heap_bytes % 16, 0);
 	assert_true(st.heap_bytes > 3800);
 	assert_int_equal(st.heap_bytes + st.meta_bytes, BFIT_DEMO_BYTES);
@@ -479,7 +479,7 @@ static void test_bestfit_usable_size_bad_pointers(void **state)
 	assert_int_equal(bfit_usable_size(h, p), 0);
 	assert_int_equal(bfit_last_error(h), BFIT_EDOUBLE);
 	assert_int_equal(errs.count, 3); /* each bad pointer went to the handler */
-	snprintf(want, sizeof want, "bfit: malloc_usable_size(): double free of %p", p);
+	snprintf(want, sizeof want, "bfit: malloc_usable_size(): double free at %p", p);
 	assert_string_equal(errs.msg, want);
 	errs.count = 0; /* the teardown expects none */
 }
@@ -496,7 +496,7 @@ static void test_bestfit_stats_count(void **state)
 	assert_int_equal(st.live_allocs, 2);
 	assert_int_equal(st.free_blocks, 2);
 	assert_int_equal(st.free_bytes, st.heap_bytes - 224);
-	assert_int_equal(st.largest_free, st.heap_bytes - 112 - 224);
+	assert_int_equal(st.largest_free_bytes, st.heap_bytes - 112 - 224);
 	assert_true(st.fragmentation > 0.0 && st.fragmentation < 0.05);
 	assert_true(st.fragmentation > 112.0 / st.free_bytes - 1e-9);
 	assert_int_equal(st.footprint_bytes, 112 + 16 + 208);

@@ -53,13 +53,13 @@ static inline void test_unmap(void *arg, void *p, size_t len)
 /* Misuse handler state: the last report and how many there were. */
 struct err_ctx {
 	int count;
-	enum bheap_error kind;
+	int kind;
 	char op[32];
 	const void *ptr;
 	char msg[200];
 };
 
-static inline void test_on_error(void *arg, enum bheap_error kind, const char *op,
+static inline void test_on_error(void *arg, int kind, const char *op,
 				 const void *ptr, const char *msg)
 {
 	struct err_ctx *e = arg;

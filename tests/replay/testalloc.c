@@ -116,18 +116,6 @@ static void ta_stats(void *self, struct balloc_stats *st)
 	st->held_bytes = ta->held;
 }
 
-static long ta_check(void *self, balloc_report_fn report, void *arg)
-{
-	(void)self, (void)report, (void)arg;
-	return BALLOC_UNSUPPORTED;
-}
-
-static int ta_walk(void *self, balloc_walk_fn fn, void *arg)
-{
-	(void)self, (void)fn, (void)arg;
-	return BALLOC_UNSUPPORTED;
-}
-
 static void ta_destroy(void *self)
 {
 	struct testalloc *ta = self;
@@ -138,7 +126,7 @@ static void ta_destroy(void *self)
 static const struct balloc_ops ta_ops = {
 	.name = "test", .malloc = ta_malloc, .calloc = ta_calloc, .realloc = ta_realloc,
 	.free = ta_free, .aligned_alloc = ta_aligned, .usable_size = ta_usable,
-	.stats = ta_stats, .check = ta_check, .walk = ta_walk, .destroy = ta_destroy,
+	.stats = ta_stats, .check = NULL, .walk = NULL, .destroy = ta_destroy,
 };
 
 void testalloc_init(struct testalloc *ta, enum testalloc_mode mode, struct balloc *out)

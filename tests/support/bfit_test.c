@@ -61,14 +61,26 @@ int bfit_test_layout(const struct bfit *h, const char *expect)
 	return 0;
 }
 
-void bfit_test_record(void *arg, int status, const char *msg, const void *ptr)
+void bfit_test_record(void *arg, int kind, const char *op, const void *ptr, const char *msg)
 {
 	struct bfit_test_errors *e = arg;
 
 	e->count++;
-	e->status = status;
+	e->kind = kind;
+	snprintf(e->op, sizeof e->op, "%s", op);
 	e->ptr = ptr;
 	snprintf(e->msg, sizeof e->msg, "%s", msg);
+}
+
+int bfit_test_kind(int status)
+{
+	switch (status) {
+	case BFIT_EINVALID: return BUDDY_ERR_INVALID;
+	case BFIT_EDOUBLE: return BUDDY_ERR_DOUBLE;
+	case BFIT_EINTERIOR: return BUDDY_ERR_INTERIOR;
+	case BFIT_ECORRUPT: return BUDDY_ERR_CORRUPT;
+	default: return 0;
+	}
 }
 
 static void check_print(void *arg, const char *msg)
@@ -77,7 +89,7 @@ static void check_print(void *arg, const char *msg)
 	fprintf(stderr, "check: %s\n", msg);
 }
 
-long bfit_test_check(const struct bfit *h)
+size_t bfit_test_check(const struct bfit *h)
 {
 	return bfit_check(h, check_print, NULL);
 }

@@ -19,16 +19,20 @@ int bfit_test_layout(const struct bfit *h, const char *expect);
 /* What the recording handler saw. */
 struct bfit_test_errors {
 	int count;         /* handler calls */
-	int status;        /* status of the last call */
-	const void *ptr;   /* pointer of the last call */
-	char msg[160];     /* message of the last call */
+	int kind;          /* error kind of the last call (BUDDY_ERR_*) */
+	char op[32];       /* its operation */
+	const void *ptr;   /* its pointer */
+	char msg[160];     /* its message */
 };
 
-/* An error handler that fills a struct bfit_test_errors (its arg). */
-void bfit_test_record(void *arg, int status, const char *msg, const void *ptr);
+/* An error handler (a buddy_error_fn) that fills a struct bfit_test_errors (its arg). */
+void bfit_test_record(void *arg, int kind, const char *op, const void *ptr, const char *msg);
+
+/* The error kind (BUDDY_ERR_*) the heap reports with a BFIT_E* status. */
+int bfit_test_kind(int status);
 
 /* Number of problems bfit_check finds, printing each to stderr. */
-long bfit_test_check(const struct bfit *h);
+size_t bfit_test_check(const struct bfit *h);
 
 /* 1 when the environment asks heavy tests to scale down (valgrind). */
 int bfit_test_light(void);

@@ -397,7 +397,6 @@ static void test_buddy_session_random_lines_on_heaps(void **state)
 	const char *vg = getenv("BUDDY_UNDER_VALGRIND");
 	size_t rounds = vg && *vg == '1' ? 300 : 3000;
 	static const enum cmd_mode modes[] = { MODE_HEAP, MODE_BESTFIT };
-	int ran = 0;
 	for (size_t m = 0; m < 2; m++) {
 		struct cmd_opts o;
 		opts_default(&o);
@@ -405,9 +404,7 @@ static void test_buddy_session_random_lines_on_heaps(void **state)
 		o.arena_bytes = 4096;
 		static struct cmd_session s;
 		char err[256];
-		if (cmd_session_init(&s, &o, err, sizeof(err)))
-			continue; /* this heap is not part of the build */
-		ran++;
+		assert_int_equal(cmd_session_init(&s, &o, err, sizeof(err)), 0);
 		uint64_t rng = 0x243f6a8885a308d3ULL;
 		char line[200];
 		for (size_t i = 0; i < rounds; i++) {
@@ -424,8 +421,6 @@ static void test_buddy_session_random_lines_on_heaps(void **state)
 		}
 		cmd_session_fini(&s);
 	}
-	if (!ran)
-		skip();
 }
 
 /* --- heap modes, on a small first-fit heap standing in for the real ones --- */
@@ -517,18 +512,18 @@ static void mock_stats(void *self, struct balloc_stats *st)
 		} else {
 			st->free_blocks++;
 			st->free_bytes += h->b[i].size;
-			if (h->b[i].size > st->largest_free)
-				st->largest_free = h->b[i].size;
+			if (h->b[i].size > st->largest_free_bytes)
+				st->largest_free_bytes = h->b[i].size;
 		}
 	}
 	st->footprint_bytes = MOCK_BYTES;
 }
 
-static long mock_check(void *self, balloc_report_fn report, void *arg)
+static size_t mock_check(void *self, buddy_report_fn report, void *arg)
 {
 	struct mock_heap *h = self;
 	size_t end = 0;
-	long problems = 0;
+	size_t problems = 0;
 	for (size_t i = 0; i < h->n; i++) {
 		if (h->b[i].off != end) {
 			report(arg, "gap");

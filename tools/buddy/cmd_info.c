@@ -115,7 +115,7 @@ static void heap_stats(struct cmd_session *s, FILE *out)
 	fprintf(out, "live         %zu allocations: %zu bytes asked, %zu held (peak asked %zu)\n",
 		st.live_allocs, st.requested_bytes, st.held_bytes, st.peak_requested_bytes);
 	fprintf(out, "free         %zu bytes in %zu blocks, largest %zu\n", st.free_bytes,
-		st.free_blocks, st.largest_free);
+		st.free_blocks, st.largest_free_bytes);
 	fprintf(out, "failures     %llu; fragmentation %.3f; live handles %zu\n",
 		(unsigned long long)st.failures, st.fragmentation, s->nhandles);
 }
@@ -136,7 +136,7 @@ static int cmd_frag(struct cmd_session *s, const struct cmd *c, FILE *out, char 
 		memset(&st, 0, sizeof(st));
 		s->heap.ops->stats(s->heap.self, &st);
 		fprintf(out, "fragmentation %.3f (1 - largest free %zu / free %zu bytes)\n",
-			st.fragmentation, st.largest_free, st.free_bytes);
+			st.fragmentation, st.largest_free_bytes, st.free_bytes);
 		return 0;
 	}
 	struct buddy_stats st;
@@ -186,8 +186,10 @@ static int cmd_check(struct cmd_session *s, FILE *out, char *msg, size_t n)
 				r.n++;
 			}
 		}
-	} else if (s->heap.ops->check(s->heap.self, report_line, &r) == BALLOC_UNSUPPORTED) {
+	} else if (!s->heap.ops->check) {
 		return fail(msg, n, "check", "this allocator cannot check itself");
+	} else {
+		s->heap.ops->check(s->heap.self, report_line, &r);
 	}
 	if (r.n) {
 		snprintf(msg, n, "check: %zu problem%s", r.n, r.n == 1 ? "" : "s");

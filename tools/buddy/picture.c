@@ -117,8 +117,9 @@ static int heap_picture(struct builder *b)
 {
 	struct cmd_session *s = b->s;
 	struct heap_scan hs = { 0, 0, -1, 0 };
-	if (s->heap.ops->walk(s->heap.self, heap_scan_block, &hs) == BALLOC_UNSUPPORTED)
+	if (!s->heap.ops->walk)
 		return -1;
+	s->heap.ops->walk(s->heap.self, heap_scan_block, &hs);
 	/* The unit: the order-0 block of a buddy heap; else the largest power
 	 * of two dividing every offset and size, at most 16 bytes. */
 	size_t u = hs.bits ? hs.bits & (~hs.bits + 1) : 16;

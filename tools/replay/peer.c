@@ -108,18 +108,6 @@ static void peer_stats(void *self, struct balloc_stats *st)
 	st->failures = peer.failures;
 }
 
-static long peer_check(void *self, balloc_report_fn report, void *arg)
-{
-	(void)self, (void)report, (void)arg;
-	return BALLOC_UNSUPPORTED;
-}
-
-static int peer_walk(void *self, balloc_walk_fn fn, void *arg)
-{
-	(void)self, (void)fn, (void)arg;
-	return BALLOC_UNSUPPORTED;
-}
-
 static void peer_destroy(void *self)
 {
 	(void)self;
@@ -128,8 +116,8 @@ static void peer_destroy(void *self)
 static const struct balloc_ops peer_ops = {
 	.name = PEER_NAME, .malloc = peer_malloc, .calloc = peer_calloc,
 	.realloc = peer_realloc, .free = peer_free, .aligned_alloc = peer_aligned,
-	.usable_size = peer_usable, .stats = peer_stats, .check = peer_check,
-	.walk = peer_walk, .destroy = peer_destroy,
+	.usable_size = peer_usable, .stats = peer_stats, .check = NULL, /* none */
+	.walk = NULL, .destroy = peer_destroy,
 };
 
 const char *peer_name(void)

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * malloc_model.c - the malloc-family model the byte-allocator harnesses
+ * share (see malloc_model.h).
+ */
+#include "malloc_model.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fm_die(const struct fm_model *m, const char *what)
+{
+	fprintf(stderr, "fuzz %s: %s\n", m->a.ops ? m->a.ops->name : "?", what);
+	abort();
+}
+
+void fm_on_error(void *arg, int kind, const char *op, const void *ptr, const char *msg)
+{
+	struct fm_model *m = arg;
+	(void)op, (void)ptr, (void)msg;
+	m->misuse++;
+	m->kind = kind;
+}
+
+static void on_problem(void *arg, const char *msg)
+{
+	const struct fm_model *m = arg;
+	fprintf(stderr, "%s check: %s\n", m->a.ops->name, msg);
+}
+
+static size_t usable(const struct fm_model *m, const void *p)
+{
+	return m->a.ops->usable_size(m->a.self, p);
+}
+
+static int ranges_overlap(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+static void live_verify(const struct fm_model *m, int i)
+{
+	const struct fm_live *l = &m->live[i];
+	for (size_t b = 0; b < l->size; b++)
+		if (l->p[b] != l->tag)
+			fm_die(m, "allocation contents changed while it was live");
+}
+
+void fm_live_add(struct fm_model *m, unsigned char *p, size_t size, size_t align)
+{
+	if (!p)
+		return;
+	size_t u = usable(m, p);
+	if (u < size || u == 0)
+		fm_die(m, "usable size below the request");
+	if ((uintptr_t)p % 16 || (align && (uintptr_t)p % align))
+		fm_die(m, "allocation not aligned as asked (16 bytes at least)");
+	if (m->lo && (p < m->lo || p + u > m->hi))
+		fm_die(m, "allocation outside the allocator's buffer");
+	for (int i = 0; i < m->nr_live; i++)
+		if (ranges_overlap(p, u, m->live[i].p, usable(m, m->live[i].p)))
+			fm_die(m, "allocation overlaps a live allocation");
+	if (m->nr_live == FM_LIVE_MAX) {
+		m->a.ops->free(m->a.self, p); /* the model is full: give it back */
+		return;
+	}
+	struct fm_live *l = &m->live[m->nr_live++];
+	*l = (struct fm_live){ p, size, ++m->next_tag };
+	memset(p, l->tag, size);
+}
+
+static void live_remove(struct fm_model *m, int i)
+{
+	m->live[i] = m->live[--m->nr_live];
+}
+
+size_t fm_size(struct fuzz_input *in)
+{
+	unsigned v = fuzz_u16(in);
+	return (v & 0x8000) ? (v & 0x7fff) % FM_SIZE_MAX : (v & 0x7fff) % 300;
+}
+
+static void op_malloc(struct fm_model *m, struct fuzz_input *in)
+{
+	size_t size = fm_size(in);
+	fm_live_add(m, m->a.ops->malloc(m->a.self, size), size, 0);
+}
+
+static void op_calloc(struct fm_model *m, struct fuzz_input *in)
+{
+	size_t n = fuzz_byte(in) % 64, size = fm_size(in) % 1024;
+	if (fuzz_byte(in) == 0xff)
+		n = SIZE_MAX / 2 + 1; /* n * size overflows unless size < 2 */
+	unsigned char *p = m->a.ops->calloc(m->a.self, n, size);
+	if (n > SIZE_MAX / 4 && size > 1 && p)
+		fm_die(m, "calloc overflow not refused");
+	if (!p)
+		return;
+	for (size_t b = 0; b < n * size; b++)
+		if (p[b])
+			fm_die(m, "calloc memory not zero");
+	fm_live_add(m, p, n * size, 0);
+}
+
+static void op_realloc(struct fm_model *m, struct fuzz_input *in)
+{
+	size_t size = fm_size(in);
+	if (!m->nr_live || fuzz_byte(in) % 8 == 0) {
+		fm_live_add(m, m->a.ops->realloc(m->a.self, NULL, size), size, 0);
+		return;
+	}
+	int i = fuzz_pick(in, m->nr_live);
+	struct fm_live l = m->live[i];
+	live_verify(m, i);
+	unsigned char *q = m->a.ops->realloc(m->a.self, l.p, size);
+	if (size == 0) {
+		if (q)
+			fm_die(m, "realloc to 0 returned a block");
+		live_remove(m, i);
+		return;
+	}
+	if (!q)
+		return; /* failed: the old block stays, unchanged */
+	live_remove(m, i);
+	size_t keep = l.size < size ? l.size : size;
+	for (size_t b = 0; b < keep; b++)
+		if (q[b] != l.tag)
+			fm_die(m, "realloc lost contents");
+	fm_live_add(m, q, size, 0);
+}
+
+static void op_free(struct fm_model *m, struct fuzz_input *in)
+{
+	if (!m->nr_live) {
+		m->a.ops->free(m->a.self, NULL);
+		return;
+	}
+	int i = fuzz_pick(in, m->nr_live);
+	live_verify(m, i);
+	m->a.ops->free(m->a.self, m->live[i].p);
+	live_remove(m, i);
+}
+
+static void op_aligned(struct fm_model *m, struct fuzz_input *in)
+{
+	unsigned shift = fuzz_byte(in);
+	size_t align = (size_t)1 << (shift % 14);
+	size_t size = fm_size(in);
+	if (shift & 0x80)
+		align += 8; /* not a power of two (or 9 or 24...): must be refused */
+	errno = 0;
+	void *p = m->a.ops->aligned_alloc(m->a.self, align, size);
+	if (align & (align - 1)) {
+		if (p || errno != EINVAL)
+			fm_die(m, "aligned_alloc accepted an alignment that is not a power of two");
+		return;
+	}
+	fm_live_add(m, p, size, align);
+}
+
+/* Misuse must be reported once, with the right kind, and change nothing. */
+static void op_bad_pointer(struct fm_model *m, struct fuzz_input *in)
+{
+	struct balloc_stats before, after;
+	unsigned what = fuzz_byte(in) % 3;
+	unsigned char *p;
+	int want;
+
+	if (what == 0 && m->nr_live) {
+		struct fm_live *l = &m->live[fuzz_pick(in, m->nr_live)];
+		p = l->p + 1 + fuzz_u16(in) % (usable(m, l->p) - 1);
+		want = BUDDY_ERR_INTERIOR;
+	} else if (what == 1) {
+		p = (unsigned char *)&before; /* never in the allocator */
+		want = BUDDY_ERR_INVALID;
+	} else {
+		/* Free a fresh block twice; the second free must be refused. */
+		size_t size = fm_size(in);
+		p = m->a.ops->malloc(m->a.self, size);
+		if (!p)
+			return;
+		m->a.ops->free(m->a.self, p);
+		want = BUDDY_ERR_DOUBLE;
+	}
+	m->a.ops->stats(m->a.self, &before);
+	int seen = m->misuse;
+	switch (fuzz_byte(in) % 3) {
+	case 0: m->a.ops->free(m->a.self, p); break;
+	case 1:
+		if (m->a.ops->realloc(m->a.self, p, 10))
+			fm_die(m, "realloc of a bad pointer returned a block");
+		break;
+	default:
+		if (usable(m, p))
+			fm_die(m, "usable_size of a bad pointer is not 0");
+	}
+	m->a.ops->stats(m->a.self, &after);
+	if (m->misuse != seen + 1)
+		fm_die(m, "misuse not reported exactly once");
+	if (m->kind != want &&
+	    !(want == BUDDY_ERR_DOUBLE && m->kind == BUDDY_ERR_INVALID && m->double_may_be_invalid))
+		fm_die(m, "misuse reported with the wrong kind");
+	if (after.live_allocs != before.live_allocs || after.held_bytes != before.held_bytes)
+		fm_die(m, "misuse changed the allocator");
+}
+
+static void op_usable(struct fm_model *m, struct fuzz_input *in)
+{
+	if (!m->nr_live)
+		return;
+	struct fm_live *l = &m->live[fuzz_pick(in, m->nr_live)];
+	if (usable(m, l->p) < l->size)
+		fm_die(m, "usable size shrank below the request");
+}
+
+static void model_verify(struct fm_model *m)
+{
+	struct balloc_stats st;
+	size_t requested = 0;
+
+	if (m->a.ops->check && m->a.ops->check(m->a.self, on_problem, m) != 0)
+		fm_die(m, "the allocator's check found problems");
+	m->a.ops->stats(m->a.self, &st);
+	for (int i = 0; i < m->nr_live; i++)
+		requested += m->live[i].size;
+	if (st.live_allocs != (size_t)m->nr_live)
+		fm_die(m, "live allocations disagree with the model");
+	if (m->knows_requested && st.requested_bytes != requested)
+		fm_die(m, "requested bytes disagree with the model");
+	if (m->total_bytes && st.held_bytes + st.free_bytes != m->total_bytes)
+		fm_die(m, "held + free bytes do not add up to the allocator's bytes");
+}
+
+void fm_run(struct fm_model *m, struct fuzz_input *in)
+{
+	while (!fuzz_empty(in)) {
+		switch (fuzz_byte(in) % 10) {
+		case 0: case 1: op_malloc(m, in); break;
+		case 2: op_calloc(m, in); break;
+		case 3: op_realloc(m, in); break;
+		case 4: case 5: op_free(m, in); break;
+		case 6: op_aligned(m, in); break;
+		case 7: op_bad_pointer(m, in); break;
+		case 8: op_usable(m, in); break;
+		default:
+			if (m->extra)
+				m->extra(m, in);
+			else
+				op_usable(m, in);
+		}
+		model_verify(m);
+	}
+}
+
+void fm_finish(struct fm_model *m)
+{
+	while (m->nr_live) {
+		live_verify(m, m->nr_live - 1);
+		m->a.ops->free(m->a.self, m->live[m->nr_live - 1].p);
+		live_remove(m, m->nr_live - 1);
+	}
+	model_verify(m);
+	balloc_destroy(&m->a);
+}

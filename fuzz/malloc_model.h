@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * malloc_model.h - the malloc-family model every byte-allocator harness
+ * shares, written once against the common interface (struct balloc).
+ *
+ * The model keeps every live allocation with its size and fill byte:
+ * contents must survive until freed (and realloc must keep the common
+ * prefix), blocks never overlap (nor leave the allocator's buffer, when it
+ * has one), usable_size covers the request, alignment holds (16 bytes
+ * always, more when asked). The allocator's check runs after every
+ * operation; misuse must reach on_error once, with the right kind, and
+ * change nothing. Any disagreement aborts.
+ *
+ * Each operation is an opcode byte (mod 10) and its arguments:
+ *
+ *     0-1 malloc | 2 calloc (with overflowing products) | 3 realloc (grow,
+ *     shrink, to 0, of NULL) | 4-5 free | 6 aligned_alloc (also with
+ *     alignments that are not powers of two) | 7 bad pointer (inside a
+ *     block, freed, never allocated) | 8 usable_size | 9 the harness's own
+ *     operation (extra), or usable_size
+ */
+#ifndef BUDDY_FUZZ_MALLOC_MODEL_H
+#define BUDDY_FUZZ_MALLOC_MODEL_H
+
+#include <stddef.h>
+
+#include "buddy/alloc.h"
+#include "fuzz_input.h"
+
+#define FM_LIVE_MAX 48          /* live allocations the model tracks */
+#define FM_SIZE_MAX 40000u      /* largest request tried */
+
+struct fm_live {
+	unsigned char *p;  /* what the allocator returned */
+	size_t size;       /* bytes asked for */
+	unsigned char tag; /* every byte of [p, p+size) holds it */
+};
+
+struct fm_model {
+	/* --- set by the harness --- */
+	struct balloc a;              /* the allocator, created with on_error = fm_on_error
+				       * and error_arg = this model */
+	const unsigned char *lo, *hi; /* the one buffer it works in, or NULL */
+	int knows_requested;          /* its stats count requested bytes */
+	size_t total_bytes;           /* held + free bytes always add up to this; 0: they vary */
+	int double_may_be_invalid;    /* a freed block's memory may be gone (unmapped):
+				       * a double free may be reported as invalid */
+	void (*extra)(struct fm_model *m, struct fuzz_input *in); /* opcode 9, or NULL */
+	void *ctx;                    /* for extra */
+	/* --- the model --- */
+	struct fm_live live[FM_LIVE_MAX];
+	int nr_live;
+	unsigned char next_tag;
+	int misuse;                   /* on_error calls seen */
+	int kind;                     /* kind of the last one */
+};
+
+/* The allocator's on_error: counts the call (arg is the model). */
+void fm_on_error(void *arg, int kind, const char *op, const void *ptr, const char *msg);
+
+/* Abort, naming the allocator and what went wrong. */
+void fm_die(const struct fm_model *m, const char *what);
+
+/* A request size from the input: mostly small, sometimes up to FM_SIZE_MAX. */
+size_t fm_size(struct fuzz_input *in);
+
+/* Check and record an allocation of size bytes at p (NULL: a failure) aligned to align. */
+void fm_live_add(struct fm_model *m, unsigned char *p, size_t size, size_t align);
+
+/* Run every operation of the input, verifying the model after each. */
+void fm_run(struct fm_model *m, struct fuzz_input *in);
+
+/* Free every live allocation (checking its contents), verify, destroy the allocator. */
+void fm_finish(struct fm_model *m);
+
+#endif /* BUDDY_FUZZ_MALLOC_MODEL_H */
