@@ -25,3 +25,13 @@ if(NOT BUDDY_VALGRIND AND NOT BUDDY_SANITIZE AND NOT BUDDY_COVERAGE)
     COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/man_check.sh $<TARGET_FILE:buddy> ${PROJECT_SOURCE_DIR})
   set_property(TEST man_pages PROPERTY LABELS build)
 endif()
+
+# Every global symbol of libbuddy.a has a project prefix; libbuddy.so exports
+# exactly the public headers' functions. Not in instrumented builds, whose
+# objects carry the instrumentation's own symbols.
+if(NOT BUDDY_VALGRIND AND NOT BUDDY_SANITIZE AND NOT BUDDY_COVERAGE AND NOT BUDDY_FUZZ)
+  add_test(NAME symbols
+    COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/symbols_check.sh ${CMAKE_NM}
+      $<TARGET_FILE:buddy_static> $<TARGET_FILE:buddy_shared> ${PROJECT_SOURCE_DIR})
+  set_property(TEST symbols PROPERTY LABELS build)
+endif()
