@@ -4,7 +4,7 @@
 # - every global symbol libbuddy.a defines carries a project prefix (buddy_,
 #   bheap_, bfit_, balloc_, or a newer layer's b-prefix), so a program that
 #   links the static library cannot collide with it;
-# - libbuddy.so exports exactly the functions the public headers declare:
+# - libbuddy.so exports exactly the functions its public headers declare:
 #   the internal functions shared between source files stay hidden.
 # Usage: symbols_check.sh NM LIBBUDDY_A LIBBUDDY_SO SOURCE_DIR
 set -u
@@ -20,8 +20,10 @@ for s in $(echo "$globals" | grep -vE "$prefixes"); do
   fail "libbuddy.a defines the global symbol '$s' without a project prefix"
 done
 
-# The functions the public headers declare: prototypes that start at column 0.
-public=$(grep -hE '^[A-Za-z_][A-Za-z0-9_ *]*[ *][a-z][a-z0-9_]*\(' "$src"/include/buddy/*.h |
+# The functions libbuddy's public headers declare: prototypes that start at
+# column 0 (rust.h belongs to libbrust.a, the Rust port's library).
+headers=$(ls "$src"/include/buddy/*.h | grep -v '/rust\.h$')
+public=$(grep -hE '^[A-Za-z_][A-Za-z0-9_ *]*[ *][a-z][a-z0-9_]*\(' $headers |
   grep -v '^typedef' | sed -E 's/^[A-Za-z_][A-Za-z0-9_ *]*[ *]([a-z][a-z0-9_]*)\(.*/\1/' | sort -u)
 exported=$("$nm" -D --defined-only "$shared" | awk 'NF == 3 && $2 ~ /[TDBR]/ { print $3 }' | sort -u)
 for s in $(echo "$exported" | grep -vxF "$public"); do
