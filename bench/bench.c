@@ -289,6 +289,10 @@ static void bench_targets(const struct bench_cli *c)
 	target_line("W1 page vs fastest peer", bench_value(c, "page", BENCH_W1), best, 1.0, bestname);
 	target_line("W2 page vs tcmalloc", bench_value(c, "page", BENCH_W2),
 		    bench_value(c, "tcmalloc", BENCH_W2), 0.8, "tcmalloc");
+	target_line("W1 page-rust vs page (C)", bench_value(c, "page-rust", BENCH_W1),
+		    bench_value(c, "page", BENCH_W1), 1.1, "page");
+	target_line("W2 page-rust vs page (C)", bench_value(c, "page-rust", BENCH_W2),
+		    bench_value(c, "page", BENCH_W2), 1.1, "page");
 	target_line("W3 buddy vs glibc", bench_value(c, "buddy", BENCH_W3),
 		    bench_value(c, "glibc", BENCH_W3), 1.0, "glibc");
 	target_line("W3 bestfit vs glibc", bench_value(c, "bestfit", BENCH_W3),

@@ -121,6 +121,9 @@ static void runner_list(void)
 	runner_list_ours();
 #ifdef BUDDY_NATIVE
 	printf("\nbench %s loop page page-nocache", peer_name());
+#ifdef BUDDY_RUNNER_RUST
+	printf(" page-rust page-rust-nocache");
+#endif
 #else
 	printf("\nbench %s", peer_name());
 #endif
@@ -161,9 +164,9 @@ static int runner_replay(int argc, char **argv)
 	return rc == 0 ? 0 : 1;
 }
 
-/* The target named `name` for a bench run; *a / *pg hold its state. */
+/* The target named `name` for a bench run; *a / *pg / *rpg hold its state. */
 static int runner_target(const char *name, int w, struct bench_target *t, struct balloc *a,
-			 struct bench_page *pg, int *opened)
+			 struct bench_page *pg, struct bench_page_rust *rpg, int *opened)
 {
 	*opened = 0;
 	if (strcmp(name, "loop") == 0) {
@@ -180,6 +183,12 @@ static int runner_target(const char *name, int w, struct bench_target *t, struct
 #else
 	(void)pg;
 #endif
+#ifdef BUDDY_RUNNER_RUST
+	if (strcmp(name, "page-rust") == 0 || strcmp(name, "page-rust-nocache") == 0)
+		return bench_target_page_rust(t, rpg, strcmp(name, "page-rust") == 0);
+#else
+	(void)rpg;
+#endif
 	if (runner_open(name, w == BENCH_W3 ? BENCH_HEAP_ARENA : BENCH_PAGE_ARENA * 2, a) < 0)
 		return -1;
 	*opened = 1;
@@ -193,6 +202,7 @@ static int runner_bench(int argc, char **argv)
 	struct bench_target t;
 	struct bench_result r;
 	struct bench_page pg = { .map = NULL };
+	struct bench_page_rust rpg = { .zone = NULL };
 	struct balloc a;
 	int opened;
 	int w = argc == 4 ? bench_workload_parse(argv[0]) : -1;
@@ -203,7 +213,7 @@ static int runner_bench(int argc, char **argv)
 	long runs = strtol(argv[3], &end, 10);
 	if (end == argv[3] || *end || runs < 1 || runs > BENCH_MAX_RUNS)
 		return 2;
-	if (runner_target(argv[1], w, &t, &a, &pg, &opened) < 0) {
+	if (runner_target(argv[1], w, &t, &a, &pg, &rpg, &opened) < 0) {
 		fprintf(stderr, "%s: cannot set up the allocator\n", argv[1]);
 		return 1;
 	}
@@ -217,6 +227,9 @@ static int runner_bench(int argc, char **argv)
 	if (opened)
 		runner_close(&a);
 	bench_page_release(&pg);
+#ifdef BUDDY_RUNNER_RUST
+	bench_page_rust_release(&rpg);
+#endif
 	return rc == 0 ? 0 : 1;
 }
 

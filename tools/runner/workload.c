@@ -92,15 +92,24 @@ static void page_free(void *ctx, void *p, size_t bytes, unsigned order)
 	buddy_free_pages(ctx, p, order);
 }
 
+uintptr_t bench_page_arena(void **map, size_t *map_len)
+{
+	*map_len = 2 * (size_t)BENCH_PAGE_ARENA;
+	*map = mmap(NULL, *map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*map == MAP_FAILED) {
+		*map = NULL;
+		return 0;
+	}
+	return ((uintptr_t)*map + BENCH_PAGE_ARENA - 1) & ~(uintptr_t)(BENCH_PAGE_ARENA - 1);
+}
+
 int bench_target_page(struct bench_target *t, struct bench_page *pg, int cache)
 {
 	struct buddy_config cfg;
 	memset(pg, 0, sizeof(*pg));
-	pg->map_len = 2 * (size_t)BENCH_PAGE_ARENA;
-	pg->map = mmap(NULL, pg->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (pg->map == MAP_FAILED)
+	uintptr_t base = bench_page_arena(&pg->map, &pg->map_len);
+	if (!base)
 		return -1;
-	uintptr_t base = ((uintptr_t)pg->map + BENCH_PAGE_ARENA - 1) & ~(uintptr_t)(BENCH_PAGE_ARENA - 1);
 	buddy_config_default(&cfg);
 	if (cache) {
 		cfg.pcp_high = BENCH_PCP_HIGH;
@@ -121,7 +130,7 @@ int bench_target_page(struct bench_target *t, struct bench_page *pg, int cache)
 
 void bench_page_release(struct bench_page *pg)
 {
-	if (pg->map && pg->map != MAP_FAILED)
+	if (pg->map)
 		munmap(pg->map, pg->map_len);
 	free(pg->meta);
 	memset(pg, 0, sizeof(*pg));

@@ -57,6 +57,18 @@ struct bench_page {
 	void *meta;      /* region metadata */
 };
 
+/*
+ * The Rust port's page allocator (rust/, libbrust.a) over the same arena,
+ * when the build has it (BUDDY_RUNNER_RUST; workload_rust.c).
+ */
+struct brust_zone;
+struct bench_page_rust {
+	struct brust_zone *zone;
+	void *map;
+	size_t map_len;
+	void *meta;
+};
+
 const char *bench_workload_name(enum bench_workload w);
 int bench_workload_parse(const char *name); /* "W1".."W3" (any case); -1 if unknown */
 
@@ -70,6 +82,11 @@ void bench_target_malloc(struct bench_target *t, const char *name);
  */
 int bench_target_page(struct bench_target *t, struct bench_page *pg, int cache);
 void bench_page_release(struct bench_page *pg);
+/* A BENCH_PAGE_ARENA-aligned arena of BENCH_PAGE_ARENA bytes from a fresh mapping; 0 if none. */
+uintptr_t bench_page_arena(void **map, size_t *map_len);
+/* bench_target_page for the Rust port ("page-rust", "page-rust-nocache"); 0 or -1. */
+int bench_target_page_rust(struct bench_target *t, struct bench_page_rust *pg, int cache);
+void bench_page_rust_release(struct bench_page_rust *pg);
 void bench_target_balloc(struct bench_target *t, const struct balloc *a);
 
 /* Run workload w `runs` times with `ops` ops each (steps for W2/W3). 0 or -1 (no memory). */

@@ -549,6 +549,7 @@ impl Zone {
     /// Check the node at address a (a block whose page byte should be
     /// `want`, on `list`) and its neighbours before unlinking: both links
     /// must lead to valid nodes that point back at it, as glibc's unlink checks.
+    #[inline(always)]
     fn node_check(&mut self, op: &str, list: List, a: usize, want: u8) -> Result<Linked, Error> {
         let (pos, node) = match self.link_ok(a, want) {
             Ok(Some(x)) => x,
@@ -1308,23 +1309,24 @@ impl Zone {
         while order < r.max_order() {
             // P2: the block being freed is aligned to its order.
             debug_assert!(idx & ((1 << order) - 1) == 0 && idx < r.nr_pages());
+            // The pair bit is toggled either way; reading 1 after the toggle
+            // means the buddy is in use (or split): no merge.
             let cur = r.page(idx);
-            if !cur.map_test(order) {
-                cur.map_toggle(order); // the buddy is in use (or split)
+            if cur.map_toggle(order) {
                 break;
             }
-            // P3: the pair bit says the buddy is free: it must be on its list (P4).
+            // P3: the pair bit said the buddy is free: it must be on its list (P4).
             let buddy = idx ^ (1 << order);
             let ba = r.addr(buddy);
             let list = self.free_area[order as usize].list;
-            let l = match r.pos(buddy) {
-                Some(_) => match self.node_check("free_pages", list, ba, PG_FREE | order as u8) {
-                    Ok(l) => l,
-                    Err(_) => return Err(self.corrupt("free_pages", BUDDY_NOT_FREE, ba)),
-                },
-                None => return Err(self.corrupt("free_pages", BUDDY_NOT_FREE, ba)),
+            let checked = match r.pos(buddy) {
+                Some(_) => self.node_check("free_pages", list, ba, PG_FREE | order as u8),
+                None => Err(Error::Corrupt),
             };
-            cur.map_toggle(order);
+            let Ok(l) = checked else {
+                cur.map_toggle(order); // damage: the bit stays as it was found
+                return Err(self.corrupt("free_pages", BUDDY_NOT_FREE, ba));
+            };
             self.area_unlink(order, &l);
             self.poison_fill(l.pos, LINK_BYTES);
             l.pos.set_pg(PG_TAIL);

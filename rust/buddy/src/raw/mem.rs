@@ -363,14 +363,6 @@ impl Pos {
         (w, 1 << (bit % MAP_WORD_BITS))
     }
 
-    /// The pair bit of this page's block at order k (k < the region's max order).
-    #[inline(always)]
-    pub(crate) fn map_test(self, k: u32) -> bool {
-        let (w, m) = self.map_bit(k);
-        // SAFETY: map_bit returns a word inside the bitmap.
-        unsafe { *w & m != 0 }
-    }
-
     /// Toggle the pair bit at order k; returns its new value.
     #[inline(always)]
     pub(crate) fn map_toggle(self, k: u32) -> bool {
