@@ -779,10 +779,12 @@ static void test_rust_diff_damage(void **state)
 			continue;
 		}
 		pick = rng_below(nfree);
-		const struct wblk *b = NULL;
+		size_t bi = d->ncw;
 		for (size_t i = 0; i < d->ncw; i++)
 			if (d->cw[i].state != BUDDY_BLOCK_ALLOCATED && pick-- == 0)
-				b = &d->cw[i];
+				bi = i;
+		assert_true(bi < d->ncw);
+		const struct wblk *b = &d->cw[bi];
 		uintptr_t *cl = (uintptr_t *)(void *)(d->slots[b->slot].c_mem + b->off);
 		uintptr_t *rl = (uintptr_t *)(void *)(d->slots[b->slot].r_mem + b->off);
 		int word = (int)rng_below(2);
