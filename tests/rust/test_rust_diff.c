@@ -23,12 +23,14 @@
  *     at the end: they cost more than everything else together).
  *
  * Configurations: page sizes 16, 64, 256, 512 and 4096, max order capped and
- * automatic, the page cache on and off, poisoning on and off. A second
- * test damages the same free-list link in both zones and checks that both
- * stop with the same statuses, the same report and the same check
- * findings, word for word (addresses made relative).
+ * automatic, poisoning on and off; the first test's zones have no page
+ * cache (every free merges), the second's have one. A third test damages
+ * the same free-list link in both zones and checks that both stop with the
+ * same statuses, the same report and the same check findings, word for word
+ * (addresses made relative).
  *
- * BUDDY_DIFF_OPS sets the total operation count (default 1,200,000).
+ * BUDDY_DIFF_OPS sets the first test's operation count (default 1,000,000;
+ * the page-cache test runs a quarter of it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -111,7 +113,6 @@ struct diff {
 	char c_report[256], r_report[256]; /* the last one, addresses made relative */
 };
 
-static uint64_t total_ops; /* operations compared, over all tests */
 
 /* ------------------------------------------------------------------ */
 /* addresses                                                           */
@@ -677,35 +678,47 @@ static void run_op(struct diff *d)
 	}
 }
 
-static uint64_t ops_budget(void)
+/* Operations per test: BUDDY_DIFF_OPS, or the given default. */
+static uint64_t ops_budget(uint64_t dflt)
 {
 	const char *e = getenv("BUDDY_DIFF_OPS");
-	return e && *e ? strtoull(e, NULL, 10) : 1200000;
+	return e && *e ? strtoull(e, NULL, 10) : dflt;
 }
 
-static const struct diff_cfg configs[] = {
+/*
+ * Zones without the page cache: every free merges at once. These carry the
+ * test's million operations (a zone configured without caches behaves the
+ * same whatever is built on the cache later).
+ */
+static const struct diff_cfg plain_configs[] = {
 	{ 4096, BUDDY_MAX_ORDER_AUTO, 0, 3, 0 },
 	{ 64, 5, 0, 3, 0 },
+	{ 16, BUDDY_MAX_ORDER_AUTO, 0, 3, 0 },
+	{ 512, 7, 0, 3, 1 },
+	{ 256, 3, 0, 3, 1 },
+};
+/* Zones with the page cache: freed small blocks wait unmerged. */
+static const struct diff_cfg cache_configs[] = {
 	{ 16, BUDDY_MAX_ORDER_AUTO, 4, 2, 0 },
 	{ 512, 7, 8, 3, 1 },
-	{ 256, 3, 0, 3, 1 },
 	{ 16, 6, 6, 10, 0 },
 };
-#define NR_CONFIGS (sizeof(configs) / sizeof(configs[0]))
+#define NR_PLAIN (sizeof(plain_configs) / sizeof(plain_configs[0]))
+#define NR_CACHE (sizeof(cache_configs) / sizeof(cache_configs[0]))
 
-static void test_rust_diff_random(void **state)
+/* `ops` random operations on each configuration, everything compared after each. */
+static uint64_t diff_random(const struct diff_cfg *cfgs, size_t n, uint64_t ops, uint64_t seed)
 {
-	(void)state;
-	uint64_t per = ops_budget() / NR_CONFIGS;
-	for (size_t i = 0; i < NR_CONFIGS; i++) {
+	uint64_t done = 0;
+	for (size_t i = 0; i < n; i++) {
 		struct diff *d = calloc(1, sizeof(*d));
 		assert_non_null(d);
-		rng_state = 0x9e3779b97f4a7c15ull ^ (i * 0x1234567ull + 1);
-		diff_init(d, &configs[i]);
-		for (uint64_t n = 0; n < per; n++) {
+		rng_state = seed ^ (i * 0x1234567ull + 1);
+		diff_init(d, &cfgs[i]);
+		for (uint64_t k = 0; k < ops; k++) {
 			run_op(d);
-			compare_all(d, n % CHECK_EVERY == 0);
-			total_ops++;
+			compare_all(d, k % CHECK_EVERY == 0);
+			done++;
 		}
 		/* Free everything: both end with their regions whole again. */
 		while (d->nr_live) {
@@ -721,7 +734,25 @@ static void test_rust_diff_random(void **state)
 		diff_release(d);
 		free(d);
 	}
-	printf("rust diff: %llu operations compared\n", (unsigned long long)total_ops);
+	return done;
+}
+
+static void test_rust_diff_random(void **state)
+{
+	(void)state;
+	uint64_t ops = ops_budget(1000000);
+	uint64_t done = diff_random(plain_configs, NR_PLAIN, ops / NR_PLAIN, 0x9e3779b97f4a7c15ull);
+	printf("rust diff: %llu operations compared on zones without the page cache\n",
+	       (unsigned long long)done);
+}
+
+static void test_rust_diff_random_page_cache(void **state)
+{
+	(void)state;
+	uint64_t ops = ops_budget(1000000) / 4;
+	uint64_t done = diff_random(cache_configs, NR_CACHE, ops / NR_CACHE, 0x2545f4914f6cdd1dull);
+	printf("rust diff: %llu operations compared on zones with the page cache\n",
+	       (unsigned long long)done);
 }
 
 /* ------------------------------------------------------------------ */
@@ -758,7 +789,8 @@ static void test_rust_diff_damage(void **state)
 		struct diff *d = calloc(1, sizeof(*d));
 		assert_non_null(d);
 		rng_state = 0x5eedull + (uint64_t)trial * 7919u;
-		diff_init(d, &configs[(size_t)trial % NR_CONFIGS]);
+		diff_init(d, trial % 2 ? &plain_configs[(size_t)trial / 2 % NR_PLAIN]
+				   : &cache_configs[(size_t)trial / 2 % NR_CACHE]);
 		/* A region first (bad requests may come before a good one). */
 		for (int n = 0; n < 100 && random_used_slot(d) < 0; n++) {
 			op_add_region(d);
@@ -839,6 +871,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rust_diff_random),
+		cmocka_unit_test(test_rust_diff_random_page_cache),
 		cmocka_unit_test(test_rust_diff_damage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
