@@ -39,6 +39,7 @@
 //! with [`Error::Corrupt`] rather than hand out overlapping memory.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

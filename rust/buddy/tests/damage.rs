@@ -9,6 +9,7 @@
 //!
 //! These tests write into memory the zone owns, through raw pointers, as a
 //! buggy program would: that is the point.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod common;
 

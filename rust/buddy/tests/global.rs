@@ -5,6 +5,7 @@
 //! and HashMap values at the same time and check their results; the heap
 //! must hand out only arena memory, stay sound, and report misuse through
 //! its handler (or, without one, stop the program with a message).
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 use buddy::{Arena, Error, ErrorKind, ErrorReport, LockedHeap};
 use std::alloc::{GlobalAlloc, Layout};

@@ -2,6 +2,7 @@
 //! Unit tests of the byte heap, the locked heap, the arena and the spin
 //! lock: sizes and alignments, every refused free, realloc in place and
 //! moving, and the memory hand-over rules.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod common;
 

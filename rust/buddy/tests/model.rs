@@ -18,6 +18,7 @@
 //!   match the model.
 //!
 //! `BUDDY_MODEL_OPS` sets the total number of operations (default 1,000,000).
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 use buddy::{Config, Error, Flags, Stats, Zone};
 
@@ -445,22 +446,24 @@ impl Model {
         let other = (0..NR_SLOTS).find(|&o| self.slots[o].used);
         let before = self.z.stats();
         match (self.rng.below(6), other) {
-            // SAFETY (three calls): each is refused before the zone touches memory.
-            (0, _) => assert_eq!(
-                unsafe { self.z.add_region(base, len + 8, None) },
-                Err(Error::Align)
-            ),
-            (1, _) => assert_eq!(
-                unsafe { self.z.add_region(base.wrapping_add(8), len, None) },
-                Err(Error::Align)
-            ),
+            (0, _) => {
+                // SAFETY: refused (a length off the page size) before the zone
+                // touches any memory.
+                let r = unsafe { self.z.add_region(base, len + 8, None) };
+                assert_eq!(r, Err(Error::Align));
+            }
+            (1, _) => {
+                // SAFETY: refused (a misaligned base) before the zone touches memory.
+                let r = unsafe { self.z.add_region(base.wrapping_add(8), len, None) };
+                assert_eq!(r, Err(Error::Align));
+            }
             (2, Some(o)) => {
                 let ob = self.base_ptr(o);
                 let m = Some((meta_ptr, need));
-                assert_eq!(
-                    unsafe { self.z.add_region(ob, len, m) },
-                    Err(Error::Overlap)
-                );
+                // SAFETY: refused (it overlaps a region in the zone) before the
+                // zone touches any memory.
+                let r = unsafe { self.z.add_region(ob, len, m) };
+                assert_eq!(r, Err(Error::Overlap));
             }
             _ => {}
         }

@@ -2,6 +2,7 @@
 //! Unit tests of the page allocator, one group per function: exact block
 //! layouts after known sequences, every error variant (and that a refused
 //! call changes nothing), statistics, buddyinfo, the indices, the walk.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod common;
 
@@ -292,8 +293,8 @@ fn test_region_add_errors() {
     let meta = meta_buf(4096);
     let m = meta.as_mut_ptr();
     let need = z.meta_size(8 * PS);
-    // SAFETY (all calls below): every call is refused before the zone touches
-    // any of this memory, which stays valid for the whole test.
+    // SAFETY: every call in the block is refused before the zone touches any
+    // of this memory, which stays valid for the whole test.
     unsafe {
         assert_eq!(
             z.add_region(ptr::null_mut(), 8 * PS, None),

@@ -9,6 +9,7 @@
 //! them under "Safety". A null zone pointer is refused as the C core
 //! refuses it (`BUDDY_ENULL`, NULL or 0).
 #![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
 use core::ffi::{c_char, c_int, c_uint, c_void, CStr};
@@ -216,10 +217,10 @@ pub unsafe extern "C" fn brust_zone_create(
     let r = match unsafe { cfg.as_ref() } {
         None => Zone::new(&c),
         Some(cfg) => {
-            // SAFETY: the caller gives NULL or a NUL-terminated name.
             let name = if cfg.name.is_null() {
                 Ok("Normal")
             } else {
+                // SAFETY: the caller gives NULL or a NUL-terminated name.
                 unsafe { CStr::from_ptr(cfg.name) }.to_str()
             };
             c.page_size = cfg.page_size;
