@@ -32,6 +32,12 @@ try --max-order x
 try --width 10
 try --color sometimes
 try --allocator heap --max-order 3
+try --allocator heap --arena 5K
+try --allocator heap --arena 2K
+try --allocator heap --arena 4000
+try --allocator heap --arena 8K
+try --allocator bestfit --arena 100
+try .
 try --bogus
 try -z
 try --arena
@@ -48,6 +54,14 @@ printf 'alloc 0\nfree #1\nbogus\n' | NO_COLOR= $buddy --width 80 >>"$out" 2>&1
 echo "exit status: $?" >>"$out"
 printf '%s\n' '$ printf "alloc 0\nstats\n" | buddy --arena 1M --page-size 64K --max-order 2' >>"$out"
 printf 'alloc 0\nstats\n' | $buddy --arena 1M --page-size 64K --max-order 2 >>"$out" 2>&1
+echo "exit status: $?" >>"$out"
+# A NUL byte would cut its line short: the line is refused, not run in part.
+printf '%s\n' '$ printf "alloc 0\nfree #1\0garbage\nalloc 1\n" | buddy' >>"$out"
+printf 'alloc 0\nfree #1\0garbage\nalloc 1\n' | NO_COLOR= $buddy --width 80 >>"$out" 2>&1
+echo "exit status: $?" >>"$out"
+# Orders 10 and up are drawn as letters, and the legend says so.
+printf '%s\n' '$ printf "alloc 0\nmap\n" | buddy --arena 32K --page-size 16 --width 80' >>"$out"
+printf 'alloc 0\nmap\n' | NO_COLOR= $buddy --arena 32K --page-size 16 --width 80 >>"$out" 2>&1
 echo "exit status: $?" >>"$out"
 if [ "${BUDDY_UPDATE_GOLDEN:-0}" = 1 ]; then
   cp "$out" cli.out

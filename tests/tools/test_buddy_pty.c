@@ -186,7 +186,7 @@ static void test_buddy_pty_interactive_session(void **state)
 	assert_non_null(strstr(t.buf, "Type 'help' for the commands."));
 	term_type(&t, "alloc 1", "#1 = alloc 1 -> pages 0-1");
 	term_type(&t, "alloc 0", "split order 1 at page 2 -> 0");
-	term_type(&t, "alocc 3", "error: unknown command 'alocc' (try 'help')");
+	term_type(&t, "alocc 3", "error: unknown command 'alocc' (did you mean 'alloc'?)");
 	term_type(&t, "free #1", "no merge: its buddy at page 2");
 	term_type(&t, "map", "free lists (@ where blocks start)");
 	term_type(&t, "help map", "usage: map");

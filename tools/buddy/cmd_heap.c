@@ -156,21 +156,9 @@ int cmd_heap_alloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *
 	return h ? 0 : -1;
 }
 
-static struct handle *heap_target(struct cmd_session *s, const struct cmd *c, char *msg, size_t n)
-{
-	const char *name = cmd_name(c->kind);
-	struct handle *h = c->has_handle ? session_handle_find(s, c->handle)
-					 : session_handle_at(s, (size_t)c->num[0]);
-	if (!h && c->has_handle)
-		snprintf(msg, n, "%s: #%lu: no such handle", name, c->handle);
-	else if (!h)
-		snprintf(msg, n, "%s: no allocation starts at offset 0x%llx", name, c->num[0]);
-	return h;
-}
-
 int cmd_heap_free(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
-	struct handle *h = heap_target(s, c, msg, n);
+	struct handle *h = session_target(s, c, msg, n);
 	if (!h)
 		return -1;
 	struct snapshot before, after;
@@ -199,7 +187,7 @@ int cmd_heap_free(struct cmd_session *s, const struct cmd *c, FILE *out, char *m
 
 int cmd_heap_realloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
-	struct handle *h = heap_target(s, c, msg, n);
+	struct handle *h = session_target(s, c, msg, n);
 	if (!h)
 		return -1;
 	if (c->num[0] == 0 || c->num[0] > s->opt.arena_bytes) {
@@ -219,6 +207,11 @@ int cmd_heap_realloc(struct cmd_session *s, const struct cmd *c, FILE *out, char
 	fmt_size(sz, sizeof(sz), after.found_size);
 	fprintf(out, "#%lu: %s offset 0x%zx, a %s block\n", h->id,
 		p == h->ptr ? "resized in place at" : "moved to", after.found_off, sz);
+	if (p != h->ptr) {
+		char old[32];
+		fmt_size(old, sizeof(old), h->bytes);
+		fprintf(out, "  the old block at 0x%zx (%s) was freed after the copy\n", h->off, old);
+	}
 	fprintf(out, "  free blocks gone:");
 	if (!diff_print(out, &before, &after))
 		fprintf(out, " none");
@@ -229,7 +222,7 @@ int cmd_heap_realloc(struct cmd_session *s, const struct cmd *c, FILE *out, char
 	h->ptr = p;
 	h->off = after.found_off;
 	h->bytes = after.found_size;
-	h->asked = (size_t)c->num[0];
+	session_handle_asked(s, h, (size_t)c->num[0]);
 	snap_free(&before);
 	snap_free(&after);
 	return 0;

@@ -7,6 +7,8 @@
 
 #include "session.h"
 
+#define PLURAL(n) ((n) == 1 ? "" : "s")
+
 static int fail(char *msg, size_t n, const char *name, const char *text)
 {
 	snprintf(msg, n, "%s: %s", name, text);
@@ -44,8 +46,12 @@ static int cmd_lists(struct cmd_session *s, FILE *out, char *msg, size_t n)
 		size_t shown = 0;
 		for (size_t i = 0; i < p.nblocks && shown < 16; i++) {
 			const struct vblock *v = &p.blocks[i];
-			if (!v->allocated && (p.max_order < 0 || v->order == k))
-				fprintf(out, "%s0x%zx", shown++ ? " " : "  at ", v->start * p.unit_bytes);
+			char pos[24];
+			if (!v->allocated && (p.max_order < 0 || v->order == k)) {
+				vpicture_pos(&p, v->start, pos, sizeof(pos));
+				fprintf(out, "%s%s", shown++ ? " " : p.byte_pos ? "  at "
+						 : p.nr_free[idx] == 1 ? "  at page " : "  at pages ", pos);
+			}
 		}
 		fprintf(out, "%s\n", shown < p.nr_free[idx] ? " ..." : "");
 	}
@@ -88,7 +94,8 @@ static void pages_stats(struct cmd_session *s, FILE *out)
 	fprintf(out, "arena        %s: %zu pages of %s, max order %u\n", a, st.total_pages, b,
 		st.max_order);
 	fprintf(out, "metadata     %zu bytes, outside the arena\n", st.meta_bytes);
-	fprintf(out, "used         %zu of %zu pages (peak %zu)\n", st.used_pages, st.total_pages,
+	fprintf(out, "used         %zu of %zu page%s (peak %zu)\n", st.used_pages, st.total_pages,
+		PLURAL(st.total_pages),
 		st.peak_used_pages);
 	size_t blocks = 0;
 	int largest = -1;
@@ -97,9 +104,11 @@ static void pages_stats(struct cmd_session *s, FILE *out)
 		if (st.nr_free[k])
 			largest = (int)k;
 	}
-	fprintf(out, "free         %zu pages in %zu blocks", st.free_pages, blocks);
+	fprintf(out, "free         %zu page%s in %zu block%s", st.free_pages, PLURAL(st.free_pages),
+		blocks, PLURAL(blocks));
 	if (largest >= 0)
-		fprintf(out, ", largest order %d (%zu pages)", largest, (size_t)1 << largest);
+		fprintf(out, ", largest order %d (%zu page%s)", largest, (size_t)1 << largest,
+			PLURAL((size_t)1 << largest));
 	fprintf(out, "\ncalls        allocs %llu, frees %llu, failed %llu; live handles %zu\n",
 		(unsigned long long)st.allocs, (unsigned long long)st.frees,
 		(unsigned long long)st.failures, s->nhandles);
@@ -112,26 +121,56 @@ static void heap_stats(struct cmd_session *s, FILE *out)
 	s->heap.ops->stats(s->heap.self, &st);
 	fprintf(out, "allocator    %s\n", session_mode_name(s));
 	fprintf(out, "footprint    %zu bytes (peak %zu)\n", st.footprint_bytes, st.peak_footprint_bytes);
-	fprintf(out, "live         %zu allocations: %zu bytes asked, %zu held (peak asked %zu)\n",
-		st.live_allocs, st.requested_bytes, st.held_bytes, st.peak_requested_bytes);
-	fprintf(out, "free         %zu bytes in %zu blocks, largest %zu\n", st.free_bytes,
-		st.free_blocks, st.largest_free_bytes);
+	/* Bytes asked are the session's own count: not every allocator keeps one. */
+	fprintf(out, "live         %zu allocation%s: %zu byte%s asked, %zu held (peak asked %zu)\n",
+		st.live_allocs, PLURAL(st.live_allocs), s->asked_bytes, PLURAL(s->asked_bytes),
+		st.held_bytes, s->peak_asked_bytes);
+	fprintf(out, "free         %zu byte%s in %zu block%s, largest %zu\n", st.free_bytes,
+		PLURAL(st.free_bytes), st.free_blocks, PLURAL(st.free_blocks), st.largest_free_bytes);
 	fprintf(out, "failures     %llu; fragmentation %.3f; live handles %zu\n",
 		(unsigned long long)st.failures, st.fragmentation, s->nhandles);
 }
 
-static void index_print(FILE *out, int v)
+/* A value in thousandths as a decimal: -500 -> "-0.500". */
+static void thousandths_print(FILE *out, int width, int v)
 {
-	if (v < 0)
-		fprintf(out, "      fits");
+	char buf[32];
+	unsigned a = v < 0 ? (unsigned)-(long)v : (unsigned)v;
+	snprintf(buf, sizeof(buf), "%s%u.%03u", v < 0 ? "-" : "", a / 1000, a % 1000);
+	fprintf(out, "%*s", width, buf);
+}
+
+/*
+ * Linux's fragmentation index (mm/vmstat.c) for one order, and what it says
+ * about a request of that order: -1000 means a free block is there, so the
+ * request succeeds; otherwise, at or below Linux's default threshold
+ * (extfrag_threshold, 500) a failure is for lack of free memory, above it
+ * for fragmentation: enough free pages, in blocks too small.
+ */
+#define FRAG_THRESHOLD 500
+
+static void frag_print(FILE *out, const struct buddy_zone *z, unsigned k, size_t nr_free)
+{
+	int fi = buddy_fragmentation_index(z, k), ui = buddy_unusable_index(z, k);
+	fprintf(out, "%5u  %11zu  ", k, nr_free);
+	if (fi == -1000)
+		fprintf(out, "%10s", "fits");
 	else
-		fprintf(out, "     %d.%03d", v / 1000, v % 1000);
+		thousandths_print(out, 10, fi);
+	thousandths_print(out, 10, ui);
+	fprintf(out, "  %s\n", fi == -1000 ? "succeeds"
+		: ui == 1000 && fi == 0 ? "fails: nothing is free"
+		: fi <= FRAG_THRESHOLD ? "fails: too little free memory"
+				       : "fails: free memory too fragmented");
 }
 
 /* Linux's fragmentation and unusable-free-space indices, per order. */
 static int cmd_frag(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
 	if (s->opt.mode != MODE_PAGES) {
+		if (c->nnum)
+			return fail(msg, n, "frag", "an ORDER applies to the pages allocator only; "
+				    "a heap has one figure (type 'frag')");
 		struct balloc_stats st;
 		memset(&st, 0, sizeof(st));
 		s->heap.ops->stats(s->heap.self, &st);
@@ -149,14 +188,12 @@ static int cmd_frag(struct cmd_session *s, const struct cmd *c, FILE *out, char 
 		}
 		lo = hi = (unsigned)c->num[0];
 	}
-	fprintf(out, "order  free blocks  frag index  unusable\n");
-	for (unsigned k = lo; k <= hi; k++) {
-		fprintf(out, "%5u  %11zu ", k, st.nr_free[k]);
-		index_print(out, buddy_fragmentation_index(&s->zone, k));
-		fprintf(out, "     %d.%03d\n", buddy_unusable_index(&s->zone, k) / 1000,
-			buddy_unusable_index(&s->zone, k) % 1000);
-	}
-	fprintf(out, "frag index: towards 1 the more a failure would be fragmentation's fault;\n"
+	fprintf(out, "order  free blocks  frag index  unusable  a request of this order\n");
+	for (unsigned k = lo; k <= hi; k++)
+		frag_print(out, &s->zone, k, st.nr_free[k]);
+	fprintf(out, "frag index (Linux's): 'fits' when a free block of the order exists; otherwise\n"
+		     "  0.500 or less: a failure is for lack of free memory; towards 1.000: for\n"
+		     "  fragmentation (enough free pages, in blocks too small)\n"
 		     "unusable: share of free memory in blocks too small for the order\n");
 	return 0;
 }
@@ -216,7 +253,7 @@ static void cmd_handles(struct cmd_session *s, FILE *out)
 				fprintf(out, " pages %zu-%zu", first, first + np - 1);
 		}
 		if (h->asked != h->bytes)
-			fprintf(out, " (asked %zu bytes)", h->asked);
+			fprintf(out, " (asked %zu byte%s)", h->asked, PLURAL(h->asked));
 		fputc('\n', out);
 	}
 }

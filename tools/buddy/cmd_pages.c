@@ -34,12 +34,21 @@ static void range_print(FILE *out, size_t first, size_t npages)
 		fprintf(out, "pages %zu-%zu", first, first + npages - 1);
 }
 
+/* Where a split narration goes: the allocation's first page after it, the block's end and order. */
+struct taken {
+	size_t kept_end;  /* first page after the allocation */
+	size_t block_end; /* first page after the block it came from */
+	unsigned order;   /* that block's order */
+};
+
 /*
- * Print the split events as chains: "split order 6 at page 0 -> 5 -> 4",
- * then the upper halves that became free blocks (those at or past
- * kept_end, the first page after the allocation).
+ * Print the split events as chains, each line starting with ind: "split
+ * order 6 at page 0 -> 5 -> 4", then the upper halves that became free
+ * blocks past the block taken ("buddies freed"), and for an exact
+ * allocation the tail of its block that went back ("trimmed").
  */
-static void splits_print(const struct cmd_session *s, FILE *out, size_t kept_end)
+static void splits_print(const struct cmd_session *s, FILE *out, const struct taken *t,
+			 const char *ind)
 {
 	size_t freed[SESSION_MAX_EVENTS], nfreed = 0;
 	const struct buddy_event *prev = NULL;
@@ -50,20 +59,30 @@ static void splits_print(const struct cmd_session *s, FILE *out, size_t kept_end
 			continue;
 		if (prev && ev->page == prev->page && ev->order + 1 == prev->order)
 			fprintf(out, " -> %u", ev->order - 1);
+		else if (prev)
+			fprintf(out, "; order %u at page %zu -> %u", ev->order, ev->page, ev->order - 1);
 		else
-			fprintf(out, "%sorder %u at page %zu -> %u", prev ? "; " : "  split ",
-				ev->order, ev->page, ev->order - 1);
+			fprintf(out, "%ssplit order %u at page %zu -> %u", ind, ev->order, ev->page,
+				ev->order - 1);
 		size_t upper = ev->page + ((size_t)1 << (ev->order - 1));
-		if (upper >= kept_end)
+		if (upper >= t->block_end)
 			freed[nfreed++] = upper;
 		prev = ev;
 	}
 	if (!prev)
 		return;
-	fprintf(out, "\n  buddies freed at page%s", nfreed == 1 ? "" : "s");
-	for (size_t i = 0; i < nfreed; i++)
-		fprintf(out, "%s %zu", i ? "," : "", freed[i]);
-	fprintf(out, "%s\n", s->events_lost ? " (and more)" : "");
+	fputc('\n', out);
+	if (nfreed) {
+		fprintf(out, "%sbuddies freed at page%s", ind, nfreed == 1 ? "" : "s");
+		for (size_t i = 0; i < nfreed; i++)
+			fprintf(out, "%s %zu", i ? "," : "", freed[i]);
+		fprintf(out, "%s\n", s->events_lost ? " (and more)" : "");
+	}
+	if (t->kept_end < t->block_end) {
+		fprintf(out, "%strimmed: the order-%u block's unused tail, ", ind, t->order);
+		range_print(out, t->kept_end, t->block_end - t->kept_end);
+		fprintf(out, ", went back to the free lists\n");
+	}
 }
 
 /* Which half of a just-merged block of `order` at page was the freed one. */
@@ -81,9 +100,9 @@ struct chain {
 	unsigned order;                  /* its order */
 };
 
-static void chain_print(FILE *out, const struct chain *ch, int first)
+static void chain_print(FILE *out, const struct chain *ch, int first, const char *ind)
 {
-	fprintf(out, "%s %s", first ? "  merged with" : "; with",
+	fprintf(out, "%s%s %s", first ? ind : "", first ? "merged with" : "; with",
 		ch->n == 1 ? "buddy at page" : "buddies at pages");
 	for (size_t i = 0; i < ch->n; i++)
 		fprintf(out, "%s %zu", i ? "," : "", ch->buddies[i]);
@@ -95,7 +114,8 @@ static void chain_print(FILE *out, const struct chain *ch, int first)
  * -> order 3 at page 0". [a, a+np) is the freed allocation. Returns the
  * number of merges.
  */
-static size_t merges_print(const struct cmd_session *s, FILE *out, size_t a, size_t np)
+static size_t merges_print(const struct cmd_session *s, FILE *out, size_t a, size_t np,
+			   const char *ind)
 {
 	struct chain ch = { { 0 }, 0, 0, 0 };
 	size_t chains = 0, merges = 0;
@@ -108,7 +128,7 @@ static size_t merges_print(const struct cmd_session *s, FILE *out, size_t a, siz
 			   ev->page == (ch.page & ~(((size_t)1 << ev->order) - 1));
 		if (!cont) {
 			if (ch.n)
-				chain_print(out, &ch, chains++ == 0);
+				chain_print(out, &ch, chains++ == 0, ind);
 			ch.n = 0;
 			ch.page = chain_start(ev->page, ev->order, a, np);
 		}
@@ -119,24 +139,25 @@ static size_t merges_print(const struct cmd_session *s, FILE *out, size_t a, siz
 		merges++;
 	}
 	if (ch.n) {
-		chain_print(out, &ch, chains == 0);
+		chain_print(out, &ch, chains == 0, ind);
 		fprintf(out, "%s\n", s->events_lost ? " (and more)" : "");
 	}
 	return merges;
 }
 
 /* Why a freed block of `order` at page did not merge. */
-static void nomerge_print(const struct cmd_session *s, FILE *out, size_t page, unsigned order)
+static void nomerge_print(const struct cmd_session *s, FILE *out, size_t page, unsigned order,
+			  const char *ind)
 {
 	struct buddy_stats st;
 	buddy_get_stats(&s->zone, &st);
 	size_t buddy = page ^ ((size_t)1 << order);
 	if (order >= st.max_order)
-		fprintf(out, "  no merge: order %u is the largest\n", order);
+		fprintf(out, "%sno merge: order %u is the largest\n", ind, order);
 	else if (buddy + ((size_t)1 << order) > st.total_pages)
-		fprintf(out, "  no merge: its buddy would lie past the end of the arena\n");
+		fprintf(out, "%sno merge: its buddy would lie past the end of the arena\n", ind);
 	else
-		fprintf(out, "  no merge: its buddy at page %zu is not a free order-%u block\n",
+		fprintf(out, "%sno merge: its buddy at page %zu is not a free order-%u block\n", ind,
 			buddy, order);
 }
 
@@ -233,57 +254,31 @@ int cmd_pages_alloc(struct cmd_session *s, const struct cmd *c, FILE *out, char 
 	fprintf(out, " (offset 0x%zx, order %u%s)\n", h->off, order_for(np),
 		exact && (np & (np - 1)) ? ", trimmed" : "");
 	if (s->nevents)
-		splits_print(s, out, pg + np);
+		splits_print(s, out, &(struct taken){ pg + np, pg + ((size_t)1 << order_for(np)),
+						      order_for(np) }, "  ");
 	else
 		fprintf(out, "  taken whole from the order-%u free list, no split\n", order_for(np));
 	return 0;
 }
 
-/* The handle a free or realloc names, by #ID or offset. */
-static struct handle *target_of(struct cmd_session *s, const struct cmd *c, char *msg, size_t n)
-{
-	const char *name = cmd_name(c->kind);
-	struct handle *h = c->has_handle ? session_handle_find(s, c->handle)
-					 : session_handle_at(s, (size_t)c->num[0]);
-	if (!h && c->has_handle)
-		snprintf(msg, n, "%s: #%lu: no such handle", name, c->handle);
-	return h;
-}
-
-/* Free by an offset that starts no live allocation: let the core say why. */
-static int free_stray(struct cmd_session *s, unsigned long long off, char *msg, size_t n)
-{
-	if (off >= s->opt.arena_bytes) {
-		snprintf(msg, n, "free: offset 0x%llx is outside the arena", off);
-		return -1;
-	}
-	int st = buddy_free(&s->zone, (char *)s->arena + off);
-	if (st == BUDDY_OK) { /* cannot happen: every allocation has a handle */
-		snprintf(msg, n, "free: offset 0x%llx had no handle", off);
-		return -1;
-	}
-	snprintf(msg, n, "free: offset 0x%llx: %s", off, buddy_strerror(st));
-	return -1;
-}
-
 /* Free h's pages and tell how they merged. */
-static void pages_release(struct cmd_session *s, struct handle *h, FILE *out)
+static void pages_release(struct cmd_session *s, struct handle *h, FILE *out, const char *ind)
 {
 	size_t pg = page_of(s, h->ptr), np = h->bytes / s->opt.page_size;
 	buddy_free(&s->zone, h->ptr);
-	if (!merges_print(s, out, pg, np)) {
+	if (!merges_print(s, out, pg, np, ind)) {
 		if (np & (np - 1))
-			fprintf(out, "  no merge: no buddy of its blocks is free\n");
+			fprintf(out, "%sno merge: no buddy of its blocks is free\n", ind);
 		else
-			nomerge_print(s, out, pg, order_for(np));
+			nomerge_print(s, out, pg, order_for(np), ind);
 	}
 }
 
 int cmd_pages_free(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
-	struct handle *h = target_of(s, c, msg, n);
+	struct handle *h = session_target(s, c, msg, n);
 	if (!h)
-		return c->has_handle ? -1 : free_stray(s, c->num[0], msg, n);
+		return -1;
 	size_t pg = page_of(s, h->ptr), np = h->bytes / s->opt.page_size;
 	fprintf(out, "free #%lu: ", h->id);
 	range_print(out, pg, np);
@@ -291,7 +286,7 @@ int cmd_pages_free(struct cmd_session *s, const struct cmd *c, FILE *out, char *
 		fprintf(out, " (offset 0x%zx, %zu pages)\n", h->off, np);
 	else
 		fprintf(out, " (offset 0x%zx, order %u)\n", h->off, order_for(np));
-	pages_release(s, h, out);
+	pages_release(s, h, out, "  ");
 	session_handle_remove(s, h);
 	return 0;
 }
@@ -306,7 +301,8 @@ static int realloc_in_place(struct cmd_session *s, struct handle *h, unsigned ne
 	range_print(out, pg, (size_t)1 << new_order);
 	fprintf(out, "\n");
 	if (new_order < order_for(np)) {
-		splits_print(s, out, pg + ((size_t)1 << new_order));
+		size_t end = pg + ((size_t)1 << new_order);
+		splits_print(s, out, &(struct taken){ end, end, new_order }, "  ");
 	} else {
 		fprintf(out, "  absorbed free buddies at pages");
 		for (size_t i = 0; i < s->nevents; i++)
@@ -334,10 +330,20 @@ static int realloc_move(struct cmd_session *s, struct handle *h, unsigned new_or
 	range_print(out, page_of(s, p), (size_t)1 << new_order);
 	fprintf(out, " (offset 0x%zx, order %u): no room to grow in place\n",
 		(size_t)((char *)p - (char *)s->arena), new_order);
+	/* Two stories, each under its own heading: the new block's, then the old one's. */
+	size_t end = page_of(s, p) + ((size_t)1 << new_order);
+	fprintf(out, "  the new block, ");
+	range_print(out, page_of(s, p), (size_t)1 << new_order);
+	fprintf(out, ":\n");
 	if (s->nevents)
-		splits_print(s, out, page_of(s, p) + ((size_t)1 << new_order));
+		splits_print(s, out, &(struct taken){ end, end, new_order }, "    ");
+	else
+		fprintf(out, "    taken whole from the order-%u free list, no split\n", new_order);
 	s->nevents = 0;
-	pages_release(s, h, out);
+	fprintf(out, "  the old block, ");
+	range_print(out, page_of(s, h->ptr), h->bytes / s->opt.page_size);
+	fprintf(out, ", freed:\n");
+	pages_release(s, h, out, "    ");
 	h->ptr = p;
 	h->off = (size_t)((char *)p - (char *)s->arena);
 	h->bytes = newb;
@@ -346,7 +352,7 @@ static int realloc_move(struct cmd_session *s, struct handle *h, unsigned new_or
 
 int cmd_pages_realloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
-	struct handle *h = target_of(s, c, msg, n);
+	struct handle *h = session_target(s, c, msg, n);
 	if (!h)
 		return -1;
 	struct cmd req = *c;
@@ -365,12 +371,12 @@ int cmd_pages_realloc(struct cmd_session *s, const struct cmd *c, FILE *out, cha
 	size_t old_np = h->bytes / s->opt.page_size;
 	if (np == old_np) {
 		fprintf(out, "#%lu: already order %u, nothing to move\n", h->id, new_order);
-		h->asked = (size_t)c->num[0];
+		session_handle_asked(s, h, (size_t)c->num[0]);
 		return 0;
 	}
 	if (realloc_in_place(s, h, new_order, out) &&
 	    realloc_move(s, h, new_order, out, msg, n))
 		return -1;
-	h->asked = (size_t)c->num[0];
+	session_handle_asked(s, h, (size_t)c->num[0]);
 	return 0;
 }

@@ -4,6 +4,7 @@
  * history) when BUDDY_HAVE_LIBEDIT is defined and the session is
  * interactive; from getline otherwise.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,8 @@ void lineedit_open(struct lineedit *le, FILE *in, int interactive, const char *p
 	le->prompt = prompt;
 	le->buf = NULL;
 	le->cap = 0;
+	le->nul = 0;
+	le->error = 0;
 }
 
 /* A plain line from le->in, without the newline. */
@@ -29,9 +32,13 @@ static const char *plain_read(struct lineedit *le)
 		fputs(le->prompt, stdout);
 		fflush(stdout);
 	}
+	errno = 0;
 	ssize_t n = getline(&le->buf, &le->cap, le->in);
-	if (n < 0)
+	if (n < 0) {
+		le->error = ferror(le->in) ? (errno ? errno : EIO) : 0;
 		return NULL;
+	}
+	le->nul = memchr(le->buf, '\0', (size_t)n) != NULL;
 	if (n > 0 && le->buf[n - 1] == '\n')
 		le->buf[--n] = '\0';
 	return le->buf;

@@ -15,10 +15,16 @@ struct lineedit {
 	const char *prompt; /* shown before each line when interactive */
 	char *buf;        /* the last line read (owned) */
 	size_t cap;       /* bytes allocated for buf (plain reads) */
+	int nul;          /* the last line held a NUL byte (plain reads): it ends the
+			   * string early, so the caller should refuse the line */
+	int error;        /* errno of a read error that ended the input, else 0 */
 };
 
 void lineedit_open(struct lineedit *le, FILE *in, int interactive, const char *prompt);
-/* The next line without its newline, or NULL at end of input. Valid until the next call. */
+/*
+ * The next line without its newline, or NULL at the end of input or on a
+ * read error (le->error). Valid until the next call.
+ */
 const char *lineedit_read(struct lineedit *le);
 void lineedit_close(struct lineedit *le);
 

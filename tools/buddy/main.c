@@ -5,10 +5,12 @@
  * terminal) run line by line. In a script a failed command is reported
  * with its line number, the script goes on, and the exit status is 1.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -28,7 +30,8 @@ static void usage_print(FILE *f)
 		"Watch a buddy allocator work: allocate, free and look at the arena.\n"
 		"With SCRIPT, or with stdin not a terminal, runs the commands without prompting.\n"
 		"'replay' replays allocation traces on every allocator; 'bench' runs the\n"
-		"micro-benchmarks (a script file of either name can be run as ./replay).\n"
+		"micro-benchmarks. (To run a script file named replay or bench, write\n"
+		"./replay or ./bench.)\n"
 		"\n"
 		"  -a, --allocator NAME  pages (buddy pages, default), heap (buddy heap) or bestfit\n"
 		"  -s, --arena SIZE      arena size, K, M or G suffix (default 256K; heaps 4K)\n"
@@ -207,11 +210,22 @@ static int script_run(struct cmd_session *s, FILE *in, const char *name, int ech
 		if (echo)
 			printf("%s%s\n", line[strspn(line, " \t")] && line[strspn(line, " \t")] != '#'
 						  ? "buddy> " : "", line);
-		if (cmd_session_exec_line(s, line, stdout, stderr) == 1)
+		if (le.nul) {
+			/* A NUL would cut the line short and run what comes before it. */
+			fflush(stdout);
+			fprintf(stderr, "%s:%lu: error: the line holds a NUL byte; not run\n", name,
+				s->lineno);
 			failed = 1;
+		} else if (cmd_session_exec_line(s, line, stdout, stderr) == 1) {
+			failed = 1;
+		}
 	}
 	lineedit_close(&le);
 	fflush(stdout);
+	if (le.error) {
+		fprintf(stderr, "buddy: %s: %s\n", name, strerror(le.error));
+		return 2;
+	}
 	return failed;
 }
 
@@ -225,6 +239,14 @@ static int interactive_run(struct cmd_session *s)
 	       BUDDY_VERSION, session_mode_name(s), arena);
 	lineedit_open(&le, stdin, 1, "buddy> ");
 	while (!s->quit && (line = lineedit_read(&le))) {
+#ifndef BUDDY_HAVE_LIBEDIT
+		/* Arrow keys arrive as escape sequences when nothing edits the line. */
+		if (strchr(line, '\x1b')) {
+			fprintf(stderr, "error: arrow keys and history need line editing, which this "
+					"build lacks: install libedit-dev and rebuild\n");
+			continue;
+		}
+#endif
 		cmd_session_exec_line(s, line, stdout, stderr);
 		fflush(stdout);
 	}
@@ -271,8 +293,14 @@ int main(int argc, char **argv)
 		return st < 0 ? 2 : 0;
 
 	FILE *in = stdin;
+	struct stat sb;
 	if (c.script && !(in = fopen(c.script, "r"))) {
-		perror(c.script);
+		fprintf(stderr, "buddy: %s: %s\n", c.script, strerror(errno));
+		return 2;
+	}
+	if (c.script && fstat(fileno(in), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "buddy: %s: %s\n", c.script, strerror(EISDIR));
+		fclose(in);
 		return 2;
 	}
 	static struct cmd_session s;

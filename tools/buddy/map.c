@@ -19,11 +19,12 @@
 #include "session.h"
 
 #define MAP_MAX_ROWS 16
-#define MAP_LABEL_W 7 /* row label: unit number, right-aligned, and a blank */
+#define MAP_LABEL_W 7 /* row label: at least six columns for its position, and a blank */
 #define SIDE_W 38     /* most columns a line of the free lists takes */
 
 /* How units map to cells. */
 struct layout {
+	size_t label_w;  /* columns of a row label, blank included */
 	size_t upc;      /* units per cell (power of two) */
 	size_t cpu;      /* cells per unit (1, 2 or 4; > 1 only when upc == 1) */
 	size_t row_cells; /* cells per row */
@@ -47,9 +48,18 @@ static size_t pow2_ceil(size_t v)
 	return p;
 }
 
-static void layout_compute(size_t units, unsigned width, struct layout *L)
+/* Row labels are as wide as the position of the arena's last unit needs. */
+static size_t label_width(const struct vpicture *p)
 {
-	size_t avail = width > MAP_LABEL_W + 8 ? width - MAP_LABEL_W : 8;
+	char buf[32];
+	int w = vpicture_pos(p, p->units ? p->units - 1 : 0, buf, sizeof(buf)) + 1;
+	return (size_t)w > MAP_LABEL_W ? (size_t)w : MAP_LABEL_W;
+}
+
+static void layout_compute(size_t units, unsigned width, size_t label_w, struct layout *L)
+{
+	size_t avail = width > label_w + 8 ? width - label_w : 8;
+	L->label_w = label_w;
 	size_t cap = pow2_ceil(units ? units : 1);
 	static const size_t cpus[] = { 4, 2, 1 };
 	size_t r = 1;
@@ -105,23 +115,33 @@ static char order_glyph(int order)
 	return (char)(order < 10 ? '0' + order : 'a' + order - 10);
 }
 
-/* Text of a run of len cells for block v: "[#12==]" or "3......". */
-static void run_text(const struct vblock *v, size_t len, int colour, char *buf)
+/*
+ * Text of a run of len cells for block v: "[#12==]" or "3......". A block
+ * that goes on from the row above has no '[' (and no label), one that goes
+ * on into the next row no ']', so a block over several rows reads as one.
+ */
+static void run_text(const struct vblock *v, size_t len, int colour, int opens, int closes,
+		     char *buf)
 {
 	memset(buf, v->allocated ? (colour ? ' ' : '=') : '.', len);
 	buf[len] = '\0';
 	if (!v->allocated) {
-		buf[0] = order_glyph(v->order);
+		if (opens)
+			buf[0] = order_glyph(v->order);
 		return;
 	}
 	char label[24];
 	size_t ll = v->handle ? (size_t)snprintf(label, sizeof(label), "#%lu", v->handle) : 0;
 	if (!v->handle) {
 		memset(buf, 'x', len);
-	} else if (len >= ll + 2) {
+	} else if (!opens) {
+		if (closes)
+			buf[len - 1] = ']';
+	} else if (len >= ll + 1 + (size_t)closes) {
 		buf[0] = '[';
 		memcpy(buf + 1, label, ll);
-		buf[len - 1] = ']';
+		if (closes)
+			buf[len - 1] = ']';
 	} else {
 		memset(buf, '#', len); /* no room for the label */
 	}
@@ -148,9 +168,9 @@ static void colour_set(FILE *out, const struct vblock *v)
 	}
 }
 
-/* Draw cells [c0, c1) of the picture. */
-static void cells_draw(FILE *out, const struct vpicture *p, const long *own, size_t c0,
-		       size_t c1, int colour)
+/* Draw cells [c0, c1) of the picture's ncells. */
+static void cells_draw(FILE *out, const struct vpicture *p, const long *own, size_t ncells,
+		       size_t c0, size_t c1, int colour)
 {
 	char buf[1100];
 	size_t c = c0;
@@ -164,11 +184,10 @@ static void cells_draw(FILE *out, const struct vpicture *p, const long *own, siz
 			continue;
 		}
 		const struct vblock *v = &p->blocks[own[c]];
-		int starts = c == 0 || own[c - 1] != own[c];
 		size_t len = e - c < sizeof(buf) - 1 ? e - c : sizeof(buf) - 1;
-		run_text(v, len, colour, buf);
-		if (!starts && !v->allocated)
-			buf[0] = '.'; /* a free block carried over from the row above */
+		int opens = c == 0 || own[c - 1] != own[c];
+		int closes = c + len >= ncells || own[c + len] != own[c];
+		run_text(v, len, colour, opens, closes, buf);
 		if (colour)
 			colour_set(out, v);
 		fputs(buf, out);
@@ -195,8 +214,9 @@ static size_t side_lines(const struct vpicture *p, char lines[][SIDE_W + 1], siz
 			const struct vblock *v = &p->blocks[i];
 			if (v->allocated || v->order != k)
 				continue;
-			char num[32];
-			int nw = snprintf(num, sizeof(num), "%s%zu", shown ? " " : "  @", v->start);
+			char num[32], pos[24];
+			vpicture_pos(p, v->start, pos, sizeof(pos));
+			int nw = snprintf(num, sizeof(num), "%s%s", shown ? " " : "  @", pos);
 			if (w + nw > SIDE_W - 4)
 				break;
 			memcpy(l + w, num, (size_t)nw + 1);
@@ -228,7 +248,20 @@ static void header_print(const struct cmd_session *s, const struct vpicture *p,
 static void legend_print(const struct cmd_session *s, const struct vpicture *p, FILE *out)
 {
 	int colour = s->opt.colour;
-	if (p->max_order >= 0)
+	if (p->max_order >= 10) {
+		/* "a = 10", "a = 10, b = 11", "a = 10, b = 11, ... e = 14" */
+		char letters[64];
+		int m = p->max_order;
+		snprintf(letters, sizeof(letters), "a = 10%s%s", m >= 11 ? ", b = 11" : "",
+			 m > 12 ? ", ... " : m == 12 ? ", " : "");
+		if (m > 11)
+			snprintf(letters + strlen(letters), sizeof(letters) - strlen(letters), "%c = %d",
+				 order_glyph(m), m);
+		fprintf(out, "legend: [#N] allocation #N (# where too narrow)   "
+			     "K... free block of order K\n        (orders from 10 are letters: %s)\n",
+			letters);
+	}
+	else if (p->max_order >= 0)
 		fprintf(out, "legend: [#N] allocation #N (# where too narrow)   "
 			     "K... free block of order K\n");
 	else
@@ -238,11 +271,14 @@ static void legend_print(const struct cmd_session *s, const struct vpicture *p, 
 		const struct vblock *v = &p->blocks[i];
 		if (!v->allocated || !v->handle)
 			continue;
-		char item[64];
-		int w = v->len == 1 ? snprintf(item, sizeof(item), "#%lu %s %zu", v->handle,
-					       p->unit_name, v->start)
-				    : snprintf(item, sizeof(item), "#%lu %ss %zu-%zu", v->handle,
-					       p->unit_name, v->start, v->start + v->len - 1);
+		char item[80], size[32];
+		fmt_size(size, sizeof(size), v->len * p->unit_bytes);
+		int w = p->byte_pos ? snprintf(item, sizeof(item), "#%lu at 0x%zx (%s)", v->handle,
+					       v->start * p->unit_bytes, size)
+			: v->len == 1 ? snprintf(item, sizeof(item), "#%lu %s %zu", v->handle,
+						 p->unit_name, v->start)
+				      : snprintf(item, sizeof(item), "#%lu %ss %zu-%zu", v->handle,
+						 p->unit_name, v->start, v->start + v->len - 1);
 		if (col + (size_t)w + 2 > s->opt.width && col) {
 			fputc('\n', out);
 			col = 0;
@@ -271,16 +307,17 @@ void map_draw(const struct cmd_session *s, const struct vpicture *p, FILE *out)
 	char side[BUDDY_NR_ORDERS + 4][SIDE_W + 1];
 	size_t nside = side_lines(p, side, BUDDY_NR_ORDERS + 4);
 	unsigned beside_w = s->opt.width > SIDE_W + 3 ? s->opt.width - SIDE_W - 3 : 0;
-	layout_compute(p->units, beside_w, &L);
-	int beside = beside_w >= MAP_LABEL_W + 8 && L.cpu == 4;
+	size_t label_w = label_width(p);
+	layout_compute(p->units, beside_w, label_w, &L);
+	int beside = beside_w >= label_w + 8 && L.cpu == 4;
 	if (!beside)
-		layout_compute(p->units, s->opt.width, &L);
+		layout_compute(p->units, s->opt.width, label_w, &L);
 	long *own = owners_compute(p, &L);
 	if (!own) {
 		fprintf(out, "map: out of memory\n");
 		return;
 	}
-	size_t map_w = MAP_LABEL_W + L.row_cells;
+	size_t map_w = L.label_w + L.row_cells;
 	if (p->units == 0) {
 		fprintf(out, "%s: nothing mapped yet (the arena comes with the first allocation)\n",
 			session_mode_name(s));
@@ -293,8 +330,10 @@ void map_draw(const struct cmd_session *s, const struct vpicture *p, FILE *out)
 		if (r < L.rows) {
 			size_t c0 = r * L.row_cells, c1 = c0 + L.row_cells;
 			size_t first = L.cpu > 1 ? c0 / L.cpu : c0 * L.upc;
-			fprintf(out, "%6zu ", first);
-			cells_draw(out, p, own, c0, c1 < L.cells ? c1 : L.cells, s->opt.colour);
+			char pos[24];
+			vpicture_pos(p, first, pos, sizeof(pos));
+			fprintf(out, "%*s ", (int)L.label_w - 1, pos);
+			cells_draw(out, p, own, L.cells, c0, c1 < L.cells ? c1 : L.cells, s->opt.colour);
 			if (beside && r < nside && c1 > L.cells)
 				fprintf(out, "%*s", (int)(c1 - L.cells), "");
 		} else if (r < nside) {

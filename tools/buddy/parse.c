@@ -116,6 +116,64 @@ static size_t comment_start(const char *line)
 	return i;
 }
 
+/*
+ * Edit distance between a and b, counting an insertion, a deletion, a
+ * change or a swap of two neighbours as one (optimal string alignment),
+ * ignoring case; words longer than 15 characters count as far from all.
+ */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), d[16][16];
+	if (la > 15 || lb > 15)
+		return 99;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			int same = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
+			size_t v = d[i - 1][j - 1] + !same;
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	return d[la][lb];
+}
+
+/*
+ * What to say after "unknown command 'w'": the command it differs from only
+ * in case, else the nearest commands (at most two edits away, and fewer
+ * than half its letters), else "try 'help'".
+ */
+static const char *suggest(const char *w, char *buf, size_t n)
+{
+	size_t best = 3, found = 0, len = 0;
+	for (size_t i = 0; i < NSPECS; i++) {
+		size_t d = edit_distance(w, specs[i].name);
+		if (d == 0) {
+			snprintf(buf, n, "commands are lower case: '%s'", specs[i].name);
+			return buf;
+		}
+		if (d < best && 2 * d < strlen(w))
+			best = d, found = 0, len = 0;
+		if (d == best && found < 3 && 2 * d < strlen(w)) {
+			len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s'%s'",
+						found ? " or " : "did you mean ", specs[i].name);
+			found++;
+		}
+	}
+	if (!found || len + 2 > n)
+		return "try 'help'";
+	snprintf(buf + len, n - len, "?");
+	return buf;
+}
+
 #define MAX_WORDS 4
 
 /* Split buf in place into at most MAX_WORDS words; returns the count, or MAX_WORDS+1. */
@@ -281,9 +339,9 @@ int cmd_parse_line(const char *line, struct cmd *cmd, char *err, size_t errlen)
 		if (strcmp(specs[i].name, w[0]) == 0)
 			sp = &specs[i];
 	if (!sp) {
-		char show[32];
-		return fail(err, errlen, "unknown command '%s' (try 'help')",
-			    word_show(w[0], show, sizeof(show)));
+		char show[32], hint[96];
+		return fail(err, errlen, "unknown command '%s' (%s)", word_show(w[0], show, sizeof(show)),
+			    suggest(w[0], hint, sizeof(hint)));
 	}
 	if (nw > MAX_WORDS)
 		return fail(err, errlen, "%s: too many arguments (usage: %s)", sp->name, sp->usage);

@@ -128,6 +128,7 @@ static int heap_picture(struct builder *b)
 		u = hs.order0;
 	b->p->unit_bytes = u;
 	b->p->unit_name = "granule";
+	b->p->byte_pos = 1;
 	b->p->max_order = hs.maxo;
 	b->p->units = hs.end / u;
 	s->heap.ops->walk(s->heap.self, heap_block, b);
@@ -156,6 +157,11 @@ int vpicture_build(struct cmd_session *s, struct vpicture *p, char *msg, size_t 
 		return -1;
 	}
 	return 0;
+}
+
+int vpicture_pos(const struct vpicture *p, size_t u, char *buf, size_t n)
+{
+	return p->byte_pos ? snprintf(buf, n, "0x%zx", u * p->unit_bytes) : snprintf(buf, n, "%zu", u);
 }
 
 void vpicture_free(struct vpicture *p)

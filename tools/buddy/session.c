@@ -9,6 +9,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "buddy/bestfit.h"
 
 #include "session.h"
 
@@ -97,11 +100,48 @@ static int heap_init(struct cmd_session *s, char *err, size_t n)
 	return 0;
 }
 
+/*
+ * Refuse, with the reason, a heap arena that could serve nothing: the buddy
+ * heap maps its arena as one chunk, whose size is a power of two and at
+ * least the system page; best fit needs room for its state and one block.
+ */
+static int heap_arena_check(const struct cmd_opts *opt, char *err, size_t n)
+{
+	size_t a = opt->arena_bytes;
+	char have[32], lo[32], hi[32];
+	if (a % 1024)
+		snprintf(have, sizeof(have), "%zu bytes", a);
+	else
+		fmt_size(have, sizeof(have), a);
+	if (opt->mode == MODE_BESTFIT && a < bfit_min_bytes()) {
+		snprintf(err, n, "a best-fit arena of %s is too small: it needs at least %zu bytes "
+			 "(its state and one block)", have, bfit_min_bytes());
+		return -1;
+	}
+	long page = sysconf(_SC_PAGESIZE);
+	size_t min = page > 0 ? (size_t)page : 4096, below = min;
+	if (opt->mode != MODE_HEAP || (a >= min && !(a & (a - 1))))
+		return 0;
+	while (below <= a / 2)
+		below *= 2;
+	fmt_size(lo, sizeof(lo), below);
+	fmt_size(hi, sizeof(hi), a < min ? min : below * 2);
+	if (a < min)
+		snprintf(err, n, "a buddy-heap arena of %s is too small: the heap maps its arena as one "
+			 "chunk of at least the system page, %s", have, hi);
+	else
+		snprintf(err, n, "a buddy-heap arena of %s cannot be used: the heap maps its arena as one "
+			 "chunk whose size is a power of two (try %s or %s)", have, lo, hi);
+	return -1;
+}
+
 int cmd_session_init(struct cmd_session *s, const struct cmd_opts *opt, char *err, size_t n)
 {
 	memset(s, 0, sizeof(*s));
 	s->opt = *opt;
 	s->next_id = 1;
+	if (heap_arena_check(opt, err, n))
+		return -1;
 	int st = opt->mode == MODE_PAGES ? pages_init(s, err, n) : heap_init(s, err, n);
 	if (st)
 		cmd_session_fini(s);
@@ -170,12 +210,105 @@ struct handle *session_handle_add(struct cmd_session *s, void *ptr, size_t off, 
 	h->ptr = ptr;
 	h->off = off;
 	h->bytes = bytes;
-	h->asked = asked;
+	h->asked = 0;
+	session_handle_asked(s, h, asked);
 	return h;
+}
+
+/* The live allocation whose bytes hold offset off, or NULL. */
+static struct handle *handle_holding(struct cmd_session *s, size_t off)
+{
+	for (size_t i = 0; i < s->nhandles; i++)
+		if (off >= s->handles[i].off && off - s->handles[i].off < s->handles[i].bytes)
+			return &s->handles[i];
+	return NULL;
+}
+
+struct heap_probe {
+	size_t off;   /* the offset looked for */
+	int in_free;  /* it lies in a free block */
+};
+
+static int probe_block(void *arg, const struct balloc_block *blk)
+{
+	struct heap_probe *hp = arg;
+	if (!blk->allocated && hp->off >= blk->offset && hp->off - blk->offset < blk->size)
+		hp->in_free = 1;
+	return hp->in_free;
+}
+
+/* Whether offset off lies in free memory: the core's verdict, or the heap's blocks. */
+static int offset_is_free(struct cmd_session *s, size_t off)
+{
+	if (s->opt.mode == MODE_PAGES) {
+		struct buddy_alloc_info info;
+		return buddy_alloc_info(&s->zone, (char *)s->arena + off, &info) == BUDDY_EDOUBLE;
+	}
+	struct heap_probe hp = { off, 0 };
+	if (s->heap.ops->walk)
+		s->heap.ops->walk(s->heap.self, probe_block, &hp);
+	return hp.in_free;
+}
+
+/*
+ * The live allocation a free or realloc names, by #ID or by offset, or NULL
+ * with the reason in msg, worded alike in every mode: a handle freed
+ * already or never given; an offset outside the arena, inside an
+ * allocation, or in free memory. A bare number that is also a live
+ * handle's id gets the hint that '#' was probably meant.
+ */
+struct handle *session_target(struct cmd_session *s, const struct cmd *c, char *msg, size_t n)
+{
+	const char *name = cmd_name(c->kind);
+	if (c->has_handle) {
+		struct handle *h = session_handle_find(s, c->handle);
+		if (h)
+			return h;
+		if (c->handle < s->next_id)
+			snprintf(msg, n, "%s: #%lu was freed already (%s)", name, c->handle,
+				 c->kind == CMD_FREE ? "a double free" : "a use after free");
+		else if (s->next_id > 1)
+			snprintf(msg, n, "%s: there is no #%lu (the last allocation was #%lu)", name,
+				 c->handle, s->next_id - 1);
+		else
+			snprintf(msg, n, "%s: there is no #%lu (nothing has been allocated)", name,
+				 c->handle);
+		return NULL;
+	}
+	unsigned long long off = c->num[0];
+	struct handle *h = off < s->opt.arena_bytes ? session_handle_at(s, (size_t)off) : NULL;
+	if (h)
+		return h;
+	char why[96];
+	const struct handle *in = off < s->opt.arena_bytes ? handle_holding(s, (size_t)off) : NULL;
+	if (off >= s->opt.arena_bytes)
+		snprintf(why, sizeof(why), "the arena ends at 0x%zx", s->opt.arena_bytes);
+	else if (in)
+		snprintf(why, sizeof(why), "it is inside #%lu, which starts at 0x%zx", in->id, in->off);
+	else if (offset_is_free(s, (size_t)off))
+		snprintf(why, sizeof(why), "it is in free memory: freed already?");
+	else
+		snprintf(why, sizeof(why), "it is not in any allocation");
+	const struct handle *meant = off <= ~0UL ? session_handle_find(s, (unsigned long)off) : NULL;
+	if (meant)
+		snprintf(msg, n, "%s: no allocation starts at offset 0x%llx (%s); did you mean '%s #%lu'?",
+			 name, off, why, name, meant->id);
+	else
+		snprintf(msg, n, "%s: no allocation starts at offset 0x%llx (%s)", name, off, why);
+	return NULL;
+}
+
+void session_handle_asked(struct cmd_session *s, struct handle *h, size_t asked)
+{
+	s->asked_bytes = s->asked_bytes - h->asked + asked;
+	h->asked = asked;
+	if (s->asked_bytes > s->peak_asked_bytes)
+		s->peak_asked_bytes = s->asked_bytes;
 }
 
 void session_handle_remove(struct cmd_session *s, struct handle *h)
 {
+	s->asked_bytes -= h->asked;
 	size_t i = (size_t)(h - s->handles);
 	memmove(h, h + 1, (s->nhandles - i - 1) * sizeof(*h));
 	s->nhandles--;
@@ -216,6 +349,7 @@ static int cmd_reset(struct cmd_session *s, FILE *out, char *msg, size_t n)
 		old.ops->destroy(old.self);
 	}
 	s->nhandles = 0;
+	s->asked_bytes = s->peak_asked_bytes = 0;
 	s->next_id = 1;
 	fprintf(out, "reset: a fresh arena; handles start again at #1\n");
 	return 0;

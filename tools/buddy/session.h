@@ -121,6 +121,8 @@ struct cmd_session {
 	size_t nhandles;             /* entries in use */
 	size_t handles_cap;          /* entries allocated */
 	unsigned long next_id;       /* id of the next allocation */
+	size_t asked_bytes;          /* bytes asked for by the live handles */
+	size_t peak_asked_bytes;     /* largest asked_bytes since the arena was made */
 	/* event log of the current command */
 	struct buddy_event events[SESSION_MAX_EVENTS];
 	size_t nevents;              /* events stored */
@@ -152,6 +154,10 @@ struct handle *session_handle_at(struct cmd_session *s, size_t off);
 struct handle *session_handle_add(struct cmd_session *s, void *ptr, size_t off, size_t bytes,
 				  size_t asked);
 void session_handle_remove(struct cmd_session *s, struct handle *h);
+/* A realloc: h now holds `asked` bytes asked for (the totals follow). */
+void session_handle_asked(struct cmd_session *s, struct handle *h, size_t asked);
+/* The live allocation a free or realloc names; NULL with the reason in msg. */
+struct handle *session_target(struct cmd_session *s, const struct cmd *c, char *msg, size_t n);
 
 /* Command groups. Each returns 0, or -1 with a message in msg. */
 int cmd_pages_alloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n);
@@ -183,11 +189,18 @@ struct vpicture {
 	size_t nblocks;
 	size_t units;          /* units in the arena */
 	size_t unit_bytes;     /* bytes per unit */
-	const char *unit_name; /* "page" or "byte granule" */
+	const char *unit_name; /* "page" or "granule" */
+	int byte_pos;          /* positions are shown as byte offsets (the heaps), not units */
 	int max_order;         /* largest buddy order, or -1 without orders */
 	size_t nr_free[BUDDY_NR_ORDERS + 1]; /* free blocks per order (index max+1: no order) */
 	size_t free_units;     /* units in free blocks */
 };
+
+/*
+ * Where unit u is, as the session's commands show positions: a page number
+ * ("12"), or a heap's byte offset ("0x1c0"). Returns the length.
+ */
+int vpicture_pos(const struct vpicture *p, size_t u, char *buf, size_t n);
 
 /* Build the picture of the arena; -1 with a message when out of memory. */
 int vpicture_build(struct cmd_session *s, struct vpicture *p, char *msg, size_t n);

@@ -74,7 +74,8 @@ static void piece_draw(FILE *f, const struct vblock *v, size_t unit_bytes, size_
 		unsigned i = palette_index(v->handle);
 		snprintf(fill, sizeof(fill), "%s", handle_fill[i]);
 		ink = handle_ink[i];
-		snprintf(label, sizeof(label), "#%lu", v->handle);
+		/* A block over several rows: its later pieces say they continue it. */
+		snprintf(label, sizeof(label), u0 == v->start ? "#%lu" : "#%lu, continued", v->handle);
 	} else if (v->allocated) {
 		snprintf(fill, sizeof(fill), "#888");
 		ink = "#fff";
@@ -99,11 +100,15 @@ static void piece_draw(FILE *f, const struct vblock *v, size_t unit_bytes, size_
 static void map_body(FILE *f, const struct vpicture *p, const struct svg_layout *L)
 {
 	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\" "
-		   "font-size=\"11\">%s</text>\n", SVG_X0 - 8, SVG_Y0 - 6, p->unit_name);
-	for (size_t r = 0; r < L->rows; r++)
-		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">%zu</text>\n",
+		   "font-size=\"11\">%s</text>\n", SVG_X0 - 8, SVG_Y0 - 6,
+		p->byte_pos ? "offset" : p->unit_name);
+	for (size_t r = 0; r < L->rows; r++) {
+		char pos[24];
+		vpicture_pos(p, r * L->row_units, pos, sizeof(pos));
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">%s</text>\n",
 			SVG_X0 - 8, SVG_Y0 + (double)r * (SVG_ROW_H + SVG_ROW_GAP) + SVG_ROW_H / 2 + 5,
-			r * L->row_units);
+			pos);
+	}
 	for (size_t i = 0; i < p->nblocks; i++) {
 		const struct vblock *v = &p->blocks[i];
 		size_t u = v->start, end = v->start + v->len;
@@ -155,9 +160,13 @@ static double legend(FILE *f, const struct vpicture *p, double y)
 		const struct vblock *v = &p->blocks[i];
 		if (!v->allocated || !v->handle)
 			continue;
-		char item[96];
-		int len = snprintf(item, sizeof(item), "#%lu: %s %zu, %zu %s%s", v->handle,
-				   p->unit_name, v->start, v->len, p->unit_name, v->len == 1 ? "" : "s");
+		char item[96], size[32];
+		fmt_size(size, sizeof(size), v->len * p->unit_bytes);
+		int len = p->byte_pos ? snprintf(item, sizeof(item), "#%lu: at 0x%zx, %s", v->handle,
+						 v->start * p->unit_bytes, size)
+				      : snprintf(item, sizeof(item), "#%lu: %s %zu, %zu %s%s", v->handle,
+						 p->unit_name, v->start, v->len, p->unit_name,
+						 v->len == 1 ? "" : "s");
 		double w = 20 + 7.5 * len + 24; /* swatch, text at ~7.5 px a character, gap */
 		if (x > SVG_X0 && x + w > SVG_X0 + SVG_MAP_W + SVG_SIDE_W) {
 			x = SVG_X0;
