@@ -114,7 +114,7 @@ lint: $(BUILD)/CMakeCache.txt
 # (make bench-callgrind counts instructions per pair instead).
 # BENCH_ARGS passes options, e.g. --ops 1000000.
 bench: build
-	$(BUILD)/buddy-bench $(BENCH_ARGS)
+	$(BUILD)/buddy bench $(BENCH_ARGS)
 
 bench-callgrind: build
 	bench/callgrind.sh $(BUILD) $(BENCH_ARGS)

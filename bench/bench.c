@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "options.h"
+#include "progress.h"
 #include "spawn.h"
 #include "workload.h"
 
@@ -65,40 +67,33 @@ static void add_alloc_cb(void *arg, const char *name)
 	add_alloc(arg, name);
 }
 
-static int parse_lists(struct bench_cli *c, char *workloads, char *allocs)
+static int parse_lists(struct bench_cli *c, const char *prog, char *workloads, char *allocs)
 {
 	for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
 		c->want[w] = workloads == NULL;
 	for (char *t = workloads ? strtok(workloads, ",") : NULL; t; t = strtok(NULL, ",")) {
 		int w = bench_workload_parse(t);
 		if (w < 0)
-			return -1;
+			return tool_usage_error(prog, "--workload: '%s' is not W1, W2 or W3%s", t, "");
 		c->want[w] = 1;
 	}
 	if (!allocs) /* the runner lists loop, page, page-nocache, then our heaps */
-		return spawn_default_allocs("bench", "bench", &c->alloc_buf, add_alloc_cb, c);
+		return spawn_default_allocs(prog, "bench", &c->alloc_buf, add_alloc_cb, c);
 	c->alloc_buf = strdup(allocs);
 	for (char *t = c->alloc_buf ? strtok(c->alloc_buf, ",") : NULL; t; t = strtok(NULL, ","))
 		add_alloc(c, t);
-	return c->nallocs ? 0 : -1;
+	if (!c->nallocs)
+		return tool_usage_error(prog, "--allocator: no allocator named%s%s", "", "");
+	/* Every name must be one a runner offers, before anything runs. */
+	return spawn_check_allocs(prog, "bench", c->allocs, c->nallocs);
 }
 
 /* Options; 0, 1 for --help, -1 on a bad option (reported). */
-/* A run count 1..BENCH_MAX_RUNS, all digits ("3x" and "" are refused). */
-static int runs_parse(const char *arg, int *out)
-{
-	char *end;
-	long v = strtol(arg, &end, 10);
-	if (end == arg || *end || v < 1 || v > BENCH_MAX_RUNS)
-		return 0;
-	*out = (int)v;
-	return 1;
-}
-
 static int parse_cli(struct bench_cli *c, int argc, char **argv)
 {
-	char *workloads = NULL, *allocs = NULL, *end;
+	char *workloads = NULL, *allocs = NULL;
 	int ops_set = 0, runs_set = 0;
+	unsigned long long v;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		char *arg = i + 1 < argc ? argv[i + 1] : NULL;
@@ -108,22 +103,27 @@ static int parse_cli(struct bench_cli *c, int argc, char **argv)
 			*(o[2] == 'c' && o[3] == 'a' ? &c->callgrind : &c->csv) = 1;
 			continue;
 		}
-		if (!arg) {
-			fprintf(stderr, "%s: bad option or missing argument: %s\n", argv[0], o);
-			return -1;
-		}
-		if (strcmp(o, "-w") == 0 || strcmp(o, "--workload") == 0)
+		int known = strcmp(o, "-w") == 0 || strcmp(o, "--workload") == 0 ||
+			    strcmp(o, "-a") == 0 || strcmp(o, "--allocator") == 0 ||
+			    strcmp(o, "--ops") == 0 || strcmp(o, "--runs") == 0;
+		if (!known)
+			return tool_usage_error(argv[0], "unknown option '%s'%s", o, "");
+		if (!arg)
+			return tool_usage_error(argv[0], "option '%s' needs an argument%s", o, "");
+		if (o[1] == 'w' || strcmp(o, "--workload") == 0) {
 			workloads = arg;
-		else if (strcmp(o, "-a") == 0 || strcmp(o, "--allocator") == 0)
+		} else if (o[1] == 'a' || strcmp(o, "--allocator") == 0) {
 			allocs = arg;
-		else if (strcmp(o, "--ops") == 0 && *arg != '-' && (c->ops = strtoull(arg, &end, 0)) &&
-			 !*end)
+		} else if (strcmp(o, "--ops") == 0) {
+			if (tool_option_number(argv[0], o, arg, 0, 1, 1ULL << 40, &v))
+				return -1;
+			c->ops = v;
 			ops_set = 1;
-		else if (strcmp(o, "--runs") == 0 && runs_parse(arg, &c->runs))
+		} else {
+			if (tool_option_number(argv[0], o, arg, 0, 1, BENCH_MAX_RUNS, &v))
+				return -1;
+			c->runs = (int)v;
 			runs_set = 1;
-		else {
-			fprintf(stderr, "%s: bad option or argument: %s %s\n", argv[0], o, arg);
-			return -1;
 		}
 		i++;
 	}
@@ -131,11 +131,7 @@ static int parse_cli(struct bench_cli *c, int argc, char **argv)
 		c->ops = c->callgrind ? 200000 : 10000000;
 	if (!runs_set)
 		c->runs = c->callgrind ? 1 : 5;
-	if (parse_lists(c, workloads, allocs) < 0) {
-		fprintf(stderr, "%s: bad workload or allocator list\n", argv[0]);
-		return -1;
-	}
-	return 0;
+	return parse_lists(c, argv[0], workloads, allocs) < 0 ? -1 : 0;
 }
 
 /* Whether allocator `name` takes part in workload w. */
@@ -225,30 +221,40 @@ static double sample_median(double *v, int n)
 static void bench_print(const struct bench_cli *c)
 {
 	const char *unit = c->callgrind ? "instructions per pair" : "median ns per pair";
-	if (c->csv)
+	if (c->csv) {
 		printf("allocator,workload,%s,failures\n", c->callgrind ? "instructions_per_pair"
-								     : "ns_per_pair");
-	else
-		printf("%s; %llu ops, %d run(s); loop = the harness with a do-nothing allocator\n"
-		       "%-10s %12s %12s %12s\n", unit, c->ops, c->runs, "allocator", "W1", "W2", "W3");
-	for (size_t a = 0; a < c->nallocs; a++) {
-		if (!c->csv)
-			printf("%-10s", c->allocs[a]);
-		for (int w = 0; w < BENCH_NR_WORKLOADS; w++) {
-			double v = c->value[a][w];
-			if (c->csv && v >= 0)
-				printf("%s,%s,%.2f,%llu\n", c->allocs[a],
-				       bench_workload_name((enum bench_workload)w), v, c->failures[a][w]);
-			else if (!c->csv && v < 0)
-				printf(" %12s", "-");
-			else if (!c->csv)
-				printf(" %12.1f", v);
-			if (!c->csv && v >= 0 && c->failures[a][w])
-				printf(" (%llu failed)", c->failures[a][w]);
-		}
-		if (!c->csv)
-			printf("\n");
+								      : "ns_per_pair");
+		for (size_t a = 0; a < c->nallocs; a++)
+			for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
+				if (c->value[a][w] >= 0)
+					printf("%s,%s,%.2f,%llu\n", c->allocs[a],
+					       bench_workload_name((enum bench_workload)w), c->value[a][w],
+					       c->failures[a][w]);
+		return;
 	}
+	/* The first column is as wide as the longest allocator name. */
+	int nw = 9;
+	for (size_t a = 0; a < c->nallocs; a++)
+		if ((int)strlen(c->allocs[a]) > nw)
+			nw = (int)strlen(c->allocs[a]);
+	printf("%s; %llu ops, %d run(s); loop = the harness with a do-nothing allocator\n"
+	       "%-*s %12s %12s %12s\n", unit, c->ops, c->runs, nw, "allocator", "W1", "W2", "W3");
+	for (size_t a = 0; a < c->nallocs; a++) {
+		printf("%-*s", nw, c->allocs[a]);
+		for (int w = 0; w < BENCH_NR_WORKLOADS; w++) {
+			if (c->value[a][w] < 0)
+				printf(" %12s", "-");
+			else
+				printf(" %12.1f", c->value[a][w]);
+		}
+		printf("\n");
+	}
+	for (size_t a = 0; a < c->nallocs; a++)
+		for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
+			if (c->value[a][w] >= 0 && c->failures[a][w])
+				printf("%s on %s: %llu allocations failed (out of memory)\n",
+				       bench_workload_name((enum bench_workload)w), c->allocs[a],
+				       c->failures[a][w]);
 }
 
 /* The value for allocator `name` in workload w, or -1. */
@@ -265,8 +271,11 @@ static void target_line(const char *what, double ours, double ref, double limit,
 {
 	if (ours < 0 || ref <= 0)
 		return;
-	printf("  %-28s %.2fx %s (target <= %.2fx): %s\n", what, ours / ref, refname, limit,
-	       ours / ref <= limit ? "met" : "not met");
+	double r = ours / ref;
+	/* Three decimals where two would round a miss (or a hit) onto the target. */
+	int prec = r > limit - 0.005 && r < limit + 0.005 ? 3 : 2;
+	printf("  %-28s %.*fx %s (target <= %.2fx): %s\n", what, prec, r, refname, limit,
+	       r <= limit ? "met" : "not met");
 }
 
 /* The targets, as ratios in this run. */
@@ -285,7 +294,9 @@ static void bench_targets(const struct bench_cli *c)
 			bestname = n;
 		}
 	}
-	printf("targets:\n");
+	printf("targets: the project's goals, as ratios of %s in this run (ours / the peer;\n"
+	       "below 1.00x ours is faster); 'met' when the ratio is within the goal\n",
+	       c->callgrind ? "instructions" : "times");
 	target_line("W1 page vs fastest peer", bench_value(c, "page", BENCH_W1), best, 1.0, bestname);
 	target_line("W2 page vs tcmalloc", bench_value(c, "page", BENCH_W2),
 		    bench_value(c, "tcmalloc", BENCH_W2), 0.8, "tcmalloc");
@@ -306,19 +317,32 @@ int bench_main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	rc = parse_cli(&c, argc, argv);
 	if (rc != 0) {
-		bench_usage(rc == 1 ? stdout : stderr, argv[0]);
+		if (rc == 1)
+			bench_usage(stdout, argv[0]);
 		free(c.alloc_buf);
 		return rc == 1 ? 0 : 2;
 	}
 	/* Runs go round the allocators, one process each, so that a change in the
 	 * machine's load falls on all of them alike; the median is reported. */
 	int failed[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS] = { { 0 } };
-	for (int r = 0; r < (c.callgrind ? 1 : c.runs); r++)
+	int runs = c.callgrind ? 1 : c.runs;
+	size_t steps = 0;
+	for (size_t a = 0; a < c.nallocs; a++)
+		for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
+			steps += c.want[w] && bench_applies(c.allocs[a], w);
+	struct progress pr;
+	progress_start(&pr, argv[0], steps * (size_t)runs);
+	for (int r = 0; r < runs; r++)
 		for (size_t a = 0; a < c.nallocs; a++)
-			for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
-				if (c.want[w] && bench_applies(c.allocs[a], w) && !failed[a][w] &&
-				    bench_measure(&c, a, w) < 0)
+			for (int w = 0; w < BENCH_NR_WORKLOADS; w++) {
+				if (!c.want[w] || !bench_applies(c.allocs[a], w))
+					continue;
+				progress_step(&pr, "run %d of %d: %s on %s", r + 1, runs,
+					      bench_workload_name((enum bench_workload)w), c.allocs[a]);
+				if (!failed[a][w] && bench_measure(&c, a, w) < 0)
 					failed[a][w] = status = 1;
+			}
+	progress_end(&pr);
 	for (size_t a = 0; a < c.nallocs; a++)
 		for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
 			c.value[a][w] = failed[a][w] || !c.nsamples[a][w]

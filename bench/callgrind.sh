@@ -6,9 +6,9 @@
 # drift the way time does on a small shared machine. The `loop` row is the
 # harness alone (a do-nothing allocator); subtract it for the allocator's
 # own cost.
-#   bench/callgrind.sh [BUILD_DIR] [buddy-bench options, e.g. --ops 100000]
+#   bench/callgrind.sh [BUILD_DIR] [buddy bench options, e.g. --ops 100000]
 set -eu
 build=${1:-build}
 [ $# -gt 0 ] && shift
 command -v valgrind >/dev/null || { echo "callgrind.sh: needs valgrind" >&2; exit 1; }
-exec "$build/buddy-bench" --callgrind "$@"
+exec "$build/buddy" bench --callgrind "$@"

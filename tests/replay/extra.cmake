@@ -9,7 +9,7 @@ foreach(t test_replay_trace test_replay_engine test_replay_report test_replay_cl
 endforeach()
 # The CLI test runs the programs, so they must be built first.
 if(TARGET test_replay_cli)
-  add_dependencies(test_replay_cli buddy-replay buddy-bench buddy-run-native)
+  add_dependencies(test_replay_cli buddy buddy-run-native)
 endif()
 foreach(t test_replay_trace test_replay_engine test_replay_report test_replay_cli)
   if(TARGET ${t})

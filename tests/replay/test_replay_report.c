@@ -143,11 +143,43 @@ static void test_report_plot_panels_and_lines(void **state)
 	char *out = capture(report_plot, rows, 3);
 	assert_true(strncmp(out, "<svg ", 5) == 0);
 	assert_non_null(strstr(out, "</svg>\n"));
-	assert_non_null(strstr(out, "height=\"640\"")); /* two panels: a.rep and b "x".rep */
+	assert_non_null(strstr(out, "height=\"660\"")); /* two panels: a.rep and b "x".rep */
 	/* a.rep: live once + glibc + mine + mine's live (it had failures); b: live + glibc. */
 	assert_int_equal(count(out, "<polyline"), 6);
 	assert_int_equal(count(out, ">mine</text>"), 1);
 	assert_int_equal(count(out, ">live bytes</text>"), 2);
+	/* Both axes titled in each panel; bytes on a log scale, so no zero on it. */
+	assert_int_equal(count(out, ">bytes (log scale)</text>"), 2);
+	assert_int_equal(count(out, ">operations replayed</text>"), 2);
+	assert_null(strstr(out, ">0.0 KiB<"));
+	free(out);
+}
+
+/*
+ * The ticks are round: the byte axis at powers of two with exact labels
+ * (samples from 300 B to 8 KiB: 256 B up to 8 KiB), the op axis at 1, 2 or 5
+ * times a power of ten (10 ops: every 2).
+ */
+static void test_report_plot_round_ticks(void **state)
+{
+	(void)state;
+	struct replay_row rows[3];
+	rows_make(rows);
+	char *out = capture(report_plot, rows, 1);
+	static const char *const bytes[] = { ">256 B<", ">512 B<", ">1 KiB<", ">2 KiB<", ">4 KiB<",
+					     ">8 KiB<" };
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(count(out, bytes[i]), 1);
+	assert_int_equal(count(out, "text-anchor=\"end\">"), 6); /* no other byte tick */
+	static const char *const ops[] = { ">0<", ">2<", ">4<", ">6<", ">8<", ">10<" };
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(count(out, ops[i]), 1);
+	assert_int_equal(count(out, "text-anchor=\"middle\">"), 8); /* six ticks, two titles */
+	free(out);
+	/* A trace name is text, not markup. */
+	rows[0].trace = "a<b&c.rep";
+	out = capture(report_plot, rows, 1);
+	assert_non_null(strstr(out, ">a&lt;b&amp;c.rep</tspan>"));
 	free(out);
 }
 
@@ -159,6 +191,7 @@ int main(void)
 		cmocka_unit_test(test_report_json_fields),
 		cmocka_unit_test(test_report_table_rows_and_errors),
 		cmocka_unit_test(test_report_plot_panels_and_lines),
+		cmocka_unit_test(test_report_plot_round_ticks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

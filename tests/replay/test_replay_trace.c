@@ -228,6 +228,13 @@ static void test_trace_malformed_buffers(void **state)
 		{ "--1-- malloc(8) = 0x10 junk\n", TRACE_VLOG, "b:1: unexpected text after the call" },
 		{ "--1-- calloc(4294967296,4294967296) = 0x10\n", TRACE_VLOG,
 		  "b:1: calloc size overflows" },
+		{ "--1-- malloc(8) = 0x10\n--1-- free\n", TRACE_VLOG,
+		  "b:2: free without its arguments: the line is cut short" },
+		{ "--1-- _ZnwmRKSt9nothrow_t", TRACE_VLOG,
+		  "b:1: _ZnwmRKSt9nothrow_t without its arguments: the line is cut short" },
+		{ "\x7f" "ELF\x02\x01\nnot a log at all\n", TRACE_VLOG,
+		  "b: not a valgrind log: no line starts with --PID-- or ==PID== (record one with "
+		  "valgrind --trace-malloc=yes)" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct trace t;
@@ -274,6 +281,27 @@ static void test_trace_missing_file(void **state)
 	char err[256];
 	assert_int_equal(trace_load("/nonexistent/x.rep", TRACE_AUTO, &t, err, sizeof(err)), -1);
 	assert_string_equal(err, "/nonexistent/x.rep: No such file or directory");
+	assert_int_equal(trace_load("/", TRACE_AUTO, &t, err, sizeof(err)), -1);
+	assert_string_equal(err, "/: Is a directory");
+}
+
+/*
+ * Logs with no allocation in them are empty traces, not errors: nothing at
+ * all, or only valgrind's own messages (a program that never allocates).
+ */
+static void test_trace_vlog_without_allocations_is_empty(void **state)
+{
+	(void)state;
+	static const char *const logs[] = { "", "==4== Memcheck, a memory error detector\n"
+						"--4-- some other message\n==4== \n" };
+	for (size_t i = 0; i < 2; i++) {
+		struct trace t;
+		char err[256];
+		assert_int_equal(trace_parse("e.vlog", logs[i], strlen(logs[i]), TRACE_VLOG, &t, err,
+					     sizeof(err)), 0);
+		assert_int_equal(t.nops, 0);
+		trace_free(&t);
+	}
 }
 
 static void test_trace_save_and_map_round_trip(void **state)
@@ -357,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_trace_buffer_without_final_newline_or_nul),
 		cmocka_unit_test(test_trace_detect_by_extension_and_content),
 		cmocka_unit_test(test_trace_missing_file),
+		cmocka_unit_test(test_trace_vlog_without_allocations_is_empty),
 		cmocka_unit_test(test_trace_save_and_map_round_trip),
 		cmocka_unit_test(test_trace_shared_vlog_matches_its_rep),
 	};

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "options.h"
 #include "session.h"
 
 /* Argument letters: n number, N optional number, s size, h handle,
@@ -196,54 +197,11 @@ static int words_split(char *buf, char **w)
 	}
 }
 
-/*
- * Parse an unsigned number: decimal or 0x hex, with a K/M/G suffix (and an
- * optional "B" or "iB" after it) when `size` is set. 0, -1 not a number,
- * -2 too large.
- */
-static int number_parse(const char *w, int size, unsigned long long *out)
-{
-	unsigned long long v = 0, base = 10;
-	const char *p = w;
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-		base = 16, p += 2;
-	if (!isxdigit((unsigned char)*p) || (base == 10 && !isdigit((unsigned char)*p)))
-		return -1;
-	for (; *p && isxdigit((unsigned char)*p); p++) {
-		if (base == 10 && !isdigit((unsigned char)*p))
-			return -1;
-		unsigned d = isdigit((unsigned char)*p) ? (unsigned)(*p - '0')
-							 : (unsigned)(tolower((unsigned char)*p) - 'a' + 10);
-		if (v > (~0ULL - d) / base)
-			return -2;
-		v = v * base + d;
-	}
-	if (*p && size) {
-		const char *units = "KMG";
-		const char *u = strchr(units, toupper((unsigned char)*p));
-		if (!u)
-			return -1;
-		unsigned shift = 10u * (unsigned)(u - units + 1);
-		if (v > (~0ULL >> shift))
-			return -2;
-		v <<= shift;
-		p++;
-		if (*p == 'i' && p[1] == 'B')
-			p += 2;
-		else if (*p == 'B')
-			p++;
-	}
-	if (*p)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* "#12" -> 12; 0 on success, -1 otherwise. */
 static int handle_parse(const char *w, unsigned long *out)
 {
 	unsigned long long v;
-	if (w[0] != '#' || !isdigit((unsigned char)w[1]) || number_parse(w + 1, 0, &v) ||
+	if (w[0] != '#' || !isdigit((unsigned char)w[1]) || tool_parse_number(w + 1, 0, &v) ||
 	    v == 0 || v > 0xffffffffULL)
 		return -1;
 	*out = (unsigned long)v;
@@ -255,7 +213,7 @@ static int arg_number(struct cmd *c, const char *name, const char *w, int size,
 {
 	char show[32];
 	unsigned long long v;
-	int st = number_parse(w, size, &v);
+	int st = tool_parse_number(w, size, &v);
 	if (st == -1)
 		return fail(err, n, "%s: '%s' is not a number", name, word_show(w, show, sizeof(show)));
 	if (st == -2)
@@ -284,7 +242,7 @@ static int arg_parse(struct cmd *c, const struct cmd_spec *sp, char a, const cha
 	case 't':
 		if (w[0] == '#')
 			return arg_parse(c, sp, 'h', w, err, n);
-		if (number_parse(w, 0, &c->num[0]))
+		if (tool_parse_number(w, 0, &c->num[0]))
 			return fail(err, n, "%s: '%s' is neither a handle (#3) nor an offset",
 				    sp->name, word_show(w, show, sizeof(show)));
 		c->nnum = 1;
@@ -355,7 +313,7 @@ int cmd_parse_line(const char *line, struct cmd *cmd, char *err, size_t errlen)
 
 int cmd_parse_size(const char *w, unsigned long long *out)
 {
-	return number_parse(w, 1, out);
+	return tool_parse_number(w, 1, out);
 }
 
 void cmd_help_print(FILE *out, const char *topic)

@@ -121,16 +121,47 @@ static void pattern_fill(unsigned char *p, uint32_t slot, uint64_t from, uint64_
 	}
 }
 
-/* Offset of the first byte in [0, n) that differs from the pattern, or -1. */
-static int64_t pattern_check(const unsigned char *p, uint32_t slot, uint64_t n)
+/* Whether bytes [from, to) (rounded out to words, as written) hold the pattern. */
+static int pattern_ok(const unsigned char *p, uint32_t slot, uint64_t from, uint64_t to)
 {
-	for (uint64_t j = 0; j * 8 < n; j++) {
+	for (uint64_t j = from / 8; j * 8 < to; j++) {
 		uint64_t w = pattern_word(slot, j);
-		uint64_t len = n - j * 8 < 8 ? n - j * 8 : 8;
+		uint64_t len = to - j * 8 < 8 ? to - j * 8 : 8;
 		if (memcmp(p + j * 8, &w, (size_t)len) != 0)
-			return (int64_t)(j * 8);
+			return 0;
 	}
-	return -1;
+	return 1;
+}
+
+/*
+ * The bytes of an n-byte block that carry the pattern: all of a block up to
+ * two windows long; the first and the last CHECK_WINDOW bytes of a larger
+ * one, so that a huge request in a trace (1 TiB, say) that an allocator
+ * grants lazily is never written through. [0, *head) and [*tail, n).
+ */
+#define CHECK_WINDOW ((uint64_t)1 << 16)
+
+static void pattern_window(uint64_t n, uint64_t *head, uint64_t *tail)
+{
+	*head = n < CHECK_WINDOW ? n : CHECK_WINDOW;
+	*tail = n > 2 * CHECK_WINDOW ? n - CHECK_WINDOW : *head;
+}
+
+static void window_fill(unsigned char *p, uint32_t slot, uint64_t n)
+{
+	uint64_t head, tail;
+	pattern_window(n, &head, &tail);
+	pattern_fill(p, slot, 0, head);
+	pattern_fill(p, slot, tail, n);
+}
+
+/* Whether the patterned bytes of an n-byte block that lie below `limit` are intact. */
+static int window_ok(const unsigned char *p, uint32_t slot, uint64_t n, uint64_t limit)
+{
+	uint64_t head, tail;
+	pattern_window(n, &head, &tail);
+	return pattern_ok(p, slot, 0, head < limit ? head : limit) &&
+	       (tail >= limit || pattern_ok(p, slot, tail, n < limit ? n : limit));
 }
 
 /* --- Checks --- */
@@ -145,11 +176,14 @@ static void engine_error(struct engine *e, uint64_t *counter, const char *what,
 			 (unsigned)slot, p);
 }
 
-/* Check the first n bytes of a slot's block against its pattern. */
-static void block_verify(struct engine *e, uint32_t slot, const void *p, uint64_t n,
+/*
+ * Check a slot's block at p against its pattern, as written for a block of
+ * the slot's size, over its first `limit` bytes.
+ */
+static void block_verify(struct engine *e, uint32_t slot, const void *p, uint64_t limit,
 			 const char *what)
 {
-	if (pattern_check(p, slot, n) >= 0)
+	if (!window_ok(p, slot, e->size[slot], limit))
 		engine_error(e, &e->r->corrupted, what, slot, p);
 }
 
@@ -199,7 +233,7 @@ static void op_alloc(struct engine *e, uint32_t slot, uint64_t size)
 		return;
 	}
 	block_adopt(e, slot, p, size);
-	pattern_fill(p, slot, 0, size);
+	window_fill(p, slot, size);
 }
 
 static void op_free(struct engine *e, uint32_t slot)
@@ -231,9 +265,11 @@ static void op_realloc(struct engine *e, uint32_t slot, uint64_t size)
 		return;
 	}
 	uint64_t keep = old < size ? old : size;
-	block_verify(e, slot, q, keep, "realloc lost the data");
+	e->size[slot] = old; /* the pattern in q is still the old block's */
+	if (p)
+		block_verify(e, slot, q, keep, "realloc lost the data");
 	block_adopt(e, slot, q, size);
-	pattern_fill(q, slot, 0, size); /* restore the kept bytes too, after a report */
+	window_fill(q, slot, size); /* restore the kept bytes too, after a report */
 }
 
 static int engine_setup(struct engine *e, const struct trace *t, const struct balloc *a,

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "options.h"
+#include "progress.h"
 #include "report.h"
 #include "spawn.h"
 #include "trace.h"
@@ -35,6 +37,7 @@ struct replay_cli {
 	int ntraces;
 	char tmpdir[64];     /* where the parsed traces are saved for the runners */
 	char **saved;        /* per trace: its saved form in tmpdir */
+	const char *prog;    /* the command's name, for messages */
 };
 
 static void replay_usage(FILE *f, const char *prog)
@@ -79,66 +82,82 @@ static int parse_alloc_list(struct replay_cli *c, const char *list)
 	return c->nallocs ? 0 : -1;
 }
 
-static int parse_number(const char *s, unsigned long long *v)
+/* One option with its argument (arg, NULL when there is none); -1 if bad. */
+static int option_apply(struct replay_cli *c, const char *prog, const char *o, const char *arg,
+			const char **alloc_list)
 {
-	char *end;
-	if (!s || !*s || *s == '-')
-		return -1;
-	*v = strtoull(s, &end, 0);
-	return *end ? -1 : 0;
+	unsigned long long v;
+	if (!arg)
+		return tool_usage_error(prog, "option '%s' needs an argument%s", o, "");
+	if (strcmp(o, "-a") == 0 || strcmp(o, "--allocator") == 0) {
+		*alloc_list = arg;
+	} else if (strcmp(o, "--plot") == 0) {
+		c->plot = arg;
+	} else if (strcmp(o, "--format") == 0) {
+		if (trace_format_parse(arg) < 0)
+			return tool_usage_error(prog, "%s: '%s' is not rep, wee, vlog or auto", o, arg);
+		c->format = arg;
+	} else if (strcmp(o, "--align") == 0) {
+		if (tool_option_number(prog, o, arg, 1, 1, 1ULL << 30, &v))
+			return -1;
+		if (v & (v - 1))
+			return tool_usage_error(prog, "%s: '%s' is not a power of two", o, arg);
+		c->align = (unsigned long)v;
+	} else if (strcmp(o, "--repeat") == 0) {
+		if (tool_option_number(prog, o, arg, 0, 1, 99, &v))
+			return -1;
+		c->repeat = (unsigned long)v;
+	} else if (strcmp(o, "--arena") == 0) {
+		if (tool_option_number(prog, o, arg, 1, 1, 1ULL << 40, &v))
+			return -1;
+		c->arena = v;
+	} else {
+		return tool_usage_error(prog, "unknown option '%s'%s", o, "");
+	}
+	return 0;
 }
 
 /* Options; returns 0, 1 for --help, -1 on a bad option (reported). */
 static int parse_cli(struct replay_cli *c, int argc, char **argv)
 {
 	const char *alloc_list = NULL;
-	unsigned long long v;
 	int only_traces = 0;
 	c->traces = calloc((size_t)argc, sizeof(char *));
 	if (!c->traces)
 		return -1;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i], *arg = i + 1 < argc ? argv[i + 1] : NULL;
-		int takes = 1;
 		if (only_traces || o[0] != '-' || !o[1]) {
 			c->traces[c->ntraces++] = argv[i];
 			continue;
 		}
 		if (strcmp(o, "--") == 0)
-			only_traces = 1, takes = 0;
+			only_traces = 1;
 		else if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0)
 			return 1;
 		else if (strcmp(o, "--csv") == 0 || strcmp(o, "--json") == 0)
-			c->out = o[2] == 'c' ? OUT_CSV : OUT_JSON, takes = 0;
-		else if ((strcmp(o, "-a") == 0 || strcmp(o, "--allocator") == 0) && arg)
-			alloc_list = arg;
-		else if (strcmp(o, "--plot") == 0 && arg)
-			c->plot = arg;
-		else if (strcmp(o, "--format") == 0 && arg && trace_format_parse(arg) >= 0)
-			c->format = arg;
-		else if (strcmp(o, "--align") == 0 && parse_number(arg, &v) == 0 && v &&
-			 !(v & (v - 1)))
-			c->align = (unsigned long)v;
-		else if (strcmp(o, "--repeat") == 0 && parse_number(arg, &v) == 0 && v && v < 100)
-			c->repeat = (unsigned long)v;
-		else if (strcmp(o, "--arena") == 0 && parse_number(arg, &v) == 0)
-			c->arena = v;
-		else {
-			fprintf(stderr, "%s: bad option or argument: %s\n", argv[0], o);
+			c->out = o[2] == 'c' ? OUT_CSV : OUT_JSON;
+		else if (option_apply(c, argv[0], o, arg, &alloc_list) < 0)
 			return -1;
-		}
-		i += takes;
+		else
+			i++;
 	}
-	if (c->ntraces < 1) {
-		fprintf(stderr, "%s: no trace given\n", argv[0]);
-		return -1;
-	}
+	if (c->ntraces < 1)
+		return tool_usage_error(argv[0], "no trace given%s%s", "", "");
 	if (alloc_list ? parse_alloc_list(c, alloc_list)
-		       : spawn_default_allocs("replay", "replay", &c->alloc_buf, add_alloc_cb, c)) {
+		       : spawn_default_allocs(argv[0], "replay", &c->alloc_buf, add_alloc_cb, c)) {
 		fprintf(stderr, "%s: cannot make the list of allocators\n", argv[0]);
 		return -1;
 	}
-	return 0;
+	/* Every name must be one a runner offers, before anything runs. */
+	return alloc_list ? spawn_check_allocs(argv[0], "replay", c->allocs, c->nallocs) : 0;
+}
+
+/* The file name of a path, for short messages. */
+static const char *base_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
 }
 
 /* Run one runner measurement; the parsed lines go into *r. Returns 0 or -1. */
@@ -186,13 +205,19 @@ static int run_rows(const struct replay_cli *c, struct replay_row *rows, size_t 
 {
 	double *secs = calloc(n * c->repeat, sizeof(double));
 	struct replay_result t;
+	struct progress pr;
 	if (!secs)
 		return -1;
-	for (size_t k = 0; k < n; k++)
+	progress_start(&pr, c->prog, n * (1 + c->repeat));
+	for (size_t k = 0; k < n; k++) {
+		progress_step(&pr, "checked run: %s on %s", base_of(rows[k].trace), rows[k].alloc);
 		rows[k].ok = run_measure(c, rows[k].alloc, rows[k].trace, c->saved[trace_of[k]], 1,
 					 &rows[k].check) == 0;
+	}
 	for (unsigned long i = 0; i < c->repeat; i++)
 		for (size_t k = 0; k < n; k++) {
+			progress_step(&pr, "timed run %lu of %lu: %s on %s", i + 1, c->repeat,
+				      base_of(rows[k].trace), rows[k].alloc);
 			if (!rows[k].ok)
 				continue;
 			rows[k].ok = run_measure(c, rows[k].alloc, rows[k].trace,
@@ -200,6 +225,7 @@ static int run_rows(const struct replay_cli *c, struct replay_row *rows, size_t 
 			secs[k * c->repeat + i] = t.seconds;
 			replay_result_free(&t);
 		}
+	progress_end(&pr);
 	for (size_t k = 0; k < n; k++) {
 		double *s = secs + k * c->repeat;
 		qsort(s, c->repeat, sizeof(double), double_cmp);
@@ -233,6 +259,9 @@ static int prepare_traces(struct replay_cli *c)
 			fprintf(stderr, "%s\n", err);
 			return -1;
 		}
+		if (t.nops == 0) /* legal, but most likely not what was meant */
+			fprintf(stderr, "%s: warning: %s holds no operations: nothing to replay\n",
+				c->prog, c->traces[i]);
 		c->saved[i] = malloc(sizeof(c->tmpdir) + 32);
 		if (c->saved[i])
 			snprintf(c->saved[i], sizeof(c->tmpdir) + 32, "%s/%d.ops", c->tmpdir, i);
@@ -312,13 +341,12 @@ static int replay_all(const struct replay_cli *c)
 
 int replay_main(int argc, char **argv)
 {
-	struct replay_cli c = { .format = "auto", .align = 16, .repeat = 3 };
+	struct replay_cli c = { .format = "auto", .align = 16, .repeat = 3, .prog = argv[0] };
 	int status, rc = parse_cli(&c, argc, argv);
 	if (rc == 1) {
 		replay_usage(stdout, argv[0]);
 		status = 0;
 	} else if (rc < 0) {
-		replay_usage(stderr, argv[0]);
 		status = 2;
 	} else if (prepare_traces(&c) < 0) {
 		status = 1;

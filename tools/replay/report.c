@@ -41,19 +41,27 @@ static void bytes_human(char *buf, size_t len, double b)
 
 void report_table(FILE *f, const struct replay_row *rows, size_t n)
 {
-	fprintf(f, "%-22s %-9s %9s %9s %11s %11s %6s %6s %8s %6s\n", "trace", "allocator", "ops",
-		"Mops/s", "peak live", "footprint", "util%", "frag%", "failures", "errors");
+	/* The name columns are as wide as their longest entry. */
+	int tw = 22, aw = 9;
+	for (size_t i = 0; i < n; i++) {
+		if ((int)strlen(base_name(rows[i].trace)) > tw)
+			tw = (int)strlen(base_name(rows[i].trace));
+		if ((int)strlen(rows[i].alloc) > aw)
+			aw = (int)strlen(rows[i].alloc);
+	}
+	fprintf(f, "%-*s %-*s %9s %9s %11s %11s %6s %6s %8s %6s\n", tw, "trace", aw, "allocator",
+		"ops", "Mops/s", "peak live", "footprint", "util%", "frag%", "failures", "errors");
 	for (size_t i = 0; i < n; i++) {
 		const struct replay_row *r = &rows[i];
 		char live[24], foot[24];
 		if (!r->ok) {
-			fprintf(f, "%-22s %-9s   (run failed)\n", base_name(r->trace), r->alloc);
+			fprintf(f, "%-*s %-*s   (run failed)\n", tw, base_name(r->trace), aw, r->alloc);
 			continue;
 		}
 		bytes_human(live, sizeof(live), (double)r->check.peak_live);
 		bytes_human(foot, sizeof(foot), (double)r->check.peak_footprint);
-		fprintf(f, "%-22s %-9s %9llu %9.2f %11s %11s %6.1f %6.1f %8llu %6llu\n",
-			base_name(r->trace), r->alloc, (unsigned long long)r->check.ops,
+		fprintf(f, "%-*s %-*s %9llu %9.2f %11s %11s %6.1f %6.1f %8llu %6llu\n",
+			tw, base_name(r->trace), aw, r->alloc, (unsigned long long)r->check.ops,
 			r->ops_per_sec / 1e6, live, foot, 100 * report_utilization(r),
 			100 * report_internal_frag(r), (unsigned long long)r->check.failures,
 			(unsigned long long)replay_result_errors(&r->check));

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * runner.c - the program that runs one measurement in a process of its
- * own, so that no allocator disturbs another. buddy-replay and buddy-bench
+ * own, so that no allocator disturbs another. `buddy replay` and `buddy bench`
  * start it and read its stdout. One runner is built per peer, linked
  * against that peer (which then is the process malloc); the native runner
  * uses glibc malloc and also offers the project's own allocators.
@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buddy/alloc.h"
 #include "engine.h"
@@ -45,27 +46,43 @@ static const struct runner_ours ours[] = {
 	{ NULL, NULL, 0 }
 };
 
+/* Whether `name` works in one fixed buffer. */
+static int replay_fixed(const char *name)
+{
+	for (const struct runner_ours *o = ours; o->name; o++)
+		if (o->fixed && strcmp(name, o->name) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Arena for a replay when none was given: the allocator's own default,
  * except for one that works in a single fixed buffer, which gets twice the
  * trace's peak live bytes (a power of two, at least 1 MiB) so that the trace
- * fits. Such an allocator reports its high-water mark as its footprint, so
- * the buffer size does not enter the utilization.
+ * fits, but at most half the machine's memory: a trace that asks for more
+ * (a 1 TiB request, say) gets failed allocations, counted, as any allocator
+ * would give it. Such an allocator reports its high-water mark as its
+ * footprint, so the buffer size does not enter the utilization.
  */
 static size_t replay_arena(const char *name, const struct trace *t, size_t arena)
 {
-	size_t want = 1u << 20;
-	for (const struct runner_ours *o = ours; !arena && o->name; o++)
-		if (o->fixed && strcmp(name, o->name) == 0) {
-			uint64_t peak = replay_trace_peak_live(t);
-			while (want < 2 * peak && want < ((size_t)1 << 40))
-				want <<= 1;
-			return want;
-		}
-	return arena;
+	size_t want = 1u << 20, cap = (size_t)1 << 40;
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	if (arena || !replay_fixed(name))
+		return arena;
+	if (pages > 0 && page > 0 && (uint64_t)pages * (uint64_t)page / 2 < cap)
+		cap = (size_t)((uint64_t)pages * (uint64_t)page / 2);
+	uint64_t peak = replay_trace_peak_live(t);
+	while (want < 2 * peak && want <= cap / 2)
+		want <<= 1;
+	return want;
 }
 
-static int runner_open(const char *name, size_t arena, struct balloc *out)
+/*
+ * Open allocator `name`: 0, or -1 after a message; -ENOMEM, silently, when it
+ * ran out of memory and `quiet_nomem` is set (the caller tries a smaller arena).
+ */
+static int runner_open(const char *name, size_t arena, struct balloc *out, int quiet_nomem)
 {
 	struct balloc_options opt = { .arena_bytes = arena };
 	int rc = ENOENT;
@@ -88,6 +105,8 @@ static int runner_open(const char *name, size_t arena, struct balloc *out)
 	if (rc < 0)
 		rc = errno ? errno : ENOMEM;
 #endif
+	if (rc == ENOMEM && quiet_nomem)
+		return -ENOMEM;
 	fprintf(stderr, "%s: %s\n", name, rc == ENOENT ? "no such allocator in this runner"
 						      : strerror(rc));
 	return -1;
@@ -149,7 +168,14 @@ static int runner_replay(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	if (runner_open(argv[1], replay_arena(argv[1], &t, arena), &a) < 0) {
+	size_t bytes = replay_arena(argv[1], &t, arena);
+	int opened = runner_open(argv[1], bytes, &a, !arena && replay_fixed(argv[1]));
+	/* A buffer the system will not map: smaller ones, down to 1 MiB. */
+	while (opened == -ENOMEM && bytes > (1u << 20)) {
+		bytes /= 2;
+		opened = runner_open(argv[1], bytes, &a, bytes > (1u << 20));
+	}
+	if (opened < 0) {
 		trace_free(&t);
 		return 1;
 	}
@@ -189,7 +215,7 @@ static int runner_target(const char *name, int w, struct bench_target *t, struct
 #else
 	(void)rpg;
 #endif
-	if (runner_open(name, w == BENCH_W3 ? BENCH_HEAP_ARENA : BENCH_PAGE_ARENA * 2, a) < 0)
+	if (runner_open(name, w == BENCH_W3 ? BENCH_HEAP_ARENA : BENCH_PAGE_ARENA * 2, a, 0) < 0)
 		return -1;
 	*opened = 1;
 	bench_target_balloc(t, a);

@@ -509,14 +509,24 @@ static int vlog_arg(const struct vlog_call *c, const char *label, int index, uin
 	return 0;
 }
 
+/* The functions valgrind's --trace-malloc prints, by how their size is given. */
+static const char *const by_size[] = { "malloc", "valloc", "pvalloc", "__builtin_new",
+				       "__builtin_vec_new", NULL };
+static const char *const by_align[] = { "memalign", "posix_memalign", "aligned_alloc", NULL };
+static const char *const frees[] = { "free", "cfree", "__builtin_delete",
+				     "__builtin_vec_delete", NULL };
+
+/* Whether name is an allocation function of a valgrind log (C++ new and delete included). */
+static int vlog_known(const char *n)
+{
+	return name_is(n, by_size) || name_is(n, by_align) || name_is(n, frees) ||
+	       strcmp(n, "calloc") == 0 || strcmp(n, "realloc") == 0 || strncmp(n, "_Znw", 4) == 0 ||
+	       strncmp(n, "_Zna", 4) == 0 || strncmp(n, "_Zdl", 4) == 0 || strncmp(n, "_Zda", 4) == 0;
+}
+
 /* Bytes a call allocates: 1 and *size, 0 for a free, -1 unknown function. */
 static int vlog_alloc_size(struct parser *ps, const struct vlog_call *c, uint64_t *size)
 {
-	static const char *const by_size[] = { "malloc", "valloc", "pvalloc", "__builtin_new",
-					       "__builtin_vec_new", NULL };
-	static const char *const by_align[] = { "memalign", "posix_memalign", "aligned_alloc", NULL };
-	static const char *const frees[] = { "free", "cfree", "__builtin_delete",
-					     "__builtin_vec_delete", NULL };
 	const char *n = c->name;
 	int rc = 1;
 	if (name_is(n, by_size) || strncmp(n, "_Znw", 4) == 0 || strncmp(n, "_Zna", 4) == 0)
@@ -612,32 +622,57 @@ static int vlog_realloc(struct parser *ps, uint64_t pid, const struct vlog_call 
 	return op_push(ps, TRACE_REALLOC, slot, c->arg[1]);
 }
 
+/*
+ * One line: 1 when it is valgrind's (a "--PID--" line, with or without a
+ * call, or an "==PID==" message), 0 for any other text, -1 on an error.
+ */
 static int vlog_line(struct parser *ps)
 {
 	uint64_t pid;
 	struct vlog_call c;
 	int found;
+	if (scan_prefix(ps, "==") && scan_number(ps, 10, &pid) && scan_prefix(ps, "=="))
+		return 1; /* valgrind's own messages */
+	ps->pos = ps->ls;
 	if (!scan_prefix(ps, "--") || !scan_number(ps, 10, &pid) || !scan_prefix(ps, "--"))
-		return 0; /* not a --PID-- line: valgrind's own output */
+		return 0;
 	scan_space(ps);
 	if (vlog_call_scan(ps, &c, &found) < 0)
 		return -1;
+	if (!found && vlog_known(c.name))
+		return parser_fail(ps, "%s without its arguments: the line is cut short", c.name);
 	if (!found)
-		return 0; /* some other --PID-- message */
+		return 1; /* some other --PID-- message */
 	int rc = strcmp(c.name, "realloc") == 0 ? vlog_realloc(ps, pid, &c)
 						: vlog_plain(ps, pid, &c, TRACE_ALLOC);
 	if (rc < 0)
 		return -1;
 	if (!scan_at_end(ps))
 		return parser_fail(ps, "unexpected text after the call");
-	return 0;
+	return 1;
 }
 
+/*
+ * A log may hold the program's own output between valgrind's lines, but a
+ * file with text and not one line of valgrind's is no valgrind log.
+ */
 static int vlog_parse(struct parser *ps)
 {
-	while (line_next(ps))
-		if (vlog_line(ps) < 0)
+	size_t text = 0, valgrind = 0;
+	while (line_next(ps)) {
+		int rc = vlog_line(ps);
+		if (rc < 0)
 			return -1;
+		valgrind += (size_t)rc;
+		text += ps->le > ps->ls;
+	}
+	if (text && !valgrind) {
+		if (ps->errlen)
+			snprintf(ps->err, ps->errlen, "%s: not a valgrind log: no line starts with "
+				 "--PID-- or ==PID== (record one with valgrind --trace-malloc=yes)",
+				 ps->name);
+		return -1;
+	}
 	return 0;
 }
 
@@ -772,7 +807,12 @@ static int trace_map(const char *path, struct trace *out, char *err, size_t errl
 int trace_load(const char *path, enum trace_format fmt, struct trace *out,
 	       char *err, size_t errlen)
 {
+	struct stat sb;
 	memset(out, 0, sizeof(*out));
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(EISDIR));
+		return -1;
+	}
 	int m = trace_map(path, out, err, errlen);
 	if (m <= 0)
 		return m;
@@ -801,10 +841,11 @@ int trace_load(const char *path, enum trace_format fmt, struct trace *out,
 		if (n == 0)
 			break;
 	}
+	int e = ferror(f) ? errno : 0;
 	bad |= ferror(f);
 	fclose(f);
 	if (bad) {
-		snprintf(err, errlen, "%s: read error", path);
+		snprintf(err, errlen, "%s: %s", path, e ? strerror(e) : "out of memory");
 		free(buf);
 		return -1;
 	}

@@ -161,3 +161,51 @@ int spawn_default_allocs(const char *prog, const char *mode, char **buf,
 			add(arg, spawn_peers[i]);
 	return 0;
 }
+
+/* The names a runner list offers, collected by spawn_check_allocs. */
+struct name_list {
+	const char *names[64];
+	size_t n;
+};
+
+static void name_list_add(void *arg, const char *name)
+{
+	struct name_list *l = arg;
+	if (l->n < sizeof(l->names) / sizeof(l->names[0]))
+		l->names[l->n++] = name;
+}
+
+static int name_in(const char *name, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] && strcmp(name, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int spawn_check_allocs(const char *prog, const char *mode, const char *const *names, size_t n)
+{
+	struct name_list valid = { { NULL }, 0 };
+	char *buf = NULL;
+	int rc = spawn_default_allocs(prog, mode, &buf, name_list_add, &valid);
+	size_t npeers = 0;
+	while (spawn_peers[npeers])
+		npeers++;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (name_in(names[i], valid.names, valid.n))
+			continue;
+		if (name_in(names[i], spawn_peers, npeers)) {
+			fprintf(stderr, "%s: %s is not installed here: its runner buddy-run-%s was not "
+					"built (install its -dev package, then rebuild)\n", prog, names[i],
+				names[i]);
+		} else {
+			fprintf(stderr, "%s: unknown allocator '%s' (valid:", prog, names[i]);
+			for (size_t k = 0; k < valid.n; k++)
+				fprintf(stderr, "%s %s", k ? "," : "", valid.names[k]);
+			fprintf(stderr, ")\n");
+		}
+		rc = -1;
+	}
+	free(buf);
+	return rc;
+}

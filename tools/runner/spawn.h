@@ -40,4 +40,12 @@ int spawn_capture(char *const *prefix, char *const *argv, char **out);
 int spawn_default_allocs(const char *prog, const char *mode, char **buf,
 			 void (*add)(void *arg, const char *name), void *arg);
 
+/*
+ * Whether every one of names[0..n) can run in `mode`: a name
+ * spawn_default_allocs gives. Returns 0, or -1 after one line on stderr per
+ * bad name: "prog: unknown allocator 'x' (valid: a, b, ...)", or for a
+ * known peer whose runner was not built, that it is not installed.
+ */
+int spawn_check_allocs(const char *prog, const char *mode, const char *const *names, size_t n);
+
 #endif /* BUDDY_RUNNER_SPAWN_H */
