@@ -5,8 +5,8 @@
 #   every function the header declares is named in the page's NAME line, shown
 #   in its SYNOPSIS and described (a `.BR name ()` entry); each page says the
 #   errors and the thread safety;
-# - buddy(1) lists every option that `buddy --help`, `buddy replay --help` and
-#   `buddy bench --help` print, and every command of the session's `help`;
+# - buddy(1) lists every option that `buddy --help` and the --help of replay,
+#   bench and record print, and every command of the session's `help`;
 # - groff formats every page without a warning;
 # - README's "API at a glance" table names every function of page.h.
 # Usage: man_check.sh BUDDY SOURCE_DIR
@@ -52,7 +52,7 @@ done
 page=$man/buddy.1
 # Option lines are indented and start with a dash; the description follows
 # after two blanks.
-opts=$( { "$buddy" --help; "$buddy" replay --help; "$buddy" bench --help; } 2>&1 |
+opts=$( { "$buddy" --help; "$buddy" replay --help; "$buddy" bench --help; "$buddy" record --help; } 2>&1 |
   grep -E '^ +-' | sed -E 's/^ +//; s/  .*//' | grep -oE -- '--[a-z][a-z-]*' | sort -u)
 [ -n "$opts" ] || fail "no options found in buddy --help"
 for o in $opts; do

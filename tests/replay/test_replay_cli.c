@@ -294,6 +294,36 @@ static void test_cli_progress(void **state)
 	assert_non_null(strstr(out, "buddy replay: 2/2 timed run 1 of 1: rep-classic.rep on glibc\n"));
 }
 
+/*
+ * buddy record follows a program's children (sh starts ls) and writes a
+ * trace that replays. Needs valgrind, which make check installs; skips,
+ * saying so, without it.
+ */
+static void test_cli_record(void **state)
+{
+	(void)state;
+	if (run("command -v valgrind") != 0) {
+		printf("skipped: valgrind is not installed\n");
+		skip();
+		return;
+	}
+	char dir[] = "/tmp/buddy-test-record-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	int rc = run("cd %s && %s/buddy record -o t.vlog -- sh -c 'ls / >/dev/null; true' 2>&1 && "
+		     "%s/buddy replay -a glibc --repeat 1 --csv t.vlog", dir, bin_dir(), bin_dir());
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, " operations from 2 processes in t.vlog; replay them with: "
+				    "buddy replay t.vlog\n"));
+	assert_non_null(strstr(out, "\"t.vlog\",glibc,1,"));
+	/* A program that does not start records nothing, and says so. */
+	assert_int_equal(run("cd %s && %s/buddy record -- ./no-such-program", dir, bin_dir()), 1);
+	assert_non_null(strstr(out, "no allocations recorded"));
+	assert_int_equal(run("test -e %s/no-such-program.vlog", dir), 1);
+	assert_int_equal(run("%s/buddy record -o x.vlog", bin_dir()), 2);
+	assert_non_null(strstr(out, "no program given"));
+	assert_int_equal(run("rm -r %s", dir), 0);
+}
+
 /* The real traces, when the shared folder is there. */
 static void test_cli_replay_shared_python_trace(void **state)
 {
@@ -327,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_cli_bench_small_run),
 		cmocka_unit_test(test_cli_tables_align),
 		cmocka_unit_test(test_cli_progress),
+		cmocka_unit_test(test_cli_record),
 		cmocka_unit_test(test_cli_replay_shared_python_trace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -176,6 +176,35 @@ static void test_trace_pids_name_blocks_apart(void **state)
 	trace_free(&t);
 }
 
+/*
+ * A process forked from another one in the same log frees (and reallocs)
+ * blocks it inherited: those frees are dropped, such a realloc is a fresh
+ * allocation. A process whose parent is not in the log stays strict.
+ */
+static void test_trace_vlog_forked_children_free_inherited_blocks(void **state)
+{
+	(void)state;
+	static const char log[] =
+		"==2== Parent PID: 1\n"          /* forked from 1, listed before it */
+		"--2-- free(0x10)\n"             /* 1's block, inherited: dropped */
+		"--2-- realloc(0x20,64) = 0x90\n" /* inherited too: a new block here */
+		"--2-- free(0x90)\n"
+		"==1== Parent PID: 77\n"         /* the root: its parent is not traced */
+		"--1-- malloc(8) = 0x10\n"
+		"--1-- free(0x10)\n";
+	static const struct want w[] = { { TRACE_REALLOC, 0, 64 }, { TRACE_FREE, 0, 0 },
+					 { TRACE_ALLOC, 1, 8 }, { TRACE_FREE, 1, 0 } };
+	struct trace t;
+	char err[256];
+	assert_int_equal(trace_parse("f.vlog", log, strlen(log), TRACE_VLOG, &t, err, sizeof(err)), 0);
+	expect_ops(&t, w, 4, 2);
+	trace_free(&t);
+	static const char root[] = "==1== Parent PID: 77\n--1-- free(0x10)\n";
+	assert_int_equal(trace_parse("r.vlog", root, strlen(root), TRACE_VLOG, &t, err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, "r.vlog:2: free of 0x10, which is not allocated");
+}
+
 static void expect_error(const char *name, const char *line_and_msg)
 {
 	struct trace t;
@@ -385,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_trace_buffer_without_final_newline_or_nul),
 		cmocka_unit_test(test_trace_detect_by_extension_and_content),
 		cmocka_unit_test(test_trace_missing_file),
+		cmocka_unit_test(test_trace_vlog_forked_children_free_inherited_blocks),
 		cmocka_unit_test(test_trace_vlog_without_allocations_is_empty),
 		cmocka_unit_test(test_trace_save_and_map_round_trip),
 		cmocka_unit_test(test_trace_shared_vlog_matches_its_rep),

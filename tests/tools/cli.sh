@@ -49,6 +49,7 @@ try --help
 try replay
 try replay --format nope x.rep
 try bench --workload W9
+try record
 printf '%s\n' '$ printf "alloc 0\nfree #1\nbogus\n" | buddy --width 80' >>"$out"
 printf 'alloc 0\nfree #1\nbogus\n' | NO_COLOR= $buddy --width 80 >>"$out" 2>&1
 echo "exit status: $?" >>"$out"

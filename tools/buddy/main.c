@@ -15,6 +15,7 @@
 
 #include "bench.h"
 #include "lineedit.h"
+#include "record.h"
 #include "replay.h"
 #include "session.h"
 
@@ -27,11 +28,12 @@ static void usage_print(FILE *f)
 		"usage: buddy [OPTIONS] [SCRIPT]\n"
 		"       buddy replay [OPTIONS] TRACE...   (buddy replay --help)\n"
 		"       buddy bench [OPTIONS]             (buddy bench --help)\n"
+		"       buddy record [-o FILE] -- PROGRAM [ARG...]   (buddy record --help)\n"
 		"Watch a buddy allocator work: allocate, free and look at the arena.\n"
 		"With SCRIPT, or with stdin not a terminal, runs the commands without prompting.\n"
 		"'replay' replays allocation traces on every allocator; 'bench' runs the\n"
-		"micro-benchmarks. (To run a script file named replay or bench, write\n"
-		"./replay or ./bench.)\n"
+		"micro-benchmarks; 'record' records a program's allocations as a trace. (To\n"
+		"run a script file named replay, bench or record, write ./replay and so on.)\n"
 		"\n"
 		"  -a, --allocator NAME  pages (buddy pages, default), heap (buddy heap) or bestfit\n"
 		"  -s, --arena SIZE      arena size, K, M or G suffix (default 256K; heaps 4K)\n"
@@ -256,13 +258,19 @@ static int interactive_run(struct cmd_session *s)
 	return 0;
 }
 
-/* `buddy replay ...` and `buddy bench ...`: argv from the subcommand on. */
+/* `buddy replay ...`, `buddy bench ...`, `buddy record ...`: argv from the subcommand on. */
 static int subcommand_run(int argc, char **argv, int *status)
 {
 	static char replay_name[] = "buddy replay", bench_name[] = "buddy bench";
+	static char record_name[] = "buddy record";
 
 	if (argc < 2)
 		return 0;
+	if (strcmp(argv[1], "record") == 0) {
+		argv[1] = record_name;
+		*status = record_main(argc - 1, argv + 1);
+		return 1;
+	}
 	if (strcmp(argv[1], "replay") == 0) {
 		argv[1] = replay_name;
 		*status = replay_main(argc - 1, argv + 1);

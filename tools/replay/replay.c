@@ -51,7 +51,8 @@ static void replay_usage(FILE *f, const char *prog)
 		"      --format F           rep, wee, vlog or auto (default auto)\n"
 		"      --align N            alignment every block must have (default 16)\n"
 		"      --repeat N           timed runs per allocator, median taken (default 3)\n"
-		"      --arena BYTES        arena for the project's allocators (default theirs)\n",
+		"      --arena SIZE         arena for the project's allocators, K, M or G suffix\n"
+		"                           (default theirs)\n",
 		prog);
 }
 

@@ -119,6 +119,8 @@ struct parser {
 	struct idmap map;   /* live names -> slots */
 	char *err;          /* message buffer */
 	size_t errlen;
+	uint64_t (*forks)[2]; /* valgrind logs: (pid, parent pid) of each process that says it */
+	size_t nforks, forks_cap;
 };
 
 static int parser_fail(struct parser *ps, const char *fmt, ...)
@@ -548,11 +550,60 @@ static int vlog_alloc_size(struct parser *ps, const struct vlog_call *c, uint64_
 	return rc;
 }
 
+/* The parent of pid, from its "==PID== Parent PID: N" line; 0 if unknown. */
+static uint64_t vlog_parent(const struct parser *ps, uint64_t pid)
+{
+	for (size_t i = ps->nforks; i-- > 0;)
+		if (ps->forks[i][0] == pid)
+			return ps->forks[i][1];
+	return 0;
+}
+
+/*
+ * Whether pid may free memory it never allocated: a process forked from
+ * another one in the same log inherits its parent's blocks (a copy of
+ * each), and frees them as its own. Such frees are dropped, and a realloc
+ * of one becomes a fresh allocation; in every other process they stay errors.
+ */
+static int vlog_inherits(const struct parser *ps, uint64_t pid)
+{
+	uint64_t parent = vlog_parent(ps, pid);
+	for (size_t i = 0; parent && i < ps->nforks; i++)
+		if (ps->forks[i][0] == parent)
+			return 1;
+	return 0;
+}
+
+/* "==PID== Parent PID: N" at the scan position: remember it. */
+static int vlog_parent_line(struct parser *ps, uint64_t pid)
+{
+	uint64_t parent;
+	scan_space(ps);
+	if (!scan_prefix(ps, "Parent PID:"))
+		return 0;
+	scan_space(ps);
+	if (!scan_number(ps, 10, &parent))
+		return 0;
+	if (ps->nforks == ps->forks_cap) {
+		size_t cap = ps->forks_cap ? 2 * ps->forks_cap : 16;
+		uint64_t(*nf)[2] = realloc(ps->forks, cap * sizeof(*nf));
+		if (!nf)
+			return parser_fail(ps, "out of memory");
+		ps->forks = nf;
+		ps->forks_cap = cap;
+	}
+	ps->forks[ps->nforks][0] = pid;
+	ps->forks[ps->nforks++][1] = parent;
+	return 0;
+}
+
 static int vlog_free(struct parser *ps, uint64_t pid, uint64_t addr)
 {
 	char what[48];
 	if (addr == 0)
 		return op_push(ps, TRACE_FREE, TRACE_NO_SLOT, 0);
+	if (!idmap_find(&ps->map, pid, addr) && vlog_inherits(ps, pid))
+		return 0;
 	snprintf(what, sizeof(what), "0x%llx", (unsigned long long)addr);
 	return name_free(ps, pid, addr, what);
 }
@@ -605,6 +656,8 @@ static int vlog_realloc(struct parser *ps, uint64_t pid, const struct vlog_call 
 	if (c->arg[0] == 0)
 		return vlog_new_block(ps, pid, addr, c->arg[1], TRACE_REALLOC);
 	struct idmap_entry *e = idmap_find(&ps->map, pid, c->arg[0]);
+	if (!e && vlog_inherits(ps, pid)) /* a block from before the fork: a fresh one here */
+		return addr ? vlog_new_block(ps, pid, addr, c->arg[1], TRACE_REALLOC) : 0;
 	if (!e)
 		return parser_fail(ps, "realloc of 0x%llx, which is not allocated",
 				   (unsigned long long)c->arg[0]);
@@ -659,6 +712,16 @@ static int vlog_line(struct parser *ps)
 static int vlog_parse(struct parser *ps)
 {
 	size_t text = 0, valgrind = 0;
+	const char *start = ps->cur;
+	uint64_t pid;
+	/* First every process's parent, wherever its line is (logs of several
+	 * processes come one after the other, not always parents first). */
+	while (line_next(ps))
+		if (scan_prefix(ps, "==") && scan_number(ps, 10, &pid) && scan_prefix(ps, "==") &&
+		    vlog_parent_line(ps, pid) < 0)
+			return -1;
+	ps->cur = start;
+	ps->line = 0;
 	while (line_next(ps)) {
 		int rc = vlog_line(ps);
 		if (rc < 0)
@@ -735,6 +798,7 @@ int trace_parse(const char *name, const char *buf, size_t len,
 	int rc = fmt == TRACE_REP ? rep_parse(&ps) : fmt == TRACE_WEE ? wee_parse(&ps)
 		: fmt == TRACE_VLOG ? vlog_parse(&ps) : parser_fail(&ps, "unknown format");
 	free(ps.map.tab);
+	free(ps.forks);
 	if (rc < 0)
 		trace_free(out);
 	return rc;
