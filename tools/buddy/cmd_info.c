@@ -149,7 +149,8 @@ static void thousandths_print(FILE *out, int width, int v)
  */
 #define FRAG_THRESHOLD 500
 
-static void frag_print(FILE *out, const struct buddy_zone *z, unsigned k, size_t nr_free)
+static void frag_print(FILE *out, const struct buddy_zone *z, unsigned k, size_t nr_free,
+		       int nothing_free)
 {
 	int fi = buddy_fragmentation_index(z, k), ui = buddy_unusable_index(z, k);
 	fprintf(out, "%5u  %11zu  ", k, nr_free);
@@ -159,7 +160,7 @@ static void frag_print(FILE *out, const struct buddy_zone *z, unsigned k, size_t
 		thousandths_print(out, 10, fi);
 	thousandths_print(out, 10, ui);
 	fprintf(out, "  %s\n", fi == -1000 ? "succeeds"
-		: ui == 1000 && fi == 0 ? "fails: nothing is free"
+		: nothing_free ? "fails: nothing is free"
 		: fi <= FRAG_THRESHOLD ? "fails: too little free memory"
 				       : "fails: free memory too fragmented");
 }
@@ -190,7 +191,7 @@ static int cmd_frag(struct cmd_session *s, const struct cmd *c, FILE *out, char 
 	}
 	fprintf(out, "order  free blocks  frag index  unusable  a request of this order\n");
 	for (unsigned k = lo; k <= hi; k++)
-		frag_print(out, &s->zone, k, st.nr_free[k]);
+		frag_print(out, &s->zone, k, st.nr_free[k], st.free_pages == 0);
 	fprintf(out, "frag index (Linux's): 'fits' when a free block of the order exists; otherwise\n"
 		     "  0.500 or less: a failure is for lack of free memory; towards 1.000: for\n"
 		     "  fragmentation (enough free pages, in blocks too small)\n"

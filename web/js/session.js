@@ -202,6 +202,49 @@
     }
   }
 
+  /*
+   * Edit distance ignoring case, a swap of neighbours counting one (optimal
+   * string alignment); words over 15 characters are far from all (parse.c).
+   */
+  function editDistance(a, b) {
+    if (a.length > 15 || b.length > 15)
+      return 99;
+    const d = [];
+    for (let i = 0; i <= a.length; i++)
+      d.push([i]);
+    for (let j = 0; j <= b.length; j++)
+      d[0][j] = j;
+    for (let i = 1; i <= a.length; i++)
+      for (let j = 1; j <= b.length; j++) {
+        const same = a[i - 1].toLowerCase() === b[j - 1].toLowerCase();
+        let v = Math.min(d[i - 1][j - 1] + (same ? 0 : 1), d[i - 1][j] + 1, d[i][j - 1] + 1);
+        if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+          v = Math.min(v, d[i - 2][j - 2] + 1);
+        d[i][j] = v;
+      }
+    return d[a.length][b.length];
+  }
+
+  /* After "unknown command 'w'": the command in other case, else the nearest (at most two edits), else help. */
+  function suggest(w) {
+    let best = 3;
+    let found = [];
+    for (const sp of SPECS) {
+      const d = editDistance(w, sp.name);
+      if (d === 0)
+        return `commands are lower case: '${sp.name}'`;
+      if (2 * d >= w.length)
+        continue;
+      if (d < best) {
+        best = d;
+        found = [];
+      }
+      if (d === best && found.length < 3)
+        found.push(`'${sp.name}'`);
+    }
+    return found.length ? `did you mean ${found.join(' or ')}?` : "try 'help'";
+  }
+
   /* A line into {name, num: [BigInt], handle, hasHandle, text}; null for a blank line. Throws ParseError. */
   function parseLine(line) {
     const len = commentStart(line);
@@ -212,7 +255,7 @@
       return null;
     const sp = SPECS.find((s) => s.name === words[0]);
     if (!sp)
-      throw new ParseError(`unknown command '${wordShow(words[0])}' (try 'help')`);
+      throw new ParseError(`unknown command '${wordShow(words[0])}' (${suggest(words[0])})`);
     if (words.length > 4)
       throw new ParseError(`${sp.name}: too many arguments (usage: ${sp.usage})`);
     const want = sp.args.length;
@@ -259,8 +302,12 @@
     text() { return this.lines.map((l) => l.map((s) => s.text).join('')).join('\n'); }
   }
 
-  /* "  split order 6 at page 0 -> 5 -> 4" and "  buddies freed at pages ...". */
-  function splitsPrint(out, events, lost, keptEnd, phase) {
+  /*
+   * "split order 6 at page 0 -> 5 -> 4", the buddies freed past the block
+   * taken, and for an exact allocation its trimmed tail; lines start with
+   * ind. t: {keptEnd, blockEnd, order} (cmd_pages.c struct taken).
+   */
+  function splitsPrint(out, events, lost, t, ind, phase) {
     const freed = [];
     let prev = null;
     events.forEach((ev, i) => {
@@ -269,26 +316,32 @@
       if (prev && ev.page === prev.page && ev.order + 1 === prev.order)
         out.put(` -> ${ev.order - 1}`, i, phase);
       else
-        out.put(`${prev ? '; ' : '  split '}order ${ev.order} at page ${ev.page} -> ${ev.order - 1}`, i, phase);
+        out.put(`${prev ? '; ' : ind + 'split '}order ${ev.order} at page ${ev.page} -> ${ev.order - 1}`, i, phase);
       const upper = ev.page + 2 ** (ev.order - 1);
-      if (upper >= keptEnd)
+      if (upper >= t.blockEnd)
         freed.push([upper, i]);
       prev = ev;
     });
     if (!prev)
       return;
-    out.put(`\n  buddies freed at page${freed.length === 1 ? '' : 's'}`, -1, phase);
-    freed.forEach(([p, i], j) => out.put(`${j ? ',' : ''} ${p}`, i, phase));
-    out.put(`${lost ? ' (and more)' : ''}\n`, -1, phase);
+    out.put('\n', -1, phase);
+    if (freed.length) {
+      out.put(`${ind}buddies freed at page${freed.length === 1 ? '' : 's'}`, -1, phase);
+      freed.forEach(([p, i], j) => out.put(`${j ? ',' : ''} ${p}`, i, phase));
+      out.put(`${lost ? ' (and more)' : ''}\n`, -1, phase);
+    }
+    if (t.keptEnd < t.blockEnd)
+      out.put(`${ind}trimmed: the order-${t.order} block's unused tail, ${rangeText(t.keptEnd, t.blockEnd - t.keptEnd)}, ` +
+        'went back to the free lists\n', -1, phase);
   }
 
   /* "  merged with buddies at pages 1, 2 -> order 2 at page 0"; returns the merges. */
-  function mergesPrint(out, events, lost, a, np, phase) {
+  function mergesPrint(out, events, lost, a, np, ind, phase) {
     let ch = null;
     let chains = 0;
     let merges = 0;
     const chainPrint = (c, first) => {
-      out.put(`${first ? '  merged with' : '; with'} ${c.buddies.length === 1 ? 'buddy at page' : 'buddies at pages'}`, -1, phase);
+      out.put(`${first ? ind + 'merged with' : '; with'} ${c.buddies.length === 1 ? 'buddy at page' : 'buddies at pages'}`, -1, phase);
       c.buddies.forEach(([b, i], j) => out.put(`${j ? ',' : ''} ${b}`, i, phase));
       out.put(` -> order ${c.order} at page ${c.page}`, c.last, phase);
     };
@@ -415,57 +468,77 @@
       out.put(`#${h.id} = ${c.name}${c.num.map((v) => ' ' + v).join('')} -> ${rangeText(pg, np)}` +
         ` (offset ${hex(off)}, order ${orderFor(np)}${exact && !isPow2(np) ? ', trimmed' : ''})\n`, -1, ph.index);
       if (ph.events.length)
-        splitsPrint(out, ph.events, this.eventsLost, pg + np, ph.index);
+        splitsPrint(out, ph.events, this.eventsLost,
+          { keptEnd: pg + np, blockEnd: pg + 2 ** orderFor(np), order: orderFor(np) }, '  ', ph.index);
       else
         out.put(`  taken whole from the order-${orderFor(np)} free list, no split\n`, -1, ph.index);
       this.cur.focus = h.id;
     }
 
+    /*
+     * The live allocation a free or realloc names, or a CommandError saying
+     * why there is none, worded as the command does (session.c session_target).
+     */
     targetOf(c) {
-      const h = c.hasHandle ? this.handleFind(c.handle) : this.handleAt(Number(c.num[0]));
-      if (!h && c.hasHandle)
-        throw new CommandError(`${c.name}: #${c.handle}: no such handle`);
-      return h;
+      if (c.hasHandle) {
+        const h = this.handleFind(c.handle);
+        if (h)
+          return h;
+        if (c.handle < this.nextId)
+          throw new CommandError(`${c.name}: #${c.handle} was freed already (${c.name === 'free' ? 'a double free' : 'a use after free'})`);
+        throw new CommandError(this.nextId > 1 ? `${c.name}: there is no #${c.handle} (the last allocation was #${this.nextId - 1})`
+          : `${c.name}: there is no #${c.handle} (nothing has been allocated)`);
+      }
+      const off = c.num[0];
+      const inArena = off < BigInt(this.opts.arenaBytes);
+      const h = inArena ? this.handleAt(Number(off)) : null;
+      if (h)
+        return h;
+      let why;
+      const holder = inArena ? this.handles.find((x) => Number(off) >= x.off && Number(off) - x.off < x.bytes) : null;
+      if (!inArena) {
+        why = `the arena ends at ${hex(this.opts.arenaBytes)}`;
+      } else if (holder) {
+        why = `it is inside #${holder.id}, which starts at ${hex(holder.off)}`;
+      } else {
+        const page = this.pageOf(Number(off));
+        const inFree = this.core.walk().some((b) => b.state === 'free' && page >= b.page && page < b.page + 2 ** b.order);
+        why = inFree ? 'it is in free memory: freed already?' : 'it is not in any allocation';
+      }
+      const meant = off <= 0xffffffffn ? this.handleFind(Number(off)) : null;
+      throw new CommandError(`${c.name}: no allocation starts at offset ${hex(off)} (${why})` +
+        (meant ? `; did you mean '${c.name} #${meant.id}'?` : ''));
     }
 
     /* Free h's pages and tell how they merged. */
-    release(h, out) {
+    release(h, out, ind) {
       const pg = this.pageOf(h.off);
       const np = h.bytes / this.opts.pageSize;
       const { ph } = this.phase('free', { handle: h.id, page: pg, npages: np }, () => this.core.free(h.off));
-      if (!mergesPrint(out, ph.events, this.eventsLost, pg, np, ph.index)) {
+      if (!mergesPrint(out, ph.events, this.eventsLost, pg, np, ind, ph.index)) {
         if (!isPow2(np)) {
-          out.put('  no merge: no buddy of its blocks is free\n', -1, ph.index);
+          out.put(`${ind}no merge: no buddy of its blocks is free\n`, -1, ph.index);
         } else {
           const s = this.stats();
           const order = orderFor(np);
           const buddy = pg ^ 2 ** order;
           if (order >= s.max_order)
-            out.put(`  no merge: order ${order} is the largest\n`, -1, ph.index);
+            out.put(`${ind}no merge: order ${order} is the largest\n`, -1, ph.index);
           else if (buddy + 2 ** order > s.total_pages)
-            out.put('  no merge: its buddy would lie past the end of the arena\n', -1, ph.index);
+            out.put(`${ind}no merge: its buddy would lie past the end of the arena\n`, -1, ph.index);
           else
-            out.put(`  no merge: its buddy at page ${buddy} is not a free order-${order} block\n`, -1, ph.index);
+            out.put(`${ind}no merge: its buddy at page ${buddy} is not a free order-${order} block\n`, -1, ph.index);
         }
       }
     }
 
     cmdFree(c, out) {
       const h = this.targetOf(c);
-      if (!h) {
-        const off = c.num[0];
-        if (off >= BigInt(this.opts.arenaBytes))
-          throw new CommandError(`free: offset ${hex(off)} is outside the arena`);
-        const { result: st } = this.phase('free', { page: this.pageOf(Number(off)), npages: 1 }, () => this.core.free(Number(off)));
-        if (st === 0)
-          throw new CommandError(`free: offset ${hex(off)} had no handle`);
-        throw new CommandError(`free: offset ${hex(off)}: ${this.core.strerror(st)}`);
-      }
       const pg = this.pageOf(h.off);
       const np = h.bytes / this.opts.pageSize;
       out.put(`free #${h.id}: ${rangeText(pg, np)}` +
         (isPow2(np) ? ` (offset ${hex(h.off)}, order ${orderFor(np)})\n` : ` (offset ${hex(h.off)}, ${np} pages)\n`));
-      this.release(h, out);
+      this.release(h, out, '  ');
       this.handles.splice(this.handles.indexOf(h), 1);
     }
 
@@ -482,7 +555,8 @@
       }
       out.put(`#${h.id}: order ${orderFor(np)} -> ${newOrder} in place, ${rangeText(pg, 2 ** newOrder)}\n`, -1, ph.index);
       if (newOrder < orderFor(np)) {
-        splitsPrint(out, ph.events, this.eventsLost, pg + 2 ** newOrder, ph.index);
+        const end = pg + 2 ** newOrder;
+        splitsPrint(out, ph.events, this.eventsLost, { keptEnd: end, blockEnd: end, order: newOrder }, '  ', ph.index);
       } else {
         out.put('  absorbed free buddies at pages', -1, ph.index);
         ph.events.forEach((ev, i) => out.put(`${i ? ',' : ''} ${pg + 2 ** (ev.order - 1)}`, i, ph.index));
@@ -504,10 +578,16 @@
       ph.info.page = npg;
       out.put(`#${h.id}: moved from ${rangeText(this.pageOf(h.off), h.bytes / this.opts.pageSize)} to ` +
         `${rangeText(npg, 2 ** newOrder)} (offset ${hex(off)}, order ${newOrder}): no room to grow in place\n`, -1, ph.index);
+      /* Two stories, each under its own heading: the new block's, then the old one's. */
+      const end = npg + 2 ** newOrder;
+      out.put(`  the new block, ${rangeText(npg, 2 ** newOrder)}:\n`, -1, ph.index);
       if (ph.events.length)
-        splitsPrint(out, ph.events, this.eventsLost, npg + 2 ** newOrder, ph.index);
+        splitsPrint(out, ph.events, this.eventsLost, { keptEnd: end, blockEnd: end, order: newOrder }, '    ', ph.index);
+      else
+        out.put(`    taken whole from the order-${newOrder} free list, no split\n`, -1, ph.index);
       this.eventsSeen = 0;
-      this.release(h, out);
+      out.put(`  the old block, ${rangeText(this.pageOf(h.off), h.bytes / this.opts.pageSize)}, freed:\n`);
+      this.release(h, out, '    ');
       h.off = off;
       h.bytes = newb;
     }
@@ -554,7 +634,7 @@
       for (let k = 0; k <= s.max_order; k++) {
         const blocks = free.filter((b) => b.order === k);
         let line = `order ${pad(String(k), 2)} (${2 ** k} page${k ? 's' : ''}): ${blocks.length} free`;
-        blocks.slice(0, 16).forEach((b, i) => { line += (i ? ' ' : '  at ') + hex(b.page * s.page_size); });
+        blocks.slice(0, 16).forEach((b, i) => { line += (i ? ' ' : blocks.length === 1 ? '  at page ' : '  at pages ') + b.page; });
         out.put(line + (blocks.length > 16 ? ' ...' : '') + '\n');
       }
     }
@@ -575,10 +655,11 @@
       out.put('allocator    buddy pages\n');
       out.put(`arena        ${fmtSize(s.total_pages * s.page_size)}: ${s.total_pages} pages of ${fmtSize(s.page_size)}, max order ${s.max_order}\n`);
       out.put(`metadata     ${s.meta_bytes} bytes, outside the arena\n`);
-      out.put(`used         ${s.used_pages} of ${s.total_pages} pages (peak ${s.peak_used_pages})\n`);
-      let line = `free         ${s.free_pages} pages in ${blocks} blocks`;
+      const pl = (n) => (n === 1 ? '' : 's');
+      out.put(`used         ${s.used_pages} of ${s.total_pages} page${pl(s.total_pages)} (peak ${s.peak_used_pages})\n`);
+      let line = `free         ${s.free_pages} page${pl(s.free_pages)} in ${blocks} block${pl(blocks)}`;
       if (largest >= 0)
-        line += `, largest order ${largest} (${2 ** largest} pages)`;
+        line += `, largest order ${largest} (${2 ** largest} page${pl(2 ** largest)})`;
       out.put(line + '\n');
       out.put(`calls        allocs ${s.allocs}, frees ${s.frees}, failed ${s.failures}; live handles ${this.handles.length}\n`);
     }
@@ -593,17 +674,21 @@
         lo = hi = Number(c.num[0]);
       }
       const st = this.core.state();
-      /* printf's "%d.%03d" of v / 1000 and v % 1000 (C division truncates) */
-      const d03 = (x) => (x < 0 ? '-' + String(-x).padStart(2, '0') : String(x).padStart(3, '0'));
-      const thousandths = (v) => `${Math.trunc(v / 1000)}.${d03(v % 1000)}`;
-      out.put('order  free blocks  frag index  unusable\n');
+      /* cmd_info.c thousandths_print: -500 -> "-0.500" */
+      const thousandths = (v) => `${v < 0 ? '-' : ''}${Math.trunc(Math.abs(v) / 1000)}.${String(Math.abs(v) % 1000).padStart(3, '0')}`;
+      const freeBlocks = st.lists.reduce((n, l) => n + l.length, 0);
+      out.put('order  free blocks  frag index  unusable  a request of this order\n');
       for (let k = lo; k <= hi; k++) {
         const fi = this.core.fragIndex(k);
         const ui = this.core.unusableIndex(k);
-        out.put(`${pad(String(k), 5)}  ${pad(String(st.lists[k].length), 11)} ` +
-          (fi < 0 ? '      fits' : `     ${thousandths(fi)}`) + `     ${thousandths(ui)}\n`);
+        const verdict = fi === -1000 ? 'succeeds' : !freeBlocks ? 'fails: nothing is free'
+          : fi <= 500 ? 'fails: too little free memory' : 'fails: free memory too fragmented';
+        out.put(`${pad(String(k), 5)}  ${pad(String(st.lists[k].length), 11)}  ` +
+          pad(fi === -1000 ? 'fits' : thousandths(fi), 10) + pad(thousandths(ui), 10) + `  ${verdict}\n`);
       }
-      out.put("frag index: towards 1 the more a failure would be fragmentation's fault;\n" +
+      out.put("frag index (Linux's): 'fits' when a free block of the order exists; otherwise\n" +
+        '  0.500 or less: a failure is for lack of free memory; towards 1.000: for\n' +
+        '  fragmentation (enough free pages, in blocks too small)\n' +
         'unusable: share of free memory in blocks too small for the order\n');
     }
 
@@ -631,7 +716,7 @@
         let line = `#${padRight(String(h.id), 4)} offset ${padRight(hex(h.off), 10)} ${padRight(fmtSize(h.bytes), 10)}`;
         line += np === 1 ? ` page ${first}` : ` pages ${first}-${first + np - 1}`;
         if (h.asked !== h.bytes)
-          line += ` (asked ${h.asked} bytes)`;
+          line += ` (asked ${h.asked} byte${h.asked === 1 ? '' : 's'})`;
         out.put(line + '\n');
       }
     }
