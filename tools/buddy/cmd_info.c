@@ -46,8 +46,8 @@ static int cmd_lists(struct cmd_session *s, FILE *out, char *msg, size_t n)
 		size_t shown = 0;
 		for (size_t i = 0; i < p.nblocks && shown < 16; i++) {
 			const struct vblock *v = &p.blocks[i];
-			char pos[24];
 			if (!v->allocated && (p.max_order < 0 || v->order == k)) {
+				char pos[24];
 				vpicture_pos(&p, v->start, pos, sizeof(pos));
 				fprintf(out, "%s%s", shown++ ? " " : p.byte_pos ? "  at "
 						 : p.nr_free[idx] == 1 ? "  at page " : "  at pages ", pos);

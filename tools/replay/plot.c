@@ -78,7 +78,7 @@ static void panel_extent(const struct replay_row *rows, size_t n, struct axes *a
 			ax->mx = (double)rows[i].check.ops;
 		for (size_t s = 0; s < rows[i].check.nsamples; s++) {
 			const struct replay_sample *p = &rows[i].check.samples[s];
-			double pair[2] = { (double)p->footprint, (double)p->live };
+			const double pair[2] = { (double)p->footprint, (double)p->live };
 			for (int k = 0; k < 2; k++) {
 				if (pair[k] > hi)
 					hi = pair[k];
@@ -165,9 +165,9 @@ static void plot_axes(FILE *f, const struct axes *ax, const char *trace)
 			PLOT_LEFT - 6, y + 4, label);
 	}
 	double st = op_step(ax->mx);
-	for (double op = 0; op <= ax->mx * 1.0001; op += st)
+	for (long i = 0; (double)i * st <= ax->mx * 1.0001; i++)
 		fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"middle\">"
-			"%.0f</text>\n", x_of(ax, op), top + h + 16, op);
+			"%.0f</text>\n", x_of(ax, (double)i * st), top + h + 16, (double)i * st);
 	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"12\" text-anchor=\"middle\">"
 		"operations replayed</text>\n", PLOT_LEFT + w / 2, top + h + 36);
 	fprintf(f, "<text transform=\"translate(18 %.0f) rotate(-90)\" font-size=\"12\" "

@@ -94,7 +94,7 @@ static int record_run(const char *dir, char **argv, int argc)
 
 static int pid_cmp(const void *a, const void *b)
 {
-	long x = atol(*(char *const *)a), y = atol(*(char *const *)b);
+	long x = strtol(*(char *const *)a, NULL, 10), y = strtol(*(char *const *)b, NULL, 10);
 	return (x > y) - (x < y);
 }
 

@@ -157,8 +157,8 @@ static int parse_cli(struct replay_cli *c, int argc, char **argv)
 /* The file name of a path, for short messages. */
 static const char *base_of(const char *path)
 {
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
+	const char *s = path ? strrchr(path, '/') : NULL;
+	return s ? s + 1 : path ? path : "";
 }
 
 /* Run one runner measurement; the parsed lines go into *r. Returns 0 or -1. */
