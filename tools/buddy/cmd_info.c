@@ -114,6 +114,30 @@ static void pages_stats(struct cmd_session *s, FILE *out)
 		(unsigned long long)st.failures, s->nhandles);
 }
 
+/*
+ * The buddy heap's Robson bound, live: the arena N = M(1 + log2(n)/2) - n + 1
+ * (in smallest blocks; M the peak bytes held, n the largest block over the
+ * smallest; J. M. Robson, 1974) at which no request can fail through
+ * fragmentation, and whether this arena is that large.
+ */
+static void robson_print(const struct bheap *h, FILE *out)
+{
+	struct bheap_stats st;
+	char need[32], peak[32], have[32];
+	bheap_get_stats(h, &st);
+	if (!st.robson_bytes || !st.smallest_block) {
+		fprintf(out, "robson       no allocation yet, so no bound\n");
+		return;
+	}
+	fmt_size(need, sizeof(need), st.robson_bytes);
+	fmt_size(peak, sizeof(peak), st.peak_held_bytes);
+	fmt_size(have, sizeof(have), st.arena_bytes);
+	fprintf(out, "robson       no request can fail through fragmentation in an arena of %s\n"
+		     "             (M = %s held at the peak, n = %zu = largest / smallest block);\n"
+		     "             this one holds %s: %s\n", need, peak,
+		st.largest_block / st.smallest_block, have, st.robson_met ? "met" : "not met");
+}
+
 static void heap_stats(struct cmd_session *s, FILE *out)
 {
 	struct balloc_stats st;
@@ -129,6 +153,8 @@ static void heap_stats(struct cmd_session *s, FILE *out)
 		PLURAL(st.free_bytes), st.free_blocks, PLURAL(st.free_blocks), st.largest_free_bytes);
 	fprintf(out, "failures     %llu; fragmentation %.3f; live handles %zu\n",
 		(unsigned long long)st.failures, st.fragmentation, s->nhandles);
+	if (s->bheap)
+		robson_print(s->bheap, out);
 }
 
 /* A value in thousandths as a decimal: -500 -> "-0.500". */

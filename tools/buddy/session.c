@@ -83,18 +83,30 @@ static int pages_init(struct cmd_session *s, char *err, size_t n)
  */
 static int heap_init(struct cmd_session *s, char *err, size_t n)
 {
-	struct balloc_options bo = { 0 };
-	bo.arena_bytes = s->opt.arena_bytes;
-	bo.limit_bytes = s->opt.arena_bytes;
-	bo.no_cache = 1; /* every free merges at once, so the session can show it */
+	int st;
 	errno = 0;
-	int st = s->opt.mode == MODE_HEAP ? balloc_buddy_heap_create(&bo, &s->heap)
-					  : balloc_bestfit_create(&bo, &s->heap);
+	s->bheap = NULL;
+	if (s->opt.mode == MODE_HEAP) {
+		/* Made here rather than by balloc_buddy_heap_create, to keep the heap
+		 * itself at hand; the configuration is the one those options give. */
+		struct bheap_config cfg;
+		bheap_config_default(&cfg);
+		cfg.chunk_bytes = cfg.retain_bytes = cfg.limit_bytes = s->opt.arena_bytes;
+		cfg.cache_blocks = 0; /* every free merges at once, so the session can show it */
+		s->bheap = bheap_create(&cfg);
+		st = s->bheap ? bheap_balloc(s->bheap, &s->heap) : errno ? errno : ENOMEM;
+		if (st && s->bheap)
+			bheap_destroy(s->bheap);
+	} else {
+		struct balloc_options bo = { 0 };
+		bo.arena_bytes = s->opt.arena_bytes;
+		bo.limit_bytes = s->opt.arena_bytes;
+		st = balloc_bestfit_create(&bo, &s->heap); /* 0 or an errno value */
+	}
 	if (st) {
-		int e = st > 0 ? st : errno ? errno : EINVAL; /* errno value, or -1 and errno */
-		snprintf(err, n, "cannot create the %s allocator: %s", session_mode_name(s),
-			 strerror(e));
+		snprintf(err, n, "cannot create the %s allocator: %s", session_mode_name(s), strerror(st));
 		s->heap.ops = NULL;
+		s->bheap = NULL;
 		return -1;
 	}
 	return 0;
@@ -342,8 +354,10 @@ static int cmd_reset(struct cmd_session *s, FILE *out, char *msg, size_t n)
 			return fail(msg, n, "reset: cannot set up the zone again");
 	} else {
 		struct balloc old = s->heap;
+		struct bheap *old_bheap = s->bheap;
 		if (heap_init(s, msg, n)) {
 			s->heap = old;
+			s->bheap = old_bheap;
 			return -1;
 		}
 		old.ops->destroy(old.self);

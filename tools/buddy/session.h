@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "buddy/alloc.h"
+#include "buddy/heap.h"
 #include "buddy/page.h"
 
 /* BUDDY_VERSION, the project version, comes from the build (tools/CMakeLists.txt). */
@@ -116,6 +117,8 @@ struct cmd_session {
 	struct buddy_zone zone;      /* the core's zone */
 	/* heap modes */
 	struct balloc heap;          /* the byte allocator; heap.ops NULL when none */
+	struct bheap *bheap;         /* heap mode: the buddy heap behind `heap`, for what only
+				      * it has (the Robson bound, its zone); else NULL */
 	/* handles */
 	struct handle *handles;      /* live allocations, sorted by id */
 	size_t nhandles;             /* entries in use */
