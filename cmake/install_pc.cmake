@@ -25,10 +25,15 @@ endforeach()
 set(BUDDY_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
 
 # The directories the dynamic loader is configured to search (ldconfig -v
-# prints each as "DIR: (from FILE:LINE)"; -N -X change nothing).
+# prints each as "DIR: (from FILE:LINE)"; -N -X change nothing). The
+# environment variable BUDDY_LOADER_DIRS (a ;-list) names them instead: the
+# install test uses it to take this path without touching the system.
+# (This runs as a script, where no policy is set: no if(IN_LIST) here.)
 find_program(BUDDY_LDCONFIG ldconfig PATHS /sbin /usr/sbin)
 set(loader_dirs "")
-if(BUDDY_LDCONFIG)
+if(DEFINED ENV{BUDDY_LOADER_DIRS})
+  set(loader_dirs "$ENV{BUDDY_LOADER_DIRS}")
+elseif(BUDDY_LDCONFIG)
   execute_process(COMMAND ${BUDDY_LDCONFIG} -v -N -X OUTPUT_VARIABLE out ERROR_QUIET)
   string(REGEX MATCHALL "(^|\n)/[^:\n]*:" found "${out}")
   foreach(f ${found})
@@ -44,7 +49,8 @@ foreach(d ${BUDDY_SYSTEM_LIBDIRS} ${loader_dirs})
   get_filename_component(d_real "${d}" REALPATH)
   if(d_real STREQUAL libdir_real)
     set(BUDDY_PC_RPATH "")
-    if(d IN_LIST loader_dirs)
+    list(FIND loader_dirs "${d}" at)
+    if(at GREATER -1)
       set(in_loader_conf ON)
     endif()
   endif()

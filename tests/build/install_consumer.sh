@@ -49,6 +49,15 @@ make -s -C "$src" install BUILD="$build" PREFIX=/opt/buddy DESTDIR="$work/stage"
 [ -e "$work/stage/opt/buddy/lib/libbuddy.so.0" ] || fail "DESTDIR did not stage the library"
 grep -qx 'prefix=/opt/buddy' "$work/stage/opt/buddy/lib/pkgconfig/buddy.pc" ||
   fail "a staged buddy.pc names another prefix than /opt/buddy"
+grep -q 'rpath' "$work/stage/opt/buddy/lib/pkgconfig/buddy.pc" ||
+  fail "buddy.pc for a private prefix gives no run-time path"
+# A libdir the dynamic loader searches (as /usr/local/lib is, through
+# ld.so.conf) needs no rpath (ldconfig runs instead, but not with DESTDIR).
+BUDDY_LOADER_DIRS=/opt/buddy/lib make -s -C "$src" install BUILD="$build" PREFIX=/opt/buddy \
+  DESTDIR="$work/stage2" >"$work/stage2.log" 2>&1 ||
+  { cat "$work/stage2.log" >&2; fail "make install into a loader directory failed"; }
+! grep -q 'rpath' "$work/stage2/opt/buddy/lib/pkgconfig/buddy.pc" ||
+  fail "buddy.pc gives a run-time path for a directory the loader searches"
 
 # The C example warns about nothing.
 cc -std=c11 -Wall -Wextra -Wpedantic -Werror -I"$prefix/include" -fsyntax-only "$work/pc/prog.c" ||
