@@ -168,15 +168,17 @@ static void thousandths_print(FILE *out, int width, int v)
 
 /*
  * Linux's fragmentation index (mm/vmstat.c) for one order, and what it says
- * about a request of that order: -1000 means a free block is there, so the
- * request succeeds; otherwise, at or below Linux's default threshold
- * (extfrag_threshold, 500) a failure is for lack of free memory, above it
- * for fragmentation: enough free pages, in blocks too small.
+ * about a request of that order. -1000 means a free block is there: the
+ * request succeeds. Otherwise the failure is for lack of free memory when
+ * fewer pages are free than the request needs (Linux checks the free pages
+ * first, in compaction_suitable, before it looks at the index) or the index
+ * is at or below its default threshold (extfrag_threshold, 500); above it,
+ * the failure is fragmentation's: enough free pages, in blocks too small.
  */
 #define FRAG_THRESHOLD 500
 
 static void frag_print(FILE *out, const struct buddy_zone *z, unsigned k, size_t nr_free,
-		       int nothing_free)
+		       size_t free_pages)
 {
 	int fi = buddy_fragmentation_index(z, k), ui = buddy_unusable_index(z, k);
 	fprintf(out, "%5u  %11zu  ", k, nr_free);
@@ -186,9 +188,9 @@ static void frag_print(FILE *out, const struct buddy_zone *z, unsigned k, size_t
 		thousandths_print(out, 10, fi);
 	thousandths_print(out, 10, ui);
 	fprintf(out, "  %s\n", fi == -1000 ? "succeeds"
-		: nothing_free ? "fails: nothing is free"
-		: fi <= FRAG_THRESHOLD ? "fails: too little free memory"
-				       : "fails: free memory too fragmented");
+		: free_pages == 0 ? "fails: nothing is free"
+		: free_pages < (size_t)1 << k || fi <= FRAG_THRESHOLD ? "fails: too little free memory"
+								       : "fails: free memory too fragmented");
 }
 
 /* Linux's fragmentation and unusable-free-space indices, per order. */
@@ -217,10 +219,11 @@ static int cmd_frag(struct cmd_session *s, const struct cmd *c, FILE *out, char 
 	}
 	fprintf(out, "order  free blocks  frag index  unusable  a request of this order\n");
 	for (unsigned k = lo; k <= hi; k++)
-		frag_print(out, &s->zone, k, st.nr_free[k], st.free_pages == 0);
-	fprintf(out, "frag index (Linux's): 'fits' when a free block of the order exists; otherwise\n"
-		     "  0.500 or less: a failure is for lack of free memory; towards 1.000: for\n"
-		     "  fragmentation (enough free pages, in blocks too small)\n"
+		frag_print(out, &s->zone, k, st.nr_free[k], st.free_pages);
+	fprintf(out, "frag index (Linux's): 'fits' when a free block of the order exists. Otherwise a\n"
+		     "  request fails for lack of free memory when fewer pages are free than it needs\n"
+		     "  or the index is 0.500 or less, and for fragmentation (enough free pages, in\n"
+		     "  blocks too small) when it is higher, towards 1.000\n"
 		     "unusable: share of free memory in blocks too small for the order\n");
 	return 0;
 }

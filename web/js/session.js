@@ -676,19 +676,20 @@
       const st = this.core.state();
       /* cmd_info.c thousandths_print: -500 -> "-0.500" */
       const thousandths = (v) => `${v < 0 ? '-' : ''}${Math.trunc(Math.abs(v) / 1000)}.${String(Math.abs(v) % 1000).padStart(3, '0')}`;
-      const freeBlocks = st.lists.reduce((n, l) => n + l.length, 0);
+      const freePages = st.lists.reduce((n, l, o) => n + l.length * 2 ** o, 0);
       out.put('order  free blocks  frag index  unusable  a request of this order\n');
       for (let k = lo; k <= hi; k++) {
         const fi = this.core.fragIndex(k);
         const ui = this.core.unusableIndex(k);
-        const verdict = fi === -1000 ? 'succeeds' : !freeBlocks ? 'fails: nothing is free'
-          : fi <= 500 ? 'fails: too little free memory' : 'fails: free memory too fragmented';
+        const verdict = fi === -1000 ? 'succeeds' : !freePages ? 'fails: nothing is free'
+          : freePages < 2 ** k || fi <= 500 ? 'fails: too little free memory' : 'fails: free memory too fragmented';
         out.put(`${pad(String(k), 5)}  ${pad(String(st.lists[k].length), 11)}  ` +
           pad(fi === -1000 ? 'fits' : thousandths(fi), 10) + pad(thousandths(ui), 10) + `  ${verdict}\n`);
       }
-      out.put("frag index (Linux's): 'fits' when a free block of the order exists; otherwise\n" +
-        '  0.500 or less: a failure is for lack of free memory; towards 1.000: for\n' +
-        '  fragmentation (enough free pages, in blocks too small)\n' +
+      out.put("frag index (Linux's): 'fits' when a free block of the order exists. Otherwise a\n" +
+        '  request fails for lack of free memory when fewer pages are free than it needs\n' +
+        '  or the index is 0.500 or less, and for fragmentation (enough free pages, in\n' +
+        '  blocks too small) when it is higher, towards 1.000\n' +
         'unusable: share of free memory in blocks too small for the order\n');
     }
 
