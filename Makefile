@@ -45,14 +45,19 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	$(CMAKE) --build $(BUILD) -j$(JOBS)
 
-# Only the command and the runner processes it starts (buddy replay, bench),
-# with the build's output in $(BUILD)/make-run.log unless something fails.
-run:
+# make run and make bench build only the command and the runner processes it
+# starts (buddy replay, bench), with the build's output in
+# $(BUILD)/make-run.log unless something fails.
+define build_command
 	@scripts/deps.sh run
 	@[ -f $(BUILD)/CMakeCache.txt ] || scripts/quiet.sh $(BUILD)/make-run.log \
-		"make run: configuring $(BUILD)/" $(CONFIGURE)
-	@scripts/quiet.sh $(BUILD)/make-run.log "make run: building $(BUILD)/buddy" \
+		"make $@: configuring $(BUILD)/" $(CONFIGURE)
+	@scripts/quiet.sh $(BUILD)/make-run.log "make $@: building $(BUILD)/buddy" \
 		$(CMAKE) --build $(BUILD) -j$(JOBS) --target buddy
+endef
+
+run:
+	$(build_command)
 	@$(BUILD)/buddy $(ARGS)
 
 check: deps
@@ -113,10 +118,12 @@ lint: $(BUILD)/CMakeCache.txt
 # Micro-benchmarks (not part of check): median ns per alloc+free pair
 # (make bench-callgrind counts instructions per pair instead).
 # BENCH_ARGS passes options, e.g. --ops 1000000.
-bench: build
+bench:
+	$(build_command)
 	$(BUILD)/buddy bench $(BENCH_ARGS)
 
-bench-callgrind: build
+bench-callgrind:
+	$(build_command)
 	bench/callgrind.sh $(BUILD) $(BENCH_ARGS)
 
 # The page and everything it loads, in one folder: open $(BUILD)/web/index.html

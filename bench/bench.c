@@ -294,8 +294,9 @@ static void bench_targets(const struct bench_cli *c)
 			bestname = n;
 		}
 	}
-	printf("targets: the project's goals, as ratios of %s in this run (ours / the peer;\n"
-	       "below 1.00x ours is faster); 'met' when the ratio is within the goal\n",
+	printf("targets: the project's goals, each a ratio of %s in this run, the first\n"
+	       "allocator named over the second (below 1.00x the first is faster), then the\n"
+	       "goal, and 'met' when the ratio is within it\n",
 	       c->callgrind ? "instructions" : "times");
 	target_line("W1 page vs fastest peer", bench_value(c, "page", BENCH_W1), best, 1.0, bestname);
 	target_line("W2 page vs tcmalloc", bench_value(c, "page", BENCH_W2),
