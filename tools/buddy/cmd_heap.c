@@ -113,6 +113,19 @@ static void snap_free(struct snapshot *sn)
 	sn->b = NULL;
 }
 
+/* "NAME: out of memory: ... (3968 of 4096 bytes free, the largest 2 KiB)", as the pages mode says it. */
+static int heap_oom(struct cmd_session *s, const char *name, char *msg, size_t n)
+{
+	struct balloc_stats st;
+	char largest[32];
+	memset(&st, 0, sizeof(st));
+	s->heap.ops->stats(s->heap.self, &st);
+	fmt_size(largest, sizeof(largest), st.largest_free_bytes);
+	snprintf(msg, n, "%s: out of memory: no free block large enough (%zu of %zu bytes free, "
+		 "the largest %s)", name, st.free_bytes, s->opt.arena_bytes, largest);
+	return -1;
+}
+
 int cmd_heap_alloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
 	unsigned long long bytes = c->num[0];
@@ -134,8 +147,7 @@ int cmd_heap_alloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *
 			  : s->heap.ops->malloc(s->heap.self, (size_t)bytes);
 	if (!p) {
 		snap_free(&before);
-		snprintf(msg, n, "%s: out of memory: no free block large enough", cmd_name(c->kind));
-		return -1;
+		return heap_oom(s, cmd_name(c->kind), msg, n);
 	}
 	snap_take(s, &after, p);
 	struct handle *h = session_handle_add(s, p, after.found_off, after.found_size, (size_t)bytes);
@@ -199,8 +211,7 @@ int cmd_heap_realloc(struct cmd_session *s, const struct cmd *c, FILE *out, char
 	void *p = s->heap.ops->realloc(s->heap.self, h->ptr, (size_t)c->num[0]);
 	if (!p) {
 		snap_free(&before);
-		snprintf(msg, n, "realloc: out of memory: no free block large enough");
-		return -1;
+		return heap_oom(s, "realloc", msg, n);
 	}
 	snap_take(s, &after, p);
 	char sz[32];
