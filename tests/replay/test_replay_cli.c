@@ -304,7 +304,7 @@ static void test_cli_record(void **state)
 {
 	(void)state;
 	if (run("command -v valgrind") != 0) {
-		printf("skipped: valgrind is not installed\n");
+		print_message("skipped: valgrind is not installed\n");
 		skip();
 		return;
 	}
