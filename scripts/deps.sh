@@ -55,8 +55,10 @@ if [ "$level" = check ]; then
   # clang's sanitizer runtimes ship in libclang-rt-*-dev on newer Debian releases.
   if command -v clang >/dev/null 2>&1; then
     # (libFuzzer, for the fuzz harnesses, ships in the same runtime package)
+    # (and so does ThreadSanitizer's, for make check-tsan)
     if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}' |
-         clang -x c -fsanitize=fuzzer,address,undefined -o /dev/null - >/dev/null 2>&1; then
+         clang -x c -fsanitize=fuzzer,address,undefined -o /dev/null - >/dev/null 2>&1 ||
+       ! echo 'int main(void){return 0;}' | clang -x c -fsanitize=thread -o /dev/null - >/dev/null 2>&1; then
       v=$(clang -dumpversion 2>/dev/null | cut -d. -f1)
       missing="$missing libclang-rt-${v:-14}-dev"
     fi

@@ -12,9 +12,19 @@
  * is toggled on every allocation and free and decides whether a freed block
  * merges with its buddy.
  *
- * The core is freestanding: it never calls malloc or stdio. All memory it
- * uses is handed to it: the zone structure, the regions and their metadata.
- * It is not thread-safe; callers that share a zone between threads lock.
+ * The core is freestanding: it never calls malloc, stdio or pthreads. All
+ * memory it uses is handed to it: the zone structure, the regions and their
+ * metadata, and the per-thread page sets.
+ *
+ * Threads (as Linux's zone->lock and per-CPU page lists). A zone configured
+ * with lock hooks (buddy_config.lock, unlock, trylock) may be shared by any
+ * number of threads: the lock guards the buddy lists, the regions and the
+ * zone's counters, and every call that reads or changes them holds it. A
+ * zone without hooks takes no lock and is for one thread at a time, as
+ * before. Page sets (struct buddy_pageset, below) give each thread or CPU a
+ * cache of free blocks of small orders that it allocates from and frees to
+ * without the zone lock; buddy/thread.h gives a hosted program the lock and
+ * a page set per thread ready-made.
  *
  * Costs: allocation O(max_order), free O(max_order) plus finding the region
  * of a pointer: one compare against the last region used, else a bisection
@@ -99,6 +109,12 @@ struct buddy_event {
 
 typedef void (*buddy_log_fn)(void *arg, const struct buddy_event *ev);
 
+struct buddy_zone;
+struct buddy_pageset;
+
+/* The calling thread's page set for this zone (buddy_config.pageset), or NULL. */
+typedef struct buddy_pageset *(*buddy_pageset_fn)(struct buddy_zone *zone, void *arg);
+
 /* Configuration; buddy_config_default() gives the documented defaults. */
 struct buddy_config {
 	size_t page_size;  /* power of two >= 16; default 4096 */
@@ -139,6 +155,42 @@ struct buddy_config {
 	 * a scan of every page freed and allocated; 0 = off (default).
 	 */
 	int poison;
+	/*
+	 * The zone lock (Linux's zone->lock), for a zone that threads share:
+	 * lock and unlock are both set or both NULL (default: no lock, one
+	 * thread at a time). trylock returns nonzero when it took the lock;
+	 * NULL: lock is used instead. All three get lock_arg. A kernel passes
+	 * its spin lock; buddy_thread_config (buddy/thread.h) a pthread one.
+	 */
+	void (*lock)(void *arg);
+	void (*unlock)(void *arg);
+	int (*trylock)(void *arg);
+	void *lock_arg;
+	/*
+	 * Page sets (see struct buddy_pageset). pageset, when set, gives the
+	 * calling thread's page set, and buddy_alloc_pages, buddy_free_pages
+	 * and buddy_free then use it (hosted: buddy/thread.h); NULL: they use
+	 * the zone's own page cache above. pcp_batch: blocks a page set takes
+	 * from the zone when a list is empty, and gives back when a list holds
+	 * pcp_high (Linux's batch); 0: the power of two at or below
+	 * pcp_high / 4. A page set needs pcp_high + pcp_batch <=
+	 * BUDDY_PAGESET_SLOTS.
+	 */
+	buddy_pageset_fn pageset;
+	void *pageset_arg;
+	unsigned pcp_batch;
+	/*
+	 * How a thread takes a page set from its owner (to drain it before an
+	 * allocation fails, or to remove a region), see page_alloc.c. barrier,
+	 * when set, is an asymmetric heavy barrier (Linux's membarrier): it
+	 * returns once every thread running this zone's calls has passed a
+	 * full memory barrier; owners then enter their page set with plain
+	 * stores. NULL: owners take their page set with an atomic exchange
+	 * (correct everywhere, dearer). relax is called in wait loops (a
+	 * hosted program yields the CPU there); NULL: spin. Both get lock_arg.
+	 */
+	void (*barrier)(void *arg);
+	void (*relax)(void *arg);
 };
 
 /* --- Private types; read them only through the functions below. --- */
@@ -159,6 +211,52 @@ struct buddy_pcp {
 };
 
 struct buddy_region; /* lives in the region's metadata */
+
+/* Entries per order in a page set. */
+#define BUDDY_PAGESET_SLOTS 128
+
+/*
+ * A page set: one thread's (or CPU's) cache of free blocks of orders below
+ * the zone's nr_pcp_orders (Linux's per_cpu_pages). The caller provides
+ * the memory and buddy_pageset_init registers it with the zone; hosted
+ * code gets one per thread from buddy/thread.h. Its owner allocates from
+ * and frees to it without the zone lock: an empty list is refilled with
+ * pcp_batch blocks under one acquisition of the zone lock, a list over
+ * pcp_high gives pcp_batch blocks back. The entries are pointers kept here,
+ * outside the free pages, so a write after free cannot damage them; each
+ * block's page byte still says "cached", so every check of a free (double,
+ * interior, wrong order, foreign) works as on the zone. Any thread may free
+ * a block that another allocated. Before an allocation fails, every page
+ * set is drained (Linux's drain_all_pages), safely while owners run: see
+ * the protocol in page_alloc.c. Fields are private.
+ */
+struct buddy_pageset_entry {
+	void *addr;  /* a cached block */
+	uint8_t *pg; /* its page byte */
+};
+
+struct buddy_pageset {
+	struct buddy_zone *zone;          /* NULL once released */
+	struct buddy_pageset *next;       /* the zone's list of page sets */
+	/* The owner's fast paths read only this structure: */
+	int busy;                         /* owner inside a call (atomic) */
+	int drain_req;                    /* a drainer holds the set, or the zone is damaged (atomic) */
+	int barrier;                      /* the zone has the heavy barrier hook */
+	unsigned nr_orders;               /* the zone's nr_fast_orders */
+	unsigned high;                    /* the zone's pcp_high */
+	uintptr_t base, span;             /* the hint region: its first page and size, */
+	uint8_t *pg;                      /* its page bytes */
+	unsigned shift;                   /* and the zone's page_shift */
+	uintptr_t mask;                   /* and page_size - 1 */
+	const struct buddy_region *hint;  /* the region those describe (NULL: none) */
+	ptrdiff_t avail;                  /* pages it may hand out before a new peak */
+	size_t mark_peak;                 /* the peak avail was measured against */
+	size_t allocs;                    /* allocations since the last fold (atomic) */
+	size_t moved;                     /* blocks taken from the zone less blocks
+					   * given back, since the last fold */
+	unsigned count[BUDDY_NR_PCP_ORDERS]; /* entries per order (atomic) */
+	struct buddy_pageset_entry slot[BUDDY_NR_PCP_ORDERS][BUDDY_PAGESET_SLOTS]; /* oldest first */
+};
 
 /*
  * The zone. Its invariants, P1..P9, are listed once in
@@ -185,7 +283,8 @@ struct buddy_zone {
 	unsigned next_region_id;    /* id given to the next region added */
 	size_t total_pages;         /* pages in all regions (metadata excluded) */
 	size_t free_pages;          /* pages on the free lists */
-	size_t peak_used_pages;     /* largest total_pages - free_pages - cached_pages seen */
+	size_t peak_used_pages;     /* largest total_pages - free_pages - cached_pages seen
+				     * (atomic: page sets raise it without the lock) */
 	size_t meta_bytes;          /* metadata bytes of all regions */
 	uint64_t allocs;            /* successful allocations */
 	uint64_t frees;             /* successful frees */
@@ -196,6 +295,7 @@ struct buddy_zone {
 	struct buddy_pcp pcp[BUDDY_NR_PCP_ORDERS]; /* page cache lists per order */
 	size_t cached_pages;        /* pages held on the page cache lists */
 	unsigned pcp_high;          /* cache list length that triggers a drain */
+	unsigned pcp_batch;         /* blocks a page set moves at a time */
 	unsigned nr_pcp_orders;     /* orders below this are cached; 0 = cache off */
 	int corrupted;              /* damage seen: every change now fails */
 	int poison;                 /* fill freed pages, check them on allocation */
@@ -204,6 +304,19 @@ struct buddy_zone {
 	buddy_error_fn on_error;
 	void *error_arg;
 	char name[16];
+	/* Threads: the configuration's hooks, and the page sets (each on this
+	 * list from buddy_pageset_init to buddy_pageset_release; the list
+	 * changes with both `registry` and the zone lock held). */
+	void (*lock)(void *arg);
+	void (*unlock)(void *arg);
+	int (*trylock)(void *arg);
+	void *lock_arg;
+	buddy_pageset_fn pageset_get;
+	void *pageset_arg;
+	void (*barrier)(void *arg);
+	void (*relax)(void *arg);
+	struct buddy_pageset *pagesets;
+	int registry;               /* held while the page-set list is walked or changed */
 };
 
 /* --- Set-up --- */
@@ -240,7 +353,9 @@ int buddy_add_region_ex(struct buddy_zone *zone, void *base, size_t len,
 
 /*
  * Take a wholly free region out of the zone (by its base address). Fails
- * with BUDDY_EBUSY while any of its pages is allocated.
+ * with BUDDY_EBUSY while any of its pages is allocated, changing nothing
+ * (blocks held in page caches count as free: they are drained only when
+ * the region goes).
  */
 int buddy_remove_region(struct buddy_zone *zone, void *base);
 
@@ -298,10 +413,43 @@ int buddy_resize(struct buddy_zone *zone, void *addr, unsigned new_order);
  */
 size_t buddy_alloc_size(struct buddy_zone *zone, const void *addr);
 
-/* Give every cached block back to the buddy lists, merging as it goes. */
+/*
+ * Give every cached block back to the buddy lists, merging as it goes:
+ * the zone's page cache and every page set (Linux's drain_all_pages).
+ */
 void buddy_drain_cache(struct buddy_zone *zone);
 
-/* Status of the last call that failed. */
+/* --- Page sets (see struct buddy_pageset) --- */
+
+/*
+ * Register ps with the zone. BUDDY_ECONFIG when the zone has no page cache
+ * (pcp_high 0) or pcp_high + pcp_batch > BUDDY_PAGESET_SLOTS.
+ */
+int buddy_pageset_init(struct buddy_zone *zone, struct buddy_pageset *ps);
+
+/* Give every block of ps back to the zone and unregister it (thread exit). */
+void buddy_pageset_release(struct buddy_pageset *ps);
+
+/*
+ * Give every page set's blocks back and unregister them all (each set's
+ * zone becomes NULL: its owner's calls through it then do nothing), for a
+ * zone about to be discarded. No thread may be inside a call through one.
+ */
+void buddy_zone_release_pagesets(struct buddy_zone *zone);
+
+/*
+ * buddy_alloc_pages and buddy_free_pages through ps, which belongs to the
+ * calling thread (or CPU): only its owner calls these. Orders the set does
+ * not cache, poisoning, and a block of another region than the set's last
+ * go to the zone under its lock; statuses are those of the zone calls.
+ */
+void *buddy_pageset_alloc_pages(struct buddy_pageset *ps, unsigned order, unsigned flags);
+int buddy_pageset_free_pages(struct buddy_pageset *ps, void *addr, unsigned order);
+
+/*
+ * Status of the last call that failed. With threads, of any thread: use
+ * the status a call returns where it returns one.
+ */
 int buddy_last_error(const struct buddy_zone *zone);
 
 /* --- Region owners --- */
@@ -320,7 +468,21 @@ int buddy_region_set_owner(struct buddy_zone *zone, void *base, void *owner);
  */
 void *buddy_region_owner(const struct buddy_zone *zone, const void *addr);
 
-/* --- Introspection --- */
+/*
+ * --- Introspection ---
+ *
+ * With threads: statistics, buddyinfo and the region information are
+ * exact whenever no thread is inside an allocator call (a quiescent
+ * point). While threads run they are read under the zone lock and add up
+ * the page sets' counters as they stand, so each figure is one that was
+ * true a moment before, but two figures need not be from the same moment
+ * (used_pages may count a block one set just gave to another). The peak
+ * is exact for one thread; with several, a thread notes a new peak when
+ * its own page set's use passes the mark set at its last zone-lock
+ * acquisition, so it can lag the true one by what other sets allocated
+ * since. buddy_check and buddy_walk read every page set: call them only at
+ * a quiescent point.
+ */
 
 struct buddy_stats {
 	size_t page_size;        /* bytes per page */
@@ -328,12 +490,13 @@ struct buddy_stats {
 	unsigned nr_regions;     /* regions in the zone */
 	size_t total_pages;      /* pages managed (metadata excluded) */
 	size_t free_pages;       /* pages on the free lists */
-	size_t cached_pages;     /* free pages held in the page cache, off the lists */
+	size_t cached_pages;     /* free pages held in the page cache and page sets */
 	size_t used_pages;       /* total_pages - free_pages - cached_pages */
 	size_t peak_used_pages;  /* largest used_pages seen; only grows */
 	size_t meta_bytes;       /* bytes of metadata for all regions */
 	size_t nr_free[BUDDY_NR_ORDERS]; /* free blocks per order */
-	size_t nr_cached[BUDDY_NR_PCP_ORDERS]; /* cached blocks per order */
+	size_t nr_cached[BUDDY_NR_PCP_ORDERS]; /* cached blocks per order (cache and sets) */
+	size_t nr_pagesets;      /* page sets registered */
 	uint64_t allocs;         /* successful allocations; only grows */
 	uint64_t frees;          /* successful frees; only grows */
 	uint64_t failures;       /* allocations that returned NULL for lack of a block */

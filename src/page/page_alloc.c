@@ -34,6 +34,40 @@
  * Assertions (common/debug.h) name the invariant they rely on (P1..P9,
  * page_internal.h). With BUDDY_DEBUG >= 2 every public call that changes
  * the zone ends with the full buddy_check (zone_check_on_return).
+ *
+ * Threads. With lock hooks, every public call holds the zone lock from its
+ * first look at the zone to its return (ZONE_LOCK_SCOPE), except the page
+ * sets' fast paths, which touch only their own set and the page bytes of
+ * the blocks they hold or are handed. Lock order: page set (entered by its
+ * owner) -> zone lock; nothing that holds the zone lock waits for a page
+ * set, and nothing that holds a page set waits for another one.
+ *
+ * The page-set protocol. A set belongs to one thread, its owner, which
+ * alone enters it (ps_enter .. ps_exit) to allocate or free; another
+ * thread takes every set from its owner to drain it (pagesets_stop ..
+ * pagesets_start): before an allocation fails, for buddy_drain_cache, and
+ * to remove a region. Linux 6.x gives each per-CPU list a spin lock that
+ * its CPU takes with trylock; an atomic exchange on every allocation and
+ * free costs more than the rest of the fast path, so a zone with a heavy
+ * barrier hook (membarrier) does without it, as asymmetric Dekker locks
+ * do (the pattern of Linux's membarrier(2) and of userspace RCU):
+ *
+ *   owner:   busy = 1; compiler barrier; if (drain_req) { busy = 0; bypass }
+ *            ... use the set ...; busy = 0 (release)
+ *   drainer: drain_req = 1 on every set; barrier() (every running thread
+ *            passes a full fence); wait until each busy == 0 (acquire);
+ *            drain; drain_req = 0 (release)
+ *
+ * barrier() turns the owner's compiler barrier into a full fence wherever
+ * the two meet, so either the drainer sees busy == 1 and waits for the
+ * owner's release, or the owner sees drain_req == 1 and keeps off the set
+ * (it then allocates or frees through the zone, under the lock). Without
+ * the hook, busy is a real trylock: the owner's atomic exchange, the
+ * drainer's compare-and-swap. Drainers take `registry` first, so one
+ * drains at a time and the list of sets holds still; the owner of the
+ * failing allocation has left its own set before it drains (it never
+ * waits for itself), and it holds no zone lock while it waits (an owner
+ * inside its set may be waiting for the zone lock).
  */
 #include "common/annotate.h"
 #include "common/fmt.h"
@@ -64,10 +98,138 @@ static void mem_zero(void *p, size_t n)
 	__builtin_memset(p, 0, n);
 }
 
+/* last_error is read without the lock (buddy_last_error). */
+static void set_error(struct buddy_zone *z, int status)
+{
+	STORE_RELAXED(&z->last_error, status);
+}
+
 static int fail(struct buddy_zone *z, int status)
 {
-	z->last_error = status;
+	set_error(z, status);
 	return status;
+}
+
+/* ------------------------------------------------------------------ */
+/* the zone lock and the page-set protocol (see the top of this file)   */
+/* ------------------------------------------------------------------ */
+
+void buddy_zone_lock(const struct buddy_zone *z)
+{
+	if (z && z->lock)
+		z->lock(z->lock_arg);
+}
+
+void buddy_zone_unlock(const struct buddy_zone *z)
+{
+	if (z && z->unlock)
+		z->unlock(z->lock_arg);
+}
+
+void buddy_zone_unlock_at_exit(const struct buddy_zone **zp)
+{
+	buddy_zone_unlock(*zp);
+}
+
+/* Take the zone lock without waiting, where the caller can do without it. */
+static int zone_trylock(const struct buddy_zone *z)
+{
+	if (!z->lock)
+		return 1;
+	if (!z->trylock) {
+		z->lock(z->lock_arg);
+		return 1;
+	}
+	return z->trylock(z->lock_arg) != 0;
+}
+
+static void zone_relax(const struct buddy_zone *z)
+{
+	if (z->relax)
+		z->relax(z->lock_arg);
+}
+
+/* Take the word *w from 0 to 1 (acquire), waiting with the zone's relax hook. */
+static void word_take(const struct buddy_zone *z, int *w)
+{
+	int idle = 0;
+	while (!__atomic_compare_exchange_n(w, &idle, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		idle = 0;
+		zone_relax(z);
+	}
+}
+
+/* `registry`: one drainer at a time, and the page-set list holds still. */
+static void registry_lock(struct buddy_zone *z)
+{
+	word_take(z, &z->registry);
+}
+
+static void registry_unlock(struct buddy_zone *z)
+{
+	__atomic_store_n(&z->registry, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * The owner enters its set; 0 when a drainer holds it, or the zone is
+ * damaged (drain_req 2, set by corrupt): then it keeps off.
+ */
+static HOT_INLINE int ps_enter(struct buddy_pageset *ps)
+{
+	if (likely(ps->barrier)) {
+		__atomic_store_n(&ps->busy, 1, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST); /* a full fence once barrier() runs */
+		if (likely(!__atomic_load_n(&ps->drain_req, __ATOMIC_ACQUIRE)))
+			return 1;
+	} else if (!__atomic_exchange_n(&ps->busy, 1, __ATOMIC_ACQUIRE)) {
+		if (likely(!LOAD_RELAXED(&ps->drain_req)))
+			return 1;
+	} else {
+		return 0;
+	}
+	__atomic_store_n(&ps->busy, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static HOT_INLINE void ps_exit(struct buddy_pageset *ps)
+{
+	__atomic_store_n(&ps->busy, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * Take every page set from its owner; the caller holds neither the zone
+ * lock nor a set of its own. Owners are inside their sets for a bounded
+ * time (at most one zone-lock acquisition), so the waits end.
+ */
+static void pagesets_stop(struct buddy_zone *z)
+{
+	struct buddy_pageset *ps;
+
+	registry_lock(z);
+	if (z->barrier && z->pagesets) {
+		for (ps = z->pagesets; ps; ps = ps->next)
+			__atomic_store_n(&ps->drain_req, 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		z->barrier(z->lock_arg);
+		for (ps = z->pagesets; ps; ps = ps->next)
+			while (__atomic_load_n(&ps->busy, __ATOMIC_ACQUIRE))
+				zone_relax(z);
+		return;
+	}
+	for (ps = z->pagesets; ps; ps = ps->next)
+		word_take(z, &ps->busy);
+}
+
+/*
+ * Give the sets back to their owners; with the zone lock, so that a zone
+ * found damaged meanwhile keeps them closed (corrupt runs under the lock).
+ */
+static void pagesets_start(struct buddy_zone *z)
+{
+	for (struct buddy_pageset *ps = z->pagesets; ps; ps = ps->next)
+		__atomic_store_n(ps->barrier ? &ps->drain_req : &ps->busy,
+				 ps->barrier && z->corrupted ? 2 : 0, __ATOMIC_RELEASE);
+	registry_unlock(z);
 }
 
 #if BUDDY_DEBUG >= 2
@@ -79,8 +241,10 @@ static int fail(struct buddy_zone *z, int status)
 static void zone_check_on_return(struct buddy_zone **zp)
 {
 	const struct buddy_zone *z = *zp;
-	if (z && !z->corrupted && BUDDY_DEBUG_CHECK_DUE(z->allocs + z->frees, z->total_pages))
-		BUDDY_ASSERT(buddy_check(z, NULL, NULL) == 0);
+	/* Other threads' page sets change without the lock: check those at quiescence. */
+	if (z && !z->corrupted && !(z->lock && z->pagesets) &&
+	    BUDDY_DEBUG_CHECK_DUE(z->allocs + z->frees, z->total_pages))
+		BUDDY_ASSERT(buddy_check_locked(z, NULL, NULL) == 0);
 }
 #endif
 #define ZONE_CHECK_ON_RETURN(z) BUDDY_CHECK_ON_RETURN(zone_check_on_return, z)
@@ -110,15 +274,21 @@ static void area_add(struct buddy_zone *z, unsigned order, uintptr_t a)
 		z->nonempty |= 1u << order;
 }
 
+/* Take n off its list (its links were checked: node_check or pcp_take). */
+static inline void list_del(struct buddy_list *n)
+{
+	/* P4, P6: a node on a list is pointed back at by both neighbours. */
+	BUDDY_ASSERT(n->next->prev == n && n->prev->next == n);
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+}
+
 static void area_unlink(struct buddy_zone *z, unsigned order, uintptr_t a)
 {
 	struct buddy_free_area *fa = &z->free_area[order];
-	struct buddy_list *n = (struct buddy_list *)a;
 
-	/* P4: checked by node_check before any unlink. */
-	BUDDY_ASSERT(fa->nr_free > 0 && n->next->prev == n && n->prev->next == n);
-	n->prev->next = n->next;
-	n->next->prev = n->prev;
+	BUDDY_ASSERT(fa->nr_free > 0);
+	list_del((struct buddy_list *)a);
 	if (--fa->nr_free == 0)
 		z->nonempty &= ~(1u << order);
 }
@@ -135,8 +305,11 @@ static COLD int corrupt(struct buddy_zone *z, const char *op, const char *what,
 		buddy_fmt(msg, sizeof(msg), "buddy: %s(): %s at %p", op, what, where);
 		z->on_error(z->error_arg, BUDDY_ERR_CORRUPT, op, where, msg);
 	}
-	z->corrupted = 1;
-	z->last_error = BUDDY_ECORRUPT;
+	STORE_RELAXED(&z->corrupted, 1);
+	set_error(z, BUDDY_ECORRUPT);
+	/* Page sets close too: their owners' calls go to the zone, which refuses. */
+	for (struct buddy_pageset *ps = z->pagesets; ps; ps = ps->next)
+		STORE_RELAXED(&ps->drain_req, 2);
 	return BUDDY_ECORRUPT;
 }
 
@@ -170,6 +343,12 @@ static COLD int poison_check(struct buddy_zone *z, const char *op, uintptr_t a, 
 	return BUDDY_OK;
 }
 
+/* The hinted region when it holds a: the one test every fast path makes. */
+static inline struct buddy_region *hint_region(const struct buddy_region *hint, uintptr_t a)
+{
+	return likely(hint && region_has(hint, a)) ? (struct buddy_region *)hint : NULL;
+}
+
 /*
  * Is p a list head of this zone's lists, or the first page of a block
  * whose page byte is `want`? Checked before p is ever dereferenced.
@@ -180,7 +359,9 @@ static inline int link_ok(const struct buddy_zone *z, const struct buddy_list *h
 	if (p == head)
 		return 1;
 	uintptr_t a = (uintptr_t)p;
-	const struct buddy_region *r = buddy_region_lookup(z, a);
+	const struct buddy_region *r = hint_region(z->hint, a);
+	if (unlikely(!r))
+		r = buddy_region_lookup(z, a);
 	return r && !(a & (z->page_size - 1)) && r->pg[region_index(z, r, a)] == want;
 }
 
@@ -228,8 +409,8 @@ static void log_event(struct buddy_zone *z, const struct buddy_region *r,
 
 const struct buddy_region *buddy_region_lookup(const struct buddy_zone *z, uintptr_t a)
 {
-	const struct buddy_region *r = z->hint;
-	if (r && region_has(r, a))
+	const struct buddy_region *r = hint_region(z->hint, a);
+	if (r)
 		return r;
 	if (z->nr_regions <= BUDDY_NR_REGION_INDEX) {
 		/* Bisect the sorted index for the last region starting at or below a. */
@@ -269,10 +450,8 @@ static NOINLINE struct buddy_region *region_find_slow(struct buddy_zone *z, uint
 /* The region holding a: the last region used first (one compare), then the list. */
 static inline struct buddy_region *region_find(struct buddy_zone *z, uintptr_t a)
 {
-	struct buddy_region *r = z->hint;
-	if (likely(r && region_has(r, a)))
-		return r;
-	return region_find_slow(z, a);
+	struct buddy_region *r = hint_region(z->hint, a);
+	return r ? r : region_find_slow(z, a);
 }
 
 /* P9: a region's largest order. */
@@ -364,6 +543,7 @@ int buddy_add_region(struct buddy_zone *z, void *base, size_t len, void *meta, s
 int buddy_add_region_ex(struct buddy_zone *z, void *base, size_t len, void *meta,
 			size_t meta_len, unsigned flags)
 {
+	ZONE_LOCK_SCOPE(z);
 	ZONE_CHECK_ON_RETURN(z);
 	if (!z)
 		return BUDDY_ENULL;
@@ -434,6 +614,7 @@ static struct buddy_region **region_link(struct buddy_zone *z, const void *base)
 
 int buddy_region_set_owner(struct buddy_zone *z, void *base, void *owner)
 {
+	ZONE_LOCK_SCOPE(z);
 	if (!z)
 		return BUDDY_ENULL;
 	if (z->corrupted)
@@ -447,15 +628,35 @@ int buddy_region_set_owner(struct buddy_zone *z, void *base, void *owner)
 
 void *buddy_region_owner(const struct buddy_zone *z, const void *addr)
 {
+	ZONE_LOCK_SCOPE(z);
 	const struct buddy_region *r = z ? buddy_region_lookup(z, (uintptr_t)addr) : NULL;
 	return r ? r->owner : NULL;
 }
 
-int buddy_remove_region(struct buddy_zone *z, void *base)
+size_t buddy_region_cached_pages(const struct buddy_region *r)
+{
+	size_t n = 0;
+	for (size_t idx = 0; idx < r->nr_pages;) {
+		uint8_t b = pg_get(r, idx);
+		size_t len = pg_state(b) == PG_TAIL ? 1 : (size_t)1 << pg_order(b);
+		if ((b & ~PG_ORDER) == PG_CACHED)
+			n += len;
+		idx += len;
+	}
+	return n;
+}
+
+static void pagesets_drain_locked(struct buddy_zone *z);
+static void ps_set_hint(const struct buddy_zone *z, struct buddy_pageset *ps,
+			const struct buddy_region *r);
+
+/*
+ * With the zone lock (and every page set stopped): the region goes when
+ * all its pages are free or cached; a busy region changes nothing.
+ */
+static int remove_region_locked(struct buddy_zone *z, void *base)
 {
 	ZONE_CHECK_ON_RETURN(z);
-	if (!z)
-		return BUDDY_ENULL;
 	if (z->corrupted)
 		return fail(z, BUDDY_ECORRUPT);
 	if (!base)
@@ -464,10 +665,16 @@ int buddy_remove_region(struct buddy_zone *z, void *base)
 	struct buddy_region *r = *pp;
 	if (!r)
 		return fail(z, BUDDY_EOUTSIDE);
-	if (r->free_pages != r->nr_pages && z->cached_pages)
-		buddy_drain_cache(z); /* cached blocks may be all that is missing */
-	if (r->free_pages != r->nr_pages)
-		return fail(z, z->corrupted ? BUDDY_ECORRUPT : BUDDY_EBUSY);
+	if (r->free_pages != r->nr_pages &&
+	    r->free_pages + (z->cached_pages || z->pagesets ? buddy_region_cached_pages(r) : 0) !=
+		    r->nr_pages)
+		return fail(z, BUDDY_EBUSY);
+	if (r->free_pages != r->nr_pages) {
+		/* Only cached blocks are missing: merge them back. */
+		pagesets_drain_locked(z);
+		if (z->corrupted)
+			return BUDDY_ECORRUPT;
+	}
 
 	/* A wholly free region is fully merged: exactly its carving blocks. */
 	for (size_t idx = 0; idx < r->nr_pages;) {
@@ -486,6 +693,9 @@ int buddy_remove_region(struct buddy_zone *z, void *base)
 	*pp = r->next;
 	if (z->hint == r)
 		z->hint = NULL;
+	for (struct buddy_pageset *ps = z->pagesets; ps; ps = ps->next)
+		if (ps->hint == r)
+			ps_set_hint(z, ps, NULL);
 	z->nr_regions--;
 	index_rebuild(z);
 	z->total_pages -= r->nr_pages;
@@ -493,6 +703,19 @@ int buddy_remove_region(struct buddy_zone *z, void *base)
 	z->meta_bytes -= r->meta_bytes;
 	zone_max_order_update(z);
 	return BUDDY_OK;
+}
+
+int buddy_remove_region(struct buddy_zone *z, void *base)
+{
+	if (!z)
+		return BUDDY_ENULL;
+	/* Page sets hold blocks and region pointers: take them all first. */
+	pagesets_stop(z);
+	buddy_zone_lock(z);
+	int st = remove_region_locked(z, base);
+	pagesets_start(z);
+	buddy_zone_unlock(z);
+	return st;
 }
 
 /* ------------------------------------------------------------------ */
@@ -513,6 +736,15 @@ void buddy_config_default(struct buddy_config *cfg)
 	cfg->on_error = NULL;
 	cfg->error_arg = NULL;
 	cfg->poison = 0;
+	cfg->lock = NULL;
+	cfg->unlock = NULL;
+	cfg->trylock = NULL;
+	cfg->lock_arg = NULL;
+	cfg->pageset = NULL;
+	cfg->pageset_arg = NULL;
+	cfg->pcp_batch = 0;
+	cfg->barrier = NULL;
+	cfg->relax = NULL;
 }
 
 int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
@@ -538,6 +770,10 @@ int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
 		return BUDDY_ECONFIG;
 	if (cfg->pcp_high && cfg->pcp_max_order > BUDDY_PCP_MAX_ORDER)
 		return BUDDY_ECONFIG;
+	if (!cfg->lock != !cfg->unlock || (cfg->trylock && !cfg->lock))
+		return BUDDY_ECONFIG;
+	if (cfg->pageset && !cfg->pcp_high)
+		return BUDDY_ECONFIG; /* page sets cache what the page cache would */
 
 	mem_zero(z, sizeof(*z));
 	for (unsigned k = 0; k < BUDDY_NR_ORDERS; k++)
@@ -559,6 +795,19 @@ int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
 	z->nr_fast_orders = z->poison ? 0 : z->nr_pcp_orders; /* the fast paths skip poisoning */
 	for (size_t i = 0; i < name_len; i++)
 		z->name[i] = name[i];
+	/* Default batch: a quarter of high, a power of two (Linux's is a sixth;
+	 * W2 measured fewer lock trips with a quarter, see docs/threads.md). */
+	z->pcp_batch = cfg->pcp_batch;
+	if (!z->pcp_batch && cfg->pcp_high)
+		z->pcp_batch = 1u << log2_floor(cfg->pcp_high >= 4 ? cfg->pcp_high / 4 : 1);
+	z->lock = cfg->lock;
+	z->unlock = cfg->unlock;
+	z->trylock = cfg->trylock;
+	z->lock_arg = cfg->lock_arg;
+	z->pageset_get = cfg->pageset;
+	z->pageset_arg = cfg->pageset_arg;
+	z->barrier = cfg->barrier;
+	z->relax = cfg->relax;
 	return BUDDY_OK;
 }
 
@@ -620,7 +869,7 @@ static struct buddy_region *rmqueue(struct buddy_zone *z, unsigned order, size_t
 }
 
 /* ------------------------------------------------------------------ */
-/* page cache                                                          */
+/* the zone's page cache (under the zone lock)                          */
 /* ------------------------------------------------------------------ */
 
 /*
@@ -637,8 +886,7 @@ static HOT_INLINE struct buddy_region *pcp_take(struct buddy_zone *z, unsigned o
 		corrupt(z, "alloc_pages", "corrupted free list: cached block's links are damaged", n);
 		return NULL;
 	}
-	h->next = next;
-	next->prev = h;
+	list_del(n);
 	pc->count--;
 	z->cached_pages -= (size_t)1 << order;
 	struct buddy_region *r = region_find(z, (uintptr_t)n);
@@ -655,8 +903,7 @@ static NOINLINE int pcp_drain(struct buddy_zone *z, unsigned order, size_t count
 		struct buddy_list *n = pc->list.prev;
 		if (node_check(z, "drain_cache", &pc->list, (uintptr_t)n, (uint8_t)(PG_CACHED | order)))
 			return BUDDY_ECORRUPT;
-		n->prev->next = n->next;
-		n->next->prev = n->prev;
+		list_del(n);
 		/* Its links may end up inside a merged block: poison them like the rest. */
 		poison_fill(z, (uintptr_t)n, ANNOT_LINK_BYTES);
 		annot_noaccess(n, ANNOT_LINK_BYTES);
@@ -689,25 +936,406 @@ static HOT_INLINE int pcp_put(struct buddy_zone *z, struct buddy_region *r, size
 	return BUDDY_OK;
 }
 
-void buddy_drain_cache(struct buddy_zone *z)
+/* Pages in use only grow on allocation: note a new peak. */
+/*
+ * The peak only grows. Page-set owners raise it without the zone lock
+ * (ps_peak), so every write is an atomic maximum; a compare-and-swap only
+ * when the peak really moves.
+ */
+static inline void peak_raise(struct buddy_zone *z, size_t used)
 {
-	ZONE_CHECK_ON_RETURN(z);
-	if (!z || z->corrupted)
+	size_t old = LOAD_RELAXED(&z->peak_used_pages);
+	while (unlikely(used > old) &&
+	       !__atomic_compare_exchange_n(&z->peak_used_pages, &old, used, 1, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+}
+
+static inline void peak_note(struct buddy_zone *z)
+{
+	size_t used = z->total_pages - z->free_pages - z->cached_pages;
+	if (unlikely(z->pagesets != NULL))
+		used = buddy_used_pages(z);
+	peak_raise(z, used);
+}
+
+/* ------------------------------------------------------------------ */
+/* page sets (the protocol is at the top of this file)                 */
+/* ------------------------------------------------------------------ */
+
+/* Pages a set holds: its counts (the owner's, or any thread's at a quiescent point). */
+static size_t ps_cached(const struct buddy_pageset *ps)
+{
+	size_t n = 0;
+	for (unsigned k = 0; k < BUDDY_NR_PCP_ORDERS; k++)
+		n += (size_t)LOAD_RELAXED(&ps->count[k]) << k;
+	return n;
+}
+
+static size_t pagesets_cached(const struct buddy_zone *z, const struct buddy_pageset *except)
+{
+	size_t n = 0;
+	for (const struct buddy_pageset *ps = z->pagesets; ps; ps = ps->next)
+		if (ps != except)
+			n += ps_cached(ps);
+	return n;
+}
+
+size_t buddy_used_pages(const struct buddy_zone *z)
+{
+	size_t used = z->total_pages - z->free_pages - z->cached_pages;
+	return z->pagesets ? used - pagesets_cached(z, NULL) : used;
+}
+
+/*
+ * With the zone lock: how many pages the set may hand out before the zone
+ * could reach a new peak. used = rest - ps_cached(ps), where rest is every
+ * page neither free nor in the zone's cache nor in another set; so used >
+ * peak exactly when the set's pages fall below rest - peak. The owner's
+ * fast paths keep avail as its pages move (an allocation takes pages off,
+ * a free puts them on) and compare it with 0; it is set again whenever
+ * the owner holds the zone lock, since other sets move meanwhile.
+ */
+static void ps_mark(const struct buddy_zone *z, struct buddy_pageset *ps)
+{
+	size_t rest = z->total_pages - z->free_pages - z->cached_pages - pagesets_cached(z, ps);
+	ps->mark_peak = LOAD_RELAXED(&z->peak_used_pages);
+	ps->avail = (ptrdiff_t)ps_cached(ps) - ((ptrdiff_t)rest - (ptrdiff_t)ps->mark_peak);
+}
+
+/*
+ * With the zone lock: the set's calls join the zone's counters. Only
+ * allocations are counted on the fast path: the entries a set holds are
+ * moved + frees - allocs, so its frees are entries - moved + allocs.
+ */
+static void ps_fold(struct buddy_zone *z, struct buddy_pageset *ps)
+{
+	size_t entries = 0;
+	for (unsigned k = 0; k < BUDDY_NR_PCP_ORDERS; k++)
+		entries += ps->count[k];
+	z->allocs += ps->allocs;
+	z->frees += entries - ps->moved + ps->allocs;
+	STORE_RELAXED(&ps->allocs, 0);
+	ps->moved = entries;
+}
+
+/* The set's copy of its hint region (r NULL: none, every address misses). */
+static void ps_set_hint(const struct buddy_zone *z, struct buddy_pageset *ps,
+			const struct buddy_region *r)
+{
+	ps->hint = r;
+	ps->base = r ? r->base : 0;
+	ps->span = r ? r->end - r->base : 0;
+	ps->pg = r ? r->pg : NULL;
+	ps->shift = z->page_shift;
+	ps->mask = z->page_size - 1;
+}
+
+/*
+ * With the zone lock: the `nr` oldest entries of `order` go back to the
+ * buddy lists. Each must still be a cached block of that order.
+ */
+static int ps_give_back(struct buddy_zone *z, struct buddy_pageset *ps, unsigned order, unsigned nr)
+{
+	unsigned n = ps->count[order], i;
+	int st = BUDDY_OK;
+
+	for (i = 0; i < nr && !st; i++) {
+		const struct buddy_pageset_entry *e = &ps->slot[order][i];
+		uintptr_t a = (uintptr_t)e->addr;
+		struct buddy_region *r = region_find(z, a);
+		size_t idx = r ? region_index(z, r, a) : 0;
+		if (!r || (a & (z->page_size - 1)) || e->pg != &r->pg[idx] ||
+		    r->pg[idx] != (PG_CACHED | order))
+			st = corrupt(z, "drain_cache", "corrupted page set: entry is not a cached block",
+				     e->addr);
+		else
+			st = free_block(z, r, idx, order);
+	}
+	for (unsigned j = i; j < n; j++) /* the rest move down: oldest first */
+		ps->slot[order][j - i] = ps->slot[order][j];
+	STORE_RELAXED(&ps->count[order], n - i);
+	ps->moved -= i;
+	return st;
+}
+
+/*
+ * With the zone lock, every page set stopped: every cached block, in the
+ * sets and the zone's page cache, goes back to the buddy lists.
+ */
+static void pagesets_drain_locked(struct buddy_zone *z)
+{
+	struct buddy_pageset *ps;
+
+	for (ps = z->pagesets; ps && !z->corrupted; ps = ps->next) {
+		ps_fold(z, ps);
+		for (unsigned k = 0; k < z->nr_pcp_orders && !z->corrupted; k++)
+			ps_give_back(z, ps, k, ps->count[k]);
+	}
+	for (unsigned k = 0; k < z->nr_pcp_orders && !z->corrupted; k++)
+		pcp_drain(z, k, z->pcp[k].count);
+	for (ps = z->pagesets; ps; ps = ps->next)
+		ps_mark(z, ps);
+}
+
+/*
+ * With the zone lock, the caller in no page set: drain every cache. The
+ * lock is let go while the sets are taken from their owners (an owner may
+ * be waiting for it) and held again on return.
+ */
+static void cache_drain_relock(struct buddy_zone *z)
+{
+	if (z->pagesets) {
+		buddy_zone_unlock(z);
+		pagesets_stop(z);
+		buddy_zone_lock(z);
+		if (!z->corrupted)
+			pagesets_drain_locked(z);
+		pagesets_start(z);
 		return;
+	}
 	for (unsigned k = 0; k < z->nr_pcp_orders; k++)
 		if (pcp_drain(z, k, z->pcp[k].count))
 			return;
 }
 
+void buddy_drain_cache(struct buddy_zone *z)
+{
+	if (!z)
+		return;
+	ZONE_LOCK_SCOPE(z);
+	ZONE_CHECK_ON_RETURN(z);
+	if (!z->corrupted)
+		cache_drain_relock(z);
+}
+
+int buddy_pageset_init(struct buddy_zone *z, struct buddy_pageset *ps)
+{
+	if (!z || !ps)
+		return BUDDY_ENULL;
+	if (!z->nr_pcp_orders || z->pcp_high + z->pcp_batch > BUDDY_PAGESET_SLOTS)
+		return BUDDY_ECONFIG;
+	mem_zero(ps, sizeof(*ps));
+	ps->zone = z;
+	ps->barrier = z->barrier != NULL;
+	ps->nr_orders = z->nr_fast_orders;
+	ps->high = z->pcp_high;
+	ps_set_hint(z, ps, NULL);
+	registry_lock(z);
+	buddy_zone_lock(z);
+	ps->next = z->pagesets;
+	z->pagesets = ps;
+	ps_mark(z, ps);
+	buddy_zone_unlock(z);
+	registry_unlock(z);
+	return BUDDY_OK;
+}
+
+/* With `registry` and the zone lock: ps gives everything back and leaves the list. */
+static void ps_unregister(struct buddy_zone *z, struct buddy_pageset *ps)
+{
+	ps_fold(z, ps);
+	for (unsigned k = 0; k < z->nr_pcp_orders && !z->corrupted; k++)
+		ps_give_back(z, ps, k, ps->count[k]);
+	struct buddy_pageset **pp = &z->pagesets;
+	while (*pp && *pp != ps)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = ps->next;
+	STORE_RELAXED(&ps->zone, NULL);
+}
+
+void buddy_pageset_release(struct buddy_pageset *ps)
+{
+	struct buddy_zone *z = ps ? LOAD_RELAXED(&ps->zone) : NULL;
+	if (!z)
+		return;
+	/* With `registry` no drainer holds the set, and its owner is the caller. */
+	registry_lock(z);
+	buddy_zone_lock(z);
+	if (LOAD_RELAXED(&ps->zone) == z) /* not let go by buddy_zone_release_pagesets meanwhile */
+		ps_unregister(z, ps);
+	buddy_zone_unlock(z);
+	registry_unlock(z);
+}
+
+void buddy_zone_release_pagesets(struct buddy_zone *z)
+{
+	if (!z)
+		return;
+	pagesets_stop(z);
+	buddy_zone_lock(z);
+	struct buddy_pageset *list = z->pagesets;
+	while (z->pagesets)
+		ps_unregister(z, z->pagesets);
+	/* As pagesets_start, for the sets that were on the list. */
+	for (struct buddy_pageset *ps = list, *next; ps; ps = next) {
+		next = ps->next;
+		__atomic_store_n(ps->barrier ? &ps->drain_req : &ps->busy, 0, __ATOMIC_RELEASE);
+	}
+	buddy_zone_unlock(z);
+	registry_unlock(z);
+}
+
+static COLD void *zero_fill(void *p, size_t n)
+{
+	mem_zero(p, n);
+	return p;
+}
+
 /*
- * rmqueue, draining the cache and trying again before giving up, so that
+ * Inside the set, after an allocation: avail < 0 says the zone's use passed
+ * the peak seen at the last mark, by -avail pages (exactly so with one
+ * thread; other threads' sets may have moved since). Raise the peak to it,
+ * without the zone lock: a ramp of allocations raises it on each.
+ */
+static NOINLINE void ps_peak(struct buddy_pageset *ps)
+{
+	size_t used = ps->mark_peak + (size_t)-ps->avail;
+	peak_raise(ps->zone, used);
+	ps->mark_peak = used;
+	ps->avail = 0;
+}
+
+/*
+ * Inside the set, n > 0 entries of `order`: hand out the newest, when its
+ * page byte still says "cached, this order"; else NULL (the slow path
+ * reports it). An entry lives in the set, not in the free page, so a write
+ * after free cannot forge one: it needs no link validation, and its page
+ * byte was found when the block came in.
+ */
+static HOT_INLINE void *ps_pop(struct buddy_pageset *ps, unsigned order, unsigned n)
+{
+	const struct buddy_pageset_entry *e = &ps->slot[order][n - 1];
+	if (unlikely(LOAD_RELAXED(e->pg) != (PG_CACHED | order)))
+		return NULL;
+	STORE_RELAXED(e->pg, (uint8_t)(PG_HEAD | order));
+	STORE_RELAXED(&ps->count[order], n - 1);
+	STORE_RELAXED(&ps->allocs, ps->allocs + 1);
+	ps->avail -= (ptrdiff_t)1 << order;
+	return e->addr;
+}
+
+/* Inside the set, a block popped: note a new peak, leave, hand the block out. */
+static HOT_INLINE void *ps_alloc_done(struct buddy_pageset *ps, void *p, unsigned order,
+				      unsigned flags)
+{
+	if (unlikely(ps->avail < 0))
+		ps_peak(ps);
+	ps_exit(ps);
+	annot_alloc(p, (size_t)1 << (ps->shift + order));
+	if (unlikely(flags & BUDDY_ZERO))
+		return zero_fill(p, (size_t)1 << (ps->shift + order));
+	return p;
+}
+
+/* Blocks of `order` a set takes or gives back at once. */
+static unsigned ps_batch(const struct buddy_zone *z, unsigned order)
+{
+	(void)order;
+	return z->pcp_batch;
+}
+
+/* With the zone lock: the block of `order` at idx joins the set (its list of that order). */
+static void ps_take_block(struct buddy_zone *z, struct buddy_pageset *ps, struct buddy_region *r,
+			  size_t idx, unsigned order, unsigned n)
+{
+	pg_set(r, idx, PG_CACHED | order);
+	ps->slot[order][n] = (struct buddy_pageset_entry){ (void *)region_addr(z, r, idx), &r->pg[idx] };
+	if (r != ps->hint)
+		ps_set_hint(z, ps, r);
+}
+
+/*
+ * With the zone lock: refill the empty list of `order` (Linux's
+ * rmqueue_bulk): the zone's page cache first, then, when the buddy lists
+ * have one, a naturally aligned block of pcp_batch blocks' size cut into
+ * blocks of `order` (so that each thread's blocks, and their page bytes,
+ * lie together: two threads' page bytes share fewer cache lines), else one
+ * block at a time. Returns how many it got.
+ */
+static unsigned ps_refill(struct buddy_zone *z, struct buddy_pageset *ps, unsigned order)
+{
+	unsigned n = 0, want = ps_batch(z, order);
+	unsigned chunk = order + log2_floor(want);
+	size_t idx;
+
+	ps_fold(z, ps);
+	while (n < want && z->pcp[order].count && !z->corrupted) {
+		struct buddy_region *r = pcp_take(z, order, &idx);
+		if (r)
+			ps_take_block(z, ps, r, idx, order, n++);
+	}
+	struct buddy_region *r = n || chunk == order || z->corrupted ? NULL : rmqueue(z, chunk, &idx);
+	if (r) {
+		/* The block's inner pair bits read "both in use" already (P3), as cached blocks need. */
+		annot_noaccess((void *)region_addr(z, r, idx), ANNOT_LINK_BYTES);
+		for (size_t sub = 0; sub < ((size_t)1 << chunk); sub += (size_t)1 << order)
+			ps_take_block(z, ps, r, idx + sub, order, n++);
+	}
+	while (n < want && !z->corrupted && (r = rmqueue(z, order, &idx)) != NULL) {
+		annot_noaccess((void *)region_addr(z, r, idx), ANNOT_LINK_BYTES); /* links no longer in use */
+		ps_take_block(z, ps, r, idx, order, n++);
+	}
+	STORE_RELAXED(&ps->count[order], n);
+	ps->moved += n;
+	ps_mark(z, ps);
+	return n;
+}
+
+static void *alloc_pages_zone(struct buddy_zone *z, unsigned order, unsigned flags);
+
+/* Inside the set: its list of `order` is empty, or its newest entry is damaged. */
+static NOINLINE void *ps_alloc_slow(struct buddy_pageset *ps, unsigned order, unsigned flags)
+{
+	struct buddy_zone *z = ps->zone;
+	unsigned n = ps->count[order];
+
+	buddy_zone_lock(z);
+	if (n)
+		corrupt(z, "alloc_pages", "corrupted page set: entry is not a cached block",
+			ps->slot[order][n - 1].addr);
+	else if (!z->corrupted && ps_refill(z, ps, order)) {
+		buddy_zone_unlock(z);
+		return ps_alloc_done(ps, ps_pop(ps, order, ps->count[order]), order, flags);
+	}
+	buddy_zone_unlock(z);
+	ps_exit(ps);
+	/* Nothing left on the buddy lists: the zone path drains every set, or fails. */
+	return alloc_pages_zone(z, order, flags);
+}
+
+/* One allocation through the set; anything it cannot do goes to the zone. */
+static HOT_INLINE void *pageset_alloc(struct buddy_pageset *ps, unsigned order, unsigned flags)
+{
+	if (likely(order < ps->nr_orders) && likely(ps_enter(ps))) {
+		unsigned n = ps->count[order];
+		void *p;
+		if (likely(n) && likely((p = ps_pop(ps, order, n)) != NULL))
+			return ps_alloc_done(ps, p, order, flags);
+		return ps_alloc_slow(ps, order, flags);
+	}
+	return alloc_pages_zone(ps->zone, order, flags);
+}
+
+void *buddy_pageset_alloc_pages(struct buddy_pageset *ps, unsigned order, unsigned flags)
+{
+	return ps && ps->zone ? pageset_alloc(ps, order, flags) : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* allocation                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * rmqueue, draining every cache and trying again before giving up, so that
  * no allocation fails while cached pages could serve it.
  */
 static NOINLINE struct buddy_region *rmqueue_drain(struct buddy_zone *z, unsigned order, size_t *idx)
 {
 	struct buddy_region *r = rmqueue(z, order, idx);
-	if (!r && z->cached_pages && !z->corrupted) {
-		buddy_drain_cache(z);
+	if (!r && (z->cached_pages || z->pagesets) && !z->corrupted) {
+		cache_drain_relock(z);
 		if (!z->corrupted)
 			r = rmqueue(z, order, idx);
 	}
@@ -722,14 +1350,6 @@ static struct buddy_region *block_take(struct buddy_zone *z, unsigned order, siz
 	return rmqueue_drain(z, order, idx);
 }
 
-/* Pages in use only grow on allocation: note a new peak. */
-static inline void peak_note(struct buddy_zone *z)
-{
-	size_t used = z->total_pages - z->free_pages - z->cached_pages;
-	if (used > z->peak_used_pages)
-		z->peak_used_pages = used;
-}
-
 static void account_alloc(struct buddy_zone *z)
 {
 	peak_note(z);
@@ -741,7 +1361,7 @@ static void *alloc_failed(struct buddy_zone *z)
 {
 	if (!z->corrupted) {
 		z->failures++;
-		z->last_error = BUDDY_ENOMEM;
+		set_error(z, BUDDY_ENOMEM);
 	}
 	return NULL;
 }
@@ -755,73 +1375,55 @@ static inline void *alloc_finish(struct buddy_zone *z, struct buddy_region *r, s
 	void *p = (void *)region_addr(z, r, idx);
 	annot_alloc(p, (size_t)z->page_size << order);
 	if (unlikely(flags & BUDDY_ZERO))
-		mem_zero(p, (size_t)z->page_size << order);
+		return zero_fill(p, (size_t)z->page_size << order);
 	return p;
 }
 
-static NOINLINE void *alloc_pages_slow(struct buddy_zone *z, unsigned order, unsigned flags)
+/* The zone path of an allocation: under the zone lock, from the zone's cache or lists. */
+static void *alloc_pages_zone(struct buddy_zone *z, unsigned order, unsigned flags)
 {
 	size_t idx;
 
-	if (!z)
-		return NULL;
-	if (z->corrupted) {
-		z->last_error = BUDDY_ECORRUPT;
-		return NULL;
-	}
-	if (order > z->cfg_max_order) {
-		z->last_error = BUDDY_EMAXORDER;
+	ZONE_LOCK_SCOPE(z);
+	ZONE_CHECK_ON_RETURN(z);
+	if (unlikely(z->corrupted || order > z->cfg_max_order)) {
+		set_error(z, z->corrupted ? BUDDY_ECORRUPT : BUDDY_EMAXORDER);
 		return NULL;
 	}
 	struct buddy_region *r = block_take(z, order, &idx);
-	if (!r)
+	if (unlikely(!r))
 		return alloc_failed(z);
-	if (z->poison &&
+	if (unlikely(z->poison) &&
 	    poison_check(z, "alloc_pages", region_addr(z, r, idx), (size_t)z->page_size << order))
 		return NULL;
 	return alloc_finish(z, r, idx, order, flags);
 }
 
-static COLD void *zero_fill(void *p, size_t n)
+/* Through the page set the zone's hook gives (a call of its own: the hook's frame stays here). */
+static NOINLINE void *alloc_pages_hook(struct buddy_zone *z, unsigned order, unsigned flags)
 {
-	mem_zero(p, n);
-	return p;
+	struct buddy_pageset *ps = z->pageset_get(z, z->pageset_arg);
+	return ps ? pageset_alloc(ps, order, flags) : alloc_pages_zone(z, order, flags);
 }
 
 /*
- * Fast path: the newest cached block of this order, when it and the link
- * stored in it (checked: a cached block of this order, pointing back) lie
- * in the last region used. It calls nothing, so it needs no stack frame;
- * anything unusual goes to the slow path, which checks and reports fully.
+ * One fast path: through the caller's page set when the zone gives one
+ * (buddy_config.pageset), else the zone path, which takes the zone's page
+ * cache first (pcp_take: its links checked before use).
  */
 void *buddy_alloc_pages(struct buddy_zone *z, unsigned order, unsigned flags)
 {
-	ZONE_CHECK_ON_RETURN(z);
-	if (likely(z && order < z->nr_fast_orders && !z->corrupted && z->hint)) {
-		struct buddy_pcp *pc = &z->pcp[order];
-		struct buddy_list *h = &pc->list, *n = h->next, *next;
-		struct buddy_region *r = z->hint;
-		uintptr_t span = r->end - r->base, off = (uintptr_t)n - r->base;
-		if (n != h && off < span && n->prev == h) {
-			next = n->next;
-			uintptr_t noff = (uintptr_t)next - r->base;
-			if ((next == h || (noff < span && !(noff & (z->page_size - 1)) &&
-					   r->pg[noff >> z->page_shift] == (PG_CACHED | order))) &&
-			    next->prev == n) {
-				h->next = next;
-				next->prev = h;
-				pc->count--;
-				z->cached_pages -= (size_t)1 << order;
-				r->pg[off >> z->page_shift] = (uint8_t)(PG_HEAD | order);
-				account_alloc(z);
-				annot_alloc(n, (size_t)z->page_size << order);
-				if (unlikely(flags & BUDDY_ZERO))
-					return zero_fill(n, (size_t)z->page_size << order);
-				return n;
-			}
-		}
+	if (unlikely(!z))
+		return NULL;
+	if (z->pageset_get)
+		return alloc_pages_hook(z, order, flags);
+	if (likely(!z->lock && order < z->nr_fast_orders && z->pcp[order].count && !z->corrupted)) {
+		/* A zone for one thread: its page cache without the zone path's frame. */
+		size_t idx;
+		struct buddy_region *r = pcp_take(z, order, &idx);
+		return likely(r != NULL) ? alloc_finish(z, r, idx, order, flags) : NULL;
 	}
-	return alloc_pages_slow(z, order, flags);
+	return alloc_pages_zone(z, order, flags);
 }
 
 /*
@@ -868,20 +1470,17 @@ static void trim_exact(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 
 void *buddy_alloc_pages_exact(struct buddy_zone *z, size_t npages, unsigned flags)
 {
-	ZONE_CHECK_ON_RETURN(z);
 	if (!z)
 		return NULL;
-	if (z->corrupted) {
-		z->last_error = BUDDY_ECORRUPT;
+	if (npages && (npages & (npages - 1)) == 0 && npages <= ((size_t)1 << z->cfg_max_order))
+		return buddy_alloc_pages(z, log2_floor(npages), flags);
+	ZONE_LOCK_SCOPE(z);
+	ZONE_CHECK_ON_RETURN(z);
+	if (z->corrupted || npages == 0 || npages > ((size_t)1 << z->cfg_max_order)) {
+		set_error(z, z->corrupted ? BUDDY_ECORRUPT : BUDDY_ECOUNT);
 		return NULL;
 	}
-	if (npages == 0 || npages > ((size_t)1 << z->cfg_max_order)) {
-		z->last_error = BUDDY_ECOUNT;
-		return NULL;
-	}
-	unsigned order = npages == 1 ? 0 : log2_floor(npages - 1) + 1;
-	if ((npages & (npages - 1)) == 0)
-		return buddy_alloc_pages(z, order, flags);
+	unsigned order = log2_floor(npages - 1) + 1;
 
 	size_t idx;
 	struct buddy_region *r = rmqueue_drain(z, order, &idx);
@@ -952,11 +1551,11 @@ static NOINLINE int free_block(struct buddy_zone *z, struct buddy_region *r, siz
  */
 static int classify_bad(const struct buddy_region *r, size_t idx)
 {
-	if (pg_state(r->pg[idx]) == PG_FREE)
+	if (pg_state(pg_get(r, idx)) == PG_FREE)
 		return BUDDY_EDOUBLE;
 	for (unsigned k = 1; k <= r->max_order; k++) {
 		size_t head = idx & ~(((size_t)1 << k) - 1);
-		uint8_t b = r->pg[head];
+		uint8_t b = pg_get(r, head);
 		if (pg_state(b) != PG_TAIL)
 			return pg_state(b) == PG_FREE && pg_order(b) >= k ? BUDDY_EDOUBLE
 									 : BUDDY_ENOTBLOCK;
@@ -981,7 +1580,7 @@ static int lookup_alloc_status(struct buddy_zone *z, const void *addr,
 	*idx_out = idx;
 	if (a & (z->page_size - 1))
 		return classify_bad(r, idx) == BUDDY_EDOUBLE ? BUDDY_EDOUBLE : BUDDY_ENOTBLOCK;
-	if (pg_state(r->pg[idx]) != PG_HEAD)
+	if (pg_state(pg_get(r, idx)) != PG_HEAD)
 		return classify_bad(r, idx);
 	return BUDDY_OK;
 }
@@ -1033,30 +1632,6 @@ static int free_alloc(struct buddy_zone *z, struct buddy_region *r, size_t idx)
 	return st;
 }
 
-/*
- * Fast path for frees: addr in the last region used, on a page boundary,
- * and its page byte exactly `want` (the start of a single-block allocation
- * of the expected order). Returns its page index, or (size_t)-1.
- */
-static inline size_t free_fast_index(struct buddy_zone *z, uintptr_t a, uint8_t want)
-{
-	const struct buddy_region *r = z->hint;
-	if (!r || !region_has(r, a) || (a & (z->page_size - 1)) || z->corrupted)
-		return (size_t)-1;
-	size_t idx = region_index(z, r, a);
-	return r->pg[idx] == want ? idx : (size_t)-1;
-}
-
-int buddy_free(struct buddy_zone *z, void *addr)
-{
-	struct buddy_region *r;
-	size_t idx;
-
-	ZONE_CHECK_ON_RETURN(z);
-	int st = lookup_alloc(z, addr, &r, &idx);
-	return st ? st : free_alloc(z, r, idx);
-}
-
 /* What the allocation at idx is, for buddy_alloc_info and buddy_free_info. */
 static void alloc_info_fill(const struct buddy_region *r, size_t idx, struct buddy_alloc_info *info)
 {
@@ -1069,6 +1644,7 @@ int buddy_alloc_info(struct buddy_zone *z, const void *addr, struct buddy_alloc_
 	struct buddy_region *r;
 	size_t idx;
 
+	ZONE_LOCK_SCOPE(z);
 	if (!info)
 		return z ? fail(z, BUDDY_ENULL) : BUDDY_ENULL;
 	int st = lookup_alloc(z, addr, &r, &idx);
@@ -1082,6 +1658,7 @@ int buddy_free_info(struct buddy_zone *z, void *addr, struct buddy_alloc_info *i
 	struct buddy_region *r;
 	size_t idx;
 
+	ZONE_LOCK_SCOPE(z);
 	ZONE_CHECK_ON_RETURN(z);
 	int st = lookup_alloc(z, addr, &r, &idx);
 	if (st)
@@ -1091,36 +1668,157 @@ int buddy_free_info(struct buddy_zone *z, void *addr, struct buddy_alloc_info *i
 	return free_alloc(z, r, idx);
 }
 
-static NOINLINE int free_pages_slow(struct buddy_zone *z, void *addr, unsigned order)
+/* free_pages_zone's order for a free that takes the allocation's own size. */
+#define ANY_ORDER BUDDY_NR_ORDERS
+
+/*
+ * The zone path of a free: under the zone lock, every check; order is the
+ * one the caller says the block has, or ANY_ORDER (buddy_free).
+ */
+static int free_pages_zone(struct buddy_zone *z, void *addr, unsigned order)
 {
 	struct buddy_region *r;
 	size_t idx;
 
+	ZONE_LOCK_SCOPE(z);
+	ZONE_CHECK_ON_RETURN(z);
 	int st = lookup_alloc(z, addr, &r, &idx);
 	if (st)
 		return st;
 	uint8_t b = r->pg[idx];
-	if ((b & PG_MORE) || pg_order(b) != order)
+	if (order != ANY_ORDER && ((b & PG_MORE) || pg_order(b) != order))
 		return fail(z, BUDDY_EORDER);
 	return free_alloc(z, r, idx);
 }
 
 /*
- * Fast path: a single block of a cached order in the last region used goes
- * straight onto the cache list; everything else takes the checked path.
+ * Inside the set, the list of `order` full (pcp_high entries): give the
+ * pcp_batch oldest back under one acquisition of the zone lock (Linux's
+ * free_pcppages_bulk), then take the block. When another thread holds the
+ * lock, the block joins the list anyway, up to BUDDY_PAGESET_SLOTS, and the
+ * next free tries again.
  */
+static NOINLINE int ps_free_slow(struct buddy_pageset *ps, void *addr, uint8_t *pg, unsigned order)
+{
+	struct buddy_zone *z = ps->zone;
+	unsigned n = ps->count[order];
+	int st = BUDDY_OK;
+
+	if (n + 1 < BUDDY_PAGESET_SLOTS ? zone_trylock(z) : (buddy_zone_lock(z), 1)) {
+		ps_fold(z, ps);
+		if (!z->corrupted)
+			st = ps_give_back(z, ps, order, ps_batch(z, order) < n ? ps_batch(z, order) : n);
+		ps_mark(z, ps);
+		buddy_zone_unlock(z);
+		n = ps->count[order];
+	}
+	if (!st) {
+		/* Annotated before the entry can be seen: a drainer may give it back at once. */
+		annot_free(addr, (size_t)1 << (ps->shift + order));
+		ps->slot[order][n] = (struct buddy_pageset_entry){ addr, pg };
+		STORE_RELAXED(&ps->count[order], n + 1);
+		STORE_RELAXED(pg, (uint8_t)(PG_CACHED | order));
+		ps->avail += (ptrdiff_t)1 << order;
+	}
+	ps_exit(ps);
+	return st;
+}
+
+static int pageset_free(struct buddy_pageset *ps, void *addr, unsigned order);
+
+/* Inside the set: addr lies outside its hint region. Find the region, and try again. */
+static NOINLINE int ps_free_miss(struct buddy_pageset *ps, void *addr, unsigned order)
+{
+	struct buddy_zone *z = ps->zone;
+	buddy_zone_lock(z);
+	const struct buddy_region *r = buddy_region_lookup(z, (uintptr_t)addr);
+	if (r)
+		ps_set_hint(z, ps, r);
+	buddy_zone_unlock(z);
+	ps_exit(ps);
+	return r ? pageset_free(ps, addr, order) : free_pages_zone(z, addr, order);
+}
+
+/*
+ * One free through the set: a single-block allocation of a cached order (the
+ * page byte says so: the same test that finds a double, interior or
+ * wrong-order free) joins the set's list; anything else takes the zone
+ * path, whose checks classify it.
+ */
+static HOT_INLINE int pageset_free(struct buddy_pageset *ps, void *addr, unsigned order)
+{
+	if (likely(ps_enter(ps))) {
+		uintptr_t off = (uintptr_t)addr - ps->base;
+		if (unlikely(off >= ps->span))
+			return ps_free_miss(ps, addr, order);
+		uint8_t *pg = ps->pg + (off >> ps->shift);
+		uint8_t b = LOAD_RELAXED(pg);
+		unsigned k = order == ANY_ORDER ? pg_order(b) : order;
+		if (likely(b == (PG_HEAD | k) && k < ps->nr_orders && !(off & ps->mask))) {
+			unsigned n = ps->count[k];
+			if (unlikely(n >= ps->high))
+				return ps_free_slow(ps, addr, pg, k);
+			/* Annotated inside the set: once it is left, a drainer may give
+			 * the block back to the lists (and make its links usable). */
+			annot_free(addr, (size_t)1 << (ps->shift + k));
+			ps->slot[k][n] = (struct buddy_pageset_entry){ addr, pg };
+			STORE_RELAXED(&ps->count[k], n + 1);
+			STORE_RELAXED(pg, (uint8_t)(PG_CACHED | k));
+			ps->avail += (ptrdiff_t)1 << k;
+			ps_exit(ps);
+			return BUDDY_OK;
+		}
+		ps_exit(ps);
+	}
+	return free_pages_zone(ps->zone, addr, order);
+}
+
+/* An order as the caller gave it, or one no block has (ANY_ORDER is buddy_free's). */
+static inline unsigned order_given(unsigned order)
+{
+	return order < ANY_ORDER ? order : ANY_ORDER + 1;
+}
+
+int buddy_pageset_free_pages(struct buddy_pageset *ps, void *addr, unsigned order)
+{
+	if (!ps || !ps->zone)
+		return BUDDY_ENULL;
+	return pageset_free(ps, addr, order_given(order));
+}
+
+/* Through the page set the zone's hook gives, else the zone path. */
+static NOINLINE int free_pages_hook(struct buddy_zone *z, void *addr, unsigned order)
+{
+	struct buddy_pageset *ps = z->pageset_get(z, z->pageset_arg);
+	return ps ? pageset_free(ps, addr, order) : free_pages_zone(z, addr, order);
+}
+
 int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
 {
-	ZONE_CHECK_ON_RETURN(z);
-	if (likely(z && order < z->nr_fast_orders)) {
-		size_t idx = free_fast_index(z, (uintptr_t)addr, (uint8_t)(PG_HEAD | order));
-		if (likely(idx != (size_t)-1)) {
-			annot_free(addr, (size_t)z->page_size << order);
-			z->frees++;
-			return pcp_put(z, z->hint, idx, order);
+	if (z && z->pageset_get)
+		return free_pages_hook(z, addr, order_given(order));
+	if (likely(z && !z->lock && order < z->nr_fast_orders && !z->corrupted)) {
+		/* A zone for one thread: a single block of a cached order, in the last
+		 * region used, goes straight onto the page cache. */
+		uintptr_t a = (uintptr_t)addr;
+		struct buddy_region *r = hint_region(z->hint, a);
+		if (likely(r && !(a & (z->page_size - 1)))) {
+			size_t idx = region_index(z, r, a);
+			if (likely(r->pg[idx] == (PG_HEAD | order))) {
+				annot_free(addr, (size_t)z->page_size << order);
+				z->frees++;
+				return pcp_put(z, r, idx, order);
+			}
 		}
 	}
-	return free_pages_slow(z, addr, order);
+	return free_pages_zone(z, addr, order_given(order));
+}
+
+int buddy_free(struct buddy_zone *z, void *addr)
+{
+	if (z && z->pageset_get)
+		return free_pages_hook(z, addr, ANY_ORDER);
+	return free_pages_zone(z, addr, ANY_ORDER);
 }
 
 int buddy_free_pages_exact(struct buddy_zone *z, void *addr, size_t npages)
@@ -1128,6 +1826,7 @@ int buddy_free_pages_exact(struct buddy_zone *z, void *addr, size_t npages)
 	struct buddy_region *r;
 	size_t idx;
 
+	ZONE_LOCK_SCOPE(z);
 	ZONE_CHECK_ON_RETURN(z);
 	int st = lookup_alloc(z, addr, &r, &idx);
 	if (st)
@@ -1144,11 +1843,12 @@ size_t buddy_alloc_size(struct buddy_zone *z, const void *addr)
 
 	if (!z)
 		return 0;
+	ZONE_LOCK_SCOPE(z);
 	/* Fast path: the start of a single-block allocation in the last region used. */
-	const struct buddy_region *h = z->hint;
 	uintptr_t a = (uintptr_t)addr;
-	if (likely(h && region_has(h, a) && !(a & (z->page_size - 1)) && !z->corrupted)) {
-		uint8_t b = h->pg[region_index(z, h, a)];
+	const struct buddy_region *h = hint_region(z->hint, a);
+	if (likely(h && !(a & (z->page_size - 1)) && !z->corrupted)) {
+		uint8_t b = pg_get(h, region_index(z, h, a));
 		if ((b & (PG_STATE | PG_MORE)) == PG_HEAD)
 			return (size_t)1 << pg_order(b);
 	}
@@ -1161,16 +1861,21 @@ size_t buddy_alloc_size(struct buddy_zone *z, const void *addr)
 
 /*
  * Can the block of `order` at idx absorb its upper buddies up to new_order?
- * Each buddy must be whole: a free block, or a cached one, of its order.
+ * Each buddy must be whole: a free block, or one in the zone's page cache,
+ * of its order. A zone with page sets cannot tell its cache's blocks from
+ * theirs by the page byte, and the sets' belong to their owners: there a
+ * cached buddy waits for the drain.
  */
-static int can_grow(const struct buddy_region *r, size_t idx, unsigned order, unsigned new_order)
+static int can_grow(const struct buddy_zone *z, const struct buddy_region *r, size_t idx,
+		    unsigned order, unsigned new_order)
 {
 	if (new_order > r->max_order || (idx & (((size_t)1 << new_order) - 1)))
 		return 0;
 	for (unsigned k = order; k < new_order; k++) {
 		size_t buddy = idx + ((size_t)1 << k);
+		uint8_t b = buddy < r->nr_pages ? pg_get(r, buddy) : 0;
 		if (buddy >= r->nr_pages ||
-		    (r->pg[buddy] != (PG_FREE | k) && r->pg[buddy] != (PG_CACHED | k)))
+		    (b != (PG_FREE | k) && (b != (PG_CACHED | k) || z->pagesets)))
 			return 0;
 	}
 	return 1;
@@ -1187,11 +1892,11 @@ static int block_grow(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 		      unsigned order, unsigned new_order)
 {
 	/* Smaller cached pieces inside a buddy: merge them back and look again. */
-	if (!can_grow(r, idx, order, new_order) && z->cached_pages)
-		buddy_drain_cache(z);
+	if (!can_grow(z, r, idx, order, new_order) && (z->cached_pages || z->pagesets))
+		cache_drain_relock(z);
 	if (z->corrupted)
 		return BUDDY_ECORRUPT;
-	if (!can_grow(r, idx, order, new_order))
+	if (!can_grow(z, r, idx, order, new_order))
 		return fail(z, BUDDY_ENOMEM);
 	for (unsigned k = order; k < new_order; k++) {
 		size_t buddy = idx + ((size_t)1 << k);
@@ -1213,9 +1918,7 @@ static int block_grow(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 			r->free_pages -= (size_t)1 << k;
 			z->free_pages -= (size_t)1 << k;
 		} else {
-			struct buddy_list *n = (struct buddy_list *)ba;
-			n->prev->next = n->next;
-			n->next->prev = n->prev;
+			list_del((struct buddy_list *)ba);
 			z->pcp[k].count--;
 			z->cached_pages -= (size_t)1 << k;
 		}
@@ -1232,6 +1935,7 @@ int buddy_resize(struct buddy_zone *z, void *addr, unsigned new_order)
 	struct buddy_region *r;
 	size_t idx;
 
+	ZONE_LOCK_SCOPE(z);
 	ZONE_CHECK_ON_RETURN(z);
 	int st = lookup_alloc(z, addr, &r, &idx);
 	if (st)
@@ -1264,5 +1968,5 @@ int buddy_resize(struct buddy_zone *z, void *addr, unsigned new_order)
 
 int buddy_last_error(const struct buddy_zone *z)
 {
-	return z ? z->last_error : BUDDY_ENULL;
+	return z ? LOAD_RELAXED(&z->last_error) : BUDDY_ENULL;
 }

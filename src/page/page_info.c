@@ -37,14 +37,15 @@ void buddy_get_stats(const struct buddy_zone *z, struct buddy_stats *st)
 {
 	if (!z || !st)
 		return;
+	ZONE_LOCK_SCOPE(z);
 	st->page_size = z->page_size;
 	st->max_order = z->max_order;
 	st->nr_regions = z->nr_regions;
 	st->total_pages = z->total_pages;
 	st->free_pages = z->free_pages;
-	st->cached_pages = z->cached_pages;
-	st->used_pages = z->total_pages - z->free_pages - z->cached_pages;
-	st->peak_used_pages = z->peak_used_pages;
+	st->used_pages = buddy_used_pages(z);
+	st->cached_pages = z->total_pages - z->free_pages - st->used_pages;
+	st->peak_used_pages = LOAD_RELAXED(&z->peak_used_pages); /* page sets raise it unlocked */
 	st->meta_bytes = z->meta_bytes;
 	for (unsigned k = 0; k < BUDDY_NR_ORDERS; k++)
 		st->nr_free[k] = z->free_area[k].nr_free;
@@ -53,6 +54,20 @@ void buddy_get_stats(const struct buddy_zone *z, struct buddy_stats *st)
 	st->allocs = z->allocs;
 	st->frees = z->frees;
 	st->failures = z->failures;
+	st->nr_pagesets = 0;
+	/* The page sets' counters as they stand (exact at a quiescent point). */
+	for (const struct buddy_pageset *ps = z->pagesets; ps; ps = ps->next) {
+		size_t entries = 0, allocs = LOAD_RELAXED(&ps->allocs);
+		for (unsigned k = 0; k < BUDDY_NR_PCP_ORDERS; k++) {
+			unsigned n = LOAD_RELAXED(&ps->count[k]);
+			st->nr_cached[k] += n;
+			entries += n;
+		}
+		/* A set counts its allocations; its frees follow (page_alloc.c, ps_fold). */
+		st->allocs += allocs;
+		st->frees += entries - ps->moved + allocs;
+		st->nr_pagesets++;
+	}
 }
 
 /* mm/vmstat.c, frag_show_print: "Node %d, zone %8s " then "%6lu " per order. */
@@ -63,6 +78,7 @@ size_t buddy_buddyinfo(const struct buddy_zone *z, char *buf, size_t size)
 			buf[0] = '\0';
 		return 0;
 	}
+	ZONE_LOCK_SCOPE(z);
 	size_t len = buddy_fmt(buf, size, "Node 0, zone %8s ", z->name);
 	for (unsigned k = 0; k <= z->max_order; k++)
 		len += buddy_fmt(len < size ? buf + len : NULL, len < size ? size - len : 0, "%6zu ",
@@ -97,6 +113,7 @@ int buddy_fragmentation_index(const struct buddy_zone *z, unsigned order)
 
 	if (!z || order > BUDDY_MAX_ORDER)
 		return 0;
+	ZONE_LOCK_SCOPE(z);
 	contig_info(z, order, &ci);
 	if (ci.free_blocks_total == 0)
 		return 0;
@@ -112,6 +129,7 @@ int buddy_unusable_index(const struct buddy_zone *z, unsigned order)
 
 	if (!z || order > BUDDY_MAX_ORDER)
 		return 0;
+	ZONE_LOCK_SCOPE(z);
 	contig_info(z, order, &ci);
 	if (ci.free_pages == 0)
 		return 1000;
@@ -122,6 +140,7 @@ int buddy_walk(const struct buddy_zone *z, buddy_walk_fn fn, void *arg)
 {
 	if (!z || !fn)
 		return 0;
+	ZONE_LOCK_SCOPE(z);
 	for (const struct buddy_region *r = z->regions; r; r = r->next) {
 		for (size_t idx = 0; idx < r->nr_pages;) {
 			uint8_t b = r->pg[idx];
@@ -149,6 +168,7 @@ int buddy_region_info(const struct buddy_zone *z, unsigned i, struct buddy_regio
 {
 	if (!z || !out)
 		return BUDDY_ENULL;
+	ZONE_LOCK_SCOPE(z);
 	const struct buddy_region *r = z->regions;
 	while (r && i--)
 		r = r->next;
@@ -157,10 +177,7 @@ int buddy_region_info(const struct buddy_zone *z, unsigned i, struct buddy_regio
 	out->base = (void *)r->base;
 	out->nr_pages = r->nr_pages;
 	out->free_pages = r->free_pages;
-	out->cached_pages = 0;
-	for (size_t idx = 0; z->cached_pages && idx < r->nr_pages; idx++)
-		if (pg_state(r->pg[idx]) == PG_FREE && (r->pg[idx] & PG_MORE))
-			out->cached_pages += (size_t)1 << pg_order(r->pg[idx]);
+	out->cached_pages = z->cached_pages || z->pagesets ? buddy_region_cached_pages(r) : 0;
 	out->id = r->id;
 	out->max_order = r->max_order;
 	out->meta = r->meta;
@@ -325,6 +342,50 @@ static int check_list(struct checker *c, const char *tag, const char *what, unsi
 	return 1;
 }
 
+/* Is the entry at place i of set ps also somewhere later, in it or another set? */
+static int entry_repeated(const struct buddy_pageset *ps, unsigned k, unsigned i)
+{
+	const void *p = ps->slot[k][i].addr;
+	for (const struct buddy_pageset *q = ps; q; q = q->next)
+		for (unsigned j = q == ps ? i + 1 : 0; j < q->count[k] && j < BUDDY_PAGESET_SLOTS; j++)
+			if (q->slot[k][j].addr == p)
+				return 1;
+	return 0;
+}
+
+/*
+ * P6 for the page sets at order k: every entry a distinct cached block of
+ * that order, with its own page byte. Returns the entries.
+ */
+static size_t check_pagesets(struct checker *c, unsigned k)
+{
+	const struct buddy_zone *z = c->z;
+	size_t entries = 0;
+
+	for (const struct buddy_pageset *ps = z->pagesets; ps; ps = ps->next) {
+		unsigned n = ps->count[k];
+		if (n > BUDDY_PAGESET_SLOTS || (n && k >= z->nr_pcp_orders)) {
+			problem(c, "P6: page set %p order %u: %u entries", (const void *)ps, k, n);
+			continue;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			const struct buddy_pageset_entry *e = &ps->slot[k][i];
+			uintptr_t a = (uintptr_t)e->addr;
+			const struct buddy_region *r = buddy_region_lookup(z, a);
+			size_t idx = r ? region_index(z, r, a) : 0;
+			if (!r || (a & (z->page_size - 1)) || e->pg != &r->pg[idx] ||
+			    r->pg[idx] != (PG_CACHED | k))
+				problem(c, "P6: page set %p order %u: entry %p is not a cached block",
+					(const void *)ps, k, e->addr);
+			else if (entry_repeated(ps, k, i))
+				problem(c, "P6: page set %p order %u: block %p held twice", (const void *)ps,
+					k, e->addr);
+		}
+		entries += n;
+	}
+	return entries;
+}
+
 static void check_lists(struct checker *c)
 {
 	const struct buddy_zone *z = c->z;
@@ -342,9 +403,10 @@ static void check_lists(struct checker *c)
 	for (unsigned k = 0; k < BUDDY_NR_PCP_ORDERS; k++) {
 		const struct buddy_pcp *pc = &z->pcp[k];
 		check_list(c, "P6", "page cache", k, &pc->list, pc->count, (uint8_t)(PG_CACHED | k));
-		if (c->cached_heads[k] != pc->count)
-			problem(c, "P6: order %u: %zu cached blocks in the regions but the cache counts %zu",
-				k, c->cached_heads[k], pc->count);
+		size_t held = pc->count + check_pagesets(c, k);
+		if (c->cached_heads[k] != held)
+			problem(c, "P6: order %u: %zu cached blocks in the regions but the caches hold %zu",
+				k, c->cached_heads[k], held);
 		cached += pc->count << k;
 	}
 	if (cached != z->cached_pages)
@@ -385,14 +447,14 @@ static void check_regions(struct checker *c)
 	if (z->max_order != (z->max_order_auto ? max_order : z->cfg_max_order))
 		problem(c, "P9: zone: max_order %u, expected %u", z->max_order,
 			z->max_order_auto ? max_order : z->cfg_max_order);
-	if (z->peak_used_pages < z->total_pages - z->free_pages - z->cached_pages)
+	if (z->peak_used_pages < buddy_used_pages(z))
 		problem(c, "P8: zone: peak_used_pages %zu below the pages in use", z->peak_used_pages);
 	if (total != z->total_pages || free_pages != z->free_pages || meta != z->meta_bytes)
 		problem(c, "P8: zone: totals disagree with the regions (pages %zu/%zu, free %zu/%zu)",
 			total, z->total_pages, free_pages, z->free_pages);
 }
 
-size_t buddy_check(const struct buddy_zone *z, buddy_report_fn report, void *arg)
+size_t buddy_check_locked(const struct buddy_zone *z, buddy_report_fn report, void *arg)
 {
 	struct checker c = { .z = z, .report = report, .arg = arg };
 
@@ -403,4 +465,10 @@ size_t buddy_check(const struct buddy_zone *z, buddy_report_fn report, void *arg
 	check_regions(&c);
 	check_lists(&c);
 	return c.problems;
+}
+
+size_t buddy_check(const struct buddy_zone *z, buddy_report_fn report, void *arg)
+{
+	ZONE_LOCK_SCOPE(z);
+	return buddy_check_locked(z, report, arg);
 }

@@ -50,15 +50,20 @@
  *       nonempty is set iff nr_free != 0.
  *   P5  Merged: below the region's max_order, two buddies are never both
  *       free at the same order (a free merges them).
- *   P6  Page cache: pcp[k].list is such a list of exactly the blocks with
- *       cached(i, k), only for k < nr_pcp_orders; count counts them, and
- *       cached_pages == sum of count << k.
+ *   P6  Page cache: pcp[k].list is such a list of blocks with cached(i, k),
+ *       only for k < nr_pcp_orders; count counts them, and cached_pages ==
+ *       sum of count << k. Each page set on the zone's list has count[k] <=
+ *       BUDDY_PAGESET_SLOTS entries per order, each the address of a block
+ *       with cached(i, k) (k < nr_pcp_orders), and its cached_pages is the
+ *       sum of their pages. Every block with cached(i, k) is on exactly one
+ *       of these: the zone's list or one entry of one page set.
  *   P7  Allocations: a PG_CONT block follows, without a gap, a PG_HEAD or
  *       PG_CONT block with PG_MORE set, and only such a block; no chain runs
  *       past the region's end.
  *   P8  Counts: a region's free_pages is the pages of its free blocks; the
  *       zone's total_pages, free_pages and meta_bytes are the sums over
- *       its regions; peak_used_pages >= total - free - cached pages.
+ *       its regions; peak_used_pages >= total - free - cached pages (the
+ *       zone's and the page sets').
  *   P9  Orders: max_order is cfg_max_order, or with max_order_auto the
  *       largest max_order of the regions (0 with none); a region's
  *       max_order is min(floor(log2(nr_pages)), cfg_max_order).
@@ -140,6 +145,50 @@ static inline int map_test(const struct buddy_region *r, unsigned k, size_t idx)
 	size_t bit = idx >> (k + 1);
 	return (int)((r->map[k][bit / MAP_WORD_BITS] >> (bit % MAP_WORD_BITS)) & 1u);
 }
+
+/*
+ * Memory shared with page-set owners that run without the zone lock: the
+ * page bytes of blocks a set holds or hands out, the sets' counters, the
+ * zone's `corrupted` flag. Relaxed atomics there (plain moves on the usual
+ * targets) say which accesses may meet a concurrent one; the order between
+ * them comes from the zone lock and the page-set protocol (page_alloc.c).
+ */
+#define LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE_RELAXED(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+static inline uint8_t pg_get(const struct buddy_region *r, size_t idx)
+{
+	return LOAD_RELAXED(&r->pg[idx]);
+}
+
+static inline void pg_set(const struct buddy_region *r, size_t idx, unsigned v)
+{
+	STORE_RELAXED(&r->pg[idx], (uint8_t)v);
+}
+
+/* The zone lock, when the zone has one (page_alloc.c). */
+BUDDY_INTERNAL void buddy_zone_lock(const struct buddy_zone *z);
+BUDDY_INTERNAL void buddy_zone_unlock(const struct buddy_zone *z);
+BUDDY_INTERNAL void buddy_zone_unlock_at_exit(const struct buddy_zone **zp);
+
+/*
+ * Hold the zone lock until the enclosing block ends (every return). Declared
+ * before ZONE_CHECK_ON_RETURN, so that the full check runs under the lock.
+ */
+#define ZONE_LOCK_SCOPE(z) \
+	const struct buddy_zone *zone_lock_scope_ \
+		__attribute__((cleanup(buddy_zone_unlock_at_exit), unused)) = (z); \
+	buddy_zone_lock(zone_lock_scope_)
+
+/* Pages of r held in page caches (the zone's or a set's): a scan of its blocks. */
+BUDDY_INTERNAL size_t buddy_region_cached_pages(const struct buddy_region *r);
+
+/* buddy_check with the zone lock already held. */
+BUDDY_INTERNAL size_t buddy_check_locked(const struct buddy_zone *z, buddy_report_fn report,
+					 void *arg);
+
+/* The pages used: not free, not cached in the zone or any page set. */
+BUDDY_INTERNAL size_t buddy_used_pages(const struct buddy_zone *z);
 
 /* The region holding address a, or NULL; does not update the hint. */
 BUDDY_INTERNAL const struct buddy_region *buddy_region_lookup(const struct buddy_zone *z,

@@ -23,8 +23,12 @@ done
 # The functions libbuddy's public headers declare: prototypes that start at
 # column 0 (rust.h belongs to libbrust.a, the Rust port's library).
 headers=$(ls "$src"/include/buddy/*.h | grep -v '/rust\.h$')
-public=$(grep -hE '^[A-Za-z_][A-Za-z0-9_ *]*[ *][a-z][a-z0-9_]*\(' $headers |
-  grep -v '^typedef' | sed -E 's/^[A-Za-z_][A-Za-z0-9_ *]*[ *]([a-z][a-z0-9_]*)\(.*/\1/' | sort -u)
+# (static inline functions are the caller's code, not the library's), and
+# the variables they declare extern (buddy/thread.h's thread-local one).
+public=$( { grep -hE '^[A-Za-z_][A-Za-z0-9_ *]*[ *][a-z][a-z0-9_]*\(' $headers |
+  grep -vE '^(typedef|static)' | sed -E 's/^[A-Za-z_][A-Za-z0-9_ *]*[ *]([a-z][a-z0-9_]*)\(.*/\1/'
+  grep -hE '^extern .*[ *][a-z][a-z0-9_]*;$' $headers | sed -E 's/.*[ *]([a-z][a-z0-9_]*);$/\1/'; } |
+  sort -u)
 exported=$("$nm" -D --defined-only "$shared" | awk 'NF == 3 && $2 ~ /[TDBR]/ { print $3 }' | sort -u)
 for s in $(echo "$exported" | grep -vxF "$public"); do
   fail "libbuddy.so exports '$s', which no public header declares"

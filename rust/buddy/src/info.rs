@@ -9,8 +9,8 @@ use core::marker::PhantomData;
 use crate::error::Error;
 use crate::raw::mem::RegionRef;
 use crate::zone::{
-    Zone, MAX_ORDER, NR_ORDERS, NR_PCP_ORDERS, PG_CACHED, PG_FREE, PG_HEAD, PG_MORE, PG_ORDER,
-    PG_STATE, PG_TAIL,
+    Zone, MAX_ORDER, NR_ORDERS, NR_PCP_ORDERS, PG_CACHED, PG_FREE, PG_HEAD, PG_ORDER, PG_STATE,
+    PG_TAIL,
 };
 
 /// A zone's statistics ([`Zone::stats`]).
@@ -206,15 +206,7 @@ impl Zone {
     /// past the end.
     pub fn region_info(&self, i: u32) -> Result<RegionInfo, Error> {
         let r = self.regions().nth(i as usize).ok_or(Error::Count)?;
-        let mut cached = 0;
-        if self.cached_pages != 0 {
-            for idx in 0..r.nr_pages() {
-                let b = r.page(idx).pg();
-                if b & PG_STATE == PG_FREE && b & PG_MORE != 0 {
-                    cached += 1 << (b & PG_ORDER);
-                }
-            }
-        }
+        let cached = self.region_cached_pages(r);
         Ok(RegionInfo {
             base: r.base(),
             nr_pages: r.nr_pages(),

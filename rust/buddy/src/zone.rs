@@ -831,6 +831,21 @@ impl Zone {
     /// Take a wholly free region out of the zone (by its base address). Fails
     /// with [`Error::Busy`] while any of its pages is allocated. Returns the
     /// region so that the caller can give its memory back.
+    /// Pages of region `r` held in the page cache: a scan of its page bytes
+    /// (none to scan when the cache is empty).
+    pub(crate) fn region_cached_pages(&self, r: RegionRef) -> usize {
+        let mut cached = 0;
+        if self.cached_pages != 0 {
+            for idx in 0..r.nr_pages() {
+                let b = r.page(idx).pg();
+                if b & PG_STATE == PG_FREE && b & PG_MORE != 0 {
+                    cached += 1 << (b & PG_ORDER);
+                }
+            }
+        }
+        cached
+    }
+
     pub(crate) fn region_remove(&mut self, base: usize) -> Result<RegionRef, Error> {
         if self.corrupted {
             return self.fail(Error::Corrupt);
@@ -850,16 +865,16 @@ impl Zone {
         let Some(r) = cur else {
             return self.fail(Error::Outside);
         };
-        if r.free_pages() != r.nr_pages() && self.cached_pages != 0 {
-            self.drain_cache(); // cached blocks may be all that is missing
-        }
         if r.free_pages() != r.nr_pages() {
-            let e = if self.corrupted {
-                Error::Corrupt
-            } else {
-                Error::Busy
-            };
-            return self.fail(e);
+            // Busy unless cached blocks are all that is missing: only then are
+            // they drained back, so that a refused call changes nothing.
+            if r.free_pages() + self.region_cached_pages(r) != r.nr_pages() {
+                return self.fail(Error::Busy);
+            }
+            self.drain_cache();
+            if self.corrupted {
+                return self.fail(Error::Corrupt);
+            }
         }
         // A wholly free region is fully merged: exactly its carving blocks.
         let n = r.nr_pages();

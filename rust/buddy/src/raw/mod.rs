@@ -137,9 +137,10 @@ impl Zone {
     }
 
     /// Take a wholly free region out of the zone, by its base address. Fails
-    /// with [`Error::Busy`] while any of its pages is allocated (after
-    /// draining the page cache, whose blocks may be all that is missing),
-    /// [`Error::Outside`] when no region starts at `base`.
+    /// with [`Error::Busy`] while any of its pages is allocated, changing
+    /// nothing (blocks in the page cache count as free: they are drained
+    /// only when the region goes), [`Error::Outside`] when no region starts
+    /// at `base`.
     pub fn remove_region(&mut self, base: *mut u8) -> Result<(), Error> {
         let r = self.region_remove(base.addr()).map(|_| ());
         self.on_return(r)

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_threads_pageset.c - page sets one call at a time: every check of a
+ * free made through a set gives the zone's status and changes nothing;
+ * statistics add the sets up; damage to a set's block is caught and stops
+ * the zone; a region whose missing pages sit in page sets can go, one with
+ * an allocation cannot and changes nothing; a set whose list is full keeps
+ * the block when the zone lock is busy; the hosted helper's errors.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "buddy/page.h"
+#include "buddy/thread.h"
+#include "page/page_internal.h"
+#include "page_fixture.h"
+
+static int errors;
+
+static void on_error(void *arg, int kind, const char *op, const void *ptr, const char *msg)
+{
+	(void)arg, (void)op, (void)ptr, (void)msg;
+	assert_int_equal(kind, BUDDY_ERR_CORRUPT);
+	errors++;
+}
+
+static int busy_lock; /* the trylock hook fails while set */
+
+static void plain_lock(void *arg)
+{
+	(void)arg;
+}
+
+static int plain_trylock(void *arg)
+{
+	(void)arg;
+	return !busy_lock;
+}
+
+static void zone_with_sets(struct buddy_zone *z, void *arena, size_t pages, unsigned high,
+			   unsigned batch)
+{
+	struct buddy_config cfg;
+	buddy_config_default(&cfg);
+	cfg.pcp_high = high;
+	cfg.pcp_batch = batch;
+	cfg.pcp_max_order = 2;
+	cfg.on_error = on_error;
+	cfg.lock = plain_lock;
+	cfg.unlock = plain_lock;
+	cfg.trylock = plain_trylock;
+	assert_int_equal(buddy_zone_init(z, &cfg), BUDDY_OK);
+	fx_add(z, arena, pages);
+	errors = 0;
+}
+
+static void test_frees_through_a_set_are_checked(void **state)
+{
+	struct buddy_zone z;
+	struct buddy_pageset ps;
+	struct fx_snap snap;
+	int foreign;
+	(void)state;
+	void *arena = fx_arena(4096, 64, 4096);
+	zone_with_sets(&z, arena, 64, 8, 2);
+	assert_int_equal(buddy_pageset_init(&z, &ps), BUDDY_OK);
+	char *a = buddy_pageset_alloc_pages(&ps, 1, 0);
+	char *b = buddy_pageset_alloc_pages(&ps, 0, BUDDY_ZERO);
+	char *c = buddy_pageset_alloc_pages(&ps, 5, 0); /* not a cached order: the zone */
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_int_equal(b[100], 0);
+	assert_int_equal(buddy_pageset_free_pages(&ps, b, 0), BUDDY_OK);
+
+	fx_snap_take(&z, &snap);
+	assert_int_equal(buddy_pageset_free_pages(&ps, b, 0), BUDDY_EDOUBLE);
+	assert_int_equal(buddy_pageset_free_pages(&ps, a + 4096, 0), BUDDY_ENOTBLOCK);
+	assert_int_equal(buddy_pageset_free_pages(&ps, a + 8, 1), BUDDY_ENOTBLOCK);
+	assert_int_equal(buddy_pageset_free_pages(&ps, a, 0), BUDDY_EORDER);
+	assert_int_equal(buddy_pageset_free_pages(&ps, a, 40), BUDDY_EORDER);
+	assert_int_equal(buddy_pageset_free_pages(&ps, &foreign, 0), BUDDY_EOUTSIDE);
+	assert_int_equal(buddy_pageset_free_pages(&ps, NULL, 0), BUDDY_ENULL);
+	assert_int_equal(buddy_last_error(&z), BUDDY_ENULL);
+	fx_snap_expect(&z, &snap);
+
+	struct buddy_stats st;
+	buddy_get_stats(&z, &st);
+	assert_int_equal(st.nr_pagesets, 1);
+	assert_int_equal(st.allocs, 3);
+	assert_int_equal(st.frees, 1);
+	assert_int_equal(st.used_pages, 2 + 32);
+	assert_int_equal(st.free_pages + st.cached_pages + st.used_pages, st.total_pages);
+	assert_true(st.nr_cached[0] >= 1);
+	assert_int_equal(fx_check(&z), 0);
+	assert_int_equal(buddy_pageset_free_pages(&ps, a, 1), BUDDY_OK);
+	assert_int_equal(buddy_pageset_free_pages(&ps, c, 5), BUDDY_OK);
+	buddy_pageset_release(&ps);
+	buddy_get_stats(&z, &st);
+	assert_int_equal(st.nr_pagesets, 0);
+	assert_int_equal(st.allocs, st.frees);
+	assert_int_equal(st.free_pages, 64);
+	/* A released set does nothing. */
+	assert_null(buddy_pageset_alloc_pages(&ps, 0, 0));
+	assert_int_equal(buddy_pageset_free_pages(&ps, a, 0), BUDDY_ENULL);
+	fx_cleanup();
+	fx_arena_free(arena);
+}
+
+/* A zone of 64 pages whose page set holds blocks of order 0; returns the one freed last. */
+static void *set_holding_blocks(struct buddy_zone *z, struct buddy_pageset *ps, void *arena)
+{
+	zone_with_sets(z, arena, 64, 8, 4);
+	assert_int_equal(buddy_pageset_init(z, ps), BUDDY_OK);
+	void *p = buddy_pageset_alloc_pages(ps, 0, 0);
+	assert_int_equal(buddy_pageset_free_pages(ps, p, 0), BUDDY_OK);
+	return p;
+}
+
+static void test_damaged_set_block_stops_the_zone(void **state)
+{
+	struct buddy_zone z;
+	struct buddy_pageset ps;
+	(void)state;
+	void *arena = fx_arena(4096, 64, 4096);
+	void *p = set_holding_blocks(&z, &ps, arena);
+	/* The newest entry's page byte no longer says "cached". */
+	*ps.slot[0][ps.count[0] - 1].pg = PG_HEAD;
+	assert_null(buddy_pageset_alloc_pages(&ps, 0, 0));
+	assert_int_equal(buddy_last_error(&z), BUDDY_ECORRUPT);
+	assert_int_equal(errors, 1);
+	/* The set is closed: frees and allocations go to the zone, which refuses. */
+	assert_null(buddy_pageset_alloc_pages(&ps, 1, 0));
+	assert_int_equal(buddy_pageset_free_pages(&ps, p, 0), BUDDY_ECORRUPT);
+	buddy_drain_cache(&z);
+	buddy_pageset_release(&ps);
+	assert_int_equal(errors, 1);
+	fx_cleanup();
+	fx_arena_free(arena);
+}
+
+static void test_damaged_entry_found_on_give_back(void **state)
+{
+	struct buddy_zone z;
+	struct buddy_pageset ps;
+	(void)state;
+	void *arena = fx_arena(4096, 64, 4096);
+	set_holding_blocks(&z, &ps, arena);
+	ps.slot[0][0].addr = (char *)ps.slot[0][0].addr + 8; /* off a page boundary */
+	buddy_drain_cache(&z);
+	assert_int_equal(buddy_last_error(&z), BUDDY_ECORRUPT);
+	assert_int_equal(errors, 1);
+	buddy_pageset_release(&ps);
+	fx_cleanup();
+	fx_arena_free(arena);
+}
+
+static void test_remove_region_with_sets(void **state)
+{
+	struct buddy_zone z;
+	struct buddy_pageset ps;
+	struct fx_snap snap;
+	(void)state;
+	void *arena = fx_arena(4096, 64, 4096), *second = fx_arena(4096, 16, 4096);
+	zone_with_sets(&z, arena, 64, 8, 4);
+	fx_add(&z, second, 16);
+	assert_int_equal(buddy_pageset_init(&z, &ps), BUDDY_OK);
+	void *held[18];
+	for (int i = 0; i < 18; i++)
+		assert_non_null(held[i] = buddy_pageset_alloc_pages(&ps, 2, 0)); /* 72 pages: both regions */
+	for (int i = 1; i < 18; i++)
+		assert_int_equal(buddy_pageset_free_pages(&ps, held[i], 2), BUDDY_OK);
+	/* held[0]'s region is busy: EBUSY, and nothing changes (the set keeps its blocks). */
+	int in_first = (char *)held[0] >= (char *)arena && (char *)held[0] < (char *)arena + 64 * 4096;
+	void *busy_base = in_first ? arena : second, *other_base = in_first ? second : arena;
+	struct buddy_region_info ri;
+	assert_int_equal(buddy_region_info(&z, 0, &ri), BUDDY_OK); /* regions go by address */
+	if (ri.base != busy_base)
+		assert_int_equal(buddy_region_info(&z, 1, &ri), BUDDY_OK);
+	assert_ptr_equal(ri.base, busy_base);
+	fx_snap_take(&z, &snap);
+	assert_true(snap.st.cached_pages > 0); /* which a failed remove must not drain */
+	assert_int_equal(buddy_remove_region(&z, busy_base), BUDDY_EBUSY);
+	fx_snap_expect(&z, &snap);
+	/* The other region's missing pages are all in the set: it can go. */
+	assert_int_equal(buddy_remove_region(&z, other_base), BUDDY_OK);
+	assert_int_equal(fx_check(&z), 0);
+	assert_int_equal(buddy_pageset_free_pages(&ps, held[0], 2), BUDDY_OK);
+	assert_int_equal(buddy_remove_region(&z, busy_base), BUDDY_OK);
+	buddy_pageset_release(&ps);
+	fx_cleanup();
+	fx_arena_free(arena);
+	fx_arena_free(second);
+}
+
+static void test_full_list_keeps_the_block_when_the_lock_is_busy(void **state)
+{
+	struct buddy_zone z;
+	struct buddy_pageset ps;
+	void *p[BUDDY_PAGESET_SLOTS + 8];
+	(void)state;
+	void *arena = fx_arena(4096, 256, 4096);
+	zone_with_sets(&z, arena, 256, 4, 2);
+	assert_int_equal(buddy_pageset_init(&z, &ps), BUDDY_OK);
+	for (int i = 0; i < BUDDY_PAGESET_SLOTS + 8; i++)
+		assert_non_null(p[i] = buddy_alloc_pages(&z, 0, 0)); /* the zone path: no hook */
+	busy_lock = 1;
+	for (int i = 0; i < BUDDY_PAGESET_SLOTS + 8; i++)
+		assert_int_equal(buddy_pageset_free_pages(&ps, p[i], 0), BUDDY_OK);
+	busy_lock = 0;
+	/* Over high while the lock was busy; at the last slot it waited for the lock. */
+	assert_true(ps.count[0] > 4 && ps.count[0] <= BUDDY_PAGESET_SLOTS);
+	assert_int_equal(fx_check(&z), 0);
+	buddy_pageset_release(&ps);
+	struct buddy_stats st;
+	buddy_get_stats(&z, &st);
+	assert_int_equal(st.allocs, st.frees);
+	assert_int_equal(st.free_pages, 256);
+	fx_cleanup();
+	fx_arena_free(arena);
+}
+
+static void test_thread_helper_errors(void **state)
+{
+	struct buddy_config cfg;
+	struct buddy_thread_lock lk;
+	struct buddy_zone z;
+	(void)state;
+	buddy_config_default(&cfg);
+	assert_int_equal(buddy_thread_config(NULL, &lk, BUDDY_LOCK_MUTEX, 0), EINVAL);
+	assert_int_equal(buddy_thread_config(&cfg, NULL, BUDDY_LOCK_MUTEX, 0), EINVAL);
+	assert_int_equal(buddy_thread_config(&cfg, &lk, (enum buddy_lock_kind)7, 0), EINVAL);
+	assert_int_equal(buddy_thread_config(&cfg, &lk, BUDDY_LOCK_SPIN, 0x80), EINVAL);
+	/* A page cache too long for a page set: the hook gives none, the zone serves. */
+	cfg.pcp_high = BUDDY_PAGESET_SLOTS;
+	cfg.pcp_batch = 8;
+	assert_int_equal(buddy_thread_config(&cfg, &lk, BUDDY_LOCK_SPIN, BUDDY_THREAD_PAGESETS), 0);
+	assert_int_equal(buddy_zone_init(&z, &cfg), BUDDY_OK);
+	void *arena = fx_arena(4096, 16, 4096);
+	fx_add(&z, arena, 16);
+	assert_null(buddy_thread_pageset(&z));
+	assert_null(buddy_thread_pageset(NULL));
+	void *p = buddy_alloc_pages(&z, 0, 0);
+	assert_non_null(p);
+	assert_int_equal(buddy_free(&z, p), BUDDY_OK);
+	p = buddy_thread_alloc_pages(&z, 1, 0);
+	assert_int_equal(buddy_thread_free_pages(&z, p, 1), BUDDY_OK);
+	assert_int_equal(fx_check(&z), 0);
+	buddy_thread_zone_fini(&z);
+	buddy_thread_lock_destroy(&lk);
+	fx_cleanup();
+	fx_arena_free(arena);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frees_through_a_set_are_checked),
+		cmocka_unit_test(test_damaged_set_block_stops_the_zone),
+		cmocka_unit_test(test_damaged_entry_found_on_give_back),
+		cmocka_unit_test(test_remove_region_with_sets),
+		cmocka_unit_test(test_full_list_keeps_the_block_when_the_lock_is_busy),
+		cmocka_unit_test(test_thread_helper_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
