@@ -23,6 +23,7 @@
 #include "workload.h"
 
 #define BENCH_MAX_ALLOCS 16
+#define BENCH_MAX_TCOUNTS 4 /* W4 thread counts */
 
 /* Options and results of one bench command. */
 struct bench_cli {
@@ -38,19 +39,26 @@ struct bench_cli {
 	double sample[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS][BENCH_MAX_RUNS]; /* per run */
 	int nsamples[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS];
 	unsigned long long failures[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS];
+	int threads[BENCH_MAX_TCOUNTS]; /* W4's thread counts */
+	int nthreads;
+	double w4[BENCH_MAX_ALLOCS][BENCH_MAX_TCOUNTS]; /* ns per pair per thread; <0 n/a */
+	double w4_sample[BENCH_MAX_ALLOCS][BENCH_MAX_TCOUNTS][BENCH_MAX_RUNS];
+	int w4_nsamples[BENCH_MAX_ALLOCS][BENCH_MAX_TCOUNTS];
 };
 
 static void bench_usage(FILE *f, const char *prog)
 {
 	fprintf(f, "usage: %s [options]\n"
 		"Micro-benchmarks: W1 page churn, W2 random orders, W3 small mixed; median ns\n"
-		"per alloc+free pair, every allocator in a process of its own.\n"
-		"  -w, --workload W1,W2,W3  workloads (default all)\n"
+		"per alloc+free pair, every allocator in a process of its own. W4: threads\n"
+		"each running W1 then W2 at once (one shared zone): pairs per second per thread.\n"
+		"  -w, --workload W1,...,W4 workloads (default W1,W2,W3)\n"
+		"      --threads 1,2,4      W4's thread counts (default 1,2,4; at most %d)\n"
 		"  -a, --allocator A,B,...  allocators (default: loop, ours, glibc, installed peers)\n"
 		"      --ops N              ops per run (default 10000000; 200000 with --callgrind)\n"
 		"      --runs N             runs, median taken (default 5; 1 with --callgrind)\n"
 		"      --callgrind          instructions per pair under valgrind --tool=callgrind\n"
-		"      --csv                CSV output\n", prog);
+		"      --csv                CSV output\n", prog, BENCH_MAX_THREADS);
 }
 
 static void add_alloc(struct bench_cli *c, const char *name)
@@ -70,14 +78,14 @@ static void add_alloc_cb(void *arg, const char *name)
 static int parse_lists(struct bench_cli *c, const char *prog, char *workloads, char *allocs)
 {
 	for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
-		c->want[w] = workloads == NULL;
+		c->want[w] = workloads == NULL && w != BENCH_W4;
 	for (char *t = workloads ? strtok(workloads, ",") : NULL; t; t = strtok(NULL, ",")) {
 		int w = bench_workload_parse(t);
 		if (w < 0)
-			return tool_usage_error(prog, "--workload: '%s' is not W1, W2 or W3%s", t, "");
+			return tool_usage_error(prog, "--workload: '%s' is not W1, W2, W3 or W4%s", t, "");
 		c->want[w] = 1;
 	}
-	if (!allocs) /* the runner lists loop, page, page-nocache, then our heaps */
+	if (!allocs) /* the runner lists loop, the page targets, then our heaps */
 		return spawn_default_allocs(prog, "bench", &c->alloc_buf, add_alloc_cb, c);
 	c->alloc_buf = strdup(allocs);
 	for (char *t = c->alloc_buf ? strtok(c->alloc_buf, ",") : NULL; t; t = strtok(NULL, ","))
@@ -89,9 +97,26 @@ static int parse_lists(struct bench_cli *c, const char *prog, char *workloads, c
 }
 
 /* Options; 0, 1 for --help, -1 on a bad option (reported). */
+/* W4's thread counts: "1,2,4", each 1..BENCH_MAX_THREADS; 0 if malformed. */
+static int threads_parse(struct bench_cli *c, char *arg)
+{
+	c->nthreads = 0;
+	for (char *t = strtok(arg, ","); t; t = strtok(NULL, ",")) {
+		char *end;
+		long v = strtol(t, &end, 10);
+		if (end == t || *end || v < 1 || v > BENCH_MAX_THREADS || c->nthreads == BENCH_MAX_TCOUNTS)
+			return 0;
+		c->threads[c->nthreads++] = (int)v;
+	}
+	return c->nthreads > 0;
+}
+
 static int parse_cli(struct bench_cli *c, int argc, char **argv)
 {
 	char *workloads = NULL, *allocs = NULL;
+	static const int default_threads[] = { 1, 2, 4 };
+	memcpy(c->threads, default_threads, sizeof(default_threads));
+	c->nthreads = 3;
 	int ops_set = 0, runs_set = 0;
 	unsigned long long v;
 	for (int i = 1; i < argc; i++) {
@@ -105,7 +130,8 @@ static int parse_cli(struct bench_cli *c, int argc, char **argv)
 		}
 		int known = strcmp(o, "-w") == 0 || strcmp(o, "--workload") == 0 ||
 			    strcmp(o, "-a") == 0 || strcmp(o, "--allocator") == 0 ||
-			    strcmp(o, "--ops") == 0 || strcmp(o, "--runs") == 0;
+			    strcmp(o, "--ops") == 0 || strcmp(o, "--runs") == 0 ||
+			    strcmp(o, "--threads") == 0;
 		if (!known)
 			return tool_usage_error(argv[0], "unknown option '%s'%s", o, "");
 		if (!arg)
@@ -119,6 +145,10 @@ static int parse_cli(struct bench_cli *c, int argc, char **argv)
 				return -1;
 			c->ops = v;
 			ops_set = 1;
+		} else if (strcmp(o, "--threads") == 0) {
+			if (!threads_parse(c, arg))
+				return tool_usage_error(argv[0], "--threads: '%s' is not a list of 1 to 8%s",
+							arg, "");
 		} else {
 			if (tool_option_number(argv[0], o, arg, 0, 1, BENCH_MAX_RUNS, &v))
 				return -1;
@@ -134,9 +164,20 @@ static int parse_cli(struct bench_cli *c, int argc, char **argv)
 	return parse_lists(c, argv[0], workloads, allocs) < 0 ? -1 : 0;
 }
 
+static int bench_is_peer(const char *name)
+{
+	for (int i = 0; spawn_peers[i]; i++)
+		if (strcmp(name, spawn_peers[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Whether allocator `name` takes part in workload w. */
 static int bench_applies(const char *name, int w)
 {
+	if (w == BENCH_W4) /* the allocators threads may share */
+		return strcmp(name, "page") == 0 || strcmp(name, "page-lock") == 0 ||
+		       strcmp(name, "glibc") == 0 || bench_is_peer(name);
 	if (strncmp(name, "page", 4) == 0)
 		return w != BENCH_W3; /* the page allocator's own API: W1, W2 */
 	if (strcmp(name, "loop") == 0 || strcmp(name, "glibc") == 0)
@@ -162,11 +203,12 @@ static double callgrind_total(const char *path)
 	return total;
 }
 
-/* One run in its own process: ns (or instructions) per pair into c->sample[a][w]. */
-static int bench_measure(struct bench_cli *c, size_t a, int w)
+/* One run in its own process: ns (or instructions) per pair into c->sample[a][w]
+ * (W4: into c->w4_sample[a][ti], with c->threads[ti] threads). */
+static int bench_measure(struct bench_cli *c, size_t a, int w, int ti)
 {
 	char path[PATH_MAX], ops[32], runs[32], dir[] = "/tmp/buddy-bench-XXXXXX", cg[PATH_MAX + 64];
-	char outopt[PATH_MAX + 96], *out = NULL;
+	char outopt[PATH_MAX + 96], nthreads[16], *out = NULL;
 	double ns = -1;
 	unsigned long long pairs = 0, fails = 0;
 	if (spawn_runner_path(c->allocs[a], path, sizeof(path)) < 0) {
@@ -175,8 +217,9 @@ static int bench_measure(struct bench_cli *c, size_t a, int w)
 	}
 	snprintf(ops, sizeof(ops), "%llu", c->ops);
 	snprintf(runs, sizeof(runs), "1");
+	snprintf(nthreads, sizeof(nthreads), "%d", c->threads[ti]);
 	char *argv[] = { path, "bench", (char *)bench_workload_name((enum bench_workload)w),
-			 (char *)c->allocs[a], ops, runs, NULL };
+			 (char *)c->allocs[a], ops, runs, w == BENCH_W4 ? nthreads : NULL, NULL };
 	char *prefix[] = { "valgrind", "-q", "--tool=callgrind", "--toggle-collect=bench_loop_*",
 			   outopt, NULL };
 	if (c->callgrind && !mkdtemp(dir))
@@ -196,7 +239,9 @@ static int bench_measure(struct bench_cli *c, size_t a, int w)
 		rmdir(dir);
 	}
 	free(out);
-	if (ns >= 0)
+	if (ns >= 0 && w == BENCH_W4)
+		c->w4_sample[a][ti][c->w4_nsamples[a][ti]++] = ns;
+	else if (ns >= 0)
 		c->sample[a][w][c->nsamples[a][w]++] = ns;
 	if (fails > c->failures[a][w])
 		c->failures[a][w] = fails;
@@ -225,7 +270,7 @@ static void bench_print(const struct bench_cli *c)
 		printf("allocator,workload,%s,failures\n", c->callgrind ? "instructions_per_pair"
 								      : "ns_per_pair");
 		for (size_t a = 0; a < c->nallocs; a++)
-			for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
+			for (int w = 0; w < BENCH_W4; w++)
 				if (c->value[a][w] >= 0)
 					printf("%s,%s,%.2f,%llu\n", c->allocs[a],
 					       bench_workload_name((enum bench_workload)w), c->value[a][w],
@@ -241,7 +286,7 @@ static void bench_print(const struct bench_cli *c)
 	       "%-*s %12s %12s %12s\n", unit, c->ops, c->runs, nw, "allocator", "W1", "W2", "W3");
 	for (size_t a = 0; a < c->nallocs; a++) {
 		printf("%-*s", nw, c->allocs[a]);
-		for (int w = 0; w < BENCH_NR_WORKLOADS; w++) {
+		for (int w = 0; w < BENCH_W4; w++) {
 			if (c->value[a][w] < 0)
 				printf(" %12s", "-");
 			else
@@ -250,7 +295,7 @@ static void bench_print(const struct bench_cli *c)
 		printf("\n");
 	}
 	for (size_t a = 0; a < c->nallocs; a++)
-		for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
+		for (int w = 0; w < BENCH_W4; w++)
 			if (c->value[a][w] >= 0 && c->failures[a][w])
 				printf("%s on %s: %llu allocations failed (out of memory)\n",
 				       bench_workload_name((enum bench_workload)w), c->allocs[a],
@@ -278,37 +323,95 @@ static void target_line(const char *what, double ours, double ref, double limit,
 	       r <= limit ? "met" : "not met");
 }
 
-/* The issue's targets, as ratios in this run. */
+/* W4's value for allocator `name` with c->threads[ti] threads, or -1. */
+static double w4_value(const struct bench_cli *c, const char *name, int ti)
+{
+	for (size_t a = 0; a < c->nallocs; a++)
+		if (strcmp(c->allocs[a], name) == 0)
+			return c->w4[a][ti];
+	return -1;
+}
+
+/* Index of n threads among W4's counts, or -1. */
+static int w4_index(const struct bench_cli *c, int n)
+{
+	for (int i = 0; i < c->nthreads; i++)
+		if (c->threads[i] == n)
+			return i;
+	return -1;
+}
+
+/*
+ * W4: per allocator and thread count, millions of pairs per second per
+ * thread (1000 / ns per pair of one thread), and the total throughput of
+ * each count against one thread's.
+ */
+static void w4_print(const struct bench_cli *c)
+{
+	int one = w4_index(c, 1);
+	if (c->csv) {
+		for (size_t a = 0; a < c->nallocs; a++)
+			for (int i = 0; i < c->nthreads; i++)
+				if (c->w4[a][i] > 0)
+					printf("%s,W4x%d,%.2f,0\n", c->allocs[a], c->threads[i], c->w4[a][i]);
+		return;
+	}
+	printf("\nW4: threads each running W1 then W2 at once; Mpairs/s per thread (scaling: total "
+	       "vs 1 thread); %llu ops, %d run(s)\n%-12s", c->ops, c->runs, "allocator");
+	for (int i = 0; i < c->nthreads; i++)
+		printf("  %2d thread%s        ", c->threads[i], c->threads[i] > 1 ? "s" : " ");
+	printf("\n");
+	for (size_t a = 0; a < c->nallocs; a++) {
+		if (!bench_applies(c->allocs[a], BENCH_W4))
+			continue;
+		printf("%-12s", c->allocs[a]);
+		for (int i = 0; i < c->nthreads; i++) {
+			double v = c->w4[a][i];
+			if (v <= 0) {
+				printf("  %-19s", "-");
+				continue;
+			}
+			double base = one >= 0 ? c->w4[a][one] : -1;
+			if (base > 0)
+				printf("  %7.2f (%5.2fx)  ", 1000 / v, c->threads[i] * base / v);
+			else
+				printf("  %7.2f           ", 1000 / v);
+		}
+		printf("\n");
+	}
+}
+
+/* The targets of the threads issue, as ratios in this run. */
 static void bench_targets(const struct bench_cli *c)
 {
-	double best = -1;
-	const char *bestname = "";
-	for (size_t a = 0; a < c->nallocs; a++) {
-		const char *n = c->allocs[a];
-		double v = c->value[a][BENCH_W1];
-		int peer = strcmp(n, "glibc") == 0;
-		for (int i = 0; spawn_peers[i]; i++)
-			peer |= strcmp(n, spawn_peers[i]) == 0;
-		if (peer && v > 0 && (best < 0 || v < best)) {
-			best = v;
-			bestname = n;
-		}
-	}
 	printf("targets: the project's goals, each a ratio of %s in this run, the first\n"
 	       "allocator named over the second (below 1.00x the first is faster), then the\n"
 	       "goal, and 'met' when the ratio is within it\n",
 	       c->callgrind ? "instructions" : "times");
-	target_line("W1 page vs fastest peer", bench_value(c, "page", BENCH_W1), best, 1.0, bestname);
+	target_line("W1 page vs tcmalloc", bench_value(c, "page", BENCH_W1),
+		    bench_value(c, "tcmalloc", BENCH_W1), 0.8, "tcmalloc");
 	target_line("W2 page vs tcmalloc", bench_value(c, "page", BENCH_W2),
 		    bench_value(c, "tcmalloc", BENCH_W2), 0.8, "tcmalloc");
-	target_line("W1 page-rust vs page (C)", bench_value(c, "page-rust", BENCH_W1),
-		    bench_value(c, "page", BENCH_W1), 1.1, "page");
-	target_line("W2 page-rust vs page (C)", bench_value(c, "page-rust", BENCH_W2),
-		    bench_value(c, "page", BENCH_W2), 1.1, "page");
+	/* The Rust port's zone is for one thread: against the C zone for one thread. */
+	target_line("W1 page-rust vs page-single", bench_value(c, "page-rust", BENCH_W1),
+		    bench_value(c, "page-single", BENCH_W1), 1.1, "page-single");
+	target_line("W2 page-rust vs page-single", bench_value(c, "page-rust", BENCH_W2),
+		    bench_value(c, "page-single", BENCH_W2), 1.1, "page-single");
 	target_line("W3 buddy vs glibc", bench_value(c, "buddy", BENCH_W3),
 		    bench_value(c, "glibc", BENCH_W3), 1.0, "glibc");
 	target_line("W3 bestfit vs glibc", bench_value(c, "bestfit", BENCH_W3),
 		    bench_value(c, "glibc", BENCH_W3), 1.0, "glibc");
+	int one = w4_index(c, 1), two = w4_index(c, 2);
+	if (one < 0 || two < 0)
+		return;
+	double p1 = w4_value(c, "page", one), p2 = w4_value(c, "page", two);
+	double t2 = w4_value(c, "tcmalloc", two);
+	if (p1 > 0 && p2 > 0)
+		printf("  %-28s %.2fx one thread's work (target >= 1.70x): %s\n",
+		       "W4 page, 2 threads", 2 * p1 / p2, 2 * p1 / p2 >= 1.7 ? "met" : "not met");
+	if (p2 > 0 && t2 > 0)
+		printf("  %-28s %.2fx tcmalloc's throughput (target >= 1.00x): %s\n",
+		       "W4 page, 2 threads", t2 / p2, t2 / p2 >= 1.0 ? "met" : "not met");
 }
 
 int bench_main(int argc, char **argv)
@@ -323,32 +426,49 @@ int bench_main(int argc, char **argv)
 		free(c.alloc_buf);
 		return rc == 1 ? 0 : 2;
 	}
+	if (c.callgrind && c.want[BENCH_W4]) {
+		fprintf(stderr, "bench: W4 measures threads at once, which callgrind serialises: "
+				"left out\n");
+		c.want[BENCH_W4] = 0;
+	}
 	/* Runs go round the allocators, one process each, so that a change in the
 	 * machine's load falls on all of them alike; the median is reported. */
-	int failed[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS] = { { 0 } };
+	static int failed[BENCH_MAX_ALLOCS][BENCH_NR_WORKLOADS + BENCH_MAX_TCOUNTS];
+	memset(failed, 0, sizeof(failed));
 	int runs = c.callgrind ? 1 : c.runs;
 	size_t steps = 0;
 	for (size_t a = 0; a < c.nallocs; a++)
 		for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
-			steps += c.want[w] && bench_applies(c.allocs[a], w);
+			steps += (c.want[w] && bench_applies(c.allocs[a], w)) *
+				 (size_t)(w == BENCH_W4 ? c.nthreads : 1);
 	struct progress pr;
 	progress_start(&pr, argv[0], steps * (size_t)runs);
 	for (int r = 0; r < runs; r++)
 		for (size_t a = 0; a < c.nallocs; a++)
-			for (int w = 0; w < BENCH_NR_WORKLOADS; w++) {
-				if (!c.want[w] || !bench_applies(c.allocs[a], w))
-					continue;
-				progress_step(&pr, "run %d of %d: %s on %s", r + 1, runs,
-					      bench_workload_name((enum bench_workload)w), c.allocs[a]);
-				if (!failed[a][w] && bench_measure(&c, a, w) < 0)
-					failed[a][w] = status = 1;
-			}
+			for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
+				for (int ti = 0; ti < (w == BENCH_W4 ? c.nthreads : 1); ti++) {
+					int *f = &failed[a][w + ti];
+					if (!c.want[w] || !bench_applies(c.allocs[a], w))
+						continue;
+					progress_step(&pr, "run %d of %d: %s on %s", r + 1, runs,
+						      bench_workload_name((enum bench_workload)w),
+						      c.allocs[a]);
+					if (!*f && bench_measure(&c, a, w, ti) < 0)
+						*f = status = 1;
+				}
 	progress_end(&pr);
-	for (size_t a = 0; a < c.nallocs; a++)
-		for (int w = 0; w < BENCH_NR_WORKLOADS; w++)
+	for (size_t a = 0; a < c.nallocs; a++) {
+		for (int w = 0; w < BENCH_W4; w++)
 			c.value[a][w] = failed[a][w] || !c.nsamples[a][w]
 				? -1 : sample_median(c.sample[a][w], c.nsamples[a][w]);
-	bench_print(&c);
+		for (int ti = 0; ti < c.nthreads; ti++)
+			c.w4[a][ti] = failed[a][BENCH_W4 + ti] || !c.w4_nsamples[a][ti]
+				? -1 : sample_median(c.w4_sample[a][ti], c.w4_nsamples[a][ti]);
+	}
+	if (c.want[BENCH_W1] || c.want[BENCH_W2] || c.want[BENCH_W3])
+		bench_print(&c);
+	if (c.want[BENCH_W4])
+		w4_print(&c);
 	if (!c.csv)
 		bench_targets(&c);
 	free(c.alloc_buf);

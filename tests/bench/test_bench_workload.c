@@ -47,7 +47,7 @@ static void test_bench_page_target_sees_the_loop_sequence(void **state)
 	struct bench_result rl, rp;
 	struct buddy_stats st;
 	bench_target_loop(&loop);
-	assert_int_equal(bench_target_page(&page, &pg, 1), 0);
+	assert_int_equal(bench_target_page(&page, &pg, BENCH_PAGE_SHARED, 1), 0);
 	for (int w = BENCH_W1; w <= BENCH_W2; w++) {
 		assert_int_equal(bench_run((enum bench_workload)w, &loop, 20000, 1, &rl), 0);
 		assert_int_equal(bench_run((enum bench_workload)w, &page, 20000, 2, &rp), 0);
@@ -82,8 +82,31 @@ static void test_bench_workload_names(void **state)
 	(void)state;
 	assert_int_equal(bench_workload_parse("W2"), BENCH_W2);
 	assert_int_equal(bench_workload_parse("w3"), BENCH_W3);
-	assert_int_equal(bench_workload_parse("W4"), -1);
+	assert_int_equal(bench_workload_parse("w4"), BENCH_W4);
+	assert_int_equal(bench_workload_parse("W5"), -1);
+	assert_int_equal(bench_page_mode_parse("page-lock"), BENCH_PAGE_LOCK);
+	assert_int_equal(bench_page_mode_parse("page-locked"), -1);
 	assert_string_equal(bench_workload_name(BENCH_W1), "W1");
+}
+
+/* W4: two threads on one shared zone each do the same pairs as one thread alone. */
+static void test_bench_threads_shared_zone(void **state)
+{
+	struct bench_target page;
+	struct bench_page pg;
+	struct bench_result r1, r2;
+	(void)state;
+	assert_int_equal(bench_target_page(&page, &pg, BENCH_PAGE_SHARED, 2), 0);
+	assert_int_equal(bench_run_threads(&page, 1, 20000, 1, &r1), 0);
+	assert_int_equal(bench_run_threads(&page, 2, 20000, 2, &r2), 0);
+	assert_int_equal(r1.failures + r2.failures, 0);
+	assert_int_equal(r1.pairs, r2.pairs);
+	assert_true(r1.pairs > 20000 && r1.pairs < 40000); /* W1's 20000 and W2's share */
+	struct buddy_stats st;
+	buddy_get_stats(&pg.zone, &st);
+	assert_int_equal(st.allocs, st.frees); /* every pair paired, in both threads */
+	assert_int_equal(bench_run_threads(&page, 0, 100, 1, &r1), -1);
+	bench_page_release(&pg);
 }
 
 static void test_bench_bad_run_count(void **state)
@@ -102,6 +125,7 @@ int main(void)
 		cmocka_unit_test(test_bench_page_target_sees_the_loop_sequence),
 		cmocka_unit_test(test_bench_malloc_target_w3_matches_loop),
 		cmocka_unit_test(test_bench_workload_names),
+		cmocka_unit_test(test_bench_threads_shared_zone),
 		cmocka_unit_test(test_bench_bad_run_count),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,7 +28,8 @@ static void test_rust_bench_target_matches_the_c_core(void **state)
 		struct bench_page pg;
 		struct bench_page_rust rpg;
 		struct bench_result rc, rr;
-		assert_int_equal(bench_target_page(&page, &pg, cache), 0);
+		assert_int_equal(bench_target_page(&page, &pg, cache ? BENCH_PAGE_SINGLE : BENCH_PAGE_NOCACHE, 1),
+				 0);
 		assert_int_equal(bench_target_page_rust(&rust, &rpg, cache), 0);
 		assert_string_equal(rust.name, cache ? "page-rust" : "page-rust-nocache");
 		for (int w = BENCH_W1; w <= BENCH_W2; w++) {

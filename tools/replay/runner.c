@@ -139,7 +139,7 @@ static void runner_list(void)
 	printf("replay %s", peer_name());
 	runner_list_ours();
 #ifdef BUDDY_NATIVE
-	printf("\nbench %s loop page page-nocache", peer_name());
+	printf("\nbench %s loop page page-lock page-single page-nocache", peer_name());
 #ifdef BUDDY_RUNNER_RUST
 	printf(" page-rust page-rust-nocache");
 #endif
@@ -191,8 +191,9 @@ static int runner_replay(int argc, char **argv)
 }
 
 /* The target named `name` for a bench run; *a / *pg / *rpg hold its state. */
-static int runner_target(const char *name, int w, struct bench_target *t, struct balloc *a,
-			 struct bench_page *pg, struct bench_page_rust *rpg, int *opened)
+static int runner_target(const char *name, int w, int threads, struct bench_target *t,
+			 struct balloc *a, struct bench_page *pg, struct bench_page_rust *rpg,
+			 int *opened)
 {
 	*opened = 0;
 	if (strcmp(name, "loop") == 0) {
@@ -204,10 +205,12 @@ static int runner_target(const char *name, int w, struct bench_target *t, struct
 		return 0;
 	}
 #ifdef BUDDY_NATIVE
-	if (strcmp(name, "page") == 0 || strcmp(name, "page-nocache") == 0)
-		return bench_target_page(t, pg, strcmp(name, "page") == 0);
+	int mode = bench_page_mode_parse(name);
+	if (mode >= 0)
+		return bench_target_page(t, pg, (enum bench_page_mode)mode, (unsigned)threads);
 #else
 	(void)pg;
+	(void)threads;
 #endif
 #ifdef BUDDY_RUNNER_RUST
 	if (strcmp(name, "page-rust") == 0 || strcmp(name, "page-rust-nocache") == 0)
@@ -222,7 +225,7 @@ static int runner_target(const char *name, int w, struct bench_target *t, struct
 	return 0;
 }
 
-/* argv: W ALLOC OPS RUNS */
+/* argv: W ALLOC OPS RUNS [THREADS] (threads for W4: 1..BENCH_MAX_THREADS) */
 static int runner_bench(int argc, char **argv)
 {
 	struct bench_target t;
@@ -231,19 +234,21 @@ static int runner_bench(int argc, char **argv)
 	struct bench_page_rust rpg = { .zone = NULL };
 	struct balloc a;
 	int opened;
-	int w = argc == 4 ? bench_workload_parse(argv[0]) : -1;
-	if (w < 0)
+	int w = argc == 4 || argc == 5 ? bench_workload_parse(argv[0]) : -1;
+	long threads = argc == 5 ? strtol(argv[4], NULL, 10) : 1;
+	if (w < 0 || (w == BENCH_W4) != (argc == 5) || threads < 1 || threads > BENCH_MAX_THREADS)
 		return 2;
 	uint64_t ops = strtoull(argv[2], NULL, 0);
 	char *end;
 	long runs = strtol(argv[3], &end, 10);
 	if (end == argv[3] || *end || runs < 1 || runs > BENCH_MAX_RUNS)
 		return 2;
-	if (runner_target(argv[1], w, &t, &a, &pg, &rpg, &opened) < 0) {
+	if (runner_target(argv[1], w, (int)threads, &t, &a, &pg, &rpg, &opened) < 0) {
 		fprintf(stderr, "%s: cannot set up the allocator\n", argv[1]);
 		return 1;
 	}
-	int rc = bench_run((enum bench_workload)w, &t, ops, (int)runs, &r);
+	int rc = w == BENCH_W4 ? bench_run_threads(&t, (int)threads, ops, (int)runs, &r)
+			       : bench_run((enum bench_workload)w, &t, ops, (int)runs, &r);
 	if (rc == 0) {
 		printf("bench ns=%.3f pairs=%llu failures=%llu runs=%d\n", r.ns_per_pair,
 		       (unsigned long long)r.pairs, (unsigned long long)r.failures, r.runs);
@@ -272,7 +277,8 @@ int main(int argc, char **argv)
 	}
 	if (rc == 2)
 		fprintf(stderr, "usage: %s list | replay check|time ALLOC TRACE [FORMAT ALIGN "
-			"SAMPLES ARENA] | bench W1|W2|W3 ALLOC OPS RUNS\n", argv[0]);
+			"SAMPLES ARENA] | bench W1|W2|W3 ALLOC OPS RUNS | bench W4 ALLOC OPS RUNS THREADS\n",
+			argv[0]);
 	fflush(stdout);
 	return rc;
 }

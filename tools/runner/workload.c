@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "workload.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -31,7 +32,7 @@ static inline uint64_t rng_next(uint64_t *s)
 
 const char *bench_workload_name(enum bench_workload w)
 {
-	static const char *const names[] = { "W1", "W2", "W3" };
+	static const char *const names[] = { "W1", "W2", "W3", "W4" };
 	return w < BENCH_NR_WORKLOADS ? names[w] : "?";
 }
 
@@ -92,9 +93,10 @@ static void page_free(void *ctx, void *p, size_t bytes, unsigned order)
 	buddy_free_pages(ctx, p, order);
 }
 
-uintptr_t bench_page_arena(void **map, size_t *map_len)
+/* An aligned arena of len bytes (a multiple of BENCH_PAGE_ARENA); its base, or 0. */
+static uintptr_t page_arena(void **map, size_t *map_len, size_t len)
 {
-	*map_len = 2 * (size_t)BENCH_PAGE_ARENA;
+	*map_len = len + BENCH_PAGE_ARENA;
 	*map = mmap(NULL, *map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (*map == MAP_FAILED) {
 		*map = NULL;
@@ -103,33 +105,79 @@ uintptr_t bench_page_arena(void **map, size_t *map_len)
 	return ((uintptr_t)*map + BENCH_PAGE_ARENA - 1) & ~(uintptr_t)(BENCH_PAGE_ARENA - 1);
 }
 
-int bench_target_page(struct bench_target *t, struct bench_page *pg, int cache)
+uintptr_t bench_page_arena(void **map, size_t *map_len)
+{
+	return page_arena(map, map_len, BENCH_PAGE_ARENA);
+}
+
+static const char *const page_mode_names[] = { "page", "page-lock", "page-single", "page-nocache" };
+
+int bench_page_mode_parse(const char *name)
+{
+	for (int m = 0; m < 4; m++)
+		if (strcmp(name, page_mode_names[m]) == 0)
+			return m;
+	return -1;
+}
+
+/* The shared zone through the calling thread's page set (buddy/thread.h, inline). */
+static void *page_alloc_thread(void *ctx, size_t bytes, unsigned order)
+{
+	(void)bytes;
+	return buddy_thread_alloc_pages(ctx, order, 0);
+}
+
+static void page_free_thread(void *ctx, void *p, size_t bytes, unsigned order)
+{
+	(void)bytes;
+	buddy_thread_free_pages(ctx, p, order);
+}
+
+int bench_target_page(struct bench_target *t, struct bench_page *pg, enum bench_page_mode mode,
+		      unsigned arenas)
 {
 	struct buddy_config cfg;
+	size_t len = (size_t)BENCH_PAGE_ARENA * (arenas ? arenas : 1);
 	memset(pg, 0, sizeof(*pg));
-	uintptr_t base = bench_page_arena(&pg->map, &pg->map_len);
+	uintptr_t base = page_arena(&pg->map, &pg->map_len, len);
 	if (!base)
 		return -1;
 	buddy_config_default(&cfg);
-	if (cache) {
+	if (mode != BENCH_PAGE_NOCACHE) {
 		cfg.pcp_high = BENCH_PCP_HIGH;
 		cfg.pcp_max_order = BENCH_PCP_MAX_ORDER;
 	}
+	if (mode == BENCH_PAGE_SHARED || mode == BENCH_PAGE_LOCK) {
+		/* BUDDY_BENCH_LOCK=mutex|spin: the lock to measure (default: the helper's). */
+		const char *lk = getenv("BUDDY_BENCH_LOCK");
+		enum buddy_lock_kind kind = !lk ? BUDDY_LOCK_DEFAULT
+				: strcmp(lk, "spin") == 0 ? BUDDY_LOCK_SPIN : BUDDY_LOCK_MUTEX;
+		if (buddy_thread_config(&cfg, &pg->lock, kind,
+					mode == BENCH_PAGE_SHARED ? BUDDY_THREAD_PAGESETS : 0) != 0) {
+			bench_page_release(pg);
+			return -1;
+		}
+		pg->locked = 1;
+	}
 	buddy_zone_init(&pg->zone, &cfg);
-	size_t meta_len = buddy_meta_size(&pg->zone, BENCH_PAGE_ARENA);
+	size_t meta_len = buddy_meta_size(&pg->zone, len);
 	pg->meta = malloc(meta_len);
-	if (!pg->meta || buddy_add_region(&pg->zone, (void *)base, BENCH_PAGE_ARENA,
-					  pg->meta, meta_len) != BUDDY_OK) {
+	if (!pg->meta || buddy_add_region(&pg->zone, (void *)base, len, pg->meta, meta_len) != BUDDY_OK) {
 		bench_page_release(pg);
 		return -1;
 	}
-	*t = (struct bench_target){ cache ? "page" : "page-nocache", &pg->zone, page_alloc,
-				    page_free };
+	*t = (struct bench_target){ page_mode_names[mode], &pg->zone,
+				    mode == BENCH_PAGE_SHARED ? page_alloc_thread : page_alloc,
+				    mode == BENCH_PAGE_SHARED ? page_free_thread : page_free };
 	return 0;
 }
 
 void bench_page_release(struct bench_page *pg)
 {
+	if (pg->locked) {
+		buddy_thread_zone_fini(&pg->zone);
+		buddy_thread_lock_destroy(&pg->lock);
+	}
 	if (pg->map)
 		munmap(pg->map, pg->map_len);
 	free(pg->meta);
@@ -290,8 +338,8 @@ int bench_run(enum bench_workload w, const struct bench_target *t, uint64_t ops,
 	/* Slot arrays are mapped, so that the allocators under test do not hold them. */
 	size_t bytes = BENCH_W3_SLOTS * (sizeof(void *) + sizeof(uint32_t));
 	memset(r, 0, sizeof(*r));
-	if (runs < 1)
-		return -1;
+	if (runs < 1 || w >= BENCH_W4)
+		return -1; /* W4: bench_run_threads */
 	void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		return -1;
@@ -313,5 +361,75 @@ int bench_run(enum bench_workload w, const struct bench_target *t, uint64_t ops,
 	}
 	r->ns_per_pair = median(r->run_ns, r->runs);
 	munmap(mem, bytes);
+	return 0;
+}
+
+/* --- W4: threads --- */
+
+struct w4_thread {
+	const struct bench_target *t;
+	uint64_t ops;
+	pthread_barrier_t *start, *stop;
+	int runs;
+	uint64_t pairs, failures;
+	void *slot[BENCH_W2_SLOTS];
+	unsigned char order[BENCH_W2_SLOTS];
+};
+
+static void *w4_main(void *arg)
+{
+	struct w4_thread *th = arg;
+	/* Warm-up as bench_run's, then the runs between the barriers. */
+	loop_w1(th->t, th->ops / 4, &th->failures);
+	loop_w2(th->t, th->ops / 4, th->slot, th->order, &th->failures);
+	th->failures = 0;
+	for (int i = 0; i < th->runs; i++) {
+		pthread_barrier_wait(th->start);
+		th->pairs = bench_loop_w1(th->t, th->ops, &th->failures);
+		th->pairs += bench_loop_w2(th->t, th->ops, th->slot, th->order, &th->failures);
+		pthread_barrier_wait(th->stop);
+	}
+	return NULL;
+}
+
+int bench_run_threads(const struct bench_target *t, int threads, uint64_t ops, int runs,
+		      struct bench_result *r)
+{
+	pthread_barrier_t start, stop;
+	pthread_t tid[BENCH_MAX_THREADS];
+	memset(r, 0, sizeof(*r));
+	if (threads < 1 || threads > BENCH_MAX_THREADS || runs < 1)
+		return -1;
+	size_t bytes = (size_t)threads * sizeof(struct w4_thread);
+	struct w4_thread *th = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (th == MAP_FAILED)
+		return -1;
+	r->runs = runs < BENCH_MAX_RUNS ? runs : BENCH_MAX_RUNS;
+	pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
+	pthread_barrier_init(&stop, NULL, (unsigned)threads + 1);
+	int started = 0;
+	for (; started < threads; started++) {
+		th[started] = (struct w4_thread){ .t = t, .ops = ops, .start = &start, .stop = &stop,
+						  .runs = r->runs };
+		if (pthread_create(&tid[started], NULL, w4_main, &th[started]) != 0)
+			break;
+	}
+	if (started < threads)
+		abort(); /* the barriers wait for every thread: nothing sensible is left to do */
+	for (int i = 0; i < r->runs; i++) {
+		pthread_barrier_wait(&start);
+		double t0 = now_ns();
+		pthread_barrier_wait(&stop);
+		r->pairs = th[0].pairs;
+		r->run_ns[i] = (now_ns() - t0) / (double)(r->pairs ? r->pairs : 1);
+	}
+	for (int i = 0; i < threads; i++) {
+		pthread_join(tid[i], NULL);
+		r->failures += th[i].failures;
+	}
+	pthread_barrier_destroy(&start);
+	pthread_barrier_destroy(&stop);
+	r->ns_per_pair = median(r->run_ns, r->runs);
+	munmap(th, bytes);
 	return 0;
 }

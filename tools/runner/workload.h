@@ -12,6 +12,10 @@
  *                     gets 2^k pages, k uniform in 0..4.
  *   W3 small mixed:   10,000 slots; the same loop with sizes uniform in
  *                     16..4096 bytes.
+ *   W4 threads:       T threads at once, each running W1 and then W2 (its
+ *                     own slots) on the same target: for the page targets
+ *                     one shared zone. Reported per thread: wall time per
+ *                     pair, so pairs per second per thread is 1e9 / it.
  */
 #ifndef BUDDY_BENCH_WORKLOAD_H
 #define BUDDY_BENCH_WORKLOAD_H
@@ -21,6 +25,7 @@
 
 #include "buddy/alloc.h"
 #include "buddy/page.h"
+#include "buddy/thread.h"
 
 #define BENCH_MAX_RUNS 32
 #define BENCH_W2_SLOTS 4096
@@ -31,8 +36,19 @@
 #define BENCH_PCP_HIGH 64 /* page cache list length before a drain */
 #endif
 #define BENCH_PCP_MAX_ORDER 4         /* cached orders: all of W2's */
+#define BENCH_MAX_THREADS 8
 
-enum bench_workload { BENCH_W1, BENCH_W2, BENCH_W3, BENCH_NR_WORKLOADS };
+enum bench_workload { BENCH_W1, BENCH_W2, BENCH_W3, BENCH_W4, BENCH_NR_WORKLOADS };
+
+/*
+ * The page allocator's configurations:
+ *   page          a zone threads share: the zone lock, a page set per thread
+ *                 (buddy/thread.h: the default lock, membarrier), every check
+ *   page-lock     the zone lock and the zone's own page cache, no page sets
+ *   page-single   no lock, the zone's page cache (a zone for one thread)
+ *   page-nocache  no lock, no cache: every free merges
+ */
+enum bench_page_mode { BENCH_PAGE_SHARED, BENCH_PAGE_LOCK, BENCH_PAGE_SINGLE, BENCH_PAGE_NOCACHE };
 
 struct bench_target {
 	const char *name;
@@ -52,6 +68,8 @@ struct bench_result {
 /* The page allocator's own zone over a 64 MiB aligned arena. */
 struct bench_page {
 	struct buddy_zone zone;
+	struct buddy_thread_lock lock;
+	int locked;
 	void *map;       /* the mapping the arena was cut from */
 	size_t map_len;
 	void *meta;      /* region metadata */
@@ -70,17 +88,20 @@ struct bench_page_rust {
 };
 
 const char *bench_workload_name(enum bench_workload w);
-int bench_workload_parse(const char *name); /* "W1".."W3" (any case); -1 if unknown */
+int bench_workload_parse(const char *name); /* "W1".."W4" (any case); -1 if unknown */
 
 /* Targets. */
 void bench_target_loop(struct bench_target *t);
 void bench_target_malloc(struct bench_target *t, const char *name);
 /*
- * The page allocator over a fresh 64 MiB arena; with cache, its page cache
- * (BENCH_PCP_HIGH blocks per list, orders 0..BENCH_PCP_MAX_ORDER) is on.
- * Returns 0 or -1.
+ * The page allocator over a fresh arena of `arenas` times 64 MiB, in one of
+ * the modes above; its caches hold BENCH_PCP_HIGH blocks per list, orders
+ * 0..BENCH_PCP_MAX_ORDER. Returns 0 or -1.
  */
-int bench_target_page(struct bench_target *t, struct bench_page *pg, int cache);
+int bench_target_page(struct bench_target *t, struct bench_page *pg, enum bench_page_mode mode,
+		      unsigned arenas);
+/* The mode named (page, page-lock, page-single, page-nocache), or -1. */
+int bench_page_mode_parse(const char *name);
 void bench_page_release(struct bench_page *pg);
 /* A BENCH_PAGE_ARENA-aligned arena of BENCH_PAGE_ARENA bytes from a fresh mapping; 0 if none. */
 uintptr_t bench_page_arena(void **map, size_t *map_len);
@@ -92,6 +113,14 @@ void bench_target_balloc(struct bench_target *t, const struct balloc *a);
 /* Run workload w `runs` times with `ops` ops each (steps for W2/W3). 0 or -1 (no memory). */
 int bench_run(enum bench_workload w, const struct bench_target *t, uint64_t ops, int runs,
 	      struct bench_result *r);
+
+/*
+ * W4: `threads` threads at once, each W1 then W2 with `ops` ops each, `runs`
+ * times; r->ns_per_pair is the median wall time per pair of one thread, and
+ * r->pairs the pairs one thread did in a run. 0 or -1.
+ */
+int bench_run_threads(const struct bench_target *t, int threads, uint64_t ops, int runs,
+		      struct bench_result *r);
 
 /* The timed loops, one per workload (named for profilers); return the pairs done. */
 uint64_t bench_loop_w1(const struct bench_target *t, uint64_t ops, uint64_t *failures);
