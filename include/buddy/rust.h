@@ -124,6 +124,32 @@ int brust_walk(const struct brust_zone *zone, brust_walk_fn fn, void *arg);
 int brust_region_info(const struct brust_zone *zone, unsigned i, struct brust_region_info *out);
 size_t brust_check(const struct brust_zone *zone, buddy_report_fn report, void *arg);
 
+/*
+ * The Rust byte heap (power-of-two blocks of 16-byte units over a zone, as
+ * the C buddy heap's) over one buffer the caller hands in, its metadata
+ * carved from the buffer's end, with C's malloc conventions: blocks aligned
+ * to 16, realloc(p, 0) frees and returns NULL, a failed call returns NULL
+ * or a nonzero status and changes nothing. `buddy replay -a rust` runs
+ * traces on it. Not thread-safe.
+ */
+struct brust_heap; /* opaque */
+
+/* A heap over [mem, mem + len), or NULL with *status set (BUDDY_ESMALL when
+ * nothing fits). */
+struct brust_heap *brust_heap_create(void *mem, size_t len, int *status);
+void brust_heap_destroy(struct brust_heap *heap); /* the buffer is the caller's again */
+void *brust_heap_malloc(struct brust_heap *heap, size_t size);
+void *brust_heap_calloc(struct brust_heap *heap, size_t n, size_t size);
+void *brust_heap_aligned_alloc(struct brust_heap *heap, size_t align, size_t size);
+void *brust_heap_realloc(struct brust_heap *heap, void *p, size_t size);
+/* 0, or the status of a pointer refused (never handed out, already free,
+ * inside a block); NULL frees nothing. */
+int brust_heap_free(struct brust_heap *heap, void *p);
+size_t brust_heap_usable_size(struct brust_heap *heap, const void *p); /* 0: not a block */
+int brust_heap_last_error(struct brust_heap *heap); /* status of the last failed call */
+void brust_heap_get_stats(struct brust_heap *heap, struct brust_stats *st); /* 16-byte pages */
+size_t brust_heap_check(struct brust_heap *heap, buddy_report_fn report, void *arg);
+
 #ifdef __cplusplus
 }
 #endif

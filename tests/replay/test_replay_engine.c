@@ -25,30 +25,6 @@ static void parse(const char *text, struct trace *t)
 		fail_msg("%s", err);
 }
 
-/* A balanced random trace of n ops over 64 ids, sizes 1..600, with reallocs. */
-static void random_trace(struct trace *t, size_t n)
-{
-	size_t cap = n * 24 + 64, len = 0;
-	char *buf = malloc(cap);
-	int live[64] = { 0 };
-	uint64_t x = 88172645463325252ull;
-	assert_non_null(buf);
-	len += (size_t)snprintf(buf + len, cap - len, "0 64 %zu 1\n", n);
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		int id = (int)(x % 64);
-		unsigned size = 1 + (unsigned)((x >> 8) % 600);
-		if (live[id] && (x >> 40) % 3 == 0)
-			len += (size_t)snprintf(buf + len, cap - len, "r %d %u\n", id, size);
-		else if (live[id])
-			len += (size_t)snprintf(buf + len, cap - len, "f %d\n", id), live[id] = 0;
-		else
-			len += (size_t)snprintf(buf + len, cap - len, "a %d %u\n", id, size), live[id] = 1;
-	}
-	parse(buf, t);
-	free(buf);
-}
-
 static void run_check(enum testalloc_mode mode, const struct trace *t, struct testalloc *ta,
 		      struct replay_result *r, size_t samples)
 {
@@ -87,7 +63,7 @@ static void test_engine_random_trace_has_no_false_alarms(void **state)
 	struct trace t;
 	struct testalloc ta;
 	struct replay_result r;
-	random_trace(&t, 20000);
+	testalloc_random_trace(&t, 20000, 64, 600);
 	run_check(TA_GOOD, &t, &ta, &r, 0);
 	assert_int_equal(replay_result_errors(&r), 0);
 	assert_int_equal(r.failures, 0);
@@ -213,7 +189,7 @@ static void test_engine_timed_run_replays_every_op(void **state)
 	struct testalloc ta;
 	struct replay_result r;
 	struct balloc a;
-	random_trace(&t, 5000);
+	testalloc_random_trace(&t, 5000, 64, 600);
 	testalloc_init(&ta, TA_GOOD, &a);
 	assert_int_equal(replay_time(&t, &a, &r), 0);
 	assert_int_equal(r.ops, 5000);

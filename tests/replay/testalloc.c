@@ -6,9 +6,15 @@
  */
 #include "testalloc.h"
 
+#include <setjmp.h> /* cmocka.h needs these first */
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #define TA_HEADER 32
 #define TA_ARENA (1u << 20)
@@ -135,4 +141,29 @@ void testalloc_init(struct testalloc *ta, enum testalloc_mode mode, struct ballo
 	ta->mode = mode;
 	out->ops = &ta_ops;
 	out->self = ta;
+}
+
+void testalloc_random_trace(struct trace *t, size_t n, unsigned ids, unsigned max_size)
+{
+	size_t cap = n * 24 + 64, len = 0;
+	char *buf = malloc(cap), err[256];
+	int live[128] = { 0 };
+	uint64_t x = 88172645463325252ull;
+	assert_non_null(buf);
+	assert_true(ids >= 1 && ids <= 128);
+	len += (size_t)snprintf(buf + len, cap - len, "0 %u %zu 1\n", ids, n);
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		unsigned id = (unsigned)(x % ids);
+		unsigned size = 1 + (unsigned)((x >> 8) % max_size);
+		if (live[id] && (x >> 40) % 3 == 0)
+			len += (size_t)snprintf(buf + len, cap - len, "r %u %u\n", id, size);
+		else if (live[id])
+			len += (size_t)snprintf(buf + len, cap - len, "f %u\n", id), live[id] = 0;
+		else
+			len += (size_t)snprintf(buf + len, cap - len, "a %u %u\n", id, size), live[id] = 1;
+	}
+	if (trace_parse("t.rep", buf, len, TRACE_REP, t, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	free(buf);
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "buddy/alloc.h"
+#include "trace.h"
 
 enum testalloc_mode {
 	TA_GOOD,      /* malloc with a header; footprint = bytes held */
@@ -36,5 +37,12 @@ struct testalloc {
 
 /* An allocator of the given mode over *ta (which the caller owns). */
 void testalloc_init(struct testalloc *ta, enum testalloc_mode mode, struct balloc *out);
+
+/*
+ * A balanced random trace of n ops over `ids` ids (at most 128), sizes
+ * 1..max_size, a third of the ops on live blocks reallocs; the same trace
+ * for the same arguments. Fails the test if it does not parse.
+ */
+void testalloc_random_trace(struct trace *t, size_t n, unsigned ids, unsigned max_size);
 
 #endif /* BUDDY_TEST_TESTALLOC_H */

@@ -4,7 +4,7 @@
  * as the C core's "page" target (same arena, same page cache), it runs the
  * same W1 and W2 sequences, and after each the two zones agree (statistics,
  * buddyinfo line, check) and are empty; the native runner lists it and runs
- * it. No timing is asserted.
+ * it, and replays a trace on the Rust byte heap ("rust"). No timing is asserted.
  */
 #define _POSIX_C_SOURCE 200809L /* popen */
 #include <setjmp.h>
@@ -82,11 +82,27 @@ static void test_rust_bench_runner_offers_it(void **state)
 	assert_non_null(strstr(out, " failures=0 runs=1\n"));
 }
 
+/* The Rust byte heap as replay's "rust" (test_rust_heap tests it in process). */
+static void test_rust_bench_runner_replays_the_rust_heap(void **state)
+{
+	(void)state;
+	char out[4096], args[1024];
+	assert_int_equal(runner("list", out, sizeof(out)), 0);
+	char *line = strstr(out, "replay ");
+	assert_non_null(line);
+	assert_non_null(strstr(line, " rust"));
+	snprintf(args, sizeof(args), "replay check rust %s/tests/replay/fixtures/rep-three.rep",
+		 getenv("BUDDY_SOURCE_DIR"));
+	assert_int_equal(runner(args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "overlaps=0"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rust_bench_target_matches_the_c_core),
 		cmocka_unit_test(test_rust_bench_runner_offers_it),
+		cmocka_unit_test(test_rust_bench_runner_replays_the_rust_heap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

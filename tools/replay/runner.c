@@ -26,6 +26,9 @@
 #include "peer.h"
 #include "trace.h"
 #include "workload.h"
+#ifdef BUDDY_RUNNER_RUST
+#include "heap_rust.h"
+#endif
 
 /*
  * The project's allocators, offered by the native runner only (a peer's
@@ -42,6 +45,9 @@ static const struct runner_ours ours[] = {
 #ifdef BUDDY_NATIVE
 	{ "buddy", balloc_buddy_heap_create, 0 },
 	{ "bestfit", balloc_bestfit_create, 1 },
+#endif
+#ifdef BUDDY_RUNNER_RUST
+	{ "rust", replay_rust_heap_create, 1 }, /* the Rust port's heap, one buffer */
 #endif
 	{ NULL, NULL, 0 }
 };

@@ -17,6 +17,9 @@ use core::ptr;
 
 use buddy::{BlockState, Config, Error, ErrorReport, Flags, Zone};
 
+mod heap;
+pub use heap::BrustHeap;
+
 /// `BUDDY_MAX_ORDER_AUTO`: max order as large as the regions allow.
 pub const ORDER_AUTO: c_uint = 0xffff_ffff;
 /// `BUDDY_META_ZEROED`: the metadata memory holds only zero bytes.
@@ -631,9 +634,18 @@ pub extern "C" fn brust_strerror(status: c_int) -> *const c_char {
 #[no_mangle]
 pub unsafe extern "C" fn brust_get_stats(zone: *const BrustZone, st: *mut BrustStats) {
     // SAFETY: the caller's contract.
-    let Some(z) = (unsafe { zref(zone) }) else {
-        return;
-    };
+    if let Some(z) = unsafe { zref(zone) } {
+        // SAFETY: the caller's contract.
+        unsafe { stats_out(z, st) };
+    }
+}
+
+/// Write `z`'s statistics to `st` (NULL: nothing).
+///
+/// # Safety
+///
+/// `st` is NULL or writable.
+pub(crate) unsafe fn stats_out(z: &Zone, st: *mut BrustStats) {
     if st.is_null() {
         return;
     }
@@ -816,6 +828,16 @@ pub unsafe extern "C" fn brust_check(
     report: ReportCb,
     arg: *mut c_void,
 ) -> usize {
+    // SAFETY: the caller's contract.
+    unsafe { check_out(zref(zone), report, arg) }
+}
+
+/// Check `z` (None: "zone is NULL"), each problem passed to `report` as a C string.
+///
+/// # Safety
+///
+/// `report` is None or may be called with `arg`.
+pub(crate) unsafe fn check_out(z: Option<&Zone>, report: ReportCb, arg: *mut c_void) -> usize {
     let mut line = [0u8; 256];
     let mut emit = |msg: &str| {
         if let Some(f) = report {
@@ -824,8 +846,7 @@ pub unsafe extern "C" fn brust_check(
             unsafe { f(arg, text.as_ptr()) };
         }
     };
-    // SAFETY: the caller's contract.
-    match unsafe { zref(zone) } {
+    match z {
         Some(z) => z.check(&mut emit),
         None => {
             emit("zone is NULL");
