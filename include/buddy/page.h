@@ -337,7 +337,10 @@ size_t buddy_meta_size(const struct buddy_zone *zone, size_t len);
  * multiples of the page size. The metadata goes in [meta, meta+meta_len),
  * which must be 8-byte aligned and at least buddy_meta_size(zone, len)
  * bytes. With meta == NULL, the metadata is carved from the end of the
- * region itself, and the region shrinks by that many pages.
+ * region itself, behind a guard of unused pages (one page, or 64 bytes of
+ * smaller pages) that a program writing past the end of its last block
+ * meets first, and the region shrinks by the guard and metadata pages
+ * (buddy_region_info's meta and meta_bytes cover both).
  */
 int buddy_add_region(struct buddy_zone *zone, void *base, size_t len,
 		     void *meta, size_t meta_len);
@@ -552,7 +555,8 @@ struct buddy_region_info {
 	size_t cached_pages; /* of which in the page cache (counted by a scan: O(pages)) */
 	unsigned id;       /* order of addition, from 0 */
 	unsigned max_order; /* largest block order in this region */
-	void *meta;        /* metadata (in the region's tail if carved from it) */
+	void *meta;        /* metadata (in the region's tail if carved from it,
+			    * starting with the guard pages) */
 	size_t meta_bytes;
 	void *owner;       /* buddy_region_set_owner's pointer, or NULL */
 };

@@ -491,17 +491,18 @@ size_t buddy_meta_size(const struct buddy_zone *zone, size_t len)
 }
 
 /*
- * Lay out the metadata and mark every page as in use, every pair bit 0
- * (already so when the caller says the memory is zeroed).
+ * Lay out the metadata `skip` bytes into [meta, meta + meta_len) (skip is
+ * the guard in front of carved metadata) and mark every page as in use,
+ * every pair bit 0 (already so when the caller says the memory is zeroed).
  */
 static struct buddy_region *region_setup(struct buddy_zone *z, uintptr_t base,
 					 size_t nr_pages, void *meta, size_t meta_len,
-					 unsigned flags)
+					 size_t skip, unsigned flags)
 {
-	struct buddy_region *r = meta;
-	uint8_t *p = (uint8_t *)meta + ((sizeof(*r) + 7) & ~(size_t)7);
+	struct buddy_region *r = (struct buddy_region *)((uint8_t *)meta + skip);
+	uint8_t *p = (uint8_t *)r + ((sizeof(*r) + 7) & ~(size_t)7);
 
-	mem_zero(meta, (flags & BUDDY_META_ZEROED) ? sizeof(*r) : meta_len);
+	mem_zero(r, (flags & BUDDY_META_ZEROED) ? sizeof(*r) : meta_len - skip);
 	r->base = base;
 	r->nr_pages = nr_pages;
 	r->end = base + (nr_pages << z->page_shift);
@@ -557,16 +558,21 @@ int buddy_add_region_ex(struct buddy_zone *z, void *base, size_t len, void *meta
 	if (len < z->page_size || b + len < b)
 		return fail(z, BUDDY_ESMALL);
 
-	size_t nr_pages = len >> z->page_shift;
+	size_t nr_pages = len >> z->page_shift, skip = 0;
 	if (!meta) {
-		/* The metadata takes whole pages from the region's tail. */
+		/*
+		 * The metadata takes whole pages from the region's tail, behind
+		 * a guard of unused pages (buddy_guard_pages) that an overflow
+		 * past the last page handed out reaches first.
+		 */
 		size_t need = meta_bytes_for(z, nr_pages);
-		size_t meta_pages = (need + z->page_size - 1) >> z->page_shift;
+		size_t meta_pages = ((need + z->page_size - 1) >> z->page_shift) + buddy_guard_pages(z);
 		if (meta_pages >= nr_pages)
 			return fail(z, BUDDY_ESMALL);
 		nr_pages -= meta_pages;
 		meta = (void *)(b + (nr_pages << z->page_shift));
 		meta_len = meta_pages << z->page_shift;
+		skip = buddy_guard_pages(z) << z->page_shift;
 	} else {
 		uintptr_t m = (uintptr_t)meta;
 		if ((m & 7) || meta_len < meta_bytes_for(z, nr_pages) ||
@@ -578,7 +584,7 @@ int buddy_add_region_ex(struct buddy_zone *z, void *base, size_t len, void *meta
 	if (region_overlaps(z, b, b + len))
 		return fail(z, BUDDY_EOVERLAP);
 
-	struct buddy_region *r = region_setup(z, b, nr_pages, meta, meta_len, flags);
+	struct buddy_region *r = region_setup(z, b, nr_pages, meta, meta_len, skip, flags);
 	z->next_region_id++;
 
 	struct buddy_region **pp = &z->regions;

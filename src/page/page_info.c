@@ -26,6 +26,53 @@ static const char *const status_text[BUDDY_NR_STATUS] = {
 	[BUDDY_ECORRUPT] = "allocator metadata is corrupted",
 };
 
+/*
+ * Why the header of region r cannot be trusted, or NULL when it can: its
+ * bounds, its place in its metadata, and every pointer into that metadata
+ * (bitmaps, page bytes) recomputed from its page count and compared. The
+ * checker, the walk and region_info read a region's page bytes and bitmaps
+ * only through a header that passes, so damaged metadata is reported, never
+ * followed. r itself comes from the zone (its index) or, past the index,
+ * from the previous region's link.
+ */
+static const char *region_damage(const struct buddy_zone *z, const struct buddy_region *r)
+{
+	uintptr_t hdr = (uintptr_t)r, m = (uintptr_t)r->meta, end = m + r->meta_bytes;
+	size_t n = r->nr_pages;
+
+	if (hdr & 7 || (hdr != m && hdr != m + (buddy_guard_pages(z) << z->page_shift)))
+		return "header is not at the start of its metadata";
+	if (end < m || n == 0 || n > r->meta_bytes || (n << z->page_shift) >> z->page_shift != n ||
+	    (r->base & (z->page_size - 1)) || r->end < r->base ||
+	    r->end - r->base != n << z->page_shift)
+		return "bounds disagree with its page count";
+	if (r->max_order > BUDDY_MAX_ORDER)
+		return "max_order out of range";
+	uintptr_t p = hdr + ((sizeof(*r) + 7) & ~(size_t)7);
+	for (unsigned k = 0; k < r->max_order; k++) {
+		if ((uintptr_t)r->map[k] != p)
+			return "pair bitmap pointer damaged";
+		p += map_words(n, k) * sizeof(map_word);
+		if (p > end)
+			return "pair bitmaps run past its metadata";
+	}
+	if ((uintptr_t)r->pg != p || end - p < n)
+		return "page-byte pointer damaged";
+	return NULL;
+}
+
+/*
+ * The i-th region after r (the i-1-th) in address order: from the zone's
+ * index while it covers i, else r's link.
+ */
+static const struct buddy_region *region_next(const struct buddy_zone *z,
+					      const struct buddy_region *r, unsigned i)
+{
+	if (i >= z->nr_regions)
+		return NULL;
+	return i < BUDDY_NR_REGION_INDEX ? z->index[i] : r->next;
+}
+
 const char *buddy_strerror(int status)
 {
 	if (status < 0 || status >= BUDDY_NR_STATUS)
@@ -141,7 +188,10 @@ int buddy_walk(const struct buddy_zone *z, buddy_walk_fn fn, void *arg)
 	if (!z || !fn)
 		return 0;
 	ZONE_LOCK_SCOPE(z);
-	for (const struct buddy_region *r = z->regions; r; r = r->next) {
+	unsigned i = 0;
+	for (const struct buddy_region *r = region_next(z, NULL, 0); r; r = region_next(z, r, ++i)) {
+		if (region_damage(z, r))
+			return 0; /* buddy_check says what */
 		for (size_t idx = 0; idx < r->nr_pages;) {
 			uint8_t b = r->pg[idx];
 			struct buddy_block blk = {
@@ -169,11 +219,16 @@ int buddy_region_info(const struct buddy_zone *z, unsigned i, struct buddy_regio
 	if (!z || !out)
 		return BUDDY_ENULL;
 	ZONE_LOCK_SCOPE(z);
-	const struct buddy_region *r = z->regions;
-	while (r && i--)
-		r = r->next;
+	const struct buddy_region *r = region_next(z, NULL, 0);
+	for (unsigned j = 0; r && j < i; j++) {
+		if (region_damage(z, r))
+			return BUDDY_ECORRUPT; /* its link cannot be trusted */
+		r = region_next(z, r, j + 1);
+	}
 	if (!r)
 		return BUDDY_ECOUNT;
+	if (region_damage(z, r))
+		return BUDDY_ECORRUPT;
 	out->base = (void *)r->base;
 	out->nr_pages = r->nr_pages;
 	out->free_pages = r->free_pages;
@@ -195,6 +250,7 @@ struct checker {
 	buddy_report_fn report;
 	void *arg;
 	size_t problems;
+	int damaged_region;                  /* a region header failed region_damage */
 	size_t free_heads[BUDDY_NR_ORDERS];  /* free blocks found by scanning pages */
 	size_t cached_heads[BUDDY_NR_ORDERS]; /* cached blocks found by scanning pages */
 };
@@ -419,14 +475,30 @@ static void check_regions(struct checker *c)
 	const struct buddy_zone *z = c->z;
 	size_t total = 0, free_pages = 0, meta = 0;
 	unsigned count = 0, max_order = 0;
+	const struct buddy_region *r = z->regions;
 
-	for (const struct buddy_region *r = z->regions; r; r = r->next) {
-		if (r->next && r->next->base < r->end)
-			problem(c, "P1: regions %u and %u overlap or are out of order", r->id, r->next->id);
-		if (r->end - r->base != r->nr_pages << z->page_shift)
-			problem(c, "P1: region %u: bounds disagree with its page count", r->id);
-		if (count < BUDDY_NR_REGION_INDEX && z->index[count] != r)
-			problem(c, "P1: region %u: not at place %u of the bisection index", r->id, count);
+	if (z->nr_regions && r != z->index[0])
+		problem(c, "P1: zone: the list's first region is not at place 0 of the bisection index");
+	/*
+	 * Regions are taken from the index, which the zone keeps in its own
+	 * structure, and past it from the previous region's link; each
+	 * header is checked before anything it points to is read.
+	 */
+	for (r = region_next(z, NULL, 0); r; r = region_next(z, r, ++count)) {
+		const char *why = region_damage(z, r);
+		if (why) {
+			problem(c, "P1: region at %p: %s; its pages are not checked", (const void *)r, why);
+			c->damaged_region = 1;
+			if (count + 1 >= BUDDY_NR_REGION_INDEX)
+				break; /* its link leads on: no further */
+			continue;
+		}
+		const struct buddy_region *next = region_next(z, r, count + 1);
+		if (r->next != next)
+			problem(c, "P1: region %u: its link is not the region at place %u of the bisection index",
+				r->id, count + 1);
+		else if (next && !region_damage(z, next) && next->base < r->end)
+			problem(c, "P1: regions %u and %u overlap or are out of order", r->id, next->id);
 		unsigned lg = 0;
 		while (lg < BUDDY_MAX_ORDER && ((size_t)2 << lg) <= r->nr_pages)
 			lg++;
@@ -440,9 +512,9 @@ static void check_regions(struct checker *c)
 		total += r->nr_pages;
 		free_pages += r->free_pages;
 		meta += r->meta_bytes;
-		count++;
 	}
-	if (count != z->nr_regions)
+	/* A list longer than nr_regions shows as the last region's link above. */
+	if (!c->damaged_region && count != z->nr_regions)
 		problem(c, "P1: zone: %u regions linked but nr_regions is %u", count, z->nr_regions);
 	if (z->max_order != (z->max_order_auto ? max_order : z->cfg_max_order))
 		problem(c, "P9: zone: max_order %u, expected %u", z->max_order,
@@ -463,7 +535,10 @@ size_t buddy_check_locked(const struct buddy_zone *z, buddy_report_fn report, vo
 		return c.problems;
 	}
 	check_regions(&c);
-	check_lists(&c);
+	if (c.damaged_region)
+		problem(&c, "P4: free lists and page cache not checked: a region header is damaged");
+	else
+		check_lists(&c);
 	return c.problems;
 }
 

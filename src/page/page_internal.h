@@ -8,6 +8,16 @@
  *
  *     [struct buddy_region][pair bitmap, order 0][order 1]...[one byte per page]
  *
+ * When it is carved from the region's own tail (buddy_add_region with meta
+ * NULL), a guard of buddy_guard_pages() unused pages comes first:
+ *
+ *     [pages handed out ...][guard][struct buddy_region][bitmaps][page bytes]
+ *      ^ base               ^ end  ^ meta (meta_bytes reach the region's end)
+ *
+ * so that a program writing past the end of its last block meets the
+ * guard, never the region's header, bitmaps or page bytes (a program may
+ * also mprotect the guard when it is a whole system page).
+ *
  * Page byte: the state of the page, meaningful on the first page of a block.
  *
  *     bit  7 6 | 5    | 4..0
@@ -189,6 +199,15 @@ BUDDY_INTERNAL size_t buddy_check_locked(const struct buddy_zone *z, buddy_repor
 
 /* The pages used: not free, not cached in the zone or any page set. */
 BUDDY_INTERNAL size_t buddy_used_pages(const struct buddy_zone *z);
+
+/*
+ * Unused pages between a region's pages and metadata carved from its tail:
+ * one page, or as many as make 64 bytes for smaller pages.
+ */
+static inline size_t buddy_guard_pages(const struct buddy_zone *z)
+{
+	return z->page_size >= 64 ? 1 : 64 >> z->page_shift;
+}
 
 /* The region holding address a, or NULL; does not update the hint. */
 BUDDY_INTERNAL const struct buddy_region *buddy_region_lookup(const struct buddy_zone *z,

@@ -183,7 +183,7 @@ static void test_page_api_add_region_bad_input(void **state)
 		      BUDDY_EOVERLAP);
 	EXPECT_STATUS(s, buddy_add_region(&s->z, s->A - 8 * PS, 32 * PS, meta, sizeof(meta)),
 		      BUDDY_EOVERLAP);
-	EXPECT_STATUS(s, buddy_add_region(&s->z, s->A + 15 * PS, 2 * PS, NULL, 0), BUDDY_EOVERLAP);
+	EXPECT_STATUS(s, buddy_add_region(&s->z, s->A + 15 * PS, 4 * PS, NULL, 0), BUDDY_EOVERLAP);
 	/* Metadata: missing size, too small, misaligned, inside the region. */
 	EXPECT_STATUS(s, buddy_add_region(&s->z, B, 8 * PS, meta, 0), BUDDY_EMETA);
 	EXPECT_STATUS(s, buddy_add_region(&s->z, B, 8 * PS, meta, need - 1), BUDDY_EMETA);

@@ -260,8 +260,16 @@ static void test_page_check_region_base_damaged(void **state)
 	uintptr_t saved = s->r->base;
 	s->r->base -= 64 * PS;
 	expect_damage(&s->z, "bounds disagree");
+	/* The lists lead into the region: not followed through a damaged header. */
+	expect_damage(&s->z, "free lists and page cache not checked");
+	s->r->base = saved;
+	assert_int_equal(fx_check(&s->z), 0);
+	/* Both bounds moved together: the free lists then lead outside the region. */
+	s->r->base -= 64 * PS;
+	s->r->end -= 64 * PS;
 	expect_damage(&s->z, "is not a block of this list");
 	s->r->base = saved;
+	s->r->end += 64 * PS;
 	assert_int_equal(fx_check(&s->z), 0);
 }
 
@@ -273,10 +281,12 @@ static void test_page_check_regions_out_of_order(void **state)
 	assert_int_equal(fx_check(&s->z), 0);
 	/* Make the two regions claim overlapping ranges. */
 	struct buddy_region *lo = s->z.regions, *hi = lo->next;
-	uintptr_t saved = hi->base;
-	hi->base = lo->base;
+	uintptr_t saved = hi->base, delta = hi->base - lo->base;
+	hi->base -= delta;
+	hi->end -= delta;
 	expect_damage(&s->z, "overlap or are out of order");
 	hi->base = saved;
+	hi->end += delta;
 	assert_int_equal(fx_check(&s->z), 0);
 	/* P1: the bisection index out of step with the list. */
 	s->z.index[0] = hi;
@@ -287,6 +297,84 @@ static void test_page_check_regions_out_of_order(void **state)
 	assert_int_equal(fx_check(&s->z), 0);
 	assert_int_equal(buddy_remove_region(&s->z, more), BUDDY_OK);
 	fx_arena_free(more);
+}
+
+static int walk_count(void *arg, const struct buddy_block *b)
+{
+	(void)b;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/*
+ * Every pointer and count in a region's header is checked before the
+ * checker, the walk or region_info reads what it points to: damage to any
+ * of them is reported, never followed.
+ */
+static void test_page_check_region_header_damaged(void **state)
+{
+	struct scratch *s = *state;
+	struct buddy_region *r = s->r;
+	struct buddy_region saved = *r;
+	struct buddy_region_info ri;
+	static uint8_t far_away[64];
+
+	for (int c = 0; c < 9; c++) {
+		switch (c) {
+		case 0: r->pg = far_away; break;
+		case 1: r->pg = (uint8_t *)(uintptr_t)0x10; break;
+		case 2: r->map[0] = (map_word *)(uintptr_t)0xdead0000; break;
+		case 3: r->nr_pages = SIZE_MAX / 2; break;
+		case 4: r->end = r->base + 64 * PS; break;
+		case 5: r->max_order = 200; break;
+		case 6: r->meta = far_away; break;
+		case 7: r->meta_bytes = 8; break;
+		default: r->meta_bytes = SIZE_MAX; break;
+		}
+		expect_damage(&s->z, "its pages are not checked");
+		int blocks = 0;
+		assert_int_equal(buddy_walk(&s->z, walk_count, &blocks), 0);
+		assert_int_equal(blocks, 0);
+		assert_int_equal(buddy_region_info(&s->z, 0, &ri), BUDDY_ECORRUPT);
+		*r = saved;
+		assert_int_equal(fx_check(&s->z), 0);
+	}
+	/* A link that is not the next region: reported, never followed (the index is). */
+	r->next = (struct buddy_region *)(uintptr_t)0xdead0008;
+	expect_damage(&s->z, "its link is not the region at place 1");
+	*r = saved;
+	assert_int_equal(fx_check(&s->z), 0);
+}
+
+/*
+ * Metadata carved from the region's tail sits behind a guard: writing up to
+ * a page past the last block (the issue's "1-16 bytes past the end", and
+ * more) reaches the guard, never the metadata, and the zone stays whole.
+ */
+static void test_page_check_carved_metadata_overflow(void **state)
+{
+	(void)state;
+	struct buddy_zone z;
+	unsigned char *base = fx_arena(PS, 32, PS);
+	void *p[32];
+	size_t n = 0;
+	fx_zone(&z, PS, BUDDY_MAX_ORDER_AUTO);
+	assert_int_equal(buddy_add_region(&z, base, 32 * PS, NULL, 0), BUDDY_OK);
+	while (n < 32 && (p[n] = buddy_alloc_pages(&z, 0, 0)) != NULL)
+		n++;
+	unsigned char *last = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!last || (unsigned char *)p[i] > last)
+			last = p[i];
+	for (size_t len = 1; len <= PS; len++) {
+		memset(last + PS, 0xff, len); /* past the last page handed out */
+		assert_int_equal(fx_check(&z), 0);
+	}
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(buddy_free_pages(&z, p[i], 0), BUDDY_OK);
+	assert_int_equal(fx_check(&z), 0);
+	assert_int_equal(buddy_remove_region(&z, base), BUDDY_OK);
+	fx_arena_free(base);
 }
 
 int main(void)
@@ -302,6 +390,8 @@ int main(void)
 		T(test_page_check_buddies_both_free),
 		T(test_page_check_region_base_damaged),
 		T(test_page_check_regions_out_of_order),
+		T(test_page_check_region_header_damaged),
+		cmocka_unit_test(test_page_check_carved_metadata_overflow),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

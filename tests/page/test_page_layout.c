@@ -360,29 +360,34 @@ static void test_page_layout_carved_metadata(void **state)
 	struct env *e = env_new(64, BUDDY_MAX_ORDER_AUTO);
 	size_t need = buddy_meta_size(&e->z, 64 * PS);
 	assert_true(need > 64 && need <= PS); /* one byte per page + maps + header */
+	memset(e->base + 62 * PS, 0x5c, PS);
 	assert_int_equal(buddy_add_region(&e->z, e->base, 64 * PS, NULL, 0), BUDDY_OK);
-	/* One page of metadata at the end: 63 pages = 32+16+8+4+2+1. */
-	assert_string_equal(fx_layout(&e->z), "[r0] 0:5F 32:4F 48:3F 56:2F 60:1F 62:0F");
+	/* One page of metadata at the end behind one guard page: 62 pages = 32+16+8+4+2. */
+	assert_string_equal(fx_layout(&e->z), "[r0] 0:5F 32:4F 48:3F 56:2F 60:1F");
 	struct buddy_region_info ri;
 	assert_int_equal(buddy_region_info(&e->z, 0, &ri), BUDDY_OK);
 	assert_ptr_equal(ri.base, e->base);
-	assert_int_equal(ri.nr_pages, 63);
-	assert_int_equal(ri.free_pages, 63);
-	assert_ptr_equal(ri.meta, e->base + 63 * PS);
-	assert_int_equal(ri.meta_bytes, PS);
+	assert_int_equal(ri.nr_pages, 62);
+	assert_int_equal(ri.free_pages, 62);
+	assert_ptr_equal(ri.meta, e->base + 62 * PS); /* the guard, then the metadata */
+	assert_int_equal(ri.meta_bytes, 2 * PS);
 	assert_int_equal(ri.max_order, 5);
 	struct buddy_stats st;
 	buddy_get_stats(&e->z, &st);
-	assert_int_equal(st.total_pages, 63);
-	assert_int_equal(st.meta_bytes, PS);
-	/* All 63 pages can be handed out; none overlaps the metadata. */
-	for (int i = 0; i < 63; i++) {
+	assert_int_equal(st.total_pages, 62);
+	assert_int_equal(st.meta_bytes, 2 * PS);
+	/* All 62 pages can be handed out; none overlaps the guard or the metadata. */
+	for (int i = 0; i < 62; i++) {
 		unsigned char *p = buddy_alloc_pages(&e->z, 0, 0);
 		assert_non_null(p);
-		assert_true(p < e->base + 63 * PS);
+		assert_true(p < e->base + 62 * PS);
 		memset(p, 0xee, PS);
 	}
 	assert_null(buddy_alloc_pages(&e->z, 0, 0));
+	/* The guard page is never written: it still holds what the arena held. */
+	for (size_t i = 0; i < PS; i++)
+		if (e->base[62 * PS + i] != 0x5c)
+			fail_msg("guard byte %zu written", i);
 	assert_int_equal(fx_check(&e->z), 0);
 	assert_int_equal(buddy_remove_region(&e->z, e->base), BUDDY_EBUSY);
 	env_done(e);
@@ -395,13 +400,13 @@ static void test_page_layout_carved_metadata_small_pages(void **state)
 	unsigned char *base = fx_arena(16, 64, 16);
 	fx_zone(&z, 16, BUDDY_MAX_ORDER_AUTO);
 	size_t need = buddy_meta_size(&z, 64 * 16);
-	size_t meta_pages = (need + 15) / 16;
-	assert_true(meta_pages > 1 && meta_pages < 64);
+	size_t meta_pages = (need + 15) / 16, guard_pages = 64 / 16; /* a guard of 64 bytes */
+	assert_true(meta_pages > 1 && meta_pages + guard_pages < 64);
 	assert_int_equal(buddy_add_region(&z, base, 64 * 16, NULL, 0), BUDDY_OK);
 	struct buddy_stats st;
 	buddy_get_stats(&z, &st);
-	assert_int_equal(st.total_pages, 64 - meta_pages);
-	assert_int_equal(st.meta_bytes, meta_pages * 16);
+	assert_int_equal(st.total_pages, 64 - meta_pages - guard_pages);
+	assert_int_equal(st.meta_bytes, (meta_pages + guard_pages) * 16);
 	assert_int_equal(fx_check(&z), 0);
 	fx_arena_free(base);
 }

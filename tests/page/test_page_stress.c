@@ -388,7 +388,8 @@ static void op_add_region(void)
 	size_t len = npages * M.ps;
 	int carve = rng_below(3) == 0;
 	size_t need = buddy_meta_size(&M.z, len);
-	size_t meta_pages = (need + M.ps - 1) / M.ps;
+	/* Carved metadata takes whole pages behind a guard of at least 64 bytes. */
+	size_t meta_pages = (need + M.ps - 1) / M.ps + (M.ps >= 64 ? 1 : 64 / M.ps);
 	unsigned char *arena = aligned_alloc(M.ps, len);
 	assert_non_null(arena);
 	void *meta = NULL;

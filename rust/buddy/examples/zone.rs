@@ -3,10 +3,11 @@
 use buddy::{Config, Error, Flags, Zone};
 
 fn main() -> Result<(), Error> {
-    // Memory the zone keeps for good; its metadata is carved from the end.
-    let mem: &'static mut [u8] = Box::leak(vec![0u8; 18 * 4096].into_boxed_slice());
+    // Memory the zone keeps for good; its metadata is carved from the end,
+    // behind a guard page: 16 pages + 1 guard + 1 of metadata.
+    let mem: &'static mut [u8] = Box::leak(vec![0u8; 19 * 4096].into_boxed_slice());
     let start = mem.as_ptr().align_offset(4096);
-    let region = &mut mem[start..start + 17 * 4096];
+    let region = &mut mem[start..start + 18 * 4096];
 
     let mut zone = Zone::new(&Config::new())?; // 4 KiB pages, max order auto
     zone.add_region_static(region, None)?;

@@ -342,6 +342,9 @@ pub(crate) struct RegionPlan {
     pub(crate) meta: usize,
     pub(crate) meta_bytes: usize,
     pub(crate) carved: bool,
+    /// Bytes of guard before the header: carved metadata sits behind
+    /// [`Zone::guard_pages`] unused pages; 0 for metadata given apart.
+    pub(crate) skip: usize,
 }
 
 impl Zone {
@@ -748,11 +751,13 @@ impl Zone {
             return self.fail(Error::Small);
         }
         let mut nr_pages = len >> self.page_shift;
-        let (meta, meta_bytes, carved) = match meta {
+        let (meta, meta_bytes, carved, skip) = match meta {
             None => {
-                // The metadata takes whole pages from the region's tail.
+                // The metadata takes whole pages from the region's tail,
+                // behind a guard of unused pages that an overflow past the
+                // last page handed out reaches first.
                 let need = self.meta_bytes_for(nr_pages);
-                let meta_pages = need.div_ceil(self.page_size);
+                let meta_pages = need.div_ceil(self.page_size) + self.guard_pages();
                 if meta_pages >= nr_pages {
                     return self.fail(Error::Small);
                 }
@@ -761,6 +766,7 @@ impl Zone {
                     base + (nr_pages << self.page_shift),
                     meta_pages << self.page_shift,
                     true,
+                    self.guard_pages() << self.page_shift,
                 )
             }
             Some((m, m_len)) => {
@@ -775,7 +781,7 @@ impl Zone {
                 if self.region_overlaps(m, m + m_len) {
                     return self.fail(Error::Overlap);
                 }
-                (m, m_len, false)
+                (m, m_len, false, 0)
             }
         };
         if self.region_overlaps(base, base + len) {
@@ -787,7 +793,18 @@ impl Zone {
             meta,
             meta_bytes,
             carved,
+            skip,
         })
+    }
+
+    /// Unused pages between a region's pages and metadata carved from its
+    /// tail: one page, or as many as make 64 bytes for smaller pages.
+    pub(crate) fn guard_pages(&self) -> usize {
+        if self.page_size >= 64 {
+            1
+        } else {
+            64 >> self.page_shift
+        }
     }
 
     /// Link a region laid out from a plan into the zone and free its pages

@@ -24,8 +24,9 @@ fn heap_over(len: usize, align: usize) -> (Heap, usize) {
     (h, base)
 }
 
-/// A heap whose region, after its carved metadata, is exactly 4096 blocks
-/// (one free block of order 12, starting at the memory's 4096-aligned base).
+/// A heap whose region, after its carved metadata and the guard before it
+/// (64 bytes: 4 blocks), is exactly 4096 blocks (one free block of order 12,
+/// starting at the memory's 4096-aligned base).
 fn pow2_heap() -> (Heap, usize) {
     let z = buddy::Zone::new(&buddy::Config {
         page_size: MIN_BLOCK,
@@ -34,7 +35,7 @@ fn pow2_heap() -> (Heap, usize) {
     .unwrap();
     let len = (0..)
         .map(|i| (1 << 16) + i * MIN_BLOCK)
-        .find(|&len| len / MIN_BLOCK - z.meta_size(len).div_ceil(MIN_BLOCK) == 4096)
+        .find(|&len| len / MIN_BLOCK - z.meta_size(len).div_ceil(MIN_BLOCK) - 64 / MIN_BLOCK == 4096)
         .unwrap();
     let (h, base) = heap_over(len, 4096);
     assert_eq!(h.zone().stats().total_pages, 4096);

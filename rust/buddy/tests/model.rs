@@ -471,7 +471,9 @@ impl Model {
         // SAFETY: the slot's memory and metadata stay allocated for the whole
         // test, and no one else uses them while the region is in the zone.
         let r = unsafe { self.z.add_region(base, len, meta) };
-        let meta_pages = if carved { need.div_ceil(ps) } else { 0 };
+        // Carved metadata takes whole pages behind a guard of at least 64 bytes.
+        let guard = if ps >= 64 { 1 } else { 64 / ps };
+        let meta_pages = if carved { need.div_ceil(ps) + guard } else { 0 };
         if carved && meta_pages >= pages {
             assert_eq!(r, Err(Error::Small));
             self.seen.add_small += 1;

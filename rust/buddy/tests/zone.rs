@@ -255,10 +255,10 @@ fn test_region_meta_size() {
 #[test]
 fn test_region_carved_metadata() {
     let mut z = zone(PS, None);
-    let mem = arena(PS, 17);
+    let mem = arena(PS, 18);
     let base = mem.as_mut_ptr();
     z.add_region_static(mem, None).unwrap();
-    // 17 pages, one of them for the metadata.
+    // 18 pages: one for the metadata, behind one guard page.
     assert_eq!(layout(&z), "[r0] 0:4F");
     let ri = z.region_info(0).unwrap();
     assert_eq!(ri.base, base as usize);
@@ -272,11 +272,12 @@ fn test_region_carved_metadata() {
         ),
         (16, 16, 0, 0, 4)
     );
-    assert_eq!((ri.meta, ri.meta_bytes), (base as usize + 16 * PS, PS));
-    assert_eq!(z.stats().meta_bytes, PS);
+    // The metadata's range starts with the guard.
+    assert_eq!((ri.meta, ri.meta_bytes), (base as usize + 16 * PS, 2 * PS));
+    assert_eq!(z.stats().meta_bytes, 2 * PS);
     // Removing gives the whole slice back.
     let back = z.remove_region_static(base).unwrap();
-    assert_eq!(back.mem.len(), 17 * PS);
+    assert_eq!(back.mem.len(), 18 * PS);
     assert_eq!(back.mem.as_ptr(), base as *const u8);
     assert!(back.meta.is_none());
     assert_eq!(z.stats().total_pages, 0);

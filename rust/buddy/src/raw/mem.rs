@@ -39,7 +39,8 @@ const MAP_WORD_BITS: usize = 64;
 /// Bytes a block's two links take (the C core's ANNOT_LINK_BYTES).
 pub(crate) const LINK_BYTES: usize = 2 * size_of::<usize>();
 
-/// The region header at the start of its metadata: the C core's `struct
+/// The region header at the start of its metadata (behind the guard pages
+/// when the metadata is carved from the region's tail): the C core's `struct
 /// buddy_region`, field for field and of the same size (so both need the
 /// same metadata bytes for a region), with the max order, the page shift
 /// and two flags packed where C keeps an `unsigned` max order.
@@ -90,6 +91,8 @@ pub(crate) struct RegionLayout {
     pub max_order: u32,
     pub meta: *mut u8,
     pub meta_bytes: usize,
+    /// Guard bytes at the start of the metadata, before the header.
+    pub skip: usize,
     pub meta_zeroed: bool,
     pub carved: bool,
     pub is_static: bool,
@@ -102,24 +105,27 @@ impl RegionRef {
     /// # Safety
     ///
     /// `l.meta` is 8-byte aligned and valid for reads and writes of
-    /// `l.meta_bytes` bytes, which are at least the metadata size of
-    /// `l.nr_pages` pages at `l.max_order`; `[l.base, l.base + (l.nr_pages <<
+    /// `l.meta_bytes` bytes, which are at least `l.skip` (a multiple of 8)
+    /// plus the metadata size of `l.nr_pages` pages at `l.max_order`;
+    /// `[l.base, l.base + (l.nr_pages <<
     /// l.shift))` is valid for reads and writes; `l.shift >= 4`. Both ranges
     /// are disjoint and belong to the zone alone until it removes the region.
     pub(crate) unsafe fn setup(l: &RegionLayout) -> RegionRef {
-        debug_assert!(l.shift >= 4 && l.meta as usize % 8 == 0);
+        debug_assert!(l.shift >= 4 && l.meta as usize % 8 == 0 && l.skip % 8 == 0);
+        // SAFETY: the guard lies inside the metadata (the caller's promise).
+        let hdr_ptr = unsafe { l.meta.add(l.skip) };
         let clear = if l.meta_zeroed {
             HEADER_BYTES
         } else {
-            l.meta_bytes
+            l.meta_bytes - l.skip
         };
-        // SAFETY: the caller gives us l.meta_bytes >= HEADER_BYTES writable bytes.
-        unsafe { ptr::write_bytes(l.meta, 0, clear) };
+        // SAFETY: the caller gives us l.meta_bytes >= l.skip + HEADER_BYTES writable bytes.
+        unsafe { ptr::write_bytes(hdr_ptr, 0, clear) };
         let mut map = [ptr::null_mut(); NR_ORDERS];
         let mut off = HEADER_BYTES;
         for (k, slot) in map.iter_mut().enumerate().take(l.max_order as usize) {
             // SAFETY: the bitmaps lie inside the metadata (its size counts them).
-            *slot = unsafe { l.meta.add(off) }.cast::<MapWord>();
+            *slot = unsafe { hdr_ptr.add(off) }.cast::<MapWord>();
             off += map_words(l.nr_pages, k as u32) * size_of::<MapWord>();
         }
         let base = l.base.expose_provenance();
@@ -135,14 +141,14 @@ impl RegionRef {
             carved: l.carved as u8,
             is_static: l.is_static as u8,
             // SAFETY: the page bytes end the metadata, inside it.
-            pg: unsafe { l.meta.add(off) },
+            pg: unsafe { hdr_ptr.add(off) },
             map,
             meta: l.meta,
             meta_bytes: l.meta_bytes,
             owner: 0,
         };
-        let p = l.meta.cast::<RegionHdr>();
-        // SAFETY: meta is 8-aligned (RegionHdr's alignment) and holds HEADER_BYTES.
+        let p = hdr_ptr.cast::<RegionHdr>();
+        // SAFETY: meta + skip is 8-aligned (RegionHdr's alignment) and holds HEADER_BYTES.
         unsafe { p.write(hdr) };
         // SAFETY: meta is not null (it was written through just now).
         RegionRef(unsafe { NonNull::new_unchecked(p) })

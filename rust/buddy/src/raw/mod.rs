@@ -47,7 +47,9 @@ impl Zone {
     /// must be multiples of the page size. The metadata goes in `meta`
     /// (pointer and length: 8-byte aligned, at least
     /// [`Zone::meta_size`]`(len)` bytes); with `None` it is carved from the
-    /// end of the region itself, which shrinks by that many pages.
+    /// end of the region itself, behind a guard of unused pages (one page,
+    /// or 64 bytes of smaller pages) that an overflow past the last block
+    /// meets first, and the region shrinks by the guard and metadata pages.
     ///
     /// Errors: [`Error::Null`], [`Error::Align`], [`Error::Small`],
     /// [`Error::Meta`], [`Error::Overlap`], [`Error::Corrupt`].
@@ -109,6 +111,7 @@ impl Zone {
             max_order: plan.max_order,
             meta: meta_ptr,
             meta_bytes: plan.meta_bytes,
+            skip: plan.skip,
             meta_zeroed,
             carved: plan.carved,
             is_static,
