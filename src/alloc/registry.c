@@ -9,28 +9,26 @@
 #include <stddef.h>
 #include <string.h>
 
-struct registry_entry {
-	const char *name; /* the allocator's ops name */
-	int (*create)(const struct balloc_options *opt, struct balloc *out);
+/*
+ * The names, in the order tools list them: a constant array, so that
+ * balloc_names() writes nothing and any number of threads may call it.
+ */
+static const char *const registry_names[] = { "buddy", "bestfit", "system", NULL };
+
+/* Each allocator's constructor, at its name's index. */
+static int (*const registry_create[])(const struct balloc_options *opt, struct balloc *out) = {
+	balloc_buddy_heap_create,
+	balloc_bestfit_create,
+	balloc_system_create,
 };
 
-/* The allocators, in the order tools list them. */
-static const struct registry_entry registry[] = {
-	{ "buddy", balloc_buddy_heap_create },
-	{ "bestfit", balloc_bestfit_create },
-	{ "system", balloc_system_create },
-};
+#define REGISTRY_SIZE (sizeof registry_create / sizeof registry_create[0])
 
-#define REGISTRY_SIZE (sizeof registry / sizeof registry[0])
-
-/* Filled from the table on every call (the same values each time). */
-static const char *registry_names[REGISTRY_SIZE + 1];
+_Static_assert(sizeof registry_names / sizeof registry_names[0] == REGISTRY_SIZE + 1,
+	       "one name per allocator, then NULL");
 
 const char *const *balloc_names(void)
 {
-	for (size_t i = 0; i < REGISTRY_SIZE; i++)
-		registry_names[i] = registry[i].name;
-	registry_names[REGISTRY_SIZE] = NULL;
 	return registry_names;
 }
 
@@ -39,8 +37,8 @@ int balloc_create(const char *name, const struct balloc_options *opt, struct bal
 	if (!name || !out)
 		return EINVAL;
 	for (size_t i = 0; i < REGISTRY_SIZE; i++)
-		if (strcmp(registry[i].name, name) == 0)
-			return registry[i].create(opt, out);
+		if (strcmp(registry_names[i], name) == 0)
+			return registry_create[i](opt, out);
 	return ENOENT;
 }
 
