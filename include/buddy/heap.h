@@ -33,8 +33,18 @@
  *                        message on stderr, abort()); if a handler returns,
  *                        the call changes nothing (realloc returns NULL with
  *                        errno EINVAL, usable_size returns 0).
- *   damage               a call that finds the heap's page zone damaged
- *                        calls the handler with BUDDY_ERR_CORRUPT
+ *   damage               a call that finds the heap's own data damaged
+ *                        (links in a free block overwritten after free or
+ *                        by an overflow) calls the handler with
+ *                        BUDDY_ERR_CORRUPT, the damaged address and a line
+ *                        such as "bheap: malloc(): corrupted free list:
+ *                        neighbours do not point back at 0x7f..", and
+ *                        fails (NULL, errno ENOMEM); from then on every
+ *                        call reports it again ("heap corrupted earlier, no
+ *                        further changes: ...") and changes nothing
+ *   overflow             a write past the end of a mapped chunk's last block
+ *                        faults in a guard page; the heap's metadata lies
+ *                        behind it (in fixed-buffer mode, before the blocks)
  *
  * Not thread-safe: callers sharing a heap between threads lock.
  */
@@ -60,8 +70,9 @@ extern "C" {
  * BUDDY_ERR_DOUBLE (a block already free) or BUDDY_ERR_INTERIOR (a
  * pointer inside an allocated block), op "free", "realloc" or
  * "malloc_usable_size", and a complete line such as
- * "bheap: free(): double free at 0x1000"; a pointer given to a heap whose
- * page zone has found its own structures damaged, with BUDDY_ERR_CORRUPT.
+ * "bheap: free(): double free at 0x1000". Damage to the heap's own data
+ * goes there too, with BUDDY_ERR_CORRUPT, from the call that finds it and
+ * from every call after it (see "damage" above).
  * The default (on_error NULL) prints the line to stderr and calls abort().
  */
 
@@ -142,7 +153,8 @@ struct bheap_stats {
 	size_t peak_live_allocs;    /* largest live_allocs seen */
 	size_t arena_bytes;         /* block bytes in all chunks (or the buffer region) */
 	size_t peak_arena_bytes;    /* largest arena_bytes seen */
-	size_t meta_bytes;          /* bytes of metadata (core + heap) for all chunks */
+	size_t meta_bytes;          /* bytes of metadata (core + heap) for all chunks, with
+				     * each mapped chunk's guard page (address space only) */
 	size_t footprint_bytes;     /* everything mapped: chunks, metadata, heap state */
 	size_t peak_footprint_bytes; /* largest footprint_bytes seen */
 	size_t nr_chunks;           /* chunks (regions) in the heap */

@@ -21,6 +21,15 @@
  * error handler; the default handler prints one line and aborts, as
  * glibc does for the same mistakes.
  *
+ * Damage: the blocks carry no header, so the only values a program can
+ * overwrite in them are the core's free-list links in free blocks, which
+ * the core checks before following (page bytes and pair bits, out of the
+ * blocks' reach, decide every hand-out). Everything else (core metadata,
+ * chunk records, side bytes) lies behind a guard page (mapped chunks) or
+ * before the region (fixed mode). When the core finds damage it tells the
+ * heap (heap_zone_damage), the call reports it as BUDDY_ERR_CORRUPT, and
+ * every later call refuses, saying so, rather than fail in confusing ways.
+ *
  * Assertions name the invariants (H1..H5, heap_internal.h) they rely on;
  * with BUDDY_DEBUG >= 2 every public call ends with bheap_check.
  */
@@ -108,6 +117,38 @@ static struct bheap *state_place(const struct bheap_config *cfg, size_t sys_page
 	return p;
 }
 
+/*
+ * The zone's damage report (its on_error, called once, with a line
+ * "buddy: OP(): WHAT at PTR"): the heap keeps WHAT and PTR, and the heap
+ * call under way reports them in its own name.
+ */
+static void heap_zone_damage(void *arg, int kind, const char *op, const void *ptr,
+			     const char *msg)
+{
+	const char *what = strstr(msg, "(): "), *end;
+	(void)kind, (void)op;
+	what = what ? what + 4 : msg;
+	end = strstr(what, " at 0x");
+	for (const char *e = end; e; e = strstr(e + 1, " at 0x"))
+		end = e; /* the last " at " */
+	char buf[sizeof(((struct bheap *)0)->damage)];
+	size_t n = end ? (size_t)(end - what) : strlen(what);
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	memcpy(buf, what, n);
+	buf[n] = '\0';
+	bheap_damage(arg, buf, ptr);
+}
+
+void bheap_damage(struct bheap *h, const char *what, const void *at)
+{
+	if (h->corrupted)
+		return; /* the first damage is the one to report */
+	h->corrupted = 1;
+	h->damage_at = at;
+	snprintf(h->damage, sizeof(h->damage), "%s", what);
+}
+
 struct bheap *bheap_create(const struct bheap_config *cfg_in)
 {
 	struct bheap_config cfg;
@@ -144,6 +185,8 @@ struct bheap *bheap_create(const struct bheap_config *cfg_in)
 	 */
 	zc.pcp_high = cfg.cache_blocks;
 	zc.pcp_max_order = HEAP_CACHE_MAX_ORDER;
+	zc.on_error = heap_zone_damage;
+	zc.error_arg = h;
 	buddy_zone_init(&h->zone, &zc);
 	h->peak_footprint_bytes = bheap_footprint(h);
 	if (cfg.buffer) {
@@ -183,7 +226,7 @@ void bheap_destroy(struct bheap *h)
 static void heap_check_on_return(struct bheap **hp)
 {
 	const struct bheap *h = *hp;
-	if (h && buddy_last_error(&h->zone) != BUDDY_ECORRUPT &&
+	if (h && !h->corrupted &&
 	    BUDDY_DEBUG_CHECK_DUE(h->allocs + h->frees, h->arena_bytes >> h->min_shift))
 		BUDDY_ASSERT(bheap_check(h, NULL, NULL) == 0);
 }
@@ -210,6 +253,41 @@ static int error_kind(int status)
 	case BUDDY_ECORRUPT: return BUDDY_ERR_CORRUPT;
 	default: return BUDDY_ERR_INVALID; /* outside every chunk */
 	}
+}
+
+/*
+ * Damage: the call `op` reports what was found and where, as
+ * BUDDY_ERR_CORRUPT; `earlier` when a previous call found it and this one
+ * is refused for it.
+ */
+static COLD void damage_report(struct bheap *h, const char *op, int earlier)
+{
+	char msg[200];
+	snprintf(msg, sizeof(msg), "bheap: %s(): %s%s at %p", op,
+		 earlier ? "heap corrupted earlier, no further changes: " : "", h->damage,
+		 h->damage_at);
+	if (h->cfg.on_error)
+		h->cfg.on_error(h->cfg.error_arg, BUDDY_ERR_CORRUPT, op, h->damage_at, msg);
+	else
+		error_default(msg);
+}
+
+/* A heap found damaged refuses every call that could change it, saying so. */
+static inline int heap_refuses(struct bheap *h, const char *op)
+{
+	if (likely(!h->corrupted))
+		return 0;
+	damage_report(h, op, 1);
+	return 1;
+}
+
+/* After a call into the zone: damage found just now is this call's to report. */
+static inline int heap_damaged(struct bheap *h, const char *op)
+{
+	if (likely(!h->corrupted))
+		return 0;
+	damage_report(h, op, 0);
+	return 1;
 }
 
 static void misuse_report(struct bheap *h, int status, const char *op, const void *p)
@@ -281,8 +359,10 @@ static int block_ref(struct bheap *h, const void *p, const struct buddy_alloc_in
 		     struct heap_ref *r)
 {
 	r->chunk = info->owner;
-	if (!r->chunk)
-		return BUDDY_ECORRUPT; /* H1: every region has its chunk */
+	if (!r->chunk) { /* H1: every region has its chunk */
+		bheap_damage(h, "chunk record missing for the block", p);
+		return BUDDY_ECORRUPT;
+	}
 	r->order = log2_ceil(info->nr_pages);
 	r->held = info->nr_pages << h->min_shift;
 	r->requested = r->held - bheap_side_read(h, r->chunk, (uintptr_t)p, r->order);
@@ -304,8 +384,11 @@ static int block_lookup(struct bheap *h, const void *p, struct heap_ref *r)
 /* allocation and free                                                 */
 /* ------------------------------------------------------------------ */
 
-/* A block of `order` for `requested` bytes, growing the heap if needed. */
-static void *block_alloc(struct bheap *h, int order, size_t requested)
+/*
+ * A block of `order` for `requested` bytes, growing the heap if needed;
+ * op names the public call, for a damage report.
+ */
+static void *block_alloc(struct bheap *h, int order, size_t requested, const char *op)
 {
 	if (order < 0) {
 		h->failures++;
@@ -313,8 +396,12 @@ static void *block_alloc(struct bheap *h, int order, size_t requested)
 		return NULL;
 	}
 	void *p = buddy_alloc_pages(&h->zone, (unsigned)order, 0);
-	if (!p && bheap_grow(h, (unsigned)order) == BUDDY_OK)
+	if (!p && !h->corrupted && bheap_grow(h, (unsigned)order) == BUDDY_OK)
 		p = buddy_alloc_pages(&h->zone, (unsigned)order, 0);
+	if (!p && heap_damaged(h, op)) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (!p) {
 		h->failures++;
 		errno = ENOMEM;
@@ -332,21 +419,26 @@ static void *block_alloc(struct bheap *h, int order, size_t requested)
 	return p;
 }
 
-/* The live block r is gone: count it out; wholly free chunks may go back. */
-static void block_forget(struct bheap *h, const struct heap_ref *r)
+/*
+ * The live block r is gone: count it out; wholly free chunks may go back
+ * (where the zone may yet find damage: reported by the caller, op).
+ */
+static void block_forget(struct bheap *h, const struct heap_ref *r, const char *op)
 {
 	BUDDY_ASSERT(h->live_allocs > 0); /* H4 */
 	account_sub(h, r);
 	h->live_allocs--;
 	h->frees++;
 	bheap_release_idle(h);
+	heap_damaged(h, op);
 }
 
 /* Free the live block p described by r (found by an earlier lookup). */
-static void block_free(struct bheap *h, void *p, const struct heap_ref *r)
+static void block_free(struct bheap *h, void *p, const struct heap_ref *r, const char *op)
 {
-	buddy_free_pages(&h->zone, p, r->order);
-	block_forget(h, r);
+	if (buddy_free_pages(&h->zone, p, r->order) != BUDDY_OK && heap_damaged(h, op))
+		return;
+	block_forget(h, r, op);
 }
 
 void *bheap_malloc(struct bheap *h, size_t size)
@@ -356,7 +448,11 @@ void *bheap_malloc(struct bheap *h, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	return block_alloc(h, size_order(h, size), size);
+	if (heap_refuses(h, "malloc")) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return block_alloc(h, size_order(h, size), size, "malloc");
 }
 
 void *bheap_calloc(struct bheap *h, size_t n, size_t size)
@@ -366,12 +462,16 @@ void *bheap_calloc(struct bheap *h, size_t n, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
+	if (heap_refuses(h, "calloc")) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (size && n > SIZE_MAX / size) {
 		h->failures++;
 		errno = ENOMEM;
 		return NULL;
 	}
-	void *p = block_alloc(h, size_order(h, n * size), n * size);
+	void *p = block_alloc(h, size_order(h, n * size), n * size, "calloc");
 	if (p)
 		memset(p, 0, n * size);
 	return p;
@@ -384,25 +484,29 @@ void bheap_free(struct bheap *h, void *p)
 	struct heap_ref r;
 
 	HEAP_CHECK_ON_RETURN(h);
-	if (!h || !p)
+	if (!h || !p || heap_refuses(h, "free"))
 		return;
 	int st = buddy_free_info(&h->zone, p, &info);
 	if (!st)
 		st = block_ref(h, p, &info, &r);
+	if (heap_damaged(h, "free"))
+		return;
 	if (st) {
 		misuse_report(h, st, "free", p);
 		return;
 	}
-	block_forget(h, &r);
+	block_forget(h, &r, "free");
 }
 
 size_t bheap_usable_size(struct bheap *h, const void *p)
 {
 	struct heap_ref r;
 
-	if (!h || !p)
+	if (!h || !p || heap_refuses(h, "malloc_usable_size"))
 		return 0;
 	int st = block_lookup(h, p, &r);
+	if (heap_damaged(h, "malloc_usable_size"))
+		return 0;
 	if (st) {
 		misuse_report(h, st, "malloc_usable_size", p);
 		return 0;
@@ -440,14 +544,22 @@ void *bheap_realloc(struct bheap *h, void *p, size_t size)
 	}
 	if (!p)
 		return bheap_malloc(h, size);
+	if (heap_refuses(h, "realloc")) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	int st = block_lookup(h, p, &r);
+	if (heap_damaged(h, "realloc")) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (st) {
 		misuse_report(h, st, "realloc", p);
 		errno = EINVAL;
 		return NULL;
 	}
 	if (size == 0) {
-		block_free(h, p, &r);
+		block_free(h, p, &r, "realloc");
 		return NULL;
 	}
 	int k = size_order(h, size);
@@ -458,12 +570,16 @@ void *bheap_realloc(struct bheap *h, void *p, size_t size)
 	}
 	if (block_resize(h, p, &r, (unsigned)k, size) == 0)
 		return p;
-	void *q = block_alloc(h, k, size);
+	if (heap_damaged(h, "realloc")) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *q = block_alloc(h, k, size, "realloc");
 	if (!q)
 		return NULL;
 	memcpy(q, p, r.held);
 	h->allocs--; /* a move is not a new allocation ... */
-	block_free(h, p, &r);
+	block_free(h, p, &r, "realloc");
 	h->frees--; /* ... nor a free */
 	h->reallocs_moved++;
 	return q;
@@ -478,7 +594,8 @@ void *bheap_realloc(struct bheap *h, void *p, size_t size)
  * so a block of at least `align` bytes is aligned to align. In fixed mode
  * only up to the region base's alignment.
  */
-static void *aligned_block(struct bheap *h, size_t align, size_t size, int *err)
+static void *aligned_block(struct bheap *h, size_t align, size_t size, int *err,
+			   const char *op)
 {
 	if (!is_pow2(align)) {
 		*err = EINVAL;
@@ -488,8 +605,12 @@ static void *aligned_block(struct bheap *h, size_t align, size_t size, int *err)
 		*err = EINVAL;
 		return NULL;
 	}
+	if (heap_refuses(h, op)) {
+		*err = ENOMEM;
+		return NULL;
+	}
 	int k = size_order(h, size > align ? size : align);
-	void *p = block_alloc(h, k, size);
+	void *p = block_alloc(h, k, size, op);
 	*err = p ? 0 : ENOMEM;
 	return p;
 }
@@ -503,7 +624,7 @@ void *bheap_aligned_alloc(struct bheap *h, size_t align, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	void *p = aligned_block(h, align, size, &err);
+	void *p = aligned_block(h, align, size, &err, "aligned_alloc");
 	if (!p)
 		errno = err;
 	return p;
@@ -516,7 +637,7 @@ int bheap_posix_memalign(struct bheap *h, void **out, size_t align, size_t size)
 	HEAP_CHECK_ON_RETURN(h);
 	if (!h || !out || align % sizeof(void *))
 		return EINVAL;
-	void *p = aligned_block(h, align, size, &err);
+	void *p = aligned_block(h, align, size, &err, "posix_memalign");
 	errno = saved;
 	if (p)
 		*out = p;

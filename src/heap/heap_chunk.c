@@ -6,9 +6,15 @@
  * Every mapped chunk is a power of two of bytes aligned to its own size,
  * obtained by over-mapping by (bytes - page) and unmapping the unaligned
  * head and the unused tail. Its core metadata, its chunk record and its
- * side array follow it in the same mapping, so the whole chunk region is
- * one buddy block of the top order and every block in it is aligned to its
- * size. A chunk whose blocks are all free goes back with munmap as soon as
+ * side array follow it in the same mapping, behind one guard page mapped
+ * without access, so the whole chunk region is one buddy block of the top
+ * order, every block in it is aligned to its size, and no write running
+ * past the region's last block reaches its metadata:
+ *
+ *     [region: bytes][guard page][core metadata][struct bheap_chunk][side]
+ *
+ * In fixed mode the metadata comes before the region instead (see
+ * bheap_setup_fixed), where an overflow cannot reach it either. A chunk whose blocks are all free goes back with munmap as soon as
  * the heap's free bytes exceed retain_bytes (checked after every free).
  *
  * Each chunk's record is its region's owner in the zone, so the zone's own
@@ -125,11 +131,21 @@ static struct bheap_chunk *chunk_record(struct bheap *h, uintptr_t base, size_t 
 	return c;
 }
 
+/*
+ * The guard page after a chunk's region gets its access back before the
+ * mapping goes to a caller's unmap hook, which may hand the memory on.
+ */
+static void guard_open(struct bheap *h, const struct bheap_chunk *c)
+{
+	if (c->guarded && h->cfg.unmap)
+		mprotect((void *)(c->base + c->bytes), h->sys_page, PROT_READ | PROT_WRITE);
+}
+
 /* Map a chunk of `bytes` (a power of two >= the system page), aligned to bytes. */
 static int chunk_map(struct bheap *h, size_t bytes)
 {
 	size_t core_meta;
-	size_t tail = align_up(chunk_tail_bytes(h, bytes, &core_meta), h->sys_page);
+	size_t tail = h->sys_page + align_up(chunk_tail_bytes(h, bytes, &core_meta), h->sys_page);
 	size_t slack = bytes - h->sys_page;
 	if (bytes + tail < bytes || bytes + tail + slack < bytes + tail)
 		return BUDDY_ENOMEM;
@@ -144,7 +160,7 @@ static int chunk_map(struct bheap *h, size_t bytes)
 	unmap_pages(h, p, head);
 	unmap_pages(h, (void *)(base + bytes + tail), len - head - bytes - tail);
 
-	void *meta = (void *)(base + bytes);
+	void *meta = (void *)(base + bytes + h->sys_page);
 	/* Fresh anonymous mappings are zero; a caller's map hook promises no such thing. */
 	unsigned flags = h->cfg.map ? 0 : BUDDY_META_ZEROED;
 	int st = buddy_add_region_ex(&h->zone, (void *)base, bytes, meta, core_meta, flags);
@@ -152,13 +168,16 @@ static int chunk_map(struct bheap *h, size_t bytes)
 		unmap_pages(h, (void *)base, bytes + tail);
 		return st;
 	}
-	struct bheap_chunk *c = chunk_record(h, base, bytes, base + bytes, core_meta);
+	struct bheap_chunk *c = chunk_record(h, base, bytes, (uintptr_t)meta, core_meta);
 	c->map_base = (void *)base;
 	c->map_len = bytes + tail;
-	c->meta_bytes = tail; /* what is mapped for it, rounded to pages */
+	c->meta_bytes = tail; /* what is mapped for it, rounded to pages, guard included */
+	/* Without mprotect (memory a hook cannot protect) the page is still a gap. */
+	c->guarded = mprotect((void *)(base + bytes), h->sys_page, PROT_NONE) == 0;
 	st = chunk_link(h, c);
 	if (st) { /* cannot happen: the region was just added */
 		buddy_remove_region(&h->zone, (void *)base);
+		guard_open(h, c);
 		unmap_pages(h, (void *)base, bytes + tail);
 		return st;
 	}
@@ -193,6 +212,7 @@ static void chunk_release(struct bheap *h, struct bheap_chunk *c)
 		return; /* cannot happen for a chunk with nothing held; keep it */
 	chunk_unlink(h, c);
 	h->unmaps++;
+	guard_open(h, c);
 	unmap_pages(h, c->map_base, c->map_len);
 }
 
@@ -228,9 +248,11 @@ void bheap_unmap_all(struct bheap *h)
 	buddy_get_stats(&h->zone, &st);
 	for (unsigned i = st.nr_regions; i-- > 0;) {
 		const struct bheap_chunk *c =
-			buddy_region_info(&h->zone, i, &ri) == BUDDY_OK ? ri.owner : NULL;
-		if (c && c->map_base)
+			buddy_region_info(&h->zone, i, &ri) == BUDDY_OK ? bheap_chunk_of(h, &ri) : NULL;
+		if (c && c->map_base) {
+			guard_open(h, c);
 			unmap_pages(h, c->map_base, c->map_len);
+		}
 	}
 	h->idle = NULL;
 	h->idle_chunks = 0;

@@ -13,7 +13,10 @@
  *     [region: bytes, aligned to bytes][core metadata][struct bheap_chunk][side]
  *
  * in one mapping (the over-mapped head and tail used for alignment are
- * unmapped at once). The side array has one byte per min_block page; for an
+ * unmapped at once), with one system page between the region and its
+ * metadata mapped without access (the guard: a program writing past the
+ * end of the chunk's last block faults there instead of damaging the
+ * metadata; it is counted in meta_bytes, as mapped address space). The side array has one byte per min_block page; for an
  * allocated block of order k starting at page i, bytes i .. i+min(2^k,8)-1
  * hold its slack (block bytes minus requested bytes) in little-endian
  * order. A block of order k needs log2(min_block)+k bits for its slack and
@@ -39,9 +42,10 @@ struct bheap_chunk {
 	size_t bytes;            /* region bytes (block memory) */
 	void *map_base;          /* start of the whole mapping; NULL in fixed mode */
 	size_t map_len;          /* its length: bytes + tail */
-	size_t meta_bytes;       /* core metadata + this record + side array */
+	size_t meta_bytes;       /* guard page + core metadata + this record + side array */
 	size_t held_bytes;       /* bytes of this chunk's live allocations */
 	uint8_t *side;           /* slack bytes, one per page */
+	int guarded;             /* the guard page was made inaccessible (mprotect) */
 };
 
 /* The zone's page cache: blocks per order kept unmerged, and the largest order kept. */
@@ -96,7 +100,31 @@ struct bheap {
 	uint64_t unmaps;
 	uint64_t map_failures;
 	uint64_t misuse;
+	/* --- damage (the zone reports it once through heap_zone_damage) --- */
+	int corrupted;            /* found damaged: every later call refuses, saying so */
+	const void *damage_at;    /* where the damage was found */
+	char damage[96];          /* what it is, e.g. "corrupted free list: ..." */
 };
+
+/*
+ * The chunk record owning the region ri describes, checked before it is
+ * read through: it must sit right after the region's core metadata (where
+ * chunk_record puts it) and agree with the region. NULL otherwise.
+ */
+static inline const struct bheap_chunk *bheap_chunk_of(const struct bheap *h,
+						       const struct buddy_region_info *ri)
+{
+	const struct bheap_chunk *c = ri->owner;
+	if (!c || (uintptr_t)c != (uintptr_t)ri->meta + ri->meta_bytes)
+		return NULL;
+	if (c->base != (uintptr_t)ri->base || c->bytes != ri->nr_pages << h->min_shift ||
+	    c->side != (const uint8_t *)c + ((sizeof(*c) + 7) & ~(size_t)7))
+		return NULL;
+	return c;
+}
+
+/* heap_alloc.c: record damage found at `at` (the zone's reports come here too). */
+BUDDY_INTERNAL void bheap_damage(struct bheap *h, const char *what, const void *at);
 
 /* heap_chunk.c */
 BUDDY_INTERNAL int bheap_setup_fixed(struct bheap *h);

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "buddy/heap.h"
@@ -118,6 +120,34 @@ static inline int under_valgrind(void)
 {
 	const char *v = getenv("BUDDY_UNDER_VALGRIND");
 	return v && *v && strcmp(v, "0") != 0;
+}
+
+/*
+ * Run child(fd) in a child process with fd its stderr (child must not
+ * return); collect what it wrote into buf (NUL-terminated) and return its
+ * wait status.
+ */
+static inline int run_child(void (*child)(int fd), char *buf, size_t size)
+{
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		child(fds[1]);
+	}
+	close(fds[1]);
+	size_t len = 0;
+	ssize_t n;
+	while ((n = read(fds[0], buf + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fds[0]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
 }
 
 #endif /* HEAP_TEST_H */

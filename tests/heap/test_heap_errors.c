@@ -191,25 +191,8 @@ static void child_double_free(int fd)
 static void test_heap_default_handler_aborts_with_message(void **state)
 {
 	(void)state;
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		child_double_free(fds[1]);
-	}
-	close(fds[1]);
 	char buf[4096];
-	size_t len = 0;
-	ssize_t n;
-	while ((n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	close(fds[0]);
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	int status = run_child(child_double_free, buf, sizeof(buf));
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGABRT);
 	assert_non_null(strstr(buf, "bheap: free(): double free"));
