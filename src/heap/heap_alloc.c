@@ -237,7 +237,7 @@ static void heap_check_on_return(struct bheap **hp)
 /* misuse                                                              */
 /* ------------------------------------------------------------------ */
 
-static void error_default(const char *msg)
+static COLD void error_default(const char *msg)
 {
 	fprintf(stderr, "%s\n", msg);
 	fflush(stderr);
@@ -257,37 +257,40 @@ static int error_kind(int status)
 
 /*
  * Damage: the call `op` reports what was found and where, as
- * BUDDY_ERR_CORRUPT; `earlier` when a previous call found it and this one
- * is refused for it.
+ * BUDDY_ERR_CORRUPT; every call after the first says the heap was found
+ * corrupted earlier and that it refuses to change.
  */
-static COLD void damage_report(struct bheap *h, const char *op, int earlier)
+void bheap_damage_report(struct bheap *h, const char *op)
 {
 	char msg[200];
 	snprintf(msg, sizeof(msg), "bheap: %s(): %s%s at %p", op,
-		 earlier ? "heap corrupted earlier, no further changes: " : "", h->damage,
-		 h->damage_at);
+		 h->damage_reported ? "heap corrupted earlier, no further changes: " : "",
+		 h->damage, h->damage_at);
+	h->damage_reported = 1;
 	if (h->cfg.on_error)
 		h->cfg.on_error(h->cfg.error_arg, BUDDY_ERR_CORRUPT, op, h->damage_at, msg);
 	else
 		error_default(msg);
 }
 
-/* A heap found damaged refuses every call that could change it, saying so. */
-static inline int heap_refuses(struct bheap *h, const char *op)
-{
-	if (likely(!h->corrupted))
-		return 0;
-	damage_report(h, op, 1);
-	return 1;
-}
-
-/* After a call into the zone: damage found just now is this call's to report. */
+/*
+ * At the start of every call that could change the heap, and where a call
+ * into the zone failed: a heap found damaged says so and refuses.
+ */
 static inline int heap_damaged(struct bheap *h, const char *op)
 {
 	if (likely(!h->corrupted))
 		return 0;
-	damage_report(h, op, 0);
+	bheap_damage_report(h, op);
 	return 1;
+}
+
+/* An allocating call refused for damage: NULL, errno ENOMEM. */
+static COLD void *alloc_refused(struct bheap *h, const char *op)
+{
+	bheap_damage_report(h, op);
+	errno = ENOMEM;
+	return NULL;
 }
 
 static void misuse_report(struct bheap *h, int status, const char *op, const void *p)
@@ -344,7 +347,7 @@ static void account_sub(struct bheap *h, const struct heap_ref *r)
 }
 
 /* Order of the block for `size` bytes; -1 when no block can be that large. */
-static int size_order(const struct bheap *h, size_t size)
+static HOT_INLINE int size_order(const struct bheap *h, size_t size)
 {
 	size_t pages = size ? ((size - 1) >> h->min_shift) + 1 : 1;
 	unsigned k = log2_ceil(pages);
@@ -355,8 +358,8 @@ static int size_order(const struct bheap *h, size_t size)
 }
 
 /* The live block p as the zone's lookup found it (info), for the heap. */
-static int block_ref(struct bheap *h, const void *p, const struct buddy_alloc_info *info,
-		     struct heap_ref *r)
+static HOT_INLINE int block_ref(struct bheap *h, const void *p,
+				const struct buddy_alloc_info *info, struct heap_ref *r)
 {
 	r->chunk = info->owner;
 	if (!r->chunk) { /* H1: every region has its chunk */
@@ -396,16 +399,16 @@ static void *block_alloc(struct bheap *h, int order, size_t requested, const cha
 		return NULL;
 	}
 	void *p = buddy_alloc_pages(&h->zone, (unsigned)order, 0);
-	if (!p && !h->corrupted && bheap_grow(h, (unsigned)order) == BUDDY_OK)
-		p = buddy_alloc_pages(&h->zone, (unsigned)order, 0);
-	if (!p && heap_damaged(h, op)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (!p) {
-		h->failures++;
-		errno = ENOMEM;
-		return NULL;
+	if (unlikely(!p)) {
+		if (!h->corrupted && bheap_grow(h, (unsigned)order) == BUDDY_OK)
+			p = buddy_alloc_pages(&h->zone, (unsigned)order, 0);
+		if (!p) {
+			if (h->corrupted)
+				return alloc_refused(h, op);
+			h->failures++;
+			errno = ENOMEM;
+			return NULL;
+		}
 	}
 	struct heap_ref r = { buddy_region_owner(&h->zone, p), (unsigned)order,
 			      (size_t)h->cfg.min_block << order, requested };
@@ -421,7 +424,7 @@ static void *block_alloc(struct bheap *h, int order, size_t requested, const cha
 
 /*
  * The live block r is gone: count it out; wholly free chunks may go back
- * (where the zone may yet find damage: reported by the caller, op).
+ * (the zone may find damage there: the call op reports it).
  */
 static void block_forget(struct bheap *h, const struct heap_ref *r, const char *op)
 {
@@ -429,8 +432,7 @@ static void block_forget(struct bheap *h, const struct heap_ref *r, const char *
 	account_sub(h, r);
 	h->live_allocs--;
 	h->frees++;
-	bheap_release_idle(h);
-	heap_damaged(h, op);
+	bheap_release_idle(h, op);
 }
 
 /* Free the live block p described by r (found by an earlier lookup). */
@@ -444,14 +446,12 @@ static void block_free(struct bheap *h, void *p, const struct heap_ref *r, const
 void *bheap_malloc(struct bheap *h, size_t size)
 {
 	HEAP_CHECK_ON_RETURN(h);
-	if (!h) {
+	if (unlikely(!h)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (heap_refuses(h, "malloc")) {
-		errno = ENOMEM;
-		return NULL;
-	}
+	if (unlikely(h->corrupted))
+		return alloc_refused(h, "malloc");
 	return block_alloc(h, size_order(h, size), size, "malloc");
 }
 
@@ -462,10 +462,8 @@ void *bheap_calloc(struct bheap *h, size_t n, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (heap_refuses(h, "calloc")) {
-		errno = ENOMEM;
-		return NULL;
-	}
+	if (unlikely(h->corrupted))
+		return alloc_refused(h, "calloc");
 	if (size && n > SIZE_MAX / size) {
 		h->failures++;
 		errno = ENOMEM;
@@ -477,22 +475,24 @@ void *bheap_calloc(struct bheap *h, size_t n, size_t size)
 	return p;
 }
 
-/* One lookup: the zone frees the block and says what it was and whose. */
+/*
+ * One lookup: the zone frees the block and says what it was and whose. A
+ * failure is misuse, or damage the zone met (then the heap is corrupted).
+ */
 void bheap_free(struct bheap *h, void *p)
 {
 	struct buddy_alloc_info info;
 	struct heap_ref r;
 
 	HEAP_CHECK_ON_RETURN(h);
-	if (!h || !p || heap_refuses(h, "free"))
+	if (unlikely(!h || !p) || heap_damaged(h, "free"))
 		return;
 	int st = buddy_free_info(&h->zone, p, &info);
-	if (!st)
+	if (likely(!st))
 		st = block_ref(h, p, &info, &r);
-	if (heap_damaged(h, "free"))
-		return;
-	if (st) {
-		misuse_report(h, st, "free", p);
+	if (unlikely(st)) {
+		if (!heap_damaged(h, "free"))
+			misuse_report(h, st, "free", p);
 		return;
 	}
 	block_forget(h, &r, "free");
@@ -502,13 +502,12 @@ size_t bheap_usable_size(struct bheap *h, const void *p)
 {
 	struct heap_ref r;
 
-	if (!h || !p || heap_refuses(h, "malloc_usable_size"))
+	if (!h || !p || heap_damaged(h, "malloc_usable_size"))
 		return 0;
 	int st = block_lookup(h, p, &r);
-	if (heap_damaged(h, "malloc_usable_size"))
-		return 0;
 	if (st) {
-		misuse_report(h, st, "malloc_usable_size", p);
+		if (!heap_damaged(h, "malloc_usable_size"))
+			misuse_report(h, st, "malloc_usable_size", p);
 		return 0;
 	}
 	return r.held;
@@ -544,16 +543,12 @@ void *bheap_realloc(struct bheap *h, void *p, size_t size)
 	}
 	if (!p)
 		return bheap_malloc(h, size);
-	if (heap_refuses(h, "realloc")) {
-		errno = ENOMEM;
-		return NULL;
-	}
+	if (unlikely(h->corrupted))
+		return alloc_refused(h, "realloc");
 	int st = block_lookup(h, p, &r);
-	if (heap_damaged(h, "realloc")) {
-		errno = ENOMEM;
-		return NULL;
-	}
 	if (st) {
+		if (h->corrupted)
+			return alloc_refused(h, "realloc");
 		misuse_report(h, st, "realloc", p);
 		errno = EINVAL;
 		return NULL;
@@ -570,10 +565,8 @@ void *bheap_realloc(struct bheap *h, void *p, size_t size)
 	}
 	if (block_resize(h, p, &r, (unsigned)k, size) == 0)
 		return p;
-	if (heap_damaged(h, "realloc")) {
-		errno = ENOMEM;
-		return NULL;
-	}
+	if (h->corrupted)
+		return alloc_refused(h, "realloc");
 	void *q = block_alloc(h, k, size, "realloc");
 	if (!q)
 		return NULL;
@@ -605,7 +598,7 @@ static void *aligned_block(struct bheap *h, size_t align, size_t size, int *err,
 		*err = EINVAL;
 		return NULL;
 	}
-	if (heap_refuses(h, op)) {
+	if (heap_damaged(h, op)) {
 		*err = ENOMEM;
 		return NULL;
 	}

@@ -220,9 +220,11 @@ static void chunk_release(struct bheap *h, struct bheap_chunk *c)
  * While free memory (the bytes of the chunks that no allocation holds)
  * exceeds retain_bytes, unmap wholly free chunks, lowest address first.
  * O(1) unless some chunk is wholly free and memory is above retain_bytes;
- * then each chunk that goes costs one unmap.
+ * then each chunk that goes costs one unmap. The zone checks a chunk's
+ * free blocks as it removes them: damage found there stops this and is
+ * reported by the call op.
  */
-void bheap_release_idle(struct bheap *h)
+void bheap_release_idle(struct bheap *h, const char *op)
 {
 	struct bheap_chunk *c = h->idle;
 
@@ -231,6 +233,10 @@ void bheap_release_idle(struct bheap *h)
 	while (c && h->arena_bytes - h->held_bytes > h->cfg.retain_bytes) {
 		struct bheap_chunk *next = c->idle_next;
 		chunk_release(h, c);
+		if (h->corrupted) {
+			bheap_damage_report(h, op);
+			return;
+		}
 		c = next;
 	}
 }

@@ -102,6 +102,7 @@ struct bheap {
 	uint64_t misuse;
 	/* --- damage (the zone reports it once through heap_zone_damage) --- */
 	int corrupted;            /* found damaged: every later call refuses, saying so */
+	int damage_reported;      /* a call has reported it already */
 	const void *damage_at;    /* where the damage was found */
 	char damage[96];          /* what it is, e.g. "corrupted free list: ..." */
 };
@@ -125,13 +126,15 @@ static inline const struct bheap_chunk *bheap_chunk_of(const struct bheap *h,
 
 /* heap_alloc.c: record damage found at `at` (the zone's reports come here too). */
 BUDDY_INTERNAL void bheap_damage(struct bheap *h, const char *what, const void *at);
+/* heap_alloc.c: the call op reports the damage to the handler (default: abort). */
+BUDDY_INTERNAL void bheap_damage_report(struct bheap *h, const char *op);
 
 /* heap_chunk.c */
 BUDDY_INTERNAL int bheap_setup_fixed(struct bheap *h);
 BUDDY_INTERNAL int bheap_grow(struct bheap *h, unsigned order);
 BUDDY_INTERNAL void bheap_idle_add(struct bheap *h, struct bheap_chunk *c);
 BUDDY_INTERNAL void bheap_idle_remove(struct bheap *h, struct bheap_chunk *c);
-BUDDY_INTERNAL void bheap_release_idle(struct bheap *h);
+BUDDY_INTERNAL void bheap_release_idle(struct bheap *h, const char *op);
 BUDDY_INTERNAL void bheap_unmap_all(struct bheap *h);
 BUDDY_INTERNAL size_t bheap_footprint(const struct bheap *h);
 
