@@ -11,14 +11,22 @@
  *
  * Every block carries a 4-byte header (BFIT_HEADER_BYTES); payloads are
  * 16-byte aligned; the smallest block is 16 bytes, giving 12 usable bytes.
- * A bitmap with one bit per 16 bytes of the heap (0.8% of the buffer)
- * records where blocks start, so free() recognises any pointer it never
- * handed out, a double free and a pointer into the middle of a block before
- * it changes anything.
+ * Two bitmaps with one bit per 16 bytes of the heap (1.6% of the buffer),
+ * kept before the blocks, record where blocks start and which are free, so
+ * free() recognises any pointer it never handed out, a double free and a
+ * pointer into the middle of a block before it changes anything.
+ *
+ * Damage: the headers and the free blocks' tree links are checked against
+ * the bitmaps before the heap acts on them, so a program that writes past
+ * the end of a block or into a freed one gets a report of corruption
+ * (BUDDY_ERR_CORRUPT, BFIT_ECORRUPT, naming the damaged block), never two
+ * blocks that overlap; after that every call refuses, saying so. What is
+ * and is not protected: docs/hardening.md.
  *
  * Costs (F = free blocks): malloc, free, realloc, aligned_alloc expected
- * O(log F); free's merge with both neighbours O(1) plus the tree updates;
- * stats O(log F); check and walk O(heap size / 16).
+ * O(log F); free's merge with both neighbours O(1) for blocks of a few KiB
+ * (O(log64 heap) beyond) plus the tree updates; stats O(log F); check and
+ * walk O(heap size / 16).
  *
  * Not thread-safe: callers that share a heap between threads lock.
  */
@@ -50,7 +58,7 @@ enum bfit_status {
 	BFIT_ENOMEM,    /* no free block large enough */
 	BFIT_EALIGN,    /* alignment is not a power of two */
 	BFIT_EOVERFLOW, /* calloc's n * size overflows */
-	BFIT_ECORRUPT,  /* a block header or the heap's own data is damaged */
+	BFIT_ECORRUPT,  /* a block header or tree link is damaged: the heap makes no more changes */
 	BFIT_NR_STATUS
 };
 
@@ -59,14 +67,19 @@ const char *bfit_strerror(int status);
 
 /*
  * Configuration; a NULL config gives the defaults. When free, realloc or
- * usable_size is given a bad pointer, or finds a damaged header, on_error
+ * usable_size is given a bad pointer, or any call finds damage, on_error
  * (a buddy_error_fn, buddy/common.h) is called with the kind
  * (BUDDY_ERR_INVALID, _DOUBLE, _INTERIOR or _CORRUPT; the call's status is
  * the matching BFIT_EINVALID, _EDOUBLE, _EINTERIOR or _ECORRUPT), the
  * function ("free", "realloc", "malloc_usable_size"), the pointer and one
  * line without a newline, e.g. "bfit: free(): double free at 0x5000". If
  * the handler returns, the call returns having changed nothing (realloc:
- * NULL with errno EINVAL; usable_size: 0). The default (on_error NULL)
+ * NULL with errno EINVAL; usable_size: 0). Damage (BUDDY_ERR_CORRUPT) is
+ * reported by whichever call meets it, malloc included, with the damaged
+ * block, e.g. "bfit: free(): corrupted block header at 0x5040"; the heap
+ * then makes no further changes, and every later call reports again
+ * ("bfit: malloc(): heap corrupted earlier, no further changes: ...") and
+ * fails (allocations: NULL, errno ENOMEM). The default (on_error NULL)
  * prints the line and a newline to stderr and calls abort(), as the C
  * library's malloc does.
  */
@@ -158,14 +171,20 @@ struct bfit_block {
 /* Called for every block in address order; return nonzero to stop. */
 typedef int (*bfit_walk_fn)(void *arg, const struct bfit_block *blk);
 
-/* Walk every block. Returns the callback's nonzero value, or 0. */
+/*
+ * Walk every block, as the start and free bitmaps cut the heap (a damaged
+ * header does not change what it reports). Returns the callback's nonzero
+ * value, or 0.
+ */
 int bfit_walk(const struct bfit *h, bfit_walk_fn fn, void *arg);
 
 /*
  * Verify every invariant (F1.., listed in src/bestfit/bestfit_internal.h):
- * block sizes and bounds, the start bitmap, the boundary tags and
- * prev-free bits, no two free neighbours, the tree's order and balance
- * keys, tree membership of exactly the free blocks, and the counters. Each
+ * every header against the start and free bitmaps, the bitmaps' summaries,
+ * the sentinel, no two free neighbours, the tree's order and balance keys,
+ * tree membership of exactly the free blocks, and the counters. It reads a
+ * damaged heap without crashing: every link is checked before it is
+ * followed. Each
  * problem goes to report (which may be NULL) as one line that starts with
  * its invariant's tag. Returns the number of problems.
  */

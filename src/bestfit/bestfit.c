@@ -1,27 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bestfit.c - the best-fit heap's malloc family: set-up, allocation with
- * exact best fit, splitting, boundary-tag coalescing, realloc in place,
- * aligned allocation, and the checks every pointer passes before free or
- * realloc touches anything.
+ * exact best fit, splitting, coalescing with both neighbours, realloc in
+ * place, aligned allocation, and the checks every pointer and every header
+ * passes before the heap acts on them.
  *
  * Allocation: round the request up to whole granules (header included),
  * take the tree's best fit, and split off the tail when it is at least a
  * granule (the smallest block). Free: merge with the left neighbour when
- * the block's PREV_FREE bit says it is free (its size is in the tag just
- * before the header), with the right neighbour when its header says free,
- * and put the result in the tree. Both O(1) apart from the tree updates,
- * which are expected O(log F).
+ * the free bitmap says it is free (the start bitmap finds where it
+ * begins), with the right neighbour likewise, and put the result in the
+ * tree. O(1) word reads for blocks under 1 KiB and O(log64 heap) beyond,
+ * plus the tree updates, which are expected O(log F).
  *
  *   free(B), both neighbours free:
  *     [ L free ][ B used ][ R free ]  ->  [ L + B + R free          ]
  *     (L's header grows; B's and R's start bits are cleared)
  *
  * A pointer is accepted only if it lies in the block area on a granule
- * whose start bit is set and whose header says allocated, with a size that
- * stays in the heap and ends where another start bit is set. Everything
- * else is classified (invalid, double free, interior, corrupt) and handed
- * to the error handler before anything changes.
+ * whose start bit is set and whose free bit is clear; everything else is
+ * classified (invalid, double free, interior) and handed to the error
+ * handler before anything changes. A header is trusted only when it agrees
+ * with the bitmaps (bestfit_internal.h); when one does not, or a tree link
+ * leads outside the free blocks, the call reports corruption
+ * (BUDDY_ERR_CORRUPT, naming the address) and every later call refuses,
+ * saying so.
  */
 #include "bestfit/bestfit_internal.h"
 
@@ -33,31 +36,70 @@
 /* errors                                                              */
 /* ------------------------------------------------------------------ */
 
-/* The shared error kind of a status (buddy/common.h), 0 for none. */
+/* The shared error kind of a misuse status (buddy/common.h). */
 static int error_kind(int status)
 {
 	switch (status) {
-	case BFIT_EINVALID: return BUDDY_ERR_INVALID;
 	case BFIT_EDOUBLE: return BUDDY_ERR_DOUBLE;
 	case BFIT_EINTERIOR: return BUDDY_ERR_INTERIOR;
-	default: return BUDDY_ERR_CORRUPT;
+	default: return BUDDY_ERR_INVALID;
 	}
 }
 
-static void error_report(struct bfit *h, int status, const char *func, const void *p)
+static COLD void report(struct bfit *h, int kind, const char *func, const void *p, const char *msg)
 {
-	char msg[128];
-	int kind = error_kind(status);
-
-	h->last_error = status;
-	snprintf(msg, sizeof msg, "bfit: %s(): %s at %p", func,
-		 kind == BUDDY_ERR_CORRUPT ? "corrupted block header" : buddy_error_name(kind), p);
 	if (h->on_error) {
 		h->on_error(h->error_arg, kind, func, p, msg);
 		return;
 	}
 	fprintf(stderr, "%s\n", msg);
+	fflush(stderr);
 	abort();
+}
+
+static COLD void error_report(struct bfit *h, int status, const char *func, const void *p)
+{
+	char msg[128];
+	int kind = error_kind(status);
+
+	h->last_error = status;
+	snprintf(msg, sizeof msg, "bfit: %s(): %s at %p", func, buddy_error_name(kind), p);
+	report(h, kind, func, p, msg);
+}
+
+int bfit_damage(struct bfit *h, const char *what, const void *where)
+{
+	if (!h->corrupted) { /* the first damage found is the one to report */
+		h->corrupted = 1;
+		h->damage = what;
+		h->damage_at = where;
+	}
+	h->last_error = BFIT_ECORRUPT;
+	return -1;
+}
+
+/*
+ * The call func reports the damage, as BUDDY_ERR_CORRUPT at its address;
+ * every call after the first says the heap was found corrupted earlier.
+ */
+static COLD void damage_report(struct bfit *h, const char *func)
+{
+	char msg[192];
+
+	snprintf(msg, sizeof msg, "bfit: %s(): %s%s at %p", func,
+		 h->damage_reported ? "heap corrupted earlier, no further changes: " : "", h->damage,
+		 h->damage_at);
+	h->damage_reported = 1;
+	h->last_error = BFIT_ECORRUPT;
+	report(h, BUDDY_ERR_CORRUPT, func, h->damage_at, msg);
+}
+
+/* An allocating call that met damage: reported, NULL with errno ENOMEM. */
+static COLD void *alloc_refused(struct bfit *h, const char *func)
+{
+	damage_report(h, func);
+	errno = ENOMEM;
+	return NULL;
 }
 
 #if BUDDY_DEBUG >= 2
@@ -69,8 +111,7 @@ static void error_report(struct bfit *h, int status, const char *func, const voi
 static void heap_check_on_return(struct bfit **hp)
 {
 	const struct bfit *h = *hp;
-	if (h && h->last_error != BFIT_ECORRUPT &&
-	    BUDDY_DEBUG_CHECK_DUE(h->allocs + h->frees, h->granules))
+	if (h && !h->corrupted && BUDDY_DEBUG_CHECK_DUE(h->allocs + h->frees, h->granules))
 		BUDDY_ASSERT(bfit_check(h, NULL, NULL) == 0);
 }
 #endif
@@ -88,6 +129,88 @@ static void *alloc_fail(struct bfit *h, int status, int err)
 }
 
 /* ------------------------------------------------------------------ */
+/* the start bitmap beyond one word                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The first start at or after x when none is in x's word: up the summary
+ * levels to the first level with a set bit at or after the position, then
+ * down through the first set bit of each word below. O(levels). The
+ * summaries lie outside the blocks; if they were damaged all the same, the
+ * answer is "none" (granules + 2), which no check accepts.
+ */
+uint32_t bfit_next_start_far(const struct bfit *h, uint32_t x)
+{
+	const uint64_t *lv[8];
+	size_t words[8], i = x;
+	unsigned k = 0;
+
+	/* Blocks of up to a few KiB end within the next words: look there first. */
+	for (size_t w = x / 64 + 1; w <= x / 64 + 3 && w < h->start_words; w++)
+		if (h->starts[w])
+			return (uint32_t)(w * 64 + (size_t)__builtin_ctzll(h->starts[w]));
+
+	lv[0] = h->starts;
+	words[0] = h->start_words;
+	for (;;) {
+		size_t w = i / 64;
+		uint64_t bits;
+		if (w >= words[k])
+			return h->granules + 2; /* none; the sentinel's bit stops every search */
+		bits = lv[k][w] & (~(uint64_t)0 << (i % 64));
+		if (bits) {
+			i = w * 64 + (size_t)__builtin_ctzll(bits);
+			break;
+		}
+		if (++k == h->nlevels)
+			return h->granules + 2;
+		lv[k] = k == 1 ? h->summary : lv[k - 1] + words[k - 1];
+		words[k] = level_up(words[k - 1]);
+		i = w + 1;
+	}
+	while (k--) {
+		if (!lv[k][i])
+			return h->granules + 2; /* F2 broken: a summary bit names a word of 0 */
+		i = i * 64 + (size_t)__builtin_ctzll(lv[k][i]);
+	}
+	return (uint32_t)i;
+}
+
+/* The last start at or before x when none is in x's word (granule 1 always is). */
+uint32_t bfit_prev_start_far(const struct bfit *h, uint32_t x)
+{
+	const uint64_t *lv[8];
+	size_t words[8], i = x;
+	unsigned k = 0;
+
+	for (size_t w = x / 64; w > 0 && w + 3 > x / 64;)
+		if (h->starts[--w])
+			return (uint32_t)(w * 64 + 63 - (size_t)__builtin_clzll(h->starts[w]));
+
+	lv[0] = h->starts;
+	words[0] = h->start_words;
+	for (;;) {
+		size_t w = i / 64;
+		uint64_t bits = lv[k][w] & (~(uint64_t)0 >> (63 - i % 64));
+		if (bits) {
+			i = w * 64 + 63 - (size_t)__builtin_clzll(bits);
+			break;
+		}
+		if (w == 0 || ++k == h->nlevels)
+			return 0;
+		lv[k] = k == 1 ? h->summary : lv[k - 1] + words[k - 1];
+		words[k] = level_up(words[k - 1]);
+		i = w - 1;
+	}
+	while (k--) {
+		if (!lv[k][i])
+			return 0; /* F2 broken */
+		i = i * 64 + 63 - (size_t)__builtin_clzll(lv[k][i]);
+	}
+	return (uint32_t)i;
+}
+
+/* ------------------------------------------------------------------ */
 /* set-up                                                              */
 /* ------------------------------------------------------------------ */
 
@@ -98,31 +221,44 @@ static uintptr_t align_up(uintptr_t v, uintptr_t a)
 
 size_t bfit_min_bytes(void)
 {
-	/* worst-case alignment padding, state, one bitmap word, granule 0, one block, sentinel */
-	return (GRANULE - 1) + sizeof(struct bfit) + 8 + (GRANULE - 1) + 3 * (size_t)GRANULE;
+	/*
+	 * Worst-case alignment padding, state, one word each of the start and
+	 * free bitmaps, granule 0, one block, sentinel.
+	 */
+	return (GRANULE - 1) + sizeof(struct bfit) + 2 * 8 + (GRANULE - 1) + 3 * (size_t)GRANULE;
 }
 
 /*
- * Place the bitmap and the block area. bfit_min_bytes() guarantees room:
- * with L bytes after the state, the bitmap takes at most L/128 + 9 bytes
- * and the area needs 47 more (alignment, granule 0, one block, sentinel).
+ * Place the bitmaps and the block area. bfit_min_bytes() guarantees room:
+ * with L bytes after the state, the bitmaps take at most about L/60 + 17
+ * bytes and the area needs 47 more (alignment, granule 0, one block,
+ * sentinel); for L that small there is one word of each bitmap.
  */
 static void heap_layout(struct bfit *h, uintptr_t end)
 {
 	uintptr_t after = align_up((uintptr_t)(h + 1), 8);
-	size_t guess = (end - after) / GRANULE; /* granules if the bitmap were free */
-	size_t words, g;
+	size_t guess = (end - after) / GRANULE; /* granules if the bitmaps were free */
+	size_t words, total, g;
 	uintptr_t base;
 
 	if (guess > (size_t)MAX_GRANULES + 2)
 		guess = (size_t)MAX_GRANULES + 2; /* the rest of a huge buffer goes unused */
 	words = (guess + 2 + 63) / 64;
-	base = align_up(after + words * 8, GRANULE);
+	total = 2 * words; /* start and free bitmaps */
+	h->nlevels = 1;
+	for (size_t w = words; w > 1; w = level_up(w)) {
+		total += level_up(w);
+		h->nlevels++;
+	}
+	base = align_up(after + total * 8, GRANULE);
 	g = (end - base) / GRANULE - 1;
-	h->starts = (uint64_t *)after;
 	h->base = (unsigned char *)base;
 	h->granules = (uint32_t)(g < MAX_GRANULES ? g : MAX_GRANULES);
-	memset(h->starts, 0, words * 8);
+	h->starts = (uint64_t *)after;
+	h->start_words = (uint32_t)words;
+	h->free_starts = h->starts + words;
+	h->summary = h->free_starts + words;
+	memset(h->starts, 0, total * 8);
 }
 
 struct bfit *bfit_init(void *buf, size_t size, const struct bfit_config *cfg, int *status)
@@ -150,11 +286,11 @@ struct bfit *bfit_init(void *buf, size_t size, const struct bfit_config *cfg, in
 		h->error_arg = cfg->error_arg;
 	}
 	g = h->granules;
-	bit_set(h, 1);
-	bit_set(h, g + 1);
+	start_set(h, 1);
+	start_set(h, g + 1);
+	free_mark(h, 1);
 	*blk_hdr(h, 1) = g << HDR_SHIFT;
-	*blk_tag_before(h, g + 1) = g;
-	*blk_hdr(h, g + 1) = HDR_ALLOC | HDR_PREV_FREE;
+	*blk_hdr(h, g + 1) = HDR_ALLOC;
 	bfit_tree_insert(h, 1);
 	if (status)
 		*status = BFIT_OK;
@@ -178,67 +314,71 @@ static uint32_t granules_for(const struct bfit *h, size_t size)
 	return (uint32_t)((size + BFIT_HEADER_BYTES + GRANULE - 1) / GRANULE); /* >= 1 */
 }
 
-/* Write the free block g of n granules: header, tag, and the right neighbour's PREV_FREE. */
-static void free_block_write(struct bfit *h, uint32_t g, uint32_t n)
+/* The block g of n granules becomes free: header, free bit, tree. */
+static int free_block_add(struct bfit *h, uint32_t g, uint32_t n)
 {
 	BUDDY_ASSERT(n >= 1 && g >= 1 && n <= h->granules + 1 - g); /* F1 */
-	*blk_hdr(h, g) = n << HDR_SHIFT; /* a free block's left neighbour is never free */
-	*blk_tag_before(h, g + n) = n;
-	*blk_hdr(h, g + n) |= HDR_PREV_FREE;
+	*blk_hdr(h, g) = n << HDR_SHIFT;
+	free_mark(h, g);
+	return bfit_tree_insert(h, g);
 }
 
 /*
  * Make the block g of n granules (out of the tree) an allocated block of m
- * granules, m <= n, splitting off the tail as a free block when there is one.
- * The block's right neighbour is allocated, so the tail needs no merge.
+ * granules, m <= n, splitting off the tail as a free block when there is
+ * one. The block's right neighbour is allocated, so the tail needs no
+ * merge. -1 when the tree turns out damaged (recorded).
  */
-static void block_carve(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
+static int block_carve(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
 {
-	uint32_t prev = *blk_hdr(h, g) & HDR_PREV_FREE;
-
 	BUDDY_ASSERT(m >= 1 && m <= n && n <= h->granules + 1 - g); /* F1 */
-	if (n > m) {
-		bit_set(h, g + m);
-		free_block_write(h, g + m, n - m);
-		bfit_tree_insert(h, g + m);
-		n = m;
-	} else {
-		*blk_hdr(h, g + n) &= ~HDR_PREV_FREE;
-	}
-	*blk_hdr(h, g) = n << HDR_SHIFT | HDR_ALLOC | prev;
-	h->used_bytes += (size_t)n * GRANULE;
+	free_unmark(h, g);
+	*blk_hdr(h, g) = m << HDR_SHIFT | HDR_ALLOC;
+	h->used_bytes += (size_t)m * GRANULE;
 	if (h->used_bytes > h->peak_used_bytes)
 		h->peak_used_bytes = h->used_bytes;
-	if (g + n > h->peak_end)
-		h->peak_end = g + n;
+	if (g + m > h->peak_end)
+		h->peak_end = g + m;
 	h->live_allocs++;
 	h->allocs++;
+	if (n > m) {
+		start_set(h, g + m);
+		return free_block_add(h, g + m, n - m);
+	}
+	return 0;
 }
 
 /*
- * Return the block g (header valid, counted nowhere, out of the tree) to
- * the free blocks, merging with free neighbours.
+ * Return the allocated block g of n granules (checked, counted nowhere,
+ * out of the tree) to the free blocks, merging with free neighbours. The
+ * neighbours' headers are checked against the bitmaps before anything
+ * changes. -1 on damage (recorded).
  */
-static void block_release(struct bfit *h, uint32_t g)
+static int block_release(struct bfit *h, uint32_t g, uint32_t n)
 {
-	uint32_t n = blk_size(h, g), next = g + n;
+	uint32_t left = g > 1 ? prev_start(h, g - 1) : 0, next = g + n, rn = 0;
 
-	if (blk_prev_free(h, g)) {
-		uint32_t left = g - *blk_tag_before(h, g);
-		bfit_tree_remove(h, left);
-		bit_clear(h, g);
+	if (left && !is_free(h, left))
+		left = 0;
+	if (left && *blk_hdr(h, left) != (g - left) << HDR_SHIFT)
+		return bfit_damage(h, "corrupted block header", blk_ptr(h, left));
+	if (is_free(h, next) && (rn = blk_checked_size(h, next, 0)) == 0)
+		return bfit_damage(h, "corrupted block header", blk_ptr(h, next));
+	if (left) {
+		if (!bfit_tree_remove(h, left))
+			return -1;
+		start_clear(h, g);
 		n += g - left;
 		g = left;
-		BUDDY_ASSERT(!blk_prev_free(h, g)); /* F5: the free left block's left is in use */
 	}
-	if (!blk_alloc(h, next)) {
-		bfit_tree_remove(h, next);
-		bit_clear(h, next);
-		n += blk_size(h, next);
-		BUDDY_ASSERT(blk_alloc(h, g + n)); /* F5: so is the free right block's right */
+	if (rn) {
+		if (!bfit_tree_remove(h, next))
+			return -1;
+		start_clear(h, next);
+		free_unmark(h, next);
+		n += rn;
 	}
-	free_block_write(h, g, n);
-	bfit_tree_insert(h, g);
+	return free_block_add(h, g, n);
 }
 
 /* Account for the allocated block g of n granules leaving the used blocks. */
@@ -253,52 +393,54 @@ static void used_drop(struct bfit *h, uint32_t n)
 /* pointer checks                                                      */
 /* ------------------------------------------------------------------ */
 
-/* Highest granule <= g whose start bit is set (granule 1 always is). */
-static uint32_t start_before(const struct bfit *h, uint32_t g)
-{
-	size_t w = g / 64;
-	uint64_t bits = h->starts[w] & (~(uint64_t)0 >> (63 - g % 64));
-
-	while (!bits)
-		bits = h->starts[--w];
-	return (uint32_t)(w * 64 + 63 - (unsigned)__builtin_clzll(bits));
-}
-
 /* Classify a pointer that is not the payload of an allocated block. */
 static int ptr_misuse(const struct bfit *h, uintptr_t off)
 {
 	uint32_t g = (uint32_t)(off / GRANULE), c;
 
-	if (off % GRANULE >= GRANULE - BFIT_HEADER_BYTES && bit_get(h, g + 1))
+	if (off % GRANULE >= GRANULE - BFIT_HEADER_BYTES && is_start(h, g + 1))
 		return BFIT_EINVALID; /* in the next block's header */
-	c = start_before(h, g);
-	if (blk_alloc(h, c))
+	c = prev_start(h, g);
+	if (!is_free(h, c))
 		return BFIT_EINTERIOR;
 	return off % GRANULE ? BFIT_EINVALID : BFIT_EDOUBLE;
 }
 
-/* The block whose payload is p, or 0 with *status saying what is wrong. */
-static uint32_t ptr_block(const struct bfit *h, const void *p, int *status)
+/*
+ * The block whose payload is p, or 0 with *status saying what is wrong:
+ * misuse, or BFIT_ECORRUPT when its header disagrees with the bitmaps
+ * (recorded as damage).
+ */
+static uint32_t ptr_block(struct bfit *h, const void *p, int *status)
 {
 	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)blk_ptr(h, 1);
 	uintptr_t hi = (uintptr_t)blk_ptr(h, h->granules + 1);
-	uint32_t g, n;
+	uint32_t g;
 
 	*status = BFIT_EINVALID;
 	if (a < lo || a >= hi)
 		return 0;
 	g = (uint32_t)((a - (uintptr_t)h->base) / GRANULE);
-	if ((a - (uintptr_t)h->base) % GRANULE || !bit_get(h, g) || !blk_alloc(h, g)) {
+	if ((a - (uintptr_t)h->base) % GRANULE || !is_start(h, g) || is_free(h, g)) {
 		*status = ptr_misuse(h, a - (uintptr_t)h->base);
 		return 0;
 	}
-	n = blk_size(h, g);
-	if (n == 0 || n > h->granules + 1 - g || !bit_get(h, g + n)) {
+	if (unlikely(!blk_checked_size(h, g, HDR_ALLOC))) {
+		bfit_damage(h, "corrupted block header", blk_ptr(h, g));
 		*status = BFIT_ECORRUPT;
 		return 0;
 	}
 	*status = BFIT_OK;
 	return g;
+}
+
+/* A pointer that free, realloc or usable_size refuses: misuse or damage, reported. */
+static COLD void ptr_refused(struct bfit *h, int status, const char *func, const void *p)
+{
+	if (status == BFIT_ECORRUPT)
+		damage_report(h, func);
+	else
+		error_report(h, status, func, p);
 }
 
 /* ------------------------------------------------------------------ */
@@ -307,18 +449,22 @@ static uint32_t ptr_block(const struct bfit *h, const void *p, int *status)
 
 void *bfit_malloc(struct bfit *h, size_t size)
 {
-	uint32_t m, g, n;
+	uint32_t m, g;
 
 	HEAP_CHECK_ON_RETURN(h);
-	if (!h)
+	if (unlikely(!h))
 		return alloc_fail(h, BFIT_ENULL, EINVAL);
+	if (unlikely(h->corrupted))
+		return alloc_refused(h, "malloc");
 	m = granules_for(h, size);
-	g = m ? bfit_tree_best_fit(h, m) : 0;
-	if (!g)
+	g = m ? bfit_tree_take(h, m) : 0;
+	if (unlikely(!g)) {
+		if (h->corrupted)
+			return alloc_refused(h, "malloc");
 		return alloc_fail(h, BFIT_ENOMEM, ENOMEM);
-	n = blk_size(h, g);
-	bfit_tree_remove(h, g);
-	block_carve(h, g, n, m);
+	}
+	if (unlikely(block_carve(h, g, blk_size(h, g), m)))
+		return alloc_refused(h, "malloc");
 	return blk_ptr(h, g);
 }
 
@@ -328,6 +474,8 @@ void *bfit_calloc(struct bfit *h, size_t n, size_t size)
 
 	if (!h)
 		return alloc_fail(h, BFIT_ENULL, EINVAL);
+	if (unlikely(h->corrupted))
+		return alloc_refused(h, "calloc");
 	if (size && n > SIZE_MAX / size)
 		return alloc_fail(h, BFIT_EOVERFLOW, ENOMEM);
 	p = bfit_malloc(h, n * size);
@@ -339,19 +487,27 @@ void *bfit_calloc(struct bfit *h, size_t n, size_t size)
 void bfit_free(struct bfit *h, void *p)
 {
 	int status;
-	uint32_t g;
+	uint32_t g, n;
 
 	HEAP_CHECK_ON_RETURN(h);
-	if (!h || !p)
+	if (unlikely(!h || !p))
 		return;
-	g = ptr_block(h, p, &status);
-	if (!g) {
-		error_report(h, status, "free", p);
+	if (unlikely(h->corrupted)) {
+		damage_report(h, "free");
 		return;
 	}
-	used_drop(h, blk_size(h, g));
+	g = ptr_block(h, p, &status);
+	if (unlikely(!g)) {
+		ptr_refused(h, status, "free", p);
+		return;
+	}
+	n = blk_size(h, g);
+	if (unlikely(block_release(h, g, n))) {
+		damage_report(h, "free");
+		return;
+	}
+	used_drop(h, n);
 	h->frees++;
-	block_release(h, g);
 }
 
 size_t bfit_usable_size(struct bfit *h, const void *p)
@@ -361,61 +517,73 @@ size_t bfit_usable_size(struct bfit *h, const void *p)
 
 	if (!h || !p)
 		return 0;
+	if (unlikely(h->corrupted)) {
+		damage_report(h, "malloc_usable_size");
+		return 0;
+	}
 	g = ptr_block(h, p, &status);
 	if (!g) {
-		error_report(h, status, "malloc_usable_size", p);
+		ptr_refused(h, status, "malloc_usable_size", p);
 		return 0;
 	}
 	return (size_t)blk_size(h, g) * GRANULE - BFIT_HEADER_BYTES;
 }
 
 /* Shrink the allocated block g of n granules to m < n, freeing the tail. */
-static void block_shrink(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
+static int block_shrink(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
 {
-	uint32_t prev = *blk_hdr(h, g) & HDR_PREV_FREE;
-
-	*blk_hdr(h, g) = m << HDR_SHIFT | HDR_ALLOC | prev;
-	bit_set(h, g + m);
+	*blk_hdr(h, g) = m << HDR_SHIFT | HDR_ALLOC;
+	start_set(h, g + m);
 	*blk_hdr(h, g + m) = (n - m) << HDR_SHIFT | HDR_ALLOC;
 	h->used_bytes -= (size_t)(n - m) * GRANULE;
-	block_release(h, g + m);
+	return block_release(h, g + m, n - m);
 }
 
-/* Grow the allocated block g of n granules to m > n into its free right neighbour. */
+/*
+ * Grow the allocated block g of n granules to m > n into its free right
+ * neighbour: 1 done, 0 not possible, -1 damage (recorded).
+ */
 static int block_grow(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
 {
-	uint32_t next = g + n, total;
+	uint32_t next = g + n, rn;
 
-	if (blk_alloc(h, next) || n + blk_size(h, next) < m)
+	if (!is_free(h, next))
 		return 0;
-	total = n + blk_size(h, next);
-	bfit_tree_remove(h, next);
-	bit_clear(h, next);
+	rn = blk_checked_size(h, next, 0);
+	if (!rn)
+		return bfit_damage(h, "corrupted block header", blk_ptr(h, next));
+	if (n + rn < m)
+		return 0;
+	if (!bfit_tree_remove(h, next))
+		return -1;
+	start_clear(h, next);
+	free_unmark(h, next);
 	h->used_bytes -= (size_t)n * GRANULE; /* block_carve counts the block anew */
 	h->live_allocs--;
 	h->allocs--;
-	block_carve(h, g, total, m);
-	return 1;
+	return block_carve(h, g, n + rn, m) ? -1 : 1;
 }
 
 /* realloc by allocating a new block, copying and freeing the old one. */
 static void *block_move(struct bfit *h, void *p, uint32_t g, size_t size)
 {
-	size_t old = (size_t)blk_size(h, g) * GRANULE - BFIT_HEADER_BYTES;
+	uint32_t n = blk_size(h, g);
+	size_t old = (size_t)n * GRANULE - BFIT_HEADER_BYTES;
 	void *q = bfit_malloc(h, size);
 
 	if (!q)
 		return NULL;
 	memcpy(q, p, old < size ? old : size);
 	h->allocs--; /* a moved block is one allocation, not two */
-	used_drop(h, blk_size(h, g));
-	block_release(h, g);
+	if (block_release(h, g, n))
+		return alloc_refused(h, "realloc");
+	used_drop(h, n);
 	return q;
 }
 
 void *bfit_realloc(struct bfit *h, void *p, size_t size)
 {
-	int status;
+	int status, grown;
 	uint32_t g, n, m;
 
 	HEAP_CHECK_ON_RETURN(h);
@@ -423,10 +591,12 @@ void *bfit_realloc(struct bfit *h, void *p, size_t size)
 		return bfit_malloc(h, size);
 	if (!h)
 		return alloc_fail(h, BFIT_ENULL, EINVAL);
+	if (unlikely(h->corrupted))
+		return alloc_refused(h, "realloc");
 	g = ptr_block(h, p, &status);
 	if (!g) {
-		error_report(h, status, "realloc", p);
-		errno = EINVAL;
+		ptr_refused(h, status, "realloc", p);
+		errno = status == BFIT_ECORRUPT ? ENOMEM : EINVAL;
 		return NULL;
 	}
 	if (size == 0) {
@@ -437,10 +607,16 @@ void *bfit_realloc(struct bfit *h, void *p, size_t size)
 	if (!m)
 		return alloc_fail(h, BFIT_ENOMEM, ENOMEM);
 	n = blk_size(h, g);
-	if (m < n)
-		block_shrink(h, g, n, m);
-	if (m <= n || block_grow(h, g, n, m))
+	if (m <= n) {
+		if (m < n && block_shrink(h, g, n, m))
+			return alloc_refused(h, "realloc");
 		return p;
+	}
+	grown = block_grow(h, g, n, m);
+	if (grown > 0)
+		return p;
+	if (grown < 0)
+		return alloc_refused(h, "realloc");
 	return block_move(h, p, g, size);
 }
 
@@ -459,6 +635,8 @@ void *bfit_aligned_alloc(struct bfit *h, size_t align, size_t size)
 	HEAP_CHECK_ON_RETURN(h);
 	if (!h)
 		return alloc_fail(h, BFIT_ENULL, EINVAL);
+	if (unlikely(h->corrupted))
+		return alloc_refused(h, "aligned_alloc");
 	if (align == 0 || (align & (align - 1)))
 		return alloc_fail(h, BFIT_EALIGN, EINVAL);
 	if (align <= GRANULE)
@@ -466,18 +644,20 @@ void *bfit_aligned_alloc(struct bfit *h, size_t align, size_t size)
 	m = granules_for(h, size);
 	if (!m || align / GRANULE > (size_t)h->granules - m + 1)
 		return alloc_fail(h, BFIT_ENOMEM, ENOMEM);
-	g = bfit_tree_best_fit(h, m + (uint32_t)(align / GRANULE) - 1);
-	if (!g)
+	g = bfit_tree_take(h, m + (uint32_t)(align / GRANULE) - 1);
+	if (!g) {
+		if (h->corrupted)
+			return alloc_refused(h, "aligned_alloc");
 		return alloc_fail(h, BFIT_ENOMEM, ENOMEM);
+	}
 	n = blk_size(h, g);
-	bfit_tree_remove(h, g);
 	k = granule_aligned(h, g, align);
 	if (k > g) { /* the head becomes a free block of its own */
-		bit_set(h, k);
-		free_block_write(h, g, k - g);
-		*blk_hdr(h, k) = (n - (k - g)) << HDR_SHIFT | HDR_PREV_FREE;
-		bfit_tree_insert(h, g);
+		start_set(h, k);
+		if (free_block_add(h, g, k - g))
+			return alloc_refused(h, "aligned_alloc");
 	}
-	block_carve(h, k, n - (k - g), m);
+	if (block_carve(h, k, n - (k - g), m))
+		return alloc_refused(h, "aligned_alloc");
 	return blk_ptr(h, k);
 }

@@ -32,14 +32,12 @@ const char *bfit_strerror(int status)
 	return status_text[status];
 }
 
-/* Bytes from the heap start to the end of the highest allocated block. */
+/* Bytes from the heap start to the end of the highest allocated block (from the bitmaps). */
 static size_t heap_footprint(const struct bfit *h)
 {
-	uint32_t end = h->granules + 1;
+	uint32_t last = prev_start(h, h->granules); /* the block before the sentinel */
 
-	if (blk_prev_free(h, end))
-		end -= *blk_tag_before(h, end);
-	return (size_t)(end - 1) * GRANULE;
+	return (size_t)((is_free(h, last) ? last : h->granules + 1) - 1) * GRANULE;
 }
 
 void bfit_get_stats(const struct bfit *h, struct bfit_stats *st)
@@ -68,6 +66,10 @@ void bfit_get_stats(const struct bfit *h, struct bfit_stats *st)
 	st->failures = h->failures;
 }
 
+/*
+ * Every block, as the start and free bitmaps cut the area: a damaged header
+ * changes nothing the walk reports (bfit_check says where it is).
+ */
 int bfit_walk(const struct bfit *h, bfit_walk_fn fn, void *arg)
 {
 	uint32_t g = 1;
@@ -76,18 +78,18 @@ int bfit_walk(const struct bfit *h, bfit_walk_fn fn, void *arg)
 	if (!h || !fn)
 		return 0;
 	while (g <= h->granules) {
-		uint32_t n = blk_size(h, g);
+		uint32_t next = next_start(h, g + 1);
 		int rc;
-		if (n == 0 || n > h->granules + 1 - g)
-			return 0; /* damaged; bfit_check says where */
+		if (next > h->granules + 1)
+			return 0; /* no sentinel bit: bfit_check reports it */
 		b.ptr = blk_ptr(h, g);
 		b.offset = (size_t)(g - 1) * GRANULE;
-		b.size = (size_t)n * GRANULE;
-		b.allocated = blk_alloc(h, g);
+		b.size = (size_t)(next - g) * GRANULE;
+		b.allocated = !is_free(h, g);
 		rc = fn(arg, &b);
 		if (rc)
 			return rc;
-		g += n;
+		g = next;
 	}
 	return 0;
 }
@@ -105,7 +107,6 @@ struct check_state {
 	size_t free_blocks;     /* free blocks counted by the walk */
 	size_t used_bytes;      /* bytes in allocated blocks */
 	size_t live;            /* allocated blocks */
-	size_t starts;          /* blocks seen (start bits expected) */
 	size_t tree_nodes;      /* nodes visited in the tree */
 };
 
@@ -123,19 +124,21 @@ static void check_fail(struct check_state *cs, const char *fmt, ...)
 	cs->report(cs->arg, msg);
 }
 
-/* Check the block g of n granules against its neighbours and the tree. */
+/* Check the block g of n granules (by the start bitmap) against its header and the tree. */
 static void check_block(struct check_state *cs, uint32_t g, uint32_t n, int prev_free)
 {
 	const struct bfit *h = cs->h;
 	size_t off = (size_t)(g - 1) * GRANULE;
+	uint32_t hdr = *blk_hdr(h, g);
+	int free_bit = is_free(h, g);
 
-	if (!bit_get(h, g))
-		check_fail(cs, "F2: block at offset %zu: start bit clear", off);
-	if (blk_prev_free(h, g) != prev_free)
-		check_fail(cs, "F3: block at offset %zu: prev-free bit is %d, left block free %d",
-			   off, blk_prev_free(h, g), prev_free);
-	cs->starts++;
-	if (blk_alloc(h, g)) {
+	if (hdr >> HDR_SHIFT != n)
+		check_fail(cs, "F1: block at offset %zu: header size %u, the start bitmap %u", off,
+			   (unsigned)(hdr >> HDR_SHIFT), (unsigned)n);
+	if ((hdr & HDR_FLAGS) != (free_bit ? 0 : HDR_ALLOC))
+		check_fail(cs, "F3: block at offset %zu: header flags %u, free bit %d", off,
+			   (unsigned)(hdr & HDR_FLAGS), free_bit);
+	if (!free_bit) {
 		cs->used_bytes += (size_t)n * GRANULE;
 		cs->live++;
 		return;
@@ -144,39 +147,75 @@ static void check_block(struct check_state *cs, uint32_t g, uint32_t n, int prev
 	cs->free_blocks++;
 	if (prev_free)
 		check_fail(cs, "F5: free block at offset %zu follows a free block", off);
-	if (*blk_tag_before(h, g + n) != n)
-		check_fail(cs, "F4: free block at offset %zu: boundary tag %u, size %u",
-			   off, (unsigned)*blk_tag_before(h, g + n), (unsigned)n);
 	if (!bfit_tree_contains(h, g))
 		check_fail(cs, "F6: free block at offset %zu is not in the tree", off);
 }
 
-/* Walk the blocks; returns 0 when the chain of sizes is broken. */
-static int check_blocks(struct check_state *cs)
+/* The first start bit at or after x, by a plain scan (the summaries are checked apart). */
+static uint32_t scan_next_start(const struct bfit *h, uint32_t x)
 {
-	const struct bfit *h = cs->h;
-	uint32_t g = 1;
-	int prev_free = 0;
+	size_t w = x / 64;
+	uint64_t bits = h->starts[w] & (~(uint64_t)0 << (x % 64));
 
-	while (g <= h->granules) {
-		uint32_t n = blk_size(h, g);
-		if (n == 0 || n > h->granules + 1 - g) {
-			check_fail(cs, "F1: block at offset %zu: bad size %u granules",
-				   (size_t)(g - 1) * GRANULE, (unsigned)n);
-			return 0;
-		}
-		check_block(cs, g, n, prev_free);
-		prev_free = !blk_alloc(h, g);
-		g += n;
-	}
-	if (!bit_get(h, g) || !blk_alloc(h, g) || blk_size(h, g) != 0)
-		check_fail(cs, "F1: sentinel damaged");
-	else if (blk_prev_free(h, g) != prev_free)
-		check_fail(cs, "F3: sentinel prev-free bit wrong");
-	return 1;
+	while (!bits && ++w < h->start_words)
+		bits = h->starts[w];
+	return bits ? (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits)) : h->granules + 2;
 }
 
-/* In-order walk of the tree: keys increase, priorities form a max-heap. */
+/* F1, F3, F5: walk the blocks the start bitmap makes. */
+static void check_blocks(struct check_state *cs)
+{
+	const struct bfit *h = cs->h;
+	uint32_t g = 1, end = h->granules + 1;
+	int prev_free = 0;
+
+	if (!is_start(h, 1))
+		check_fail(cs, "F1: no block starts at offset 0");
+	else
+		while (g < end) {
+			uint32_t next = scan_next_start(h, g + 1);
+			if (next > end) {
+				check_fail(cs, "F4: sentinel missing from the start bitmap");
+				return;
+			}
+			check_block(cs, g, next - g, prev_free);
+			prev_free = is_free(h, g);
+			g = next;
+		}
+	if (is_free(h, end) || *blk_hdr(h, end) != HDR_ALLOC)
+		check_fail(cs, "F4: sentinel damaged");
+}
+
+/* F2, F3: no bits past the sentinel's, summaries true, free bits only on starts. */
+static void check_bitmaps(struct check_state *cs)
+{
+	const struct bfit *h = cs->h;
+	uint32_t last = h->granules + 1;
+	const uint64_t *below = h->starts, *lv = h->summary;
+	size_t words = h->start_words;
+
+	for (uint32_t w = 0; w < h->start_words; w++) {
+		uint64_t past = w == last / 64 ? ~(uint64_t)0 << 1 << (last % 64)
+				: w > last / 64 ? ~(uint64_t)0 : 0;
+		if (h->starts[w] & past)
+			check_fail(cs, "F2: start bits set past the sentinel in word %u", (unsigned)w);
+		if (h->free_starts[w] & ~h->starts[w])
+			check_fail(cs, "F3: free bits set where no block starts, word %u", (unsigned)w);
+	}
+	for (unsigned k = 1; k < h->nlevels; k++) {
+		for (size_t w = 0; w < words; w++)
+			if (((lv[w / 64] >> (w % 64)) & 1u) != (below[w] != 0))
+				check_fail(cs, "F2: summary level %u bit %zu disagrees with its word", k, w);
+		below = lv;
+		lv += level_up(words);
+		words = level_up(words);
+	}
+}
+
+/*
+ * In-order walk of the tree: keys increase, priorities form a max-heap.
+ * A node is read only once it is known to be a free block of the area.
+ */
 static void check_tree(struct check_state *cs, uint32_t t, uint32_t lo, uint32_t hi, unsigned depth)
 {
 	const struct bfit *h = cs->h;
@@ -188,45 +227,38 @@ static void check_tree(struct check_state *cs, uint32_t t, uint32_t lo, uint32_t
 		return;
 	}
 	cs->tree_nodes++;
-	if (t > h->granules || !bit_get(h, t) || blk_alloc(h, t)) {
+	if (!node_ok(h, t) || !is_start(h, t) || !is_free(h, t)) {
 		check_fail(cs, "F6: tree node %u is not a free block", (unsigned)t);
 		return;
 	}
-	if ((lo && !key_less(h, lo, t)) || (hi && !key_less(h, t, hi)))
+	uint64_t key = (uint64_t)blk_size(h, t) << 32 | t;
+	if ((lo && ((uint64_t)blk_size(h, lo) << 32 | lo) >= key) ||
+	    (hi && key >= ((uint64_t)blk_size(h, hi) << 32 | hi)))
 		check_fail(cs, "F6: tree node at offset %zu out of order", (size_t)(t - 1) * GRANULE);
+	if (*blk_prio(h, t) != bfit_tree_priority(t))
+		check_fail(cs, "F6: tree node at offset %zu: stored priority damaged",
+			   (size_t)(t - 1) * GRANULE);
 	for (int side = 0; side < 2; side++) {
 		uint32_t c = side ? *blk_right(h, t) : *blk_left(h, t);
 		if (c && bfit_tree_priority(c) > bfit_tree_priority(t))
 			check_fail(cs, "F6: tree node at offset %zu breaks the heap order",
-				   (size_t)(c - 1) * GRANULE);
+				   (size_t)(t - 1) * GRANULE);
 	}
 	check_tree(cs, *blk_left(h, t), lo, t, depth + 1);
 	check_tree(cs, *blk_right(h, t), t, hi, depth + 1);
 }
 
-static size_t bits_count(const struct bfit *h)
-{
-	size_t words = ((size_t)h->granules + 2 + 63) / 64, total = 0;
-
-	for (size_t w = 0; w < words; w++)
-		total += (size_t)__builtin_popcountll(h->starts[w]);
-	return total;
-}
-
 size_t bfit_check(const struct bfit *h, buddy_report_fn report, void *arg)
 {
-	struct check_state cs = { h, report, arg, 0, 0, 0, 0, 0, 0, 0 };
+	struct check_state cs = { h, report, arg, 0, 0, 0, 0, 0, 0 };
 
 	if (!h) {
 		check_fail(&cs, "no heap"); /* no invariant: an argument */
 		return cs.problems;
 	}
-	if (!check_blocks(&cs))
-		return cs.problems;
+	check_bitmaps(&cs);
+	check_blocks(&cs);
 	check_tree(&cs, h->root, 0, 0, 0);
-	if (bits_count(h) != cs.starts + 1)
-		check_fail(&cs, "F2: %zu start bits set for %zu blocks and the sentinel",
-			   bits_count(h), cs.starts);
 	if (cs.tree_nodes != cs.free_blocks || h->free_blocks != cs.free_blocks)
 		check_fail(&cs, "F6: free blocks: %zu in the heap, %zu in the tree, counter %zu",
 			   cs.free_blocks, cs.tree_nodes, h->free_blocks);

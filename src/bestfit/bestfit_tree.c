@@ -10,10 +10,18 @@
  * the two child links inside the free block, and the shape is reproducible.
  *
  * Best fit is the leftmost node whose size is at least the request: one
- * descent. Insert descends while the priorities on the path are higher,
- * then splits the subtree below by the key; remove replaces the node by the
- * merge of its two subtrees. All are iterative and O(depth), expected
- * O(log F), with no recursion and no parent links.
+ * descent, which also keeps the link to it, so the node is taken out
+ * without a second search. Insert descends while the priorities on the
+ * path are higher, then splits the subtree below by the key; remove
+ * replaces the node by the merge of its two subtrees. All are iterative
+ * and O(depth), expected O(log F), with no recursion and no parent links.
+ *
+ * The links live in free blocks, where a program's stray write can change
+ * them (bestfit_internal.h): every descent follows a link only to a granule
+ * of the block area and takes at most free_blocks + 1 steps, and a node
+ * whose links are written, or that is handed out, must be a free block by
+ * the free bitmap. A key (a node's header size) read on the way is not
+ * checked: a damaged one can only misdirect the search.
  *
  * The free_bytes and free_blocks counters change here and only here.
  */
@@ -33,11 +41,58 @@ uint32_t bfit_tree_priority(uint32_t g)
 	return g;
 }
 
-/* Split the subtree t into keys below g (into *lo) and above g (into *hi). */
-static void tree_split(const struct bfit *h, uint32_t t, uint32_t g, uint32_t *lo, uint32_t *hi)
+/*
+ * The tree's order: size, then address, as one 64-bit number. A free
+ * block's header is its size shifted left, with no flags, so the header
+ * itself orders as the size.
+ */
+static inline uint64_t key_of(const struct bfit *h, uint32_t t)
 {
+	return (uint64_t)*blk_hdr(h, t) << 32 | t;
+}
+
+/* A node whose links are about to be written: a free block of the area. */
+static inline int node_writable(const struct bfit *h, uint32_t t)
+{
+	return node_ok(h, t) && is_free(h, t);
+}
+
+/* The node a link lives in (0 for the root pointer). */
+static inline uint32_t link_owner(const struct bfit *h, const uint32_t *link)
+{
+	return link == &h->root ? 0 : (uint32_t)(((const unsigned char *)link - h->base) / GRANULE);
+}
+
+/* A link that may be written: the root, or one in a free block. */
+static inline int link_writable(const struct bfit *h, const uint32_t *link)
+{
+	return link == &h->root || is_free(h, link_owner(h, link));
+}
+
+static COLD int tree_damaged(struct bfit *h, uint32_t t)
+{
+	return bfit_damage(h, "corrupted free-block tree: a link leads outside the free blocks",
+			   node_ok(h, t) ? blk_ptr(h, t) : h->base);
+}
+
+/*
+ * Budgets: a descent takes at most free_blocks steps in a sound tree; one
+ * more means a damaged link made a cycle.
+ */
+typedef ptrdiff_t budget_t;
+
+/*
+ * Split the subtree t into keys below k (hung from *lo) and above k (from
+ * *hi). Every node on the way has one link rewritten.
+ */
+static int tree_split(struct bfit *h, uint32_t t, uint64_t k, uint32_t *lo, uint32_t *hi)
+{
+	budget_t budget = (budget_t)h->free_blocks;
+
 	while (t) {
-		if (key_less(h, t, g)) {
+		if (unlikely(!node_writable(h, t) || --budget < 0))
+			return tree_damaged(h, t);
+		if (key_of(h, t) < k) {
 			*lo = t;
 			lo = blk_right(h, t);
 			t = *lo;
@@ -49,16 +104,18 @@ static void tree_split(const struct bfit *h, uint32_t t, uint32_t g, uint32_t *l
 	}
 	*lo = 0;
 	*hi = 0;
+	return 0;
 }
 
-/* Join two subtrees where every key in a is below every key in b. */
-static uint32_t tree_join(const struct bfit *h, uint32_t a, uint32_t b)
+/* Join two subtrees where every key in a is below every key in b, at *link. */
+static int tree_join(struct bfit *h, uint32_t a, uint32_t b, uint32_t *link)
 {
-	uint32_t root = 0;
-	uint32_t *link = &root;
+	budget_t budget = (budget_t)h->free_blocks;
 
 	while (a && b) {
-		if (bfit_tree_priority(a) > bfit_tree_priority(b)) {
+		if (unlikely(!node_writable(h, a) || !node_writable(h, b) || --budget < 0))
+			return tree_damaged(h, node_writable(h, a) ? b : a);
+		if (*blk_prio(h, a) > *blk_prio(h, b)) {
 			*link = a;
 			link = blk_right(h, a);
 			a = *link;
@@ -68,75 +125,164 @@ static uint32_t tree_join(const struct bfit *h, uint32_t a, uint32_t b)
 			b = *link;
 		}
 	}
-	*link = a ? a : b;
-	return root;
+	a = a ? a : b;
+	if (unlikely(a && !node_writable(h, a)))
+		return tree_damaged(h, a);
+	*link = a;
+	return 0;
 }
 
-/* Add the free block g (its header already written) to the tree. */
-void bfit_tree_insert(struct bfit *h, uint32_t g)
+/*
+ * The descents below take their steps four at a time between budget
+ * checks (a step checks only that the link stays in the area): a sound
+ * tree is walked in at most free_blocks steps, so a budget of
+ * free_blocks + 3 cannot run out before a cycle has been gone round.
+ */
+#define STEPS 4
+
+/* Insert: one step down while the node outranks the new one. */
+static inline int insert_step(const struct bfit *h, uint32_t **link, uint32_t pri, uint64_t k)
 {
-	uint32_t *link = &h->root;
-	uint32_t pri = bfit_tree_priority(g);
+	uint32_t t = **link;
+	if (t - 1u >= h->granules || *blk_prio(h, t) <= pri)
+		return 0;
+	*link = k < key_of(h, t) ? blk_left(h, t) : blk_right(h, t);
+	return 1;
+}
 
-	/* F6: only free blocks join the tree (their header was just written). */
-	BUDDY_ASSERT(g >= 1 && g <= h->granules && bit_get(h, g) && !blk_alloc(h, g));
+/* Add the free block g (its header written, its bit in the free bitmap) to the tree. */
+int bfit_tree_insert(struct bfit *h, uint32_t g)
+{
+	uint32_t *link = &h->root, pri = bfit_tree_priority(g), t;
+	uint64_t k = key_of(h, g);
+	budget_t budget = (budget_t)h->free_blocks + STEPS - 1;
 
-	while (*link && bfit_tree_priority(*link) > pri)
-		link = key_less(h, g, *link) ? blk_left(h, *link) : blk_right(h, *link);
-	tree_split(h, *link, g, blk_left(h, g), blk_right(h, g));
+	BUDDY_ASSERT(node_writable(h, g) && is_start(h, g)); /* F3, F6: only free blocks join */
+	*blk_prio(h, g) = pri;
+	while (insert_step(h, &link, pri, k) && insert_step(h, &link, pri, k) &&
+	       insert_step(h, &link, pri, k) && insert_step(h, &link, pri, k))
+		if (unlikely((budget -= STEPS) < 0))
+			return tree_damaged(h, *link);
+	t = *link;
+	if (unlikely((t && t - 1u >= h->granules) || !link_writable(h, link)))
+		return tree_damaged(h, t && t - 1u >= h->granules ? t : link_owner(h, link));
+	if (tree_split(h, t, k, blk_left(h, g), blk_right(h, g)))
+		return -1;
 	*link = g;
 	h->free_bytes += (size_t)blk_size(h, g) * GRANULE;
 	h->free_blocks++;
+	return 0;
 }
 
-/* Take the free block g out of the tree; 0 if it is not there. */
+/* Remove: one step down towards g. */
+static inline int remove_step(const struct bfit *h, uint32_t **link, uint32_t g, uint64_t k)
+{
+	uint32_t t = **link;
+	if (t == g || t - 1u >= h->granules)
+		return 0;
+	*link = k < key_of(h, t) ? blk_left(h, t) : blk_right(h, t);
+	return 1;
+}
+
+/* Take the free block g out of the tree; 0 if it is not there (damage, recorded). */
 int bfit_tree_remove(struct bfit *h, uint32_t g)
 {
 	uint32_t *link = &h->root;
+	uint64_t k = key_of(h, g);
+	budget_t budget = (budget_t)h->free_blocks + STEPS - 1;
 
-	while (*link && *link != g)
-		link = key_less(h, g, *link) ? blk_left(h, *link) : blk_right(h, *link);
-	if (!*link)
+	while (remove_step(h, &link, g, k) && remove_step(h, &link, g, k) &&
+	       remove_step(h, &link, g, k) && remove_step(h, &link, g, k))
+		if (unlikely((budget -= STEPS) < 0))
+			break;
+	if (unlikely(*link != g)) {
+		bfit_damage(h, "corrupted free-block tree: a free block is not in it", blk_ptr(h, g));
 		return 0;
-	*link = tree_join(h, *blk_left(h, g), *blk_right(h, g));
+	}
+	if (unlikely(!link_writable(h, link))) {
+		tree_damaged(h, link_owner(h, link));
+		return 0;
+	}
+	if (tree_join(h, *blk_left(h, g), *blk_right(h, g), link))
+		return 0;
 	h->free_bytes -= (size_t)blk_size(h, g) * GRANULE;
 	h->free_blocks--;
 	return 1;
 }
 
-/* The smallest free block of at least n granules, lowest address first; 0 if none. */
-uint32_t bfit_tree_best_fit(const struct bfit *h, uint32_t n)
+/* Best fit: one step down, keeping the link to the smallest fitting node seen. */
+static inline int take_step(const struct bfit *h, uint32_t **link, uint32_t **best_link,
+			    uint32_t n_hdr)
 {
-	uint32_t t = h->root, best = 0;
-
-	while (t) {
-		if (blk_size(h, t) >= n) {
-			best = t;
-			t = *blk_left(h, t);
-		} else {
-			t = *blk_right(h, t);
-		}
+	uint32_t t = **link;
+	if (t - 1u >= h->granules)
+		return 0;
+	if (*blk_hdr(h, t) >= n_hdr) {
+		*best_link = *link;
+		*link = blk_left(h, t);
+	} else {
+		*link = blk_right(h, t);
 	}
+	return 1;
+}
+
+uint32_t bfit_tree_take(struct bfit *h, uint32_t n)
+{
+	uint32_t *link = &h->root, *best_link = NULL, best, n_hdr = n << HDR_SHIFT;
+	budget_t budget = (budget_t)h->free_blocks + STEPS - 1;
+
+	while (take_step(h, &link, &best_link, n_hdr) && take_step(h, &link, &best_link, n_hdr) &&
+	       take_step(h, &link, &best_link, n_hdr) && take_step(h, &link, &best_link, n_hdr))
+		if (unlikely((budget -= STEPS) < 0))
+			break;
+	if (unlikely(*link)) { /* a link out of the area, or a cycle */
+		tree_damaged(h, *link);
+		return 0;
+	}
+	if (!best_link)
+		return 0;
+	best = *best_link;
+	/* The block handed out, and the node whose link changes, are free blocks. */
+	if (unlikely(!is_free(h, best) || !link_writable(h, best_link))) {
+		tree_damaged(h, is_free(h, best) ? link_owner(h, best_link) : best);
+		return 0;
+	}
+	uint32_t size = blk_checked_size(h, best, 0);
+	if (unlikely(size < n)) {
+		bfit_damage(h, "corrupted block header", blk_ptr(h, best));
+		return 0;
+	}
+	if (tree_join(h, *blk_left(h, best), *blk_right(h, best), best_link))
+		return 0;
+	h->free_bytes -= (size_t)size * GRANULE;
+	h->free_blocks--;
 	return best;
 }
 
-/* The largest free block (highest address among equals); 0 if none. */
+/*
+ * The largest free block (highest address among equals), for statistics:
+ * the rightmost node, if it is a free block with a true header; else 0.
+ */
 uint32_t bfit_tree_largest(const struct bfit *h)
 {
 	uint32_t t = h->root;
+	budget_t budget = (budget_t)h->free_blocks;
 
-	while (t && *blk_right(h, t))
+	if (!t)
+		return 0;
+	while (node_ok(h, t) && --budget >= 0 && *blk_right(h, t))
 		t = *blk_right(h, t);
-	return t;
+	return node_ok(h, t) && is_free(h, t) && blk_checked_size(h, t, 0) ? t : 0;
 }
 
-/* Whether the block g is a node of the tree (searched by its key). */
+/* Whether the block g is a node of the tree (searched by its key; never leaves the area). */
 int bfit_tree_contains(const struct bfit *h, uint32_t g)
 {
 	uint32_t t = h->root;
-	unsigned depth = 0;
+	uint64_t k = key_of(h, g);
+	budget_t budget = (budget_t)h->free_blocks;
 
-	while (t && t != g && depth++ < 1u << 20)
-		t = key_less(h, g, t) ? *blk_left(h, t) : *blk_right(h, t);
+	while (t != g && node_ok(h, t) && --budget >= 0)
+		t = k < key_of(h, t) ? *blk_left(h, t) : *blk_right(h, t);
 	return t == g;
 }

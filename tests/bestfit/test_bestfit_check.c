@@ -74,38 +74,49 @@ static void check_clean(void)
 static void test_bestfit_check_start_bit(void **state)
 {
 	(void)state;
-	bit_clear(h, gran(c));
-	check_reports("start bit clear");
-	bit_set(h, gran(c));
-	bit_set(h, gran(c) + 1); /* a stray bit inside c */
-	check_reports("start bits set");
-	bit_clear(h, gran(c) + 1);
+	start_clear(h, gran(c)); /* c now looks part of b */
+	check_reports("header size");
+	start_set(h, gran(c));
+	start_set(h, gran(c) + 1); /* a stray start inside c */
+	check_reports("header size 4, the start bitmap 1");
+	start_clear(h, gran(c) + 1);
+	check_clean();
+	h->starts[(h->granules + 2) / 64] |= (uint64_t)1 << ((h->granules + 2) % 64);
+	check_reports("past the sentinel");
+	h->starts[(h->granules + 2) / 64] &= ~((uint64_t)1 << ((h->granules + 2) % 64));
 	check_clean();
 }
 
-static void test_bestfit_check_prev_free_bit(void **state)
+static void test_bestfit_check_free_bit(void **state)
 {
 	(void)state;
-	*blk_hdr(h, gran(c)) &= ~HDR_PREV_FREE;
-	check_reports("prev-free bit");
-	*blk_hdr(h, gran(c)) |= HDR_PREV_FREE;
+	free_mark(h, gran(c)); /* c, allocated, marked free */
+	check_reports("free bit 1");
+	free_unmark(h, gran(c));
+	free_mark(h, gran(c) + 1); /* no block starts there */
+	check_reports("free bits set where no block starts");
+	free_unmark(h, gran(c) + 1);
 	check_clean();
 }
 
-static void test_bestfit_check_boundary_tag(void **state)
+static void test_bestfit_check_header_flags(void **state)
 {
 	(void)state;
-	*blk_tag_before(h, gran(c)) = 5;
-	check_reports("boundary tag");
-	*blk_tag_before(h, gran(c)) = 3;
+	*blk_hdr(h, gran(c)) &= ~HDR_ALLOC;
+	check_reports("header flags 0, free bit 0");
+	*blk_hdr(h, gran(c)) |= HDR_ALLOC | 0x2u; /* the unused bit set */
+	check_reports("header flags 3");
+	*blk_hdr(h, gran(c)) &= ~0x2u;
 	check_clean();
 }
 
 static void test_bestfit_check_free_neighbours(void **state)
 {
 	(void)state;
-	*blk_hdr(h, gran(a)) &= ~HDR_ALLOC; /* a looks free beside free b */
+	free_mark(h, gran(a)); /* a looks free beside free b */
+	*blk_hdr(h, gran(a)) &= ~HDR_ALLOC;
 	check_reports("follows a free block");
+	free_unmark(h, gran(a));
 	*blk_hdr(h, gran(a)) |= HDR_ALLOC;
 	check_clean();
 }
@@ -123,9 +134,9 @@ static void test_bestfit_check_tree_membership(void **state)
 static void test_bestfit_check_tree_node_allocated(void **state)
 {
 	(void)state;
-	*blk_hdr(h, gran(b)) |= HDR_ALLOC;
+	free_unmark(h, gran(b)); /* b in the tree, but allocated by the free bitmap */
 	check_reports("is not a free block");
-	*blk_hdr(h, gran(b)) &= ~HDR_ALLOC;
+	free_mark(h, gran(b));
 	check_clean();
 }
 
@@ -154,7 +165,7 @@ static void test_bestfit_check_tree_order(void **state)
 	uint32_t small = gran(b), big = gran(c) + 4; /* keys: b < tail */
 
 	(void)state;
-	assert_true(key_less(h, small, big));
+	assert_true(blk_size(h, small) < blk_size(h, big));
 	tree_make(small, big, 1); /* the larger key on the left */
 	check_reports("out of order");
 	tree_restore();
@@ -204,10 +215,12 @@ static void test_bestfit_check_sentinel(void **state)
 
 	(void)state;
 	*s = 7u << HDR_SHIFT | HDR_ALLOC;
-	check_reports("sentinel damaged");
-	*s = HDR_ALLOC; /* right shape, prev-free bit lost */
-	check_reports("sentinel prev-free");
+	check_reports("F4: sentinel damaged");
 	*s = saved;
+	check_clean();
+	start_clear(h, h->granules + 1);
+	check_reports("sentinel missing");
+	start_set(h, h->granules + 1);
 	check_clean();
 }
 
@@ -218,18 +231,37 @@ static int block_count(void *arg, const struct bfit_block *blk)
 	return 0;
 }
 
-static void test_bestfit_check_bad_size_stops_walk(void **state)
+/* A header damaged to any value: reported, and the walk still shows the true blocks. */
+static void test_bestfit_check_bad_size_walk_unchanged(void **state)
 {
 	uint32_t saved = *blk_hdr(h, gran(c));
 	int blocks = 0;
 
 	(void)state;
-	*blk_hdr(h, gran(c)) = HDR_ALLOC | HDR_PREV_FREE; /* size 0 */
-	check_reports("bad size");
+	*blk_hdr(h, gran(c)) = HDR_ALLOC; /* size 0 */
+	check_reports("header size 0, the start bitmap 4");
 	assert_int_equal(bfit_walk(h, block_count, &blocks), 0);
-	assert_int_equal(blocks, 2); /* a and b, then the walk stops at c */
+	assert_int_equal(blocks, 4); /* a, b, c and the tail, from the bitmaps */
+	*blk_hdr(h, gran(c)) = 0xffffffffu;
+	check_reports("F1: block at offset");
 	*blk_hdr(h, gran(c)) = saved;
 	check_clean();
+}
+
+/* The summaries: a bit that disagrees with its word is reported. */
+static void test_bestfit_check_summary(void **state)
+{
+	static _Alignas(16) unsigned char big[1 << 16];
+	struct bfit *saved = h;
+
+	(void)state;
+	h = bfit_init(big, sizeof big, NULL, NULL);
+	assert_true(h->nlevels >= 2);
+	h->summary[0] ^= (uint64_t)1 << 5; /* word 5 of the start bitmap is 0 */
+	check_reports("F2: summary level 1 bit 5");
+	h->summary[0] ^= (uint64_t)1 << 5;
+	check_clean();
+	h = saved;
 }
 
 #define T(name) cmocka_unit_test_setup(name, heap_setup)
@@ -238,8 +270,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_bestfit_check_start_bit),
-		T(test_bestfit_check_prev_free_bit),
-		T(test_bestfit_check_boundary_tag),
+		T(test_bestfit_check_free_bit),
+		T(test_bestfit_check_header_flags),
 		T(test_bestfit_check_free_neighbours),
 		T(test_bestfit_check_tree_membership),
 		T(test_bestfit_check_tree_node_allocated),
@@ -248,7 +280,8 @@ int main(void)
 		T(test_bestfit_check_tree_cycle),
 		T(test_bestfit_check_counters),
 		T(test_bestfit_check_sentinel),
-		T(test_bestfit_check_bad_size_stops_walk),
+		T(test_bestfit_check_bad_size_walk_unchanged),
+		T(test_bestfit_check_summary),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,7 +31,6 @@ static struct bfit *h;
 
 /* A snapshot of the whole buffer, to show a rejected call changed nothing. */
 static unsigned char snapshot[sizeof buf];
-static int heap_damaged; /* set while a test has damaged a header on purpose */
 
 static int heap_setup(void **state)
 {
@@ -69,8 +68,7 @@ static void free_rejected(void *p, int status, const char *phrase)
 	assert_int_equal(bfit_last_error(h), status);
 	assert_memory_equal(buf, snapshot, at);
 	assert_memory_equal(buf + at + len, snapshot + at + len, sizeof buf - at - len);
-	if (!heap_damaged)
-		assert_int_equal(bfit_test_check(h), 0);
+	assert_int_equal(bfit_test_check(h), 0);
 }
 
 static void test_bestfit_free_outside_heap(void **state)
@@ -141,22 +139,41 @@ static void test_bestfit_free_double(void **state)
 	free_rejected(r, BFIT_EDOUBLE, "double free");
 }
 
-static void test_bestfit_free_corrupt_header(void **state)
+/*
+ * A header that disagrees with the bitmaps: reported as corruption of that
+ * block (its payload address), the block area and the bitmaps unchanged;
+ * from then on the heap refuses every change (test_bestfit_damage.c).
+ */
+static void corrupt_header_rejected(uint32_t value)
 {
 	char *p = bfit_malloc(h, 28), *q = bfit_malloc(h, 28);
-	uint32_t *hdr = (uint32_t *)(void *)(q - 4), saved = *hdr;
+	uint32_t *hdr = (uint32_t *)(void *)(q - 4);
+	const unsigned char *area = (const unsigned char *)(h + 1);
+	size_t area_len = sizeof buf - (size_t)(area - buf);
+	char want[96];
 
-	(void)state;
-	heap_damaged = 1;
-	*hdr = 0x3ffffff1u; /* a huge size with the allocated bit: an overflow from p */
-	free_rejected(q, BFIT_ECORRUPT, "corrupted block header");
-	*hdr = (3u << 2) | 1u; /* in bounds but not ending on a block start */
-	free_rejected(q, BFIT_ECORRUPT, "corrupted block header");
-	*hdr = saved;
-	heap_damaged = 0;
-	assert_int_equal(bfit_test_check(h), 0);
+	*hdr = value;
+	heap_snapshot();
 	bfit_free(h, q);
-	bfit_free(h, p);
+	assert_int_equal(errs.count, 1);
+	assert_int_equal(errs.kind, BUDDY_ERR_CORRUPT);
+	assert_string_equal(errs.op, "free");
+	assert_ptr_equal(errs.ptr, q);
+	snprintf(want, sizeof want, "bfit: free(): corrupted block header at %p", (void *)q);
+	assert_string_equal(errs.msg, want);
+	assert_int_equal(bfit_last_error(h), BFIT_ECORRUPT);
+	assert_memory_equal(area, snapshot + (area - buf), area_len);
+	(void)p;
+}
+
+static void test_bestfit_free_corrupt_header(void **state)
+{
+	(void)state;
+	corrupt_header_rejected(0x3ffffff1u); /* a huge size with the allocated bit: an overflow from p */
+	heap_setup(NULL);
+	corrupt_header_rejected((3u << 2) | 1u); /* in bounds but not ending on a block start */
+	heap_setup(NULL);
+	corrupt_header_rejected(2u << 2); /* the right size, the allocated bit cleared */
 }
 
 static void test_bestfit_realloc_bad_pointer(void **state)
@@ -183,32 +200,6 @@ static void test_bestfit_realloc_bad_pointer(void **state)
 	assert_true(bfit_test_layout(h, "F*"));
 }
 
-/* Run fn in a child with the default handler; return what it wrote to stderr. */
-static int child_stderr(void (*fn)(void), char *out, size_t size)
-{
-	int fds[2], status = 0;
-	ssize_t n;
-	size_t len = 0;
-	pid_t pid;
-
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		dup2(fds[1], 2);
-		fn();
-		_exit(0);
-	}
-	close(fds[1]);
-	while (len + 1 < size && (n = read(fds[0], out + len, size - 1 - len)) > 0)
-		len += (size_t)n;
-	out[len] = '\0';
-	close(fds[0]);
-	waitpid(pid, &status, 0);
-	return status;
-}
-
 static char *abort_ptr;
 
 static void double_free_default(void)
@@ -228,7 +219,7 @@ static void test_bestfit_default_handler_aborts(void **state)
 
 	(void)state;
 	abort_ptr = bfit_malloc(d, 10); /* the child gets the same address */
-	status = child_stderr(double_free_default, out, sizeof out);
+	status = bfit_test_child(double_free_default, out, sizeof out);
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGABRT);
 	snprintf(want, sizeof want, "bfit: free(): double free at %p\n", (void *)abort_ptr);

@@ -47,9 +47,9 @@ static void height_check(size_t n, uint32_t (*size_of)(size_t i))
 
 	for (size_t i = 0; i < n; i++)
 		bytes += (size_t)(size_of(i) + 1) * GRANULE;
-	mem = malloc(bytes + 4096 + bytes / 64);
+	mem = malloc(bytes + 4096 + bytes / 32); /* room for the bitmaps too */
 	assert_non_null(mem);
-	h = bfit_init(mem, bytes + 4096 + bytes / 64, NULL, NULL);
+	h = bfit_init(mem, bytes + 4096 + bytes / 32, NULL, NULL);
 	for (size_t i = 0; i < n; i++) {
 		blocks[i] = bfit_malloc(h, (size_t)size_of(i) * GRANULE - BFIT_HEADER_BYTES);
 		fences[i] = bfit_malloc(h, 0);

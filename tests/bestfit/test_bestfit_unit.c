@@ -25,12 +25,8 @@ static struct bfit *h;
 
 static int heap_setup(void **state)
 {
-	struct bfit_config cfg = { bfit_test_record, &errs };
-
 	(void)state;
-	memset(&errs, 0, sizeof errs);
-	memset(buf, 0x5a, sizeof buf);
-	h = bfit_init(buf, sizeof buf, &cfg, NULL);
+	h = bfit_test_heap(buf, sizeof buf, 0x5a, &errs);
 	return h ? 0 : -1;
 }
 

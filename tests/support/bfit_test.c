@@ -2,11 +2,14 @@
 /*
  * bfit_test.c - helpers for the best-fit heap's tests (see bfit_test.h).
  */
+#define _POSIX_C_SOURCE 200809L /* fork, pipe, dup2 */
 #include "bfit_test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 struct layout_buf {
 	char text[4096]; /* the layout so far, tokens separated by spaces */
@@ -99,4 +102,41 @@ int bfit_test_light(void)
 	const char *v = getenv("BUDDY_UNDER_VALGRIND");
 
 	return v && *v && strcmp(v, "0") != 0;
+}
+
+struct bfit *bfit_test_heap(void *buf, size_t len, int fill, struct bfit_test_errors *errs)
+{
+	struct bfit_config cfg = { bfit_test_record, errs };
+
+	memset(errs, 0, sizeof *errs);
+	memset(buf, fill, len);
+	return bfit_init(buf, len, &cfg, NULL);
+}
+
+int bfit_test_child(void (*fn)(void), char *out, size_t size)
+{
+	int fds[2], status = 0;
+	ssize_t n;
+	size_t len = 0;
+	pid_t pid;
+
+	if (pipe(fds) != 0)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		close(fds[0]);
+		dup2(fds[1], 2);
+		fn();
+		_exit(0);
+	}
+	close(fds[1]);
+	while (len + 1 < size && (n = read(fds[0], out + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	return status;
 }

@@ -37,4 +37,17 @@ size_t bfit_test_check(const struct bfit *h);
 /* 1 when the environment asks heavy tests to scale down (valgrind). */
 int bfit_test_light(void);
 
+/*
+ * A heap over [buf, buf + len), its bytes first set to fill, reporting
+ * through bfit_test_record into *errs (cleared).
+ */
+struct bfit *bfit_test_heap(void *buf, size_t len, int fill, struct bfit_test_errors *errs);
+
+/*
+ * Run fn in a child process whose stderr is collected into out (size
+ * bytes, NUL-terminated); returns the child's wait status. The child exits
+ * with 0 if fn returns.
+ */
+int bfit_test_child(void (*fn)(void), char *out, size_t size);
+
 #endif
