@@ -9,7 +9,15 @@
  * follow; the heap's own (opcode 9) is posix_memalign, or making the next
  * chunk mappings fail. New chunks (the heap's regions) are mapped on demand
  * through a map hook that fails when told to.
+ *
+ * Built again as fuzz_heap_damage (FUZZ_DAMAGE 1): the model's damage mode,
+ * writing into freed blocks and past live ones wherever the memory is still
+ * one of the heap's chunks (never into the guard page behind a chunk, nor
+ * into memory already unmapped).
  */
+#ifndef FUZZ_DAMAGE
+#define FUZZ_DAMAGE 0
+#endif
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include <errno.h>
 #include <stdint.h>
@@ -19,7 +27,12 @@
 #include "buddy/heap.h"
 #include "malloc_model.h"
 
-#define BUFFER_BYTES ((size_t)1 << 18) /* fixed-buffer mode */
+/*
+ * Fixed-buffer mode. The damage mode runs the heap's check after every
+ * damage operation, whose cost grows with the pages: a smaller buffer there
+ * keeps the executions many.
+ */
+#define BUFFER_BYTES ((size_t)1 << (FUZZ_DAMAGE ? 16 : 18))
 
 static _Alignas(4096) unsigned char buffer[BUFFER_BYTES];
 
@@ -69,6 +82,14 @@ static void op_heap(struct fm_model *m, struct fuzz_input *in)
 		map_fail = (int)((b >> 1) % 4);
 }
 
+/* Damage may go where the heap's zone has a region: its chunks, mapped. */
+static int heap_writable(const struct fm_model *m, const unsigned char *p, size_t n)
+{
+	const struct buddy_zone *z = bheap_zone(m->ctx);
+	const void *owner = buddy_region_owner(z, p);
+	return owner && buddy_region_owner(z, p + n - 1) == owner;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -88,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.retain_bytes = ((c >> 6) & 1) ? 0 : cfg.chunk_bytes;
 	if (c >> 7) {
 		cfg.buffer = buffer;
-		cfg.buffer_bytes = BUFFER_BYTES - (size_t)(fuzz_byte(&in) % 8) * 4096;
+		cfg.buffer_bytes = BUFFER_BYTES - (size_t)(fuzz_byte(&in) % 8) * (BUFFER_BYTES / 64);
 	}
 	cfg.on_error = fm_on_error;
 	cfg.error_arg = &m;
@@ -101,6 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.double_may_be_invalid = 1; /* the freed block's chunk may be unmapped already */
 	m.extra = op_heap;
 	m.ctx = h;
+	m.damage = FUZZ_DAMAGE;
+	m.writable = heap_writable;
 	fm_run(&m, &in);
 	fm_finish(&m);
 	return 0;

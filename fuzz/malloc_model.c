@@ -20,9 +20,16 @@ void fm_die(const struct fm_model *m, const char *what)
 void fm_on_error(void *arg, int kind, const char *op, const void *ptr, const char *msg)
 {
 	struct fm_model *m = arg;
-	(void)op, (void)ptr, (void)msg;
+	(void)op, (void)ptr;
 	m->misuse++;
 	m->kind = kind;
+	if (kind == BUDDY_ERR_CORRUPT) {
+		if (!m->damaged) {
+			fprintf(stderr, "report: %s\n", msg);
+			fm_die(m, "corruption reported, but no damage was done");
+		}
+		m->corrupted = 1;
+	}
 }
 
 static void on_problem(void *arg, const char *msg)
@@ -49,12 +56,20 @@ static void live_verify(const struct fm_model *m, int i)
 			fm_die(m, "allocation contents changed while it was live");
 }
 
+/* A block given back: remembered, so damage may write through a stale pointer. */
+static void freed_note(struct fm_model *m, unsigned char *p, size_t u)
+{
+	m->freed[m->nr_freed++ % FM_FREED_MAX] = (struct fm_freed){ p, u };
+}
+
 void fm_live_add(struct fm_model *m, unsigned char *p, size_t size, size_t align)
 {
 	if (!p)
 		return;
 	size_t u = usable(m, p);
-	if (u < size || u == 0)
+	if (m->corrupted)
+		u = size; /* the call met earlier damage; the run ends after this operation */
+	else if (u < size || u == 0)
 		fm_die(m, "usable size below the request");
 	if ((uintptr_t)p % 16 || (align && (uintptr_t)p % align))
 		fm_die(m, "allocation not aligned as asked (16 bytes at least)");
@@ -68,7 +83,7 @@ void fm_live_add(struct fm_model *m, unsigned char *p, size_t size, size_t align
 		return;
 	}
 	struct fm_live *l = &m->live[m->nr_live++];
-	*l = (struct fm_live){ p, size, ++m->next_tag };
+	*l = (struct fm_live){ p, size, u, ++m->next_tag };
 	memset(p, l->tag, size);
 }
 
@@ -119,11 +134,14 @@ static void op_realloc(struct fm_model *m, struct fuzz_input *in)
 	if (size == 0) {
 		if (q)
 			fm_die(m, "realloc to 0 returned a block");
+		freed_note(m, l.p, l.usable);
 		live_remove(m, i);
 		return;
 	}
 	if (!q)
 		return; /* failed: the old block stays, unchanged */
+	if (q != l.p)
+		freed_note(m, l.p, l.usable);
 	live_remove(m, i);
 	size_t keep = l.size < size ? l.size : size;
 	for (size_t b = 0; b < keep; b++)
@@ -141,6 +159,8 @@ static void op_free(struct fm_model *m, struct fuzz_input *in)
 	int i = fuzz_pick(in, m->nr_live);
 	live_verify(m, i);
 	m->a.ops->free(m->a.self, m->live[i].p);
+	/* Freed by the program, refused or not: its contents are no longer ours to check. */
+	freed_note(m, m->live[i].p, m->live[i].usable);
 	live_remove(m, i);
 }
 
@@ -171,7 +191,7 @@ static void op_bad_pointer(struct fm_model *m, struct fuzz_input *in)
 
 	if (what == 0 && m->nr_live) {
 		struct fm_live *l = &m->live[fuzz_pick(in, m->nr_live)];
-		p = l->p + 1 + fuzz_u16(in) % (usable(m, l->p) - 1);
+		p = l->p + 1 + fuzz_u16(in) % (l->usable - 1);
 		want = BUDDY_ERR_INTERIOR;
 	} else if (what == 1) {
 		p = (unsigned char *)&before; /* never in the allocator */
@@ -182,7 +202,11 @@ static void op_bad_pointer(struct fm_model *m, struct fuzz_input *in)
 		p = m->a.ops->malloc(m->a.self, size);
 		if (!p)
 			return;
+		size_t u = usable(m, p);
 		m->a.ops->free(m->a.self, p);
+		if (m->corrupted)
+			return;
+		freed_note(m, p, u);
 		want = BUDDY_ERR_DOUBLE;
 	}
 	m->a.ops->stats(m->a.self, &before);
@@ -200,6 +224,8 @@ static void op_bad_pointer(struct fm_model *m, struct fuzz_input *in)
 	m->a.ops->stats(m->a.self, &after);
 	if (m->misuse != seen + 1)
 		fm_die(m, "misuse not reported exactly once");
+	if (m->corrupted)
+		return; /* the call met damage first, and said so */
 	if (m->kind != want &&
 	    !(want == BUDDY_ERR_DOUBLE && m->kind == BUDDY_ERR_INVALID && m->double_may_be_invalid))
 		fm_die(m, "misuse reported with the wrong kind");
@@ -212,16 +238,137 @@ static void op_usable(struct fm_model *m, struct fuzz_input *in)
 	if (!m->nr_live)
 		return;
 	struct fm_live *l = &m->live[fuzz_pick(in, m->nr_live)];
-	if (usable(m, l->p) < l->size)
+	if (usable(m, l->p) < l->size && !m->corrupted)
 		fm_die(m, "usable size shrank below the request");
 }
 
-static void model_verify(struct fm_model *m)
+/* ------------------------------------------------------------------ */
+/* damage                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Whether the byte at p belongs to a live block (the program's own data). */
+static int in_live(const struct fm_model *m, const unsigned char *p)
+{
+	for (int i = 0; i < m->nr_live; i++)
+		if (p >= m->live[i].p && p < m->live[i].p + m->live[i].usable)
+			return 1;
+	return 0;
+}
+
+/*
+ * Write bytes as a misbehaving program would: into a block freed earlier
+ * (at any offset of what it was), or into the 16 bytes past a live block.
+ * The bytes come from the input, are a 32-bit value (small numbers look like
+ * sizes and links), all 0xff, or a copy of the start of another freed block
+ * (links that look right).
+ */
+static void op_damage(struct fm_model *m, struct fuzz_input *in)
+{
+	unsigned char data[16];
+	unsigned how = fuzz_byte(in), len = 1 + fuzz_byte(in) % 16, off;
+	unsigned char *at;
+
+	switch (how % 4) {
+	case 0:
+		for (unsigned i = 0; i < len; i++)
+			data[i] = (unsigned char)fuzz_byte(in);
+		break;
+	case 1: {
+		uint32_t v = fuzz_u16(in);
+		for (unsigned i = 0; i < 16; i += 4)
+			memcpy(data + i, &v, 4);
+		break;
+	}
+	case 2:
+		memset(data, 0xff, sizeof(data));
+		break;
+	default: {
+		const struct fm_freed *f = m->nr_freed ? &m->freed[fuzz_pick(in, FM_FREED_MAX)] : NULL;
+		if (f && f->p && m->writable && m->writable(m, f->p, 16)) {
+			fuzz_reclaim(f->p, 16);
+			memcpy(data, f->p, 16);
+		} else {
+			memset(data, 0x01, sizeof(data));
+		}
+	}
+	}
+	if ((how & 0x10) && m->nr_live) { /* past the end of a live block */
+		const struct fm_live *l = &m->live[fuzz_pick(in, m->nr_live)];
+		off = fuzz_byte(in) % 16;
+		at = l->p + l->usable + off;
+		if (len > 16 - off)
+			len = 16 - off;
+	} else if (m->nr_freed) { /* after free, through a stale pointer */
+		const struct fm_freed *f = &m->freed[fuzz_pick(in, FM_FREED_MAX)];
+		if (!f->p)
+			return;
+		off = fuzz_u16(in) % f->usable;
+		at = f->p + off;
+		if (len > f->usable - off)
+			len = (unsigned)(f->usable - off);
+	} else {
+		return;
+	}
+	for (unsigned i = 0; i < len; i++) {
+		if (in_live(m, at + i) || !m->writable || !m->writable(m, at + i, 1))
+			continue;
+		fuzz_reclaim(at + i, 1); /* a memory checker may have it marked free */
+		at[i] = data[i];
+		m->damaged = 1;
+		m->damage_writes++;
+	}
+}
+
+/*
+ * After a corruption report: every call refuses, reporting corruption
+ * again, and changes nothing; the live blocks keep their contents; the
+ * check and the statistics still return.
+ */
+static void refusals_verify(struct fm_model *m)
+{
+	struct balloc_stats before, after;
+	unsigned char *p = m->nr_live ? m->live[0].p : NULL;
+	int seen;
+
+	m->a.ops->stats(m->a.self, &before);
+	seen = m->misuse;
+	if (m->a.ops->malloc(m->a.self, 16) || m->a.ops->calloc(m->a.self, 2, 8) ||
+	    m->a.ops->aligned_alloc(m->a.self, 64, 8) || m->a.ops->realloc(m->a.self, NULL, 8))
+		fm_die(m, "a corrupted heap handed out a block");
+	if (m->misuse != seen + 4)
+		fm_die(m, "a corrupted heap refused an allocation without saying so");
+	if (p) {
+		m->a.ops->free(m->a.self, p);
+		if (m->a.ops->realloc(m->a.self, p, 8) || usable(m, p))
+			fm_die(m, "a corrupted heap resized or measured a block");
+		if (m->misuse != seen + 7)
+			fm_die(m, "a corrupted heap refused a call without saying so");
+	}
+	if (m->kind != BUDDY_ERR_CORRUPT)
+		fm_die(m, "a corrupted heap reported something else");
+	m->a.ops->stats(m->a.self, &after);
+	if (after.live_allocs != before.live_allocs || after.held_bytes != before.held_bytes ||
+	    after.free_bytes != before.free_bytes)
+		fm_die(m, "a corrupted heap changed");
+	for (int i = 0; i < m->nr_live; i++)
+		live_verify(m, i);
+	if (m->a.ops->check)
+		m->a.ops->check(m->a.self, NULL, NULL); /* must return; any count */
+}
+
+/*
+ * After every operation: the allocator's check (in damage mode, which
+ * verifies the check survives damage rather than finds none, right after
+ * each damage operation and every 32nd other one, since it dominates the
+ * run time), then the statistics against the model.
+ */
+static void model_verify(struct fm_model *m, int after_damage)
 {
 	struct balloc_stats st;
 	size_t requested = 0;
 
-	if (m->a.ops->check && m->a.ops->check(m->a.self, on_problem, m) != 0)
+	if (m->a.ops->check && (!m->damage || after_damage || ++m->checks_skipped % 32 == 0) &&
+	    m->a.ops->check(m->a.self, m->damaged ? NULL : on_problem, m) != 0 && !m->damaged)
 		fm_die(m, "the allocator's check found problems");
 	m->a.ops->stats(m->a.self, &st);
 	for (int i = 0; i < m->nr_live; i++)
@@ -237,7 +384,13 @@ static void model_verify(struct fm_model *m)
 void fm_run(struct fm_model *m, struct fuzz_input *in)
 {
 	while (!fuzz_empty(in)) {
-		switch (fuzz_byte(in) % 10) {
+		unsigned op = fuzz_byte(in);
+		if (m->damage && op >= FM_DAMAGE_OP) {
+			op_damage(m, in);
+			model_verify(m, 1);
+			continue;
+		}
+		switch (op % 10) {
 		case 0: case 1: op_malloc(m, in); break;
 		case 2: op_calloc(m, in); break;
 		case 3: op_realloc(m, in); break;
@@ -251,17 +404,27 @@ void fm_run(struct fm_model *m, struct fuzz_input *in)
 			else
 				op_usable(m, in);
 		}
-		model_verify(m);
+		if (m->corrupted) {
+			refusals_verify(m);
+			return;
+		}
+		model_verify(m, 0);
 	}
 }
 
 void fm_finish(struct fm_model *m)
 {
-	while (m->nr_live) {
+	while (m->nr_live && !m->corrupted) {
 		live_verify(m, m->nr_live - 1);
 		m->a.ops->free(m->a.self, m->live[m->nr_live - 1].p);
 		live_remove(m, m->nr_live - 1);
 	}
-	model_verify(m);
+	if (m->corrupted)
+		refusals_verify(m);
+	else
+		model_verify(m, 1);
+	if (m->damage && getenv("FUZZ_DAMAGE_LOG")) /* what a replayed input did */
+		fprintf(stderr, "%s: %lu bytes of damage, corruption %s\n", m->a.ops->name,
+			m->damage_writes, m->corrupted ? "reported" : "not reported");
 	balloc_destroy(&m->a);
 }

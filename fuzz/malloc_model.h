@@ -18,6 +18,19 @@
  *     alignments that are not powers of two) | 7 bad pointer (inside a
  *     block, freed, never allocated) | 8 usable_size | 9 the harness's own
  *     operation (extra), or usable_size
+ *
+ * Damage mode (the harnesses fuzz_<heap>_damage): opcode bytes 0xe0 and up
+ * write bytes as a program that misuses memory would: 1 to 16 bytes into a
+ * block freed earlier (through a stale pointer, whatever the memory holds
+ * now), or into the 16 bytes past the end of a live block. Bytes inside live
+ * blocks (the program's own data) are left alone, and so is memory the
+ * harness's writable() says is not the heap's to lose (unmapped, outside the
+ * buffer). The oracle: the allocator reports BUDDY_ERR_CORRUPT, or every
+ * live block keeps its contents and no two overlap; never a crash, and the
+ * check (run after every damage operation, every 32nd other one and at
+ * the end) may report problems but must return. After a report every call
+ * must refuse, reporting again, and change nothing; the run then ends.
+ * Without damage, a corruption report is itself a failure.
  */
 #ifndef BUDDY_FUZZ_MALLOC_MODEL_H
 #define BUDDY_FUZZ_MALLOC_MODEL_H
@@ -29,11 +42,20 @@
 
 #define FM_LIVE_MAX 48          /* live allocations the model tracks */
 #define FM_SIZE_MAX 40000u      /* largest request tried */
+#define FM_FREED_MAX 16         /* freed blocks remembered for damage */
+#define FM_DAMAGE_OP 0xe0u      /* damage mode: opcode bytes from here damage memory */
 
 struct fm_live {
 	unsigned char *p;  /* what the allocator returned */
 	size_t size;       /* bytes asked for */
+	size_t usable;     /* usable_size when it was handed out */
 	unsigned char tag; /* every byte of [p, p+size) holds it */
+};
+
+/* A block the model freed: where a stale pointer would still write. */
+struct fm_freed {
+	unsigned char *p;
+	size_t usable;
 };
 
 struct fm_model {
@@ -47,12 +69,22 @@ struct fm_model {
 				       * a double free may be reported as invalid */
 	void (*extra)(struct fm_model *m, struct fuzz_input *in); /* opcode 9, or NULL */
 	void *ctx;                    /* for extra */
+	int damage;                   /* damage mode (FM_DAMAGE_OP) */
+	/* Whether [p, p + n) may be written by damage: the heap's memory, still
+	 * there (not unmapped); NULL: never. */
+	int (*writable)(const struct fm_model *m, const unsigned char *p, size_t n);
 	/* --- the model --- */
 	struct fm_live live[FM_LIVE_MAX];
 	int nr_live;
 	unsigned char next_tag;
 	int misuse;                   /* on_error calls seen */
 	int kind;                     /* kind of the last one */
+	struct fm_freed freed[FM_FREED_MAX]; /* a ring of freed blocks */
+	unsigned nr_freed;            /* blocks ever put in the ring */
+	int damaged;                  /* damage has been written */
+	int corrupted;                /* the allocator reported corruption */
+	unsigned long damage_writes;  /* bytes written as damage */
+	unsigned checks_skipped;      /* damage mode: operations since the last check */
 };
 
 /* The allocator's on_error: counts the call (arg is the model). */

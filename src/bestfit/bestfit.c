@@ -348,37 +348,63 @@ static int block_carve(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
 	return 0;
 }
 
-/*
- * Return the allocated block g of n granules (checked, counted nowhere,
- * out of the tree) to the free blocks, merging with free neighbours. The
- * neighbours' headers are checked against the bitmaps before anything
- * changes. -1 on damage (recorded).
- */
-static int block_release(struct bfit *h, uint32_t g, uint32_t n)
-{
-	uint32_t left = g > 1 ? prev_start(h, g - 1) : 0, next = g + n, rn = 0;
+/* The free neighbours of a block about to be freed, checked and out of the tree. */
+struct neighbours {
+	uint32_t left;  /* the free block just before, or 0 */
+	uint32_t right; /* its size: the free block just after has it, or 0 */
+};
 
-	if (left && !is_free(h, left))
-		left = 0;
-	if (left && *blk_hdr(h, left) != (g - left) << HDR_SHIFT)
+/*
+ * Freeing the allocated block g of n granules, first step: find its free
+ * neighbours, check their headers against the bitmaps, and take them out of
+ * the tree. Nothing of g is written yet, and the tree is written only in
+ * free blocks. -1 on damage (recorded).
+ */
+static int release_prepare(struct bfit *h, uint32_t g, uint32_t n, struct neighbours *nb)
+{
+	uint32_t left = g > 1 ? prev_start(h, g - 1) : 0, next = g + n;
+
+	nb->left = left && is_free(h, left) ? left : 0;
+	nb->right = 0;
+	if (nb->left && *blk_hdr(h, left) != (g - left) << HDR_SHIFT)
 		return bfit_damage(h, "corrupted block header", blk_ptr(h, left));
-	if (is_free(h, next) && (rn = blk_checked_size(h, next, 0)) == 0)
+	if (is_free(h, next) && (nb->right = blk_checked_size(h, next, 0)) == 0)
 		return bfit_damage(h, "corrupted block header", blk_ptr(h, next));
-	if (left) {
-		if (!bfit_tree_remove(h, left))
-			return -1;
+	if (nb->left && !bfit_tree_remove(h, nb->left))
+		return -1;
+	if (nb->right && !bfit_tree_remove(h, next))
+		return -1;
+	return 0;
+}
+
+/*
+ * Second step: the block g of n granules and its neighbours become one free
+ * block in the tree. -1 when the tree turns out damaged (recorded); the
+ * block is given up all the same.
+ */
+static int release_commit(struct bfit *h, uint32_t g, uint32_t n, const struct neighbours *nb)
+{
+	if (nb->left) {
 		start_clear(h, g);
-		n += g - left;
-		g = left;
+		n += g - nb->left;
+		g = nb->left;
 	}
-	if (rn) {
-		if (!bfit_tree_remove(h, next))
-			return -1;
-		start_clear(h, next);
-		free_unmark(h, next);
-		n += rn;
+	if (nb->right) {
+		start_clear(h, g + n);
+		free_unmark(h, g + n);
+		n += nb->right;
 	}
 	return free_block_add(h, g, n);
+}
+
+/* Both steps: free the allocated block g of n granules (checked, counted nowhere). */
+static int block_release(struct bfit *h, uint32_t g, uint32_t n)
+{
+	struct neighbours nb;
+
+	if (release_prepare(h, g, n, &nb))
+		return -1;
+	return release_commit(h, g, n, &nb);
 }
 
 /* Account for the allocated block g of n granules leaving the used blocks. */
@@ -529,14 +555,21 @@ size_t bfit_usable_size(struct bfit *h, const void *p)
 	return (size_t)blk_size(h, g) * GRANULE - BFIT_HEADER_BYTES;
 }
 
-/* Shrink the allocated block g of n granules to m < n, freeing the tail. */
+/*
+ * Shrink the allocated block g of n granules to m < n, freeing the tail:
+ * 1 done, 0 refused with nothing changed, -1 done but the tree turned out
+ * damaged as the tail joined it (recorded either way when not 1).
+ */
 static int block_shrink(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
 {
+	struct neighbours nb;
+
+	if (release_prepare(h, g + m, n - m, &nb))
+		return 0;
 	*blk_hdr(h, g) = m << HDR_SHIFT | HDR_ALLOC;
 	start_set(h, g + m);
-	*blk_hdr(h, g + m) = (n - m) << HDR_SHIFT | HDR_ALLOC;
 	h->used_bytes -= (size_t)(n - m) * GRANULE;
-	return block_release(h, g + m, n - m);
+	return release_commit(h, g + m, n - m, &nb) ? -1 : 1;
 }
 
 /*
@@ -564,7 +597,11 @@ static int block_grow(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
 	return block_carve(h, g, n + rn, m) ? -1 : 1;
 }
 
-/* realloc by allocating a new block, copying and freeing the old one. */
+/*
+ * realloc by allocating a new block, copying and freeing the old one. Once
+ * the copy is made the new block is the result: damage met while freeing
+ * the old one is reported, and the old one stays allocated.
+ */
 static void *block_move(struct bfit *h, void *p, uint32_t g, size_t size)
 {
 	uint32_t n = blk_size(h, g);
@@ -575,8 +612,10 @@ static void *block_move(struct bfit *h, void *p, uint32_t g, size_t size)
 		return NULL;
 	memcpy(q, p, old < size ? old : size);
 	h->allocs--; /* a moved block is one allocation, not two */
-	if (block_release(h, g, n))
-		return alloc_refused(h, "realloc");
+	if (block_release(h, g, n)) {
+		damage_report(h, "realloc");
+		return q;
+	}
 	used_drop(h, n);
 	return q;
 }
@@ -607,11 +646,16 @@ void *bfit_realloc(struct bfit *h, void *p, size_t size)
 	if (!m)
 		return alloc_fail(h, BFIT_ENOMEM, ENOMEM);
 	n = blk_size(h, g);
-	if (m <= n) {
-		if (m < n && block_shrink(h, g, n, m))
+	if (m < n) {
+		int shrunk = block_shrink(h, g, n, m);
+		if (shrunk == 0) /* nothing changed: p stays as it was */
 			return alloc_refused(h, "realloc");
+		if (shrunk < 0) /* p is shrunk; the freed tail met the damage */
+			damage_report(h, "realloc");
 		return p;
 	}
+	if (m == n)
+		return p;
 	grown = block_grow(h, g, n, m);
 	if (grown > 0)
 		return p;

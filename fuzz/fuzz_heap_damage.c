@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz_heap_damage.c - fuzz_heap.c in the malloc model's damage mode: the
+ * input also writes into freed blocks and past live ones (malloc_model.h).
+ */
+#define FUZZ_DAMAGE 1
+#include "fuzz_heap.c"
