@@ -4,4 +4,5 @@
  * input also writes into freed blocks and past live ones (malloc_model.h).
  */
 #define FUZZ_DAMAGE 1
-#include "fuzz_heap.c"
+/* The harness itself, compiled again with the mode on (one source for both). */
+#include "fuzz_heap.c" /* NOLINT(bugprone-suspicious-include) */

@@ -327,7 +327,6 @@ static void op_damage(struct fm_model *m, struct fuzz_input *in)
 static void refusals_verify(struct fm_model *m)
 {
 	struct balloc_stats before, after;
-	unsigned char *p = m->nr_live ? m->live[0].p : NULL;
 	int seen;
 
 	m->a.ops->stats(m->a.self, &before);
@@ -337,12 +336,14 @@ static void refusals_verify(struct fm_model *m)
 		fm_die(m, "a corrupted heap handed out a block");
 	if (m->misuse != seen + 4)
 		fm_die(m, "a corrupted heap refused an allocation without saying so");
-	if (p) {
+	if (m->nr_live) {
+		unsigned char *p = m->live[0].p;
 		m->a.ops->free(m->a.self, p);
 		if (m->a.ops->realloc(m->a.self, p, 8) || usable(m, p))
 			fm_die(m, "a corrupted heap resized or measured a block");
 		if (m->misuse != seen + 7)
 			fm_die(m, "a corrupted heap refused a call without saying so");
+		live_remove(m, 0); /* freed by the program, refused or not */
 	}
 	if (m->kind != BUDDY_ERR_CORRUPT)
 		fm_die(m, "a corrupted heap reported something else");

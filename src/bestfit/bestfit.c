@@ -225,7 +225,8 @@ size_t bfit_min_bytes(void)
 	 * Worst-case alignment padding, state, one word each of the start and
 	 * free bitmaps, granule 0, one block, sentinel.
 	 */
-	return (GRANULE - 1) + sizeof(struct bfit) + 2 * 8 + (GRANULE - 1) + 3 * (size_t)GRANULE;
+	return (GRANULE - 1) + sizeof(struct bfit) + 2 * sizeof(uint64_t) + (GRANULE - 1) +
+	       3 * (size_t)GRANULE;
 }
 
 /*
@@ -360,7 +361,8 @@ struct neighbours {
  * the tree. Nothing of g is written yet, and the tree is written only in
  * free blocks. -1 on damage (recorded).
  */
-static int release_prepare(struct bfit *h, uint32_t g, uint32_t n, struct neighbours *nb)
+static HOT_INLINE int release_prepare(struct bfit *h, uint32_t g, uint32_t n,
+				   struct neighbours *nb)
 {
 	uint32_t left = g > 1 ? prev_start(h, g - 1) : 0, next = g + n;
 
@@ -382,7 +384,8 @@ static int release_prepare(struct bfit *h, uint32_t g, uint32_t n, struct neighb
  * block in the tree. -1 when the tree turns out damaged (recorded); the
  * block is given up all the same.
  */
-static int release_commit(struct bfit *h, uint32_t g, uint32_t n, const struct neighbours *nb)
+static HOT_INLINE int release_commit(struct bfit *h, uint32_t g, uint32_t n,
+				  const struct neighbours *nb)
 {
 	if (nb->left) {
 		start_clear(h, g);

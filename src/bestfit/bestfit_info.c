@@ -166,12 +166,13 @@ static uint32_t scan_next_start(const struct bfit *h, uint32_t x)
 static void check_blocks(struct check_state *cs)
 {
 	const struct bfit *h = cs->h;
-	uint32_t g = 1, end = h->granules + 1;
-	int prev_free = 0;
+	uint32_t end = h->granules + 1;
 
-	if (!is_start(h, 1))
+	if (!is_start(h, 1)) {
 		check_fail(cs, "F1: no block starts at offset 0");
-	else
+	} else {
+		uint32_t g = 1;
+		int prev_free = 0;
 		while (g < end) {
 			uint32_t next = scan_next_start(h, g + 1);
 			if (next > end) {
@@ -182,6 +183,7 @@ static void check_blocks(struct check_state *cs)
 			prev_free = is_free(h, g);
 			g = next;
 		}
+	}
 	if (is_free(h, end) || *blk_hdr(h, end) != HDR_ALLOC)
 		check_fail(cs, "F4: sentinel damaged");
 }

@@ -199,12 +199,12 @@ static inline size_t level_up(size_t words)
 /* A block starts at g: set its bit, and each summary bit of a word newly not 0. */
 static inline void start_set(struct bfit *h, uint32_t g)
 {
-	uint64_t *lv = h->starts, old;
+	uint64_t *lv = h->starts;
 	size_t i = g, words = h->start_words;
 	unsigned k = 0;
 
 	for (;;) {
-		old = lv[i / 64];
+		uint64_t old = lv[i / 64];
 		lv[i / 64] = old | (uint64_t)1 << (i % 64);
 		if (old || ++k == h->nlevels)
 			return;

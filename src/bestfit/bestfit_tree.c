@@ -136,7 +136,8 @@ static int tree_join(struct bfit *h, uint32_t a, uint32_t b, uint32_t *link)
  * The descents below take their steps four at a time between budget
  * checks (a step checks only that the link stays in the area): a sound
  * tree is walked in at most free_blocks steps, so a budget of
- * free_blocks + 3 cannot run out before a cycle has been gone round.
+ * free_blocks + 3 cannot run out before a cycle has been gone round. The
+ * four calls in a row look alike to clang-tidy, but each moves the link on.
  */
 #define STEPS 4
 
@@ -159,6 +160,7 @@ int bfit_tree_insert(struct bfit *h, uint32_t g)
 
 	BUDDY_ASSERT(node_writable(h, g) && is_start(h, g)); /* F3, F6: only free blocks join */
 	*blk_prio(h, g) = pri;
+	/* NOLINTNEXTLINE(misc-redundant-expression): four steps, not one */
 	while (insert_step(h, &link, pri, k) && insert_step(h, &link, pri, k) &&
 	       insert_step(h, &link, pri, k) && insert_step(h, &link, pri, k))
 		if (unlikely((budget -= STEPS) < 0))
@@ -191,6 +193,7 @@ int bfit_tree_remove(struct bfit *h, uint32_t g)
 	uint64_t k = key_of(h, g);
 	budget_t budget = (budget_t)h->free_blocks + STEPS - 1;
 
+	/* NOLINTNEXTLINE(misc-redundant-expression): four steps, not one */
 	while (remove_step(h, &link, g, k) && remove_step(h, &link, g, k) &&
 	       remove_step(h, &link, g, k) && remove_step(h, &link, g, k))
 		if (unlikely((budget -= STEPS) < 0))
@@ -231,6 +234,7 @@ uint32_t bfit_tree_take(struct bfit *h, uint32_t n)
 	uint32_t *link = &h->root, *best_link = NULL, best, n_hdr = n << HDR_SHIFT;
 	budget_t budget = (budget_t)h->free_blocks + STEPS - 1;
 
+	/* NOLINTNEXTLINE(misc-redundant-expression): four steps, not one */
 	while (take_step(h, &link, &best_link, n_hdr) && take_step(h, &link, &best_link, n_hdr) &&
 	       take_step(h, &link, &best_link, n_hdr) && take_step(h, &link, &best_link, n_hdr))
 		if (unlikely((budget -= STEPS) < 0))

@@ -14,8 +14,10 @@
  *     [region: bytes][guard page][core metadata][struct bheap_chunk][side]
  *
  * In fixed mode the metadata comes before the region instead (see
- * bheap_setup_fixed), where an overflow cannot reach it either. A chunk whose blocks are all free goes back with munmap as soon as
- * the heap's free bytes exceed retain_bytes (checked after every free).
+ * bheap_setup_fixed), where an overflow cannot reach it either.
+ *
+ * A chunk whose blocks are all free goes back with munmap as soon as the
+ * heap's free bytes exceed retain_bytes (checked after every free).
  *
  * Each chunk's record is its region's owner in the zone, so the zone's own
  * lookup (one compare for the last region used, else a bisection) finds a

@@ -10,13 +10,13 @@
  * same lookup that finds its block (buddy_alloc_info, buddy_free_info).
  * Mapped chunks are laid out as
  *
- *     [region: bytes, aligned to bytes][core metadata][struct bheap_chunk][side]
+ *     [region: bytes, aligned to bytes][guard page][core metadata][struct bheap_chunk][side]
  *
  * in one mapping (the over-mapped head and tail used for alignment are
- * unmapped at once), with one system page between the region and its
- * metadata mapped without access (the guard: a program writing past the
- * end of the chunk's last block faults there instead of damaging the
- * metadata; it is counted in meta_bytes, as mapped address space). The side array has one byte per min_block page; for an
+ * unmapped at once). The guard page is mapped without access: a program
+ * writing past the end of the chunk's last block faults there instead of
+ * damaging the metadata (it is counted in meta_bytes, as mapped address
+ * space). The side array has one byte per min_block page; for an
  * allocated block of order k starting at page i, bytes i .. i+min(2^k,8)-1
  * hold its slack (block bytes minus requested bytes) in little-endian
  * order. A block of order k needs log2(min_block)+k bits for its slack and

@@ -294,7 +294,7 @@ static void test_heap_check_damaged_chunk_record(void **state)
 	struct buddy_region_info ri;
 	assert_int_equal(buddy_region_info(bheap_zone(h), 0, &ri), BUDDY_OK);
 	uintptr_t *rec = ri.owner; /* struct bheap_chunk: idle_next, then base */
-	uintptr_t saved[2] = { rec[0], rec[1] };
+	const uintptr_t saved[2] = { rec[0], rec[1] };
 	size_t problems = 0, blocks = 0;
 	rec[0] = (uintptr_t)0xdead0000; /* the idle list's link */
 	assert_true(bheap_check(h, quiet_report, &problems) > 0);
