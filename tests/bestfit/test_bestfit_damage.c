@@ -308,6 +308,178 @@ static void test_bestfit_damage_link_cycle(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* each call meets damage                                              */
+/* ------------------------------------------------------------------ */
+
+/* The tree's root made to lead outside the area: any walk of the tree meets it. */
+static void damage_root(void)
+{
+	put32(blk_left(h, h->root), 0xffffffffu);
+	put32(blk_right(h, h->root), 0xffffffffu);
+}
+
+/* realloc shrinking a block whose right neighbour's header is damaged: nothing changes. */
+static void test_bestfit_damage_realloc_shrink_refused(void **state)
+{
+	char *a = bfit_malloc(h, 200), *b = bfit_malloc(h, 28);
+
+	(void)state;
+	memset(a, 'a', 200);
+	bfit_free(h, b); /* a's right neighbour: free */
+	put32(a + 204, get32(a + 204) + (1u << HDR_SHIFT)); /* its size, one granule more */
+	errno = 0;
+	assert_null(bfit_realloc(h, a, 20));
+	assert_int_equal(errno, ENOMEM);
+	expect_corrupt("realloc", b);
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(a[i], 'a');
+}
+
+/* realloc shrinking, the tail then meeting a damaged tree: the shrink stands, reported. */
+static void test_bestfit_damage_realloc_shrink_tail_lost(void **state)
+{
+	char *a = bfit_malloc(h, 200);
+
+	(void)state;
+	bfit_malloc(h, 28); /* a's right neighbour: in use, so the tail does not merge */
+	memset(a, 'a', 200);
+	damage_root();
+	assert_ptr_equal(bfit_realloc(h, a, 20), a);
+	expect_corrupt("realloc", NULL);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(a[i], 'a');
+}
+
+/* realloc growing into a right neighbour whose header, or whose tree, is damaged. */
+static void test_bestfit_damage_realloc_grow(void **state)
+{
+	char *a = bfit_malloc(h, 28), *b = bfit_malloc(h, 100);
+
+	(void)state;
+	bfit_malloc(h, 28);
+	bfit_free(h, b);
+	put32(a + 28, 3u << HDR_SHIFT); /* b: 7 granules, now "3" */
+	assert_null(bfit_realloc(h, a, 60));
+	expect_corrupt("realloc", b);
+
+	heap_setup(NULL);
+	a = bfit_malloc(h, 28), b = bfit_malloc(h, 100);
+	bfit_malloc(h, 28);
+	bfit_free(h, b);
+	damage_root();
+	assert_null(bfit_realloc(h, a, 60)); /* b must leave the tree: it cannot be found */
+	expect_corrupt("realloc", NULL);
+}
+
+/* realloc moving: the old block's left neighbour is damaged; the new block is the result. */
+static void test_bestfit_damage_realloc_move(void **state)
+{
+	char *l = bfit_malloc(h, 28), *a = bfit_malloc(h, 28), *q;
+
+	(void)state;
+	SKIP_AT_FULL_CHECK(); /* the moving realloc's own malloc returns before the damage is met */
+	bfit_malloc(h, 28); /* in use after a: a cannot grow */
+	memset(a, 'a', 28);
+	bfit_free(h, l);
+	put32(l - 4, 5u << HDR_SHIFT); /* l's header: free, wrong size */
+	q = bfit_realloc(h, a, 300);
+	assert_non_null(q);
+	expect_corrupt("realloc", l);
+	for (int i = 0; i < 28; i++)
+		assert_int_equal(q[i], 'a');
+}
+
+/* realloc of a block whose own header is damaged: NULL with ENOMEM, reported. */
+static void test_bestfit_damage_realloc_own_header(void **state)
+{
+	char *a = bfit_malloc(h, 28), *b = bfit_malloc(h, 28);
+
+	(void)state;
+	put32(a + 28, 7u << HDR_SHIFT | HDR_ALLOC);
+	errno = 0;
+	assert_null(bfit_realloc(h, b, 10));
+	assert_int_equal(errno, ENOMEM);
+	expect_corrupt("realloc", b);
+}
+
+/* aligned_alloc and free meeting a damaged tree. */
+static void test_bestfit_damage_tree_met(void **state)
+{
+	char *a = bfit_malloc(h, 28), *b = bfit_malloc(h, 28), *c = bfit_malloc(h, 28);
+
+	(void)state;
+	bfit_malloc(h, 28);
+	bfit_free(h, a);
+	damage_root();
+	assert_null(bfit_aligned_alloc(h, 256, 10));
+	expect_corrupt("aligned_alloc", NULL);
+
+	heap_setup(NULL);
+	a = bfit_malloc(h, 28), b = bfit_malloc(h, 28), c = bfit_malloc(h, 28);
+	bfit_malloc(h, 28);
+	bfit_free(h, a);
+	bfit_free(h, c);
+	damage_root();
+	bfit_free(h, b); /* merges with a: a must leave the tree */
+	expect_corrupt("free", NULL);
+}
+
+/* xorshift64*, for reproducible random tests. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545F4914F6CDD1Dull;
+}
+
+/*
+ * The start bitmap's searches beyond one word, through the summary levels,
+ * against a plain scan, on a heap of 4 MiB (four levels) with start bits
+ * set and cleared at random; and a damaged summary bit that leads to an
+ * empty word answers "none" (no header can then agree), never a wrong
+ * start.
+ */
+static void test_bestfit_bitmap_searches(void **state)
+{
+	static _Alignas(16) unsigned char big[4u << 20];
+	struct bfit *saved = h;
+	const int rounds = bfit_test_light() ? 300 : 3000;
+
+	(void)state;
+	h = bfit_init(big, sizeof big, NULL, NULL);
+	assert_true(h->nlevels >= 3);
+	for (int r = 0; r < rounds; r++) {
+		uint32_t g = 2 + (uint32_t)(rng() % (h->granules - 1)), x, want;
+		if (rng() % 3)
+			start_set(h, g);
+		else if (g <= h->granules)
+			start_clear(h, g);
+		x = 1 + (uint32_t)(rng() % h->granules);
+		for (want = x; !is_start(h, want); want++)
+			;
+		assert_int_equal(next_start(h, x), want);
+		for (want = x; !is_start(h, want); want--)
+			;
+		assert_int_equal(prev_start(h, x), want);
+	}
+	/* Clear everything but granule 1 and the sentinel: the longest searches. */
+	for (uint32_t g = 2; g <= h->granules; g++)
+		if (is_start(h, g))
+			start_clear(h, g);
+	assert_int_equal(next_start(h, 2), h->granules + 1);
+	assert_int_equal(prev_start(h, h->granules), 1);
+	/* A summary bit set over an empty word, found searching either way. */
+	h->summary[0] |= (uint64_t)1 << 7;
+	assert_int_equal(bfit_next_start_far(h, 2), h->granules + 2);
+	assert_int_equal(bfit_prev_start_far(h, 64 * 12 + 5), 0);
+	h->summary[0] &= ~((uint64_t)1 << 7);
+	h = saved;
+}
+
+/* ------------------------------------------------------------------ */
 /* the default handler, and random damage                              */
 /* ------------------------------------------------------------------ */
 
@@ -331,17 +503,6 @@ static void test_bestfit_damage_default_handler_aborts(void **state)
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGABRT);
 	assert_non_null(strstr(out, "bfit: free(): corrupted block header at 0x"));
-}
-
-/* xorshift64*, for reproducible random damage. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
 }
 
 static int walk_nothing(void *arg, const struct bfit_block *b)
@@ -440,6 +601,13 @@ int main(void)
 		T(test_bestfit_damage_links_ff),
 		T(test_bestfit_damage_old_tag_harmless),
 		T(test_bestfit_damage_link_cycle),
+		T(test_bestfit_damage_realloc_shrink_refused),
+		T(test_bestfit_damage_realloc_shrink_tail_lost),
+		T(test_bestfit_damage_realloc_grow),
+		T(test_bestfit_damage_realloc_move),
+		T(test_bestfit_damage_realloc_own_header),
+		T(test_bestfit_damage_tree_met),
+		T(test_bestfit_bitmap_searches),
 		T(test_bestfit_damage_default_handler_aborts),
 		T(test_bestfit_damage_random),
 	};

@@ -310,6 +310,120 @@ static void test_heap_check_damaged_chunk_record(void **state)
 	bheap_destroy(h);
 }
 
+/* ------------------------------------------------------------------ */
+/* damage met by each kind of call                                     */
+/* ------------------------------------------------------------------ */
+
+/* A region whose chunk record went missing: every call on it reports damage. */
+static void test_heap_damage_chunk_record_missing(void **state)
+{
+	(void)state;
+	struct err_ctx e = { 0 };
+	struct bheap_config cfg = test_config(NULL, &e, 65536);
+	struct bheap *h = bheap_create(&cfg);
+	void *p = bheap_malloc(h, 100), *q = bheap_malloc(h, 100);
+	struct buddy_region_info ri;
+	size_t problems = 0;
+	assert_int_equal(buddy_region_info(bheap_zone(h), 0, &ri), BUDDY_OK);
+	/* The record the region names, lost (as a wild write would lose it). */
+	assert_int_equal(buddy_region_set_owner((struct buddy_zone *)bheap_zone(h), ri.base, NULL),
+			 BUDDY_OK);
+	assert_int_equal(bheap_usable_size(h, p), 0);
+	assert_int_equal(e.count, 1);
+	assert_int_equal(e.kind, BUDDY_ERR_CORRUPT);
+	assert_ptr_equal(e.ptr, p);
+	assert_non_null(strstr(e.msg, "bheap: malloc_usable_size(): chunk record missing"));
+	assert_null(bheap_realloc(h, q, 10));
+	assert_null(bheap_malloc(h, 10));
+	bheap_free(h, q);
+	assert_int_equal(e.count, 4);
+	assert_non_null(strstr(e.msg, "heap corrupted earlier"));
+	assert_true(bheap_check(h, quiet_report, &problems) > 0); /* H1 */
+	bheap_destroy(h);
+}
+
+/* realloc to 0 whose free drains the page cache onto a damaged cached block. */
+static void test_heap_damage_found_by_realloc_free(void **state)
+{
+	(void)state;
+	struct damaged d = { 0 };
+	damage_links(&d, 1); /* a cache of one block per size: the second free drains */
+	assert_null(bheap_realloc(d.h, d.c, 0));
+	expect_corrupt(&d, "realloc", 0);
+	bheap_destroy(d.h);
+}
+
+/* realloc growing into its upper buddy, whose links are damaged. */
+static void test_heap_damage_found_by_realloc_grow(void **state)
+{
+	(void)state;
+	struct damaged d = { 0 };
+	struct bheap_config cfg = test_config(NULL, &d.e, 65536);
+	cfg.cache_blocks = 0;
+	d.h = bheap_create(&cfg);
+	d.a = bheap_malloc(d.h, 64);
+	d.b = bheap_malloc(d.h, 64);
+	bheap_malloc(d.h, 128); /* keeps a and b from merging upward */
+	bheap_free(d.h, d.b); /* a's buddy, free */
+	memset(d.a, 'a', 64);
+	memset(d.a + 64, 0x41, 16);
+	errno = 0;
+	assert_null(bheap_realloc(d.h, d.a, 100)); /* would absorb b in place */
+	assert_int_equal(errno, ENOMEM);
+	expect_corrupt(&d, "realloc", 0);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(d.a[i], 'a');
+	bheap_destroy(d.h);
+}
+
+/*
+ * The last free of a chunk: giving the chunk back takes its cached blocks
+ * out of the cache, where one has damaged links; that free reports it.
+ */
+static void test_heap_damage_found_giving_a_chunk_back(void **state)
+{
+	(void)state;
+	struct err_ctx e = { 0 };
+	struct bheap_config cfg = test_config(NULL, &e, 65536);
+	cfg.retain_bytes = 0;
+	struct bheap *h = bheap_create(&cfg);
+	unsigned char *a = bheap_malloc(h, 64), *b = bheap_malloc(h, 64);
+	bheap_free(h, b); /* cached */
+	memset(a + 64, 0x41, 16);
+	bheap_free(h, a); /* the chunk is wholly free: it goes back, the cache drained first */
+	assert_int_equal(e.count, 1);
+	assert_int_equal(e.kind, BUDDY_ERR_CORRUPT);
+	assert_string_equal(e.op, "free");
+	assert_ptr_equal(e.ptr, b);
+	bheap_destroy(h);
+}
+
+/* A chunk record the checker cannot find where it must be: H1, and the walk stops. */
+static void test_heap_check_record_misplaced(void **state)
+{
+	(void)state;
+	struct bheap_config cfg = test_config(NULL, NULL, 65536);
+	struct bheap *h = bheap_create(&cfg);
+	void *p = bheap_malloc(h, 100);
+	struct buddy_region_info ri;
+	size_t problems = 0, blocks = 0;
+	assert_int_equal(buddy_region_info(bheap_zone(h), 0, &ri), BUDDY_OK);
+	struct buddy_zone *z = (struct buddy_zone *)bheap_zone(h);
+	static uintptr_t elsewhere[8];
+	assert_int_equal(buddy_region_set_owner(z, ri.base, elsewhere), BUDDY_OK);
+	assert_true(bheap_check(h, quiet_report, &problems) > 0);
+	assert_int_equal(bheap_walk(h, count_blocks, &blocks), 0);
+	assert_int_equal(blocks, 0);
+	uintptr_t *rec = ri.owner; /* fields: idle_next, base, bytes, ... side at the end */
+	assert_int_equal(buddy_region_set_owner(z, ri.base, rec), BUDDY_OK);
+	rec[2] += 16; /* bytes */
+	assert_true(bheap_check(h, NULL, NULL) > 0);
+	rec[2] -= 16;
+	assert_heap_ok(h);
+	bheap_free(h, p);
+	bheap_destroy(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +434,11 @@ int main(void)
 		cmocka_unit_test(test_heap_damage_found_by_free_reported),
 		cmocka_unit_test(test_heap_damage_default_handler_aborts),
 		cmocka_unit_test(test_heap_check_damaged_chunk_record),
+		cmocka_unit_test(test_heap_damage_chunk_record_missing),
+		cmocka_unit_test(test_heap_damage_found_by_realloc_free),
+		cmocka_unit_test(test_heap_damage_found_by_realloc_grow),
+		cmocka_unit_test(test_heap_damage_found_giving_a_chunk_back),
+		cmocka_unit_test(test_heap_check_record_misplaced),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
