@@ -210,6 +210,39 @@ uint32_t bfit_prev_start_far(const struct bfit *h, uint32_t x)
 	return (uint32_t)i;
 }
 
+/*
+ * Whether bits [a, b) of a bitmap level (lv, of `words` words) are all 0:
+ * the partial words at the ends directly, the whole words between through
+ * the level above when there are more than a few (a word of 0 has its
+ * summary bit clear). O(levels).
+ */
+static int level_bits_zero(const struct bfit *h, unsigned k, const uint64_t *lv, size_t words,
+			   size_t a, size_t b)
+{
+	size_t wa = a / 64, wb = b / 64;
+
+	if (a >= b)
+		return 1;
+	if (wa == wb)
+		return !(lv[wa] & (~(uint64_t)0 << (a % 64)) & ~(~(uint64_t)0 << (b % 64)));
+	if ((lv[wa] & (~(uint64_t)0 << (a % 64))) ||
+	    (b % 64 && (lv[wb] & ~(~(uint64_t)0 << (b % 64)))))
+		return 0;
+	if (wb - wa - 1 <= 4 || k + 1 == h->nlevels) {
+		for (size_t w = wa + 1; w < wb; w++)
+			if (lv[w])
+				return 0;
+		return 1;
+	}
+	return level_bits_zero(h, k + 1, k == 0 ? h->summary : lv + words, level_up(words), wa + 1,
+			       wb);
+}
+
+int bfit_no_start_between(const struct bfit *h, uint32_t a, uint32_t b)
+{
+	return level_bits_zero(h, 0, h->starts, h->start_words, a, b);
+}
+
 /* ------------------------------------------------------------------ */
 /* set-up                                                              */
 /* ------------------------------------------------------------------ */
@@ -290,6 +323,7 @@ struct bfit *bfit_init(void *buf, size_t size, const struct bfit_config *cfg, in
 	start_set(h, 1);
 	start_set(h, g + 1);
 	free_mark(h, 1);
+	h->last = 1;
 	*blk_hdr(h, 1) = g << HDR_SHIFT;
 	*blk_hdr(h, g + 1) = HDR_ALLOC;
 	bfit_tree_insert(h, 1);
@@ -321,6 +355,8 @@ static int free_block_add(struct bfit *h, uint32_t g, uint32_t n)
 	BUDDY_ASSERT(n >= 1 && g >= 1 && n <= h->granules + 1 - g); /* F1 */
 	*blk_hdr(h, g) = n << HDR_SHIFT;
 	free_mark(h, g);
+	if (g + n == h->granules + 1)
+		h->last = g;
 	return bfit_tree_insert(h, g);
 }
 
@@ -335,6 +371,8 @@ static int block_carve(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
 	BUDDY_ASSERT(m >= 1 && m <= n && n <= h->granules + 1 - g); /* F1 */
 	free_unmark(h, g);
 	*blk_hdr(h, g) = m << HDR_SHIFT | HDR_ALLOC;
+	if (g + m == h->granules + 1)
+		h->last = g;
 	h->used_bytes += (size_t)m * GRANULE;
 	if (h->used_bytes > h->peak_used_bytes)
 		h->peak_used_bytes = h->used_bytes;

@@ -32,12 +32,10 @@ const char *bfit_strerror(int status)
 	return status_text[status];
 }
 
-/* Bytes from the heap start to the end of the highest allocated block (from the bitmaps). */
+/* Bytes from the heap start to the end of the highest allocated block. */
 static size_t heap_footprint(const struct bfit *h)
 {
-	uint32_t last = prev_start(h, h->granules); /* the block before the sentinel */
-
-	return (size_t)((is_free(h, last) ? last : h->granules + 1) - 1) * GRANULE;
+	return (size_t)((is_free(h, h->last) ? h->last : h->granules + 1) - 1) * GRANULE;
 }
 
 void bfit_get_stats(const struct bfit *h, struct bfit_stats *st)
@@ -181,6 +179,9 @@ static void check_blocks(struct check_state *cs)
 			}
 			check_block(cs, g, next - g, prev_free);
 			prev_free = is_free(h, g);
+			if (next == end && g != h->last)
+				check_fail(cs, "F4: the last block is at offset %zu, recorded %zu",
+					   (size_t)(g - 1) * GRANULE, (size_t)(h->last - 1) * GRANULE);
 			g = next;
 		}
 	}

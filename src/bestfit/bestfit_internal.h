@@ -60,7 +60,8 @@
  *       iff the word below it is not 0.
  *   F3  Free bitmap: its bits are block starts, and a header's ALLOC flag
  *       is set iff its block's bit is clear.
- *   F4  Sentinel: the start bitmap holds it and its header is intact.
+ *   F4  Sentinel: the start bitmap holds it, its header is intact, and
+ *       `last` is the block before it.
  *   F5  Coalesced: no two free blocks are neighbours.
  *   F6  Tree: the treap holds exactly the free blocks, in (size, address)
  *       order, its priorities a max-heap; free_blocks counts them.
@@ -91,6 +92,7 @@ struct bfit {
 	/* --- the block area --- */
 	unsigned char *base;   /* 16-aligned; granule g is base + 16 * g */
 	uint32_t granules;     /* blocks tile granules 1..granules; sentinel at granules + 1 */
+	uint32_t last;         /* the last block, the one the sentinel follows */
 	uint64_t *starts;      /* start bitmap: bit g set iff a block or the sentinel starts at g */
 	uint64_t *free_starts; /* free bitmap: bit g set iff a free block starts at g */
 	uint64_t *summary;     /* the summary levels 1.., one after the other: bit w of
@@ -232,6 +234,8 @@ static inline void start_clear(struct bfit *h, uint32_t g)
 }
 
 BUDDY_INTERNAL uint32_t bfit_next_start_far(const struct bfit *h, uint32_t x);
+/* Whether no block starts in granules [a, b): O(log64 heap), for long spans. */
+BUDDY_INTERNAL int bfit_no_start_between(const struct bfit *h, uint32_t a, uint32_t b);
 BUDDY_INTERNAL uint32_t bfit_prev_start_far(const struct bfit *h, uint32_t x);
 
 /* The first block start at or after x (x <= granules + 1: the sentinel's bit ends the search). */
@@ -270,10 +274,16 @@ static inline uint32_t blk_checked_size(const struct bfit *h, uint32_t g, uint32
 	uint32_t hdr = *blk_hdr(h, g), n = hdr >> HDR_SHIFT, e = g + n;
 	if ((hdr & HDR_FLAGS) != flags || n == 0 || n > h->granules + 1 - g)
 		return 0;
-	/* The first start bit after g must be e: up to five words here, beyond by the summaries. */
+	/*
+	 * The first start bit after g must be e: up to five words here; the
+	 * last block (often the largest) by its record; others by the summaries.
+	 */
 	size_t w = (size_t)(g + 1) / 64, we = e / 64;
-	if (unlikely(we - w > 4))
-		return bfit_next_start_far(h, g + 1) == e ? n : 0;
+	if (unlikely(we - w > 4)) {
+		if (e == h->granules + 1)
+			return g == h->last ? n : 0;
+		return is_start(h, e) && bfit_no_start_between(h, g + 1, e) ? n : 0;
+	}
 	uint64_t bits = h->starts[w] & (~(uint64_t)0 << ((g + 1) % 64));
 	while (w < we) {
 		if (bits)

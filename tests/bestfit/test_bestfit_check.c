@@ -222,6 +222,10 @@ static void test_bestfit_check_sentinel(void **state)
 	check_reports("sentinel missing");
 	start_set(h, h->granules + 1);
 	check_clean();
+	h->last = gran(c); /* the record of the last block, wrong */
+	check_reports("F4: the last block is at offset");
+	h->last = gran(c) + 4;
+	check_clean();
 }
 
 static int block_count(void *arg, const struct bfit_block *blk)
