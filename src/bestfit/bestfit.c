@@ -183,9 +183,9 @@ uint32_t bfit_prev_start_far(const struct bfit *h, uint32_t x)
 	size_t words[8], i = x;
 	unsigned k = 0;
 
-	for (size_t w = x / 64; w > 0 && w + 3 > x / 64;)
-		if (h->starts[--w])
-			return (uint32_t)(w * 64 + 63 - (size_t)__builtin_clzll(h->starts[w]));
+	/* prev_start looked through x's word and the three before: start above them. */
+	if (x / 64 > 3)
+		i = (x / 64 - 3) * 64 - 1;
 
 	lv[0] = h->starts;
 	words[0] = h->start_words;
@@ -219,23 +219,27 @@ uint32_t bfit_prev_start_far(const struct bfit *h, uint32_t x)
 static int level_bits_zero(const struct bfit *h, unsigned k, const uint64_t *lv, size_t words,
 			   size_t a, size_t b)
 {
-	size_t wa = a / 64, wb = b / 64;
-
-	if (a >= b)
-		return 1;
-	if (wa == wb)
-		return !(lv[wa] & (~(uint64_t)0 << (a % 64)) & ~(~(uint64_t)0 << (b % 64)));
-	if ((lv[wa] & (~(uint64_t)0 << (a % 64))) ||
-	    (b % 64 && (lv[wb] & ~(~(uint64_t)0 << (b % 64)))))
-		return 0;
-	if (wb - wa - 1 <= 4 || k + 1 == h->nlevels) {
-		for (size_t w = wa + 1; w < wb; w++)
-			if (lv[w])
-				return 0;
-		return 1;
+	for (;;) {
+		size_t wa = a / 64, wb = b / 64;
+		if (a >= b)
+			return 1;
+		if (wa == wb)
+			return !(lv[wa] & (~(uint64_t)0 << (a % 64)) & ~(~(uint64_t)0 << (b % 64)));
+		if ((lv[wa] & (~(uint64_t)0 << (a % 64))) ||
+		    (b % 64 && (lv[wb] & ~(~(uint64_t)0 << (b % 64)))))
+			return 0;
+		if (wb - wa - 1 <= 4 || k + 1 == h->nlevels) {
+			for (size_t w = wa + 1; w < wb; w++)
+				if (lv[w])
+					return 0;
+			return 1;
+		}
+		/* The whole words between: their summary bits, one level up. */
+		lv = k++ == 0 ? h->summary : lv + words;
+		words = level_up(words);
+		a = wa + 1;
+		b = wb;
 	}
-	return level_bits_zero(h, k + 1, k == 0 ? h->summary : lv + words, level_up(words), wa + 1,
-			       wb);
 }
 
 int bfit_no_start_between(const struct bfit *h, uint32_t a, uint32_t b)
@@ -246,6 +250,8 @@ int bfit_no_start_between(const struct bfit *h, uint32_t a, uint32_t b)
 /* ------------------------------------------------------------------ */
 /* set-up                                                              */
 /* ------------------------------------------------------------------ */
+
+static int free_block_add(struct bfit *h, uint32_t g, uint32_t n);
 
 static uintptr_t align_up(uintptr_t v, uintptr_t a)
 {
@@ -322,11 +328,8 @@ struct bfit *bfit_init(void *buf, size_t size, const struct bfit_config *cfg, in
 	g = h->granules;
 	start_set(h, 1);
 	start_set(h, g + 1);
-	free_mark(h, 1);
-	h->last = 1;
-	*blk_hdr(h, 1) = g << HDR_SHIFT;
 	*blk_hdr(h, g + 1) = HDR_ALLOC;
-	bfit_tree_insert(h, 1);
+	free_block_add(h, 1, g); /* the top */
 	if (status)
 		*status = BFIT_OK;
 	return h;
@@ -349,15 +352,60 @@ static uint32_t granules_for(const struct bfit *h, size_t size)
 	return (uint32_t)((size + BFIT_HEADER_BYTES + GRANULE - 1) / GRANULE); /* >= 1 */
 }
 
-/* The block g of n granules becomes free: header, free bit, tree. */
+/*
+ * The top: the last block, when it is free, is kept out of the tree (as
+ * dlmalloc keeps its top chunk): allocations carved from the end of the heap
+ * and frees next to it then cost no tree updates. Its size comes from the
+ * record of the last block, never from its header. 0 when the last block is
+ * in use.
+ */
+static inline uint32_t top_size(const struct bfit *h)
+{
+	return is_free(h, h->last) ? h->granules + 1 - h->last : 0;
+}
+
+/* The top of n granules stops being a free block (handed out or merged). */
+static inline void top_drop(struct bfit *h, uint32_t n)
+{
+	h->free_bytes -= (size_t)n * GRANULE;
+	h->free_blocks--;
+}
+
+/* The block g of n granules becomes free: header, free bit, and the tree or the top. */
 static int free_block_add(struct bfit *h, uint32_t g, uint32_t n)
 {
 	BUDDY_ASSERT(n >= 1 && g >= 1 && n <= h->granules + 1 - g); /* F1 */
 	*blk_hdr(h, g) = n << HDR_SHIFT;
 	free_mark(h, g);
-	if (g + n == h->granules + 1)
+	if (g + n == h->granules + 1) {
 		h->last = g;
+		h->free_bytes += (size_t)n * GRANULE;
+		h->free_blocks++;
+		return 0;
+	}
 	return bfit_tree_insert(h, g);
+}
+
+/*
+ * The best fit for m granules, out of the free blocks, its size in *n: the
+ * tree's, or the top when it fits and is smaller than any tree block that
+ * fits (equal sizes go to the lower address, which is the tree's). 0 when
+ * nothing fits or the tree is damaged (recorded).
+ */
+static uint32_t block_take(struct bfit *h, uint32_t m, uint32_t *n)
+{
+	uint32_t top = top_size(h), g;
+
+	g = bfit_tree_take(h, m, top >= m ? top : UINT32_MAX);
+	if (g) {
+		*n = blk_size(h, g); /* checked as it was taken */
+		return g;
+	}
+	if (h->corrupted || top < m)
+		return 0;
+	top_drop(h, top);
+	*n = top;
+	return h->last;
 }
 
 /*
@@ -393,6 +441,24 @@ struct neighbours {
 	uint32_t right; /* its size: the free block just after has it, or 0 */
 };
 
+/* The free block after g + n granules: its checked size, 0 when in use, -1 damaged. */
+static HOT_INLINE int64_t right_free(struct bfit *h, uint32_t next)
+{
+	uint32_t rn;
+
+	if (!is_free(h, next))
+		return 0;
+	if (next == h->last) { /* the top: its size from the record */
+		rn = h->granules + 1 - next;
+		top_drop(h, rn);
+		return rn;
+	}
+	rn = blk_checked_size(h, next, 0);
+	if (!rn)
+		return bfit_damage(h, "corrupted block header", blk_ptr(h, next));
+	return bfit_tree_remove(h, next) ? (int64_t)rn : -1;
+}
+
 /*
  * Freeing the allocated block g of n granules, first step: find its free
  * neighbours, check their headers against the bitmaps, and take them out of
@@ -404,17 +470,16 @@ static HOT_INLINE int release_prepare(struct bfit *h, uint32_t g, uint32_t n,
 {
 	uint32_t left = g > 1 ? prev_start(h, g - 1) : 0, next = g + n;
 
+	int64_t rn;
+
 	nb->left = left && is_free(h, left) ? left : 0;
-	nb->right = 0;
 	if (nb->left && *blk_hdr(h, left) != (g - left) << HDR_SHIFT)
 		return bfit_damage(h, "corrupted block header", blk_ptr(h, left));
-	if (is_free(h, next) && (nb->right = blk_checked_size(h, next, 0)) == 0)
-		return bfit_damage(h, "corrupted block header", blk_ptr(h, next));
-	if (nb->left && !bfit_tree_remove(h, nb->left))
+	if (nb->left && !bfit_tree_remove(h, nb->left)) /* never the top: g follows it */
 		return -1;
-	if (nb->right && !bfit_tree_remove(h, next))
-		return -1;
-	return 0;
+	rn = right_free(h, next);
+	nb->right = rn > 0 ? (uint32_t)rn : 0;
+	return rn < 0 ? -1 : 0;
 }
 
 /*
@@ -516,7 +581,7 @@ static COLD void ptr_refused(struct bfit *h, int status, const char *func, const
 
 void *bfit_malloc(struct bfit *h, size_t size)
 {
-	uint32_t m, g;
+	uint32_t m, g, n = 0;
 
 	HEAP_CHECK_ON_RETURN(h);
 	if (unlikely(!h))
@@ -524,13 +589,13 @@ void *bfit_malloc(struct bfit *h, size_t size)
 	if (unlikely(h->corrupted))
 		return alloc_refused(h, "malloc");
 	m = granules_for(h, size);
-	g = m ? bfit_tree_take(h, m) : 0;
+	g = m ? block_take(h, m, &n) : 0;
 	if (unlikely(!g)) {
 		if (h->corrupted)
 			return alloc_refused(h, "malloc");
 		return alloc_fail(h, BFIT_ENOMEM, ENOMEM);
 	}
-	if (unlikely(block_carve(h, g, blk_size(h, g), m)))
+	if (unlikely(block_carve(h, g, n, m)))
 		return alloc_refused(h, "malloc");
 	return blk_ptr(h, g);
 }
@@ -623,12 +688,14 @@ static int block_grow(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
 
 	if (!is_free(h, next))
 		return 0;
-	rn = blk_checked_size(h, next, 0);
+	rn = next == h->last ? h->granules + 1 - next : blk_checked_size(h, next, 0);
 	if (!rn)
 		return bfit_damage(h, "corrupted block header", blk_ptr(h, next));
 	if (n + rn < m)
 		return 0;
-	if (!bfit_tree_remove(h, next))
+	if (next == h->last)
+		top_drop(h, rn);
+	else if (!bfit_tree_remove(h, next))
 		return -1;
 	start_clear(h, next);
 	free_unmark(h, next);
@@ -715,7 +782,7 @@ static uint32_t granule_aligned(const struct bfit *h, uint32_t g, size_t align)
 
 void *bfit_aligned_alloc(struct bfit *h, size_t align, size_t size)
 {
-	uint32_t m, g, n, k;
+	uint32_t m, g, n = 0, k;
 
 	HEAP_CHECK_ON_RETURN(h);
 	if (!h)
@@ -729,13 +796,12 @@ void *bfit_aligned_alloc(struct bfit *h, size_t align, size_t size)
 	m = granules_for(h, size);
 	if (!m || align / GRANULE > (size_t)h->granules - m + 1)
 		return alloc_fail(h, BFIT_ENOMEM, ENOMEM);
-	g = bfit_tree_take(h, m + (uint32_t)(align / GRANULE) - 1);
+	g = block_take(h, m + (uint32_t)(align / GRANULE) - 1, &n);
 	if (!g) {
 		if (h->corrupted)
 			return alloc_refused(h, "aligned_alloc");
 		return alloc_fail(h, BFIT_ENOMEM, ENOMEM);
 	}
-	n = blk_size(h, g);
 	k = granule_aligned(h, g, align);
 	if (k > g) { /* the head becomes a free block of its own */
 		start_set(h, k);

@@ -54,6 +54,8 @@ void bfit_get_stats(const struct bfit *h, struct bfit_stats *st)
 	st->free_blocks = h->free_blocks;
 	big = bfit_tree_largest(h);
 	st->largest_free_bytes = big ? (size_t)blk_size(h, big) * GRANULE : 0;
+	if (is_free(h, h->last) && (size_t)(h->granules + 1 - h->last) * GRANULE > st->largest_free_bytes)
+		st->largest_free_bytes = (size_t)(h->granules + 1 - h->last) * GRANULE; /* the top */
 	if (st->free_bytes)
 		st->fragmentation = 1.0 - (double)st->largest_free_bytes / (double)st->free_bytes;
 	st->footprint_bytes = heap_footprint(h);
@@ -106,6 +108,7 @@ struct check_state {
 	size_t used_bytes;      /* bytes in allocated blocks */
 	size_t live;            /* allocated blocks */
 	size_t tree_nodes;      /* nodes visited in the tree */
+	int top;                /* the last block is free (out of the tree) */
 };
 
 static void check_fail(struct check_state *cs, const char *fmt, ...)
@@ -145,7 +148,11 @@ static void check_block(struct check_state *cs, uint32_t g, uint32_t n, int prev
 	cs->free_blocks++;
 	if (prev_free)
 		check_fail(cs, "F5: free block at offset %zu follows a free block", off);
-	if (!bfit_tree_contains(h, g))
+	if (g == h->last)
+		cs->top = 1;
+	if (g == h->last && bfit_tree_contains(h, g))
+		check_fail(cs, "F6: the top, at offset %zu, is in the tree", off);
+	else if (g != h->last && !bfit_tree_contains(h, g))
 		check_fail(cs, "F6: free block at offset %zu is not in the tree", off);
 }
 
@@ -253,7 +260,7 @@ static void check_tree(struct check_state *cs, uint32_t t, uint32_t lo, uint32_t
 
 size_t bfit_check(const struct bfit *h, buddy_report_fn report, void *arg)
 {
-	struct check_state cs = { h, report, arg, 0, 0, 0, 0, 0, 0 };
+	struct check_state cs = { h, report, arg, 0, 0, 0, 0, 0, 0, 0 };
 
 	if (!h) {
 		check_fail(&cs, "no heap"); /* no invariant: an argument */
@@ -262,7 +269,7 @@ size_t bfit_check(const struct bfit *h, buddy_report_fn report, void *arg)
 	check_bitmaps(&cs);
 	check_blocks(&cs);
 	check_tree(&cs, h->root, 0, 0, 0);
-	if (cs.tree_nodes != cs.free_blocks || h->free_blocks != cs.free_blocks)
+	if (cs.tree_nodes + (size_t)cs.top != cs.free_blocks || h->free_blocks != cs.free_blocks)
 		check_fail(&cs, "F6: free blocks: %zu in the heap, %zu in the tree, counter %zu",
 			   cs.free_blocks, cs.tree_nodes, h->free_blocks);
 	if (h->free_bytes != cs.free_bytes || h->used_bytes != cs.used_bytes ||

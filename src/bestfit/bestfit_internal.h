@@ -63,8 +63,9 @@
  *   F4  Sentinel: the start bitmap holds it, its header is intact, and
  *       `last` is the block before it.
  *   F5  Coalesced: no two free blocks are neighbours.
- *   F6  Tree: the treap holds exactly the free blocks, in (size, address)
- *       order, its priorities a max-heap; free_blocks counts them.
+ *   F6  Tree: the treap holds exactly the free blocks but the top (the
+ *       last block, when free, which stays out of it), in (size, address)
+ *       order, its priorities a max-heap; free_blocks counts them all.
  *   F7  Counters: free_bytes, used_bytes and live_allocs are the sums over
  *       the blocks; peak_used_bytes >= used_bytes.
  *
@@ -272,7 +273,7 @@ static inline uint32_t prev_start(const struct bfit *h, uint32_t x)
 static inline uint32_t blk_checked_size(const struct bfit *h, uint32_t g, uint32_t flags)
 {
 	uint32_t hdr = *blk_hdr(h, g), n = hdr >> HDR_SHIFT, e = g + n;
-	if ((hdr & HDR_FLAGS) != flags || n == 0 || n > h->granules + 1 - g)
+	if ((hdr & HDR_FLAGS) != flags || n - 1u >= h->granules + 1 - g) /* n in 1..room */
 		return 0;
 	/*
 	 * The first start bit after g must be e: up to five words here; the
@@ -305,9 +306,10 @@ BUDDY_INTERNAL int bfit_tree_insert(struct bfit *h, uint32_t g);
 BUDDY_INTERNAL int bfit_tree_remove(struct bfit *h, uint32_t g);
 /*
  * Take the best fit for n granules out of the tree, checked (a free block
- * whose header is true); 0 when none fits, or on damage (recorded).
+ * whose header is true), if its size is at most max; 0 when none fits, when
+ * it is larger than max (nothing taken), or on damage (recorded).
  */
-BUDDY_INTERNAL uint32_t bfit_tree_take(struct bfit *h, uint32_t n);
+BUDDY_INTERNAL uint32_t bfit_tree_take(struct bfit *h, uint32_t n, uint32_t max);
 BUDDY_INTERNAL uint32_t bfit_tree_largest(const struct bfit *h);
 BUDDY_INTERNAL int bfit_tree_contains(const struct bfit *h, uint32_t g);
 

@@ -23,7 +23,8 @@
  * the free bitmap. A key (a node's header size) read on the way is not
  * checked: a damaged one can only misdirect the search.
  *
- * The free_bytes and free_blocks counters change here and only here.
+ * The free_bytes and free_blocks counters change here for the tree's
+ * blocks; the top (the last block, when free) is counted in bestfit.c.
  */
 #include "bestfit/bestfit_internal.h"
 
@@ -60,7 +61,7 @@ static inline int node_writable(const struct bfit *h, uint32_t t)
 /* The node a link lives in (0 for the root pointer). */
 static inline uint32_t link_owner(const struct bfit *h, const uint32_t *link)
 {
-	return link == &h->root ? 0 : (uint32_t)(((const unsigned char *)link - h->base) / GRANULE);
+	return link == &h->root ? 0 : (uint32_t)(((uintptr_t)link - (uintptr_t)h->base) / GRANULE);
 }
 
 /* A link that may be written: the root, or one in a free block. */
@@ -229,7 +230,7 @@ static inline int take_step(const struct bfit *h, uint32_t **link, uint32_t **be
 	return 1;
 }
 
-uint32_t bfit_tree_take(struct bfit *h, uint32_t n)
+uint32_t bfit_tree_take(struct bfit *h, uint32_t n, uint32_t max)
 {
 	uint32_t *link = &h->root, *best_link = NULL, best, n_hdr = n << HDR_SHIFT;
 	budget_t budget = (budget_t)h->free_blocks + STEPS - 1;
@@ -246,6 +247,8 @@ uint32_t bfit_tree_take(struct bfit *h, uint32_t n)
 	if (!best_link)
 		return 0;
 	best = *best_link;
+	if (blk_size(h, best) > max)
+		return 0; /* the caller has a smaller block that fits (checked when taken) */
 	/* The block handed out, and the node whose link changes, are free blocks. */
 	if (unlikely(!is_free(h, best) || !link_writable(h, best_link))) {
 		tree_damaged(h, is_free(h, best) ? link_owner(h, best_link) : best);

@@ -140,7 +140,22 @@ static void test_bestfit_check_tree_node_allocated(void **state)
 	check_clean();
 }
 
-/* The two free blocks, b and the tail, as a tree of our own making. */
+/*
+ * A second free block in the tree (the tail, the top, stays out of it):
+ * d, of four granules, after c. Layout A32 F48 A64 F64 A64 F*.
+ */
+static uint32_t second_free_block(void)
+{
+	char *d = bfit_malloc(h, 60);
+
+	bfit_malloc(h, 60);
+	bfit_free(h, d);
+	assert_true(bfit_test_layout(h, "A32 F48 A64 F64 A64 F*"));
+	check_clean();
+	return gran(d);
+}
+
+/* The two free blocks in the tree, as a tree of our own making. */
 static void tree_make(uint32_t root, uint32_t child, int left)
 {
 	h->root = root;
@@ -150,31 +165,31 @@ static void tree_make(uint32_t root, uint32_t child, int left)
 	*blk_right(h, child) = 0;
 }
 
-/* Rebuild the proper tree of b and the tail. */
-static void tree_restore(void)
+/* Rebuild the proper tree of b and d (given). */
+static void tree_restore(uint32_t d)
 {
 	h->root = 0;
-	h->free_blocks = 0;
-	h->free_bytes = 0;
+	h->free_blocks = 1; /* the top */
+	h->free_bytes = (size_t)(h->granules + 1 - h->last) * GRANULE;
 	bfit_tree_insert(h, gran(b));
-	bfit_tree_insert(h, gran(c) + 4);
+	bfit_tree_insert(h, d);
 }
 
 static void test_bestfit_check_tree_order(void **state)
 {
-	uint32_t small = gran(b), big = gran(c) + 4; /* keys: b < tail */
+	uint32_t big = second_free_block(), small = gran(b); /* keys: b < d */
 
 	(void)state;
 	assert_true(blk_size(h, small) < blk_size(h, big));
 	tree_make(small, big, 1); /* the larger key on the left */
 	check_reports("out of order");
-	tree_restore();
+	tree_restore(big);
 	check_clean();
 }
 
 static void test_bestfit_check_tree_heap_order(void **state)
 {
-	uint32_t small = gran(b), big = gran(c) + 4;
+	uint32_t big = second_free_block(), small = gran(b);
 
 	(void)state;
 	if (bfit_tree_priority(small) > bfit_tree_priority(big))
@@ -182,8 +197,15 @@ static void test_bestfit_check_tree_heap_order(void **state)
 	else
 		tree_make(small, big, 0);
 	check_reports("heap order");
-	tree_restore();
+	tree_restore(big);
 	check_clean();
+}
+
+static void test_bestfit_check_top_in_tree(void **state)
+{
+	(void)state;
+	bfit_tree_insert(h, h->last); /* the top may not be in the tree */
+	check_reports("F6: the top, at offset");
 }
 
 static void test_bestfit_check_tree_cycle(void **state)
@@ -281,6 +303,7 @@ int main(void)
 		T(test_bestfit_check_tree_node_allocated),
 		T(test_bestfit_check_tree_order),
 		T(test_bestfit_check_tree_heap_order),
+		T(test_bestfit_check_top_in_tree),
 		T(test_bestfit_check_tree_cycle),
 		T(test_bestfit_check_counters),
 		T(test_bestfit_check_sentinel),

@@ -324,6 +324,7 @@ static void test_bestfit_damage_realloc_shrink_refused(void **state)
 	char *a = bfit_malloc(h, 200), *b = bfit_malloc(h, 28);
 
 	(void)state;
+	bfit_malloc(h, 28); /* keeps b from merging into the top */
 	memset(a, 'a', 200);
 	bfit_free(h, b); /* a's right neighbour: free */
 	put32(a + 204, get32(a + 204) + (1u << HDR_SHIFT)); /* its size, one granule more */
@@ -338,10 +339,11 @@ static void test_bestfit_damage_realloc_shrink_refused(void **state)
 /* realloc shrinking, the tail then meeting a damaged tree: the shrink stands, reported. */
 static void test_bestfit_damage_realloc_shrink_tail_lost(void **state)
 {
-	char *a = bfit_malloc(h, 200);
+	char *x = bfit_malloc(h, 28), *a = bfit_malloc(h, 200);
 
 	(void)state;
 	bfit_malloc(h, 28); /* a's right neighbour: in use, so the tail does not merge */
+	bfit_free(h, x); /* a node in the tree to damage */
 	memset(a, 'a', 200);
 	damage_root();
 	assert_ptr_equal(bfit_realloc(h, a, 20), a);
