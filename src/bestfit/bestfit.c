@@ -251,7 +251,7 @@ int bfit_no_start_between(const struct bfit *h, uint32_t a, uint32_t b)
 /* set-up                                                              */
 /* ------------------------------------------------------------------ */
 
-static int free_block_add(struct bfit *h, uint32_t g, uint32_t n);
+static inline int free_block_add(struct bfit *h, uint32_t g, uint32_t n);
 
 static uintptr_t align_up(uintptr_t v, uintptr_t a)
 {
@@ -329,7 +329,7 @@ struct bfit *bfit_init(void *buf, size_t size, const struct bfit_config *cfg, in
 	start_set(h, 1);
 	start_set(h, g + 1);
 	*blk_hdr(h, g + 1) = HDR_ALLOC;
-	free_block_add(h, 1, g); /* the top */
+	free_block_add(h, 1, g); /* the top; the sentinel's PREV_FREE set */
 	if (status)
 		*status = BFIT_OK;
 	return h;
@@ -372,10 +372,11 @@ static inline void top_drop(struct bfit *h, uint32_t n)
 }
 
 /* The block g of n granules becomes free: header, free bit, and the tree or the top. */
-static int free_block_add(struct bfit *h, uint32_t g, uint32_t n)
+static HOT_INLINE int free_block_add(struct bfit *h, uint32_t g, uint32_t n)
 {
 	BUDDY_ASSERT(n >= 1 && g >= 1 && n <= h->granules + 1 - g); /* F1 */
-	*blk_hdr(h, g) = n << HDR_SHIFT;
+	*blk_hdr(h, g) = n << HDR_SHIFT; /* its left neighbour is in use */
+	*blk_hdr(h, g + n) |= HDR_PREV_FREE;
 	free_mark(h, g);
 	if (g + n == h->granules + 1) {
 		h->last = g;
@@ -392,7 +393,7 @@ static int free_block_add(struct bfit *h, uint32_t g, uint32_t n)
  * fits (equal sizes go to the lower address, which is the tree's). 0 when
  * nothing fits or the tree is damaged (recorded).
  */
-static uint32_t block_take(struct bfit *h, uint32_t m, uint32_t *n)
+static HOT_INLINE uint32_t block_take(struct bfit *h, uint32_t m, uint32_t *n)
 {
 	uint32_t top = top_size(h), g;
 
@@ -411,14 +412,15 @@ static uint32_t block_take(struct bfit *h, uint32_t m, uint32_t *n)
 /*
  * Make the block g of n granules (out of the tree) an allocated block of m
  * granules, m <= n, splitting off the tail as a free block when there is
- * one. The block's right neighbour is allocated, so the tail needs no
- * merge. -1 when the tree turns out damaged (recorded).
+ * one; prev is its PREV_FREE flag. The block's right neighbour is
+ * allocated, so the tail needs no merge. -1 when the tree turns out damaged
+ * (recorded).
  */
-static int block_carve(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
+static int block_carve(struct bfit *h, uint32_t g, uint32_t n, uint32_t m, uint32_t prev)
 {
 	BUDDY_ASSERT(m >= 1 && m <= n && n <= h->granules + 1 - g); /* F1 */
 	free_unmark(h, g);
-	*blk_hdr(h, g) = m << HDR_SHIFT | HDR_ALLOC;
+	*blk_hdr(h, g) = m << HDR_SHIFT | HDR_ALLOC | prev;
 	if (g + m == h->granules + 1)
 		h->last = g;
 	h->used_bytes += (size_t)m * GRANULE;
@@ -432,6 +434,7 @@ static int block_carve(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
 		start_set(h, g + m);
 		return free_block_add(h, g + m, n - m);
 	}
+	*blk_hdr(h, g + n) &= ~HDR_PREV_FREE;
 	return 0;
 }
 
@@ -466,10 +469,14 @@ static HOT_INLINE int64_t right_free(struct bfit *h, uint32_t next)
  * free blocks. -1 on damage (recorded).
  */
 static HOT_INLINE int release_prepare(struct bfit *h, uint32_t g, uint32_t n,
-				   struct neighbours *nb)
+				   struct neighbours *nb, int look_left)
 {
-	uint32_t left = g > 1 ? prev_start(h, g - 1) : 0, next = g + n;
-
+	/*
+	 * The left neighbour is looked for only when g's header says it is
+	 * free: a damaged hint can only leave two free blocks side by side.
+	 */
+	uint32_t left = look_left && (*blk_hdr(h, g) & HDR_PREV_FREE) ? prev_start(h, g - 1) : 0;
+	uint32_t next = g + n;
 	int64_t rn;
 
 	nb->left = left && is_free(h, left) ? left : 0;
@@ -508,7 +515,7 @@ static int block_release(struct bfit *h, uint32_t g, uint32_t n)
 {
 	struct neighbours nb;
 
-	if (release_prepare(h, g, n, &nb))
+	if (release_prepare(h, g, n, &nb, 1))
 		return -1;
 	return release_commit(h, g, n, &nb);
 }
@@ -595,7 +602,7 @@ void *bfit_malloc(struct bfit *h, size_t size)
 			return alloc_refused(h, "malloc");
 		return alloc_fail(h, BFIT_ENOMEM, ENOMEM);
 	}
-	if (unlikely(block_carve(h, g, n, m)))
+	if (unlikely(block_carve(h, g, n, m, 0)))
 		return alloc_refused(h, "malloc");
 	return blk_ptr(h, g);
 }
@@ -670,9 +677,9 @@ static int block_shrink(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
 {
 	struct neighbours nb;
 
-	if (release_prepare(h, g + m, n - m, &nb))
+	if (release_prepare(h, g + m, n - m, &nb, 0)) /* the tail's left is g, in use */
 		return 0;
-	*blk_hdr(h, g) = m << HDR_SHIFT | HDR_ALLOC;
+	*blk_hdr(h, g) = m << HDR_SHIFT | HDR_ALLOC | (*blk_hdr(h, g) & HDR_PREV_FREE);
 	start_set(h, g + m);
 	h->used_bytes -= (size_t)(n - m) * GRANULE;
 	return release_commit(h, g + m, n - m, &nb) ? -1 : 1;
@@ -702,7 +709,7 @@ static int block_grow(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
 	h->used_bytes -= (size_t)n * GRANULE; /* block_carve counts the block anew */
 	h->live_allocs--;
 	h->allocs--;
-	return block_carve(h, g, n + rn, m) ? -1 : 1;
+	return block_carve(h, g, n + rn, m, *blk_hdr(h, g) & HDR_PREV_FREE) ? -1 : 1;
 }
 
 /*
@@ -808,7 +815,7 @@ void *bfit_aligned_alloc(struct bfit *h, size_t align, size_t size)
 		if (free_block_add(h, g, k - g))
 			return alloc_refused(h, "aligned_alloc");
 	}
-	if (block_carve(h, k, n - (k - g), m))
+	if (block_carve(h, k, n - (k - g), m, k > g ? HDR_PREV_FREE : 0))
 		return alloc_refused(h, "aligned_alloc");
 	return blk_ptr(h, k);
 }

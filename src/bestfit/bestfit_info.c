@@ -136,9 +136,12 @@ static void check_block(struct check_state *cs, uint32_t g, uint32_t n, int prev
 	if (hdr >> HDR_SHIFT != n)
 		check_fail(cs, "F1: block at offset %zu: header size %u, the start bitmap %u", off,
 			   (unsigned)(hdr >> HDR_SHIFT), (unsigned)n);
-	if ((hdr & HDR_FLAGS) != (free_bit ? 0 : HDR_ALLOC))
+	if ((hdr & HDR_ALLOC) != (free_bit ? 0 : HDR_ALLOC))
 		check_fail(cs, "F3: block at offset %zu: header flags %u, free bit %d", off,
 			   (unsigned)(hdr & HDR_FLAGS), free_bit);
+	if (!!(hdr & HDR_PREV_FREE) != prev_free)
+		check_fail(cs, "F3: block at offset %zu: prev-free bit %d, left block free %d", off,
+			   !!(hdr & HDR_PREV_FREE), prev_free);
 	if (!free_bit) {
 		cs->used_bytes += (size_t)n * GRANULE;
 		cs->live++;
@@ -192,7 +195,8 @@ static void check_blocks(struct check_state *cs)
 			g = next;
 		}
 	}
-	if (is_free(h, end) || *blk_hdr(h, end) != HDR_ALLOC)
+	if (is_free(h, end) ||
+	    *blk_hdr(h, end) != (HDR_ALLOC | (is_free(h, h->last) ? HDR_PREV_FREE : 0)))
 		check_fail(cs, "F4: sentinel damaged");
 }
 

@@ -15,7 +15,9 @@
  * block of n granules occupies [base + 16g - 4, base + 16(g + n) - 4): a
  * 4-byte header just before the payload, then the payload.
  *
- *   header (u32): bits 2..31 size in granules, bit 0 ALLOC (bit 1 is 0).
+ *   header (u32): bits 2..31 size in granules, bit 1 PREV_FREE (a hint: the
+ *                 block to the left is free; when clear, a free does not
+ *                 look for a free left neighbour), bit 0 ALLOC.
  *   free block:   payload bytes 0..3 left child, 4..7 right child (tree
  *                 links, granule indices), 8..11 its tree priority (a
  *                 copy of bfit_tree_priority(g), kept so that a descent
@@ -59,7 +61,8 @@
  *   F2  Start bitmap: no bits past the sentinel's; each summary bit is set
  *       iff the word below it is not 0.
  *   F3  Free bitmap: its bits are block starts, and a header's ALLOC flag
- *       is set iff its block's bit is clear.
+ *       is set iff its block's bit is clear; its PREV_FREE flag (and the
+ *       sentinel's) iff the block to its left is free.
  *   F4  Sentinel: the start bitmap holds it, its header is intact, and
  *       `last` is the block before it.
  *   F5  Coalesced: no two free blocks are neighbours.
@@ -84,6 +87,7 @@
 #include "common/debug.h"
 
 #define HDR_ALLOC 0x1u
+#define HDR_PREV_FREE 0x2u
 #define HDR_FLAGS 0x3u
 #define HDR_SHIFT 2
 #define GRANULE 16u
@@ -266,14 +270,15 @@ static inline uint32_t prev_start(const struct bfit *h, uint32_t x)
 
 /*
  * The size of the block g if its header is true: the size the start bitmap
- * gives it (the next start bit is at g + n), and flags (HDR_ALLOC or 0)
- * as expected. 0 when the header is damaged. O(1) for blocks of a few
+ * gives it (the next start bit is at g + n), and ALLOC as expected (flags
+ * HDR_ALLOC; PREV_FREE may be either) or a free block's (flags 0: neither,
+ * since a free block's left neighbour is in use). 0 when the header is damaged. O(1) for blocks of a few
  * KiB, O(log64 heap) beyond.
  */
 static inline uint32_t blk_checked_size(const struct bfit *h, uint32_t g, uint32_t flags)
 {
 	uint32_t hdr = *blk_hdr(h, g), n = hdr >> HDR_SHIFT, e = g + n;
-	if ((hdr & HDR_FLAGS) != flags || n - 1u >= h->granules + 1 - g) /* n in 1..room */
+	if ((hdr & (flags ? HDR_ALLOC : HDR_FLAGS)) != flags || n - 1u >= h->granules + 1 - g)
 		return 0;
 	/*
 	 * The first start bit after g must be e: up to five words here; the

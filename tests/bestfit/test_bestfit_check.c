@@ -102,11 +102,13 @@ static void test_bestfit_check_free_bit(void **state)
 static void test_bestfit_check_header_flags(void **state)
 {
 	(void)state;
+	/* c follows the free block b: PREV_FREE set. */
 	*blk_hdr(h, gran(c)) &= ~HDR_ALLOC;
-	check_reports("header flags 0, free bit 0");
-	*blk_hdr(h, gran(c)) |= HDR_ALLOC | 0x2u; /* the unused bit set */
-	check_reports("header flags 3");
-	*blk_hdr(h, gran(c)) &= ~0x2u;
+	check_reports("header flags 2, free bit 0");
+	*blk_hdr(h, gran(c)) |= HDR_ALLOC;
+	*blk_hdr(h, gran(c)) &= ~HDR_PREV_FREE;
+	check_reports("prev-free bit 0, left block free 1");
+	*blk_hdr(h, gran(c)) |= HDR_PREV_FREE;
 	check_clean();
 }
 
