@@ -35,7 +35,9 @@ fn pow2_heap() -> (Heap, usize) {
     .unwrap();
     let len = (0..)
         .map(|i| (1 << 16) + i * MIN_BLOCK)
-        .find(|&len| len / MIN_BLOCK - z.meta_size(len).div_ceil(MIN_BLOCK) - 64 / MIN_BLOCK == 4096)
+        .find(|&len| {
+            len / MIN_BLOCK - z.meta_size(len).div_ceil(MIN_BLOCK) - 64 / MIN_BLOCK == 4096
+        })
         .unwrap();
     let (h, base) = heap_over(len, 4096);
     assert_eq!(h.zone().stats().total_pages, 4096);
