@@ -39,7 +39,8 @@ struct counting {
 static struct counting C;
 
 /* The zone's shared state, as bytes: the structure, then each region's
- * metadata (header, bitmaps, and the page bytes when asked). */
+ * metadata (header, bitmaps, and the page bytes when asked; not the unused
+ * guard in front of carved metadata, never written). */
 static size_t photograph(const struct buddy_zone *z, unsigned char *buf)
 {
 	size_t len = sizeof(*z);
@@ -50,11 +51,11 @@ static size_t photograph(const struct buddy_zone *z, unsigned char *buf)
 	if (!C.with_pages)
 		memset(buf + offsetof(struct buddy_zone, peak_used_pages), 0, sizeof(z->peak_used_pages));
 	for (const struct buddy_region *r = z->regions; r; r = r->next) {
-		size_t n = (size_t)((const unsigned char *)r->pg - (const unsigned char *)r->meta);
+		size_t n = (size_t)((const unsigned char *)r->pg - (const unsigned char *)r);
 		if (C.with_pages)
 			n += r->nr_pages;
 		assert_true(len + n <= SNAP_BYTES);
-		memcpy(buf + len, r->meta, n);
+		memcpy(buf + len, r, n);
 		len += n;
 	}
 	return len;
