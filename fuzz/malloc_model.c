@@ -48,12 +48,33 @@ static int ranges_overlap(const unsigned char *a, size_t alen, const unsigned ch
 	return a < b + blen && b < a + alen;
 }
 
+/*
+ * Whether the n bytes at p all hold v: eight at a time (each comparison in
+ * the harness is instrumented for the fuzzer, and this loop dominated the
+ * run time when it went byte by byte).
+ */
+static int bytes_are(const unsigned char *p, size_t n, unsigned char v)
+{
+	const uint64_t vv = v * (uint64_t)0x0101010101010101u;
+	size_t b = 0;
+
+	for (; b + 8 <= n; b += 8) {
+		uint64_t w;
+		memcpy(&w, p + b, 8);
+		if (w != vv)
+			return 0;
+	}
+	for (; b < n; b++)
+		if (p[b] != v)
+			return 0;
+	return 1;
+}
+
 static void live_verify(const struct fm_model *m, int i)
 {
 	const struct fm_live *l = &m->live[i];
-	for (size_t b = 0; b < l->size; b++)
-		if (l->p[b] != l->tag)
-			fm_die(m, "allocation contents changed while it was live");
+	if (!bytes_are(l->p, l->size, l->tag))
+		fm_die(m, "allocation contents changed while it was live");
 }
 
 /* A block given back: remembered, so damage may write through a stale pointer. */
@@ -144,9 +165,8 @@ static void op_realloc(struct fm_model *m, struct fuzz_input *in)
 		freed_note(m, l.p, l.usable);
 	live_remove(m, i);
 	size_t keep = l.size < size ? l.size : size;
-	for (size_t b = 0; b < keep; b++)
-		if (q[b] != l.tag)
-			fm_die(m, "realloc lost contents");
+	if (!bytes_are(q, keep, l.tag))
+		fm_die(m, "realloc lost contents");
 	fm_live_add(m, q, size, 0);
 }
 
