@@ -148,6 +148,41 @@ static void test_bestfit_damage_size_doubled(void **state)
 		assert_int_equal(c[i], 'c');
 }
 
+/*
+ * A header claiming a size that ends elsewhere than the next block: a few
+ * words away with a block starting between, inside a block far away, at a
+ * far block with another between, and at the end of the heap (the last
+ * block's record says it is not). Each found by the free before it acts.
+ */
+static void test_bestfit_damage_size_claims_far(void **state)
+{
+	static _Alignas(16) unsigned char big[64u << 10];
+
+	(void)state;
+	for (int v = 0; v < 4; v++) {
+		h = bfit_test_heap(big, sizeof big, 0, &errs);
+		assert_non_null(h);
+		char *a = bfit_malloc(h, 20), *mid = bfit_malloc(h, 8000), *c = bfit_malloc(h, 20);
+		assert_non_null(a);
+		assert_non_null(mid);
+		assert_non_null(c);
+		uint32_t ga = granule_of(a), claim;
+		switch (v) {
+		case 0: claim = 100; break;
+		case 1: claim = 300; break;
+		case 2: claim = granule_of(c) - ga; break;
+		default: claim = h->granules + 1 - ga; break;
+		}
+		memset(c, 'c', 20);
+		put32(a - 4, claim << HDR_SHIFT | (get32(a - 4) & HDR_FLAGS));
+		bfit_free(h, a);
+		expect_corrupt("free", a);
+		expect_refusals(c);
+		for (int i = 0; i < 20; i++)
+			assert_int_equal(c[i], 'c');
+	}
+}
+
 /* A one-bit overflow clears c's allocated bit: b's free must not merge into c. */
 static void test_bestfit_damage_alloc_bit_cleared(void **state)
 {
@@ -606,6 +641,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_bestfit_damage_size_doubled),
+		T(test_bestfit_damage_size_claims_far),
 		T(test_bestfit_damage_alloc_bit_cleared),
 		T(test_bestfit_damage_fake_prev_free),
 		T(test_bestfit_damage_free_size_enlarged),

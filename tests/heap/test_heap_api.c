@@ -79,6 +79,19 @@ static void test_heap_malloc_huge_fails_enomem(void **state)
 	bheap_destroy(h);
 }
 
+static void count_report(void *arg, const char *msg)
+{
+	(void)msg;
+	(*(size_t *)arg)++;
+}
+
+static int count_walk(void *arg, const struct bheap_block *b)
+{
+	(void)b;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
 static void test_heap_null_heap_is_rejected(void **state)
 {
 	(void)state;
@@ -95,6 +108,21 @@ static void test_heap_null_heap_is_rejected(void **state)
 	bheap_destroy(NULL);
 	assert_null(bheap_zone(NULL));
 	assert_int_equal(bheap_check(NULL, NULL, NULL), 1); /* a NULL heap is one problem, as for every checker */
+	size_t reports = 0;
+	assert_int_equal(bheap_check(NULL, count_report, &reports), 1);
+	assert_int_equal(reports, 1);
+	struct bheap_stats st;
+	memset(&st, 0xff, sizeof st);
+	bheap_get_stats(NULL, &st); /* all zero */
+	assert_int_equal(st.live_allocs, 0);
+	assert_int_equal(st.min_block, 0);
+	assert_int_equal(bheap_walk(NULL, count_walk, &reports), 0);
+	struct balloc b;
+	assert_int_equal(bheap_balloc(NULL, &b), EINVAL);
+	struct bheap *h = heap_new(0);
+	assert_int_equal(bheap_walk(h, NULL, NULL), 0);
+	assert_int_equal(bheap_balloc(h, NULL), EINVAL);
+	bheap_destroy(h);
 }
 
 static void test_heap_free_null_does_nothing(void **state)

@@ -310,6 +310,34 @@ static void test_heap_check_damaged_chunk_record(void **state)
 	bheap_destroy(h);
 }
 
+/* The idle list damaged into a loop: the checker reports it and stops. */
+static void test_heap_check_idle_list_loop(void **state)
+{
+	(void)state;
+	struct err_ctx e = { 0 };
+	struct bheap_config cfg = test_config(NULL, &e, 65536);
+	cfg.retain_bytes = 4 * cfg.chunk_bytes; /* both chunks stay, idle */
+	struct bheap *h = bheap_create(&cfg);
+	void *p = bheap_malloc(h, 40000), *q = bheap_malloc(h, 40000);
+	assert_non_null(p);
+	assert_non_null(q);
+	bheap_free(h, p);
+	bheap_free(h, q);
+	assert_heap_ok(h); /* two idle chunks, in address order */
+	struct buddy_region_info r0, r1;
+	assert_int_equal(buddy_region_info(bheap_zone(h), 0, &r0), BUDDY_OK);
+	assert_int_equal(buddy_region_info(bheap_zone(h), 1, &r1), BUDDY_OK);
+	uintptr_t *first = (uintptr_t)r0.base < (uintptr_t)r1.base ? r0.owner : r1.owner;
+	const uintptr_t saved = first[0]; /* struct bheap_chunk: idle_next first */
+	size_t problems = 0;
+	first[0] = (uintptr_t)first; /* the first idle chunk links to itself */
+	assert_true(bheap_check(h, quiet_report, &problems) >= 2); /* order, then count */
+	first[0] = saved;
+	assert_heap_ok(h);
+	assert_int_equal(e.count, 0);
+	bheap_destroy(h);
+}
+
 /* ------------------------------------------------------------------ */
 /* damage met by each kind of call                                     */
 /* ------------------------------------------------------------------ */
@@ -434,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_heap_damage_found_by_free_reported),
 		cmocka_unit_test(test_heap_damage_default_handler_aborts),
 		cmocka_unit_test(test_heap_check_damaged_chunk_record),
+		cmocka_unit_test(test_heap_check_idle_list_loop),
 		cmocka_unit_test(test_heap_damage_chunk_record_missing),
 		cmocka_unit_test(test_heap_damage_found_by_realloc_free),
 		cmocka_unit_test(test_heap_damage_found_by_realloc_grow),

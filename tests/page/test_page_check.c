@@ -319,8 +319,19 @@ static void test_page_check_region_header_damaged(void **state)
 	struct buddy_region_info ri;
 	static uint8_t far_away[64];
 
-	for (int c = 0; c < 9; c++) {
+	size_t pg_off = (size_t)((uintptr_t)saved.pg - (uintptr_t)saved.meta);
+
+	for (int c = 0; c < 15; c++) {
 		switch (c) {
+		case 9: r->nr_pages = 0; break;
+		case 10: /* a page count whose byte length overflows */
+			r->meta_bytes = SIZE_MAX / 2;
+			r->nr_pages = SIZE_MAX / 4;
+			break;
+		case 11: r->base += 8; break;
+		case 12: r->end = r->base - PS; break;
+		case 13: r->meta_bytes = r->nr_pages; break; /* the bitmaps run past it */
+		case 14: r->meta_bytes = pg_off + r->nr_pages - 1; break; /* a page byte short */
 		case 0: r->pg = far_away; break;
 		case 1: r->pg = (uint8_t *)(uintptr_t)0x10; break;
 		case 2: r->map[0] = (map_word *)(uintptr_t)0xdead0000; break;
