@@ -452,10 +452,11 @@ static void test_bestfit_damage_realloc_own_header(void **state)
 /* aligned_alloc and free meeting a damaged tree. */
 static void test_bestfit_damage_tree_met(void **state)
 {
-	char *a = bfit_malloc(h, 28), *b = bfit_malloc(h, 28), *c = bfit_malloc(h, 28);
+	char *a = bfit_malloc(h, 28), *b, *c;
 
 	(void)state;
-	bfit_malloc(h, 28);
+	for (int i = 0; i < 3; i++)
+		bfit_malloc(h, 28);
 	bfit_free(h, a);
 	damage_root();
 	assert_null(bfit_aligned_alloc(h, 256, 10));
