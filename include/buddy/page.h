@@ -301,6 +301,9 @@ struct buddy_zone {
 	int poison;                 /* fill freed pages, check them on allocation */
 	unsigned nr_fast_orders;    /* orders below this take the fast paths:
 				     * nr_pcp_orders, or 0 when poisoning */
+	unsigned nr_single_orders;  /* orders below this take the one-thread fast
+				     * paths: nr_fast_orders in a zone without lock,
+				     * page-set hook, page sets or damage; else 0 */
 	buddy_error_fn on_error;
 	void *error_arg;
 	char name[16];

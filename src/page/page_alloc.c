@@ -110,26 +110,23 @@ static int fail(struct buddy_zone *z, int status)
 	return status;
 }
 
+/*
+ * The one-thread fast paths (buddy_alloc_pages, buddy_free_pages) serve a
+ * zone that takes no lock, gives no page set and holds none, and has seen
+ * no damage: one compare of the order against nr_single_orders says so.
+ * Called whenever one of those changes. A zone with a lock or a page-set
+ * hook keeps the 0 it was initialised with, so the field is written only
+ * where no other thread can be reading it.
+ */
+static void single_update(struct buddy_zone *z)
+{
+	if (!z->lock && !z->pageset_get)
+		z->nr_single_orders = !z->pagesets && !z->corrupted ? z->nr_fast_orders : 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* the zone lock and the page-set protocol (see the top of this file)   */
 /* ------------------------------------------------------------------ */
-
-void buddy_zone_lock(const struct buddy_zone *z)
-{
-	if (z && z->lock)
-		z->lock(z->lock_arg);
-}
-
-void buddy_zone_unlock(const struct buddy_zone *z)
-{
-	if (z && z->unlock)
-		z->unlock(z->lock_arg);
-}
-
-void buddy_zone_unlock_at_exit(const struct buddy_zone **zp)
-{
-	buddy_zone_unlock(*zp);
-}
 
 /* Take the zone lock without waiting, where the caller can do without it. */
 static int zone_trylock(const struct buddy_zone *z)
@@ -249,6 +246,20 @@ static void zone_check_on_return(struct buddy_zone **zp)
 #endif
 #define ZONE_CHECK_ON_RETURN(z) BUDDY_CHECK_ON_RETURN(zone_check_on_return, z)
 
+#if BUDDY_DEBUG >= 2
+/*
+ * The same for the one-thread fast paths (single_update), which run
+ * without the zone path's frame: only a zone they serve, since another
+ * zone's lock is no longer held here (its zone path checks under it).
+ */
+static void single_check_on_return(struct buddy_zone **zp)
+{
+	if (*zp && (*zp)->nr_single_orders)
+		zone_check_on_return(zp);
+}
+#endif
+#define SINGLE_CHECK_ON_RETURN(z) BUDDY_CHECK_ON_RETURN(single_check_on_return, z)
+
 /* ------------------------------------------------------------------ */
 /* free lists                                                          */
 /* ------------------------------------------------------------------ */
@@ -306,6 +317,7 @@ static COLD int corrupt(struct buddy_zone *z, const char *op, const char *what,
 		z->on_error(z->error_arg, BUDDY_ERR_CORRUPT, op, where, msg);
 	}
 	STORE_RELAXED(&z->corrupted, 1);
+	single_update(z);
 	set_error(z, BUDDY_ECORRUPT);
 	/* Page sets close too: their owners' calls go to the zone, which refuses. */
 	for (struct buddy_pageset *ps = z->pagesets; ps; ps = ps->next)
@@ -814,6 +826,7 @@ int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
 	z->pageset_arg = cfg->pageset_arg;
 	z->barrier = cfg->barrier;
 	z->relax = cfg->relax;
+	single_update(z);
 	return BUDDY_OK;
 }
 
@@ -1131,6 +1144,7 @@ int buddy_pageset_init(struct buddy_zone *z, struct buddy_pageset *ps)
 	buddy_zone_lock(z);
 	ps->next = z->pagesets;
 	z->pagesets = ps;
+	single_update(z);
 	ps_mark(z, ps);
 	buddy_zone_unlock(z);
 	registry_unlock(z);
@@ -1148,6 +1162,7 @@ static void ps_unregister(struct buddy_zone *z, struct buddy_pageset *ps)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = ps->next;
+	single_update(z);
 	STORE_RELAXED(&ps->zone, NULL);
 }
 
@@ -1412,24 +1427,57 @@ static NOINLINE void *alloc_pages_hook(struct buddy_zone *z, unsigned order, uns
 	return ps ? pageset_alloc(ps, order, flags) : alloc_pages_zone(z, order, flags);
 }
 
-/*
- * One fast path: through the caller's page set when the zone gives one
- * (buddy_config.pageset), else the zone path, which takes the zone's page
- * cache first (pcp_take: its links checked before use).
- */
-void *buddy_alloc_pages(struct buddy_zone *z, unsigned order, unsigned flags)
+/* Anything but the one-thread fast path: the caller's page set, or the zone path. */
+static NOINLINE void *alloc_pages_other(struct buddy_zone *z, unsigned order, unsigned flags)
 {
 	if (unlikely(!z))
 		return NULL;
 	if (z->pageset_get)
 		return alloc_pages_hook(z, order, flags);
-	if (likely(!z->lock && order < z->nr_fast_orders && z->pcp[order].count && !z->corrupted)) {
-		/* A zone for one thread: its page cache without the zone path's frame. */
-		size_t idx;
-		struct buddy_region *r = pcp_take(z, order, &idx);
-		return likely(r != NULL) ? alloc_finish(z, r, idx, order, flags) : NULL;
-	}
 	return alloc_pages_zone(z, order, flags);
+}
+
+/*
+ * The one-thread fast path (a zone without lock or page sets,
+ * single_update): the newest block on the page cache list of this order,
+ * when it and the link stored in it (checked: a cached block of this
+ * order, pointing back) lie in the last region used. It calls nothing, so
+ * it needs no stack frame; anything unusual goes to the zone path, which
+ * checks and reports fully. Other zones: through the caller's page set
+ * when the zone gives one (buddy_config.pageset), else the zone path.
+ */
+void *buddy_alloc_pages(struct buddy_zone *z, unsigned order, unsigned flags)
+{
+	SINGLE_CHECK_ON_RETURN(z); /* at the very end: after damage is recorded, too */
+	if (likely(z && order < z->nr_single_orders)) {
+		struct buddy_list *h = &z->pcp[order].list, *n = h->next, *next;
+		const struct buddy_region *r = z->hint;
+		if (likely(r != NULL)) {
+			uintptr_t base = r->base, span = r->end - base, off = (uintptr_t)n - base;
+			if (likely(off < span && n->prev == h)) { /* n == h: the head is in no region */
+				next = n->next;
+				uintptr_t noff = (uintptr_t)next - base;
+				if (likely((next == h || (noff < span && !(noff & (z->page_size - 1)) &&
+							  r->pg[noff >> z->page_shift] == (PG_CACHED | order))) &&
+					   next->prev == n)) {
+					h->next = next;
+					next->prev = h;
+					z->pcp[order].count--;
+					z->cached_pages -= (size_t)1 << order;
+					r->pg[off >> z->page_shift] = (uint8_t)(PG_HEAD | order);
+					size_t used = z->total_pages - z->free_pages - z->cached_pages;
+					if (used > z->peak_used_pages)
+						z->peak_used_pages = used;
+					z->allocs++;
+					annot_alloc(n, (size_t)z->page_size << order);
+					if (unlikely(flags & BUDDY_ZERO))
+						return zero_fill(n, (size_t)z->page_size << order);
+					return n;
+				}
+			}
+		}
+	}
+	return alloc_pages_other(z, order, flags);
 }
 
 /*
@@ -1659,7 +1707,7 @@ int buddy_alloc_info(struct buddy_zone *z, const void *addr, struct buddy_alloc_
 	return st;
 }
 
-int buddy_free_info(struct buddy_zone *z, void *addr, struct buddy_alloc_info *info)
+static NOINLINE int free_info_zone(struct buddy_zone *z, void *addr, struct buddy_alloc_info *info)
 {
 	struct buddy_region *r;
 	size_t idx;
@@ -1799,32 +1847,79 @@ static NOINLINE int free_pages_hook(struct buddy_zone *z, void *addr, unsigned o
 	return ps ? pageset_free(ps, addr, order) : free_pages_zone(z, addr, order);
 }
 
-int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
+/* Anything but the one-thread fast path: the caller's page set, or the zone path. */
+static NOINLINE int free_pages_other(struct buddy_zone *z, void *addr, unsigned order)
 {
 	if (z && z->pageset_get)
-		return free_pages_hook(z, addr, order_given(order));
-	if (likely(z && !z->lock && order < z->nr_fast_orders && !z->corrupted)) {
-		/* A zone for one thread: a single block of a cached order, in the last
-		 * region used, goes straight onto the page cache. */
-		uintptr_t a = (uintptr_t)addr;
-		struct buddy_region *r = hint_region(z->hint, a);
-		if (likely(r && !(a & (z->page_size - 1)))) {
-			size_t idx = region_index(z, r, a);
-			if (likely(r->pg[idx] == (PG_HEAD | order))) {
-				annot_free(addr, (size_t)z->page_size << order);
-				z->frees++;
-				return pcp_put(z, r, idx, order);
+		return free_pages_hook(z, addr, order);
+	return free_pages_zone(z, addr, order);
+}
+
+/*
+ * The one-thread fast paths of a free (single_update) look for addr in the
+ * last region used: its page byte when addr is a page boundary there (*rp
+ * the region), else NULL.
+ */
+static HOT_INLINE uint8_t *single_pg(const struct buddy_zone *z, uintptr_t a,
+				     struct buddy_region **rp)
+{
+	struct buddy_region *r = z->hint;
+	*rp = r;
+	if (likely(r && region_has(r, a) && !(a & (z->page_size - 1))))
+		return &r->pg[region_index(z, r, a)];
+	return NULL;
+}
+
+/*
+ * A single block of a cached order (its page byte says exactly that: the
+ * test that also finds a double, interior or wrong-order free) goes onto
+ * the page cache without the zone path's frame; anything else takes the
+ * zone path, whose checks classify it.
+ */
+int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
+{
+	SINGLE_CHECK_ON_RETURN(z);
+	struct buddy_region *r;
+	uint8_t *pg;
+	if (likely(z && order < z->nr_single_orders) &&
+	    likely((pg = single_pg(z, (uintptr_t)addr, &r)) != NULL) &&
+	    likely(*pg == (PG_HEAD | order))) {
+		annot_free(addr, (size_t)z->page_size << order);
+		z->frees++;
+		return pcp_put(z, r, (size_t)(pg - r->pg), order);
+	}
+	return free_pages_other(z, addr, order_given(order));
+}
+
+/* buddy_free's fast path, with the order from the page byte, saying what it freed. */
+int buddy_free_info(struct buddy_zone *z, void *addr, struct buddy_alloc_info *info)
+{
+	SINGLE_CHECK_ON_RETURN(z);
+	struct buddy_region *r;
+	uint8_t *pg;
+	if (likely(z && z->nr_single_orders) &&
+	    likely((pg = single_pg(z, (uintptr_t)addr, &r)) != NULL)) {
+		uint8_t b = *pg;
+		unsigned k = pg_order(b);
+		if (likely(b == (PG_HEAD | k) && k < z->nr_single_orders)) {
+			annot_free(addr, (size_t)z->page_size << k);
+			if (info) {
+				info->nr_pages = (size_t)1 << k;
+				info->owner = r->owner;
 			}
+			z->frees++;
+			return pcp_put(z, r, (size_t)(pg - r->pg), k);
 		}
 	}
-	return free_pages_zone(z, addr, order_given(order));
+	return free_info_zone(z, addr, info);
 }
 
 int buddy_free(struct buddy_zone *z, void *addr)
 {
-	if (z && z->pageset_get)
-		return free_pages_hook(z, addr, ANY_ORDER);
-	return free_pages_zone(z, addr, ANY_ORDER);
+	/* A zone the fast path serves: the same call without the report. */
+	if (z && z->nr_single_orders)
+		return buddy_free_info(z, addr, NULL);
+	return free_pages_other(z, addr, ANY_ORDER);
 }
 
 int buddy_free_pages_exact(struct buddy_zone *z, void *addr, size_t npages)

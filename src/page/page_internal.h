@@ -176,10 +176,23 @@ static inline void pg_set(const struct buddy_region *r, size_t idx, unsigned v)
 	STORE_RELAXED(&r->pg[idx], (uint8_t)v);
 }
 
-/* The zone lock, when the zone has one (page_alloc.c). */
-BUDDY_INTERNAL void buddy_zone_lock(const struct buddy_zone *z);
-BUDDY_INTERNAL void buddy_zone_unlock(const struct buddy_zone *z);
-BUDDY_INTERNAL void buddy_zone_unlock_at_exit(const struct buddy_zone **zp);
+/* The zone lock, when the zone has one (inline: a zone without costs one test). */
+static inline void buddy_zone_lock(const struct buddy_zone *z)
+{
+	if (z && z->lock)
+		z->lock(z->lock_arg);
+}
+
+static inline void buddy_zone_unlock(const struct buddy_zone *z)
+{
+	if (z && z->unlock)
+		z->unlock(z->lock_arg);
+}
+
+static inline void buddy_zone_unlock_at_exit(const struct buddy_zone **zp)
+{
+	buddy_zone_unlock(*zp);
+}
 
 /*
  * Hold the zone lock until the enclosing block ends (every return). Declared

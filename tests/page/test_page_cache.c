@@ -267,6 +267,188 @@ static void test_page_corrupt_link_stops_zone(void **state)
 	fixture_free(f);
 }
 
+/*
+ * The one-thread fast paths (a zone without lock or page sets): a free
+ * that says what it freed, frees that the page byte refuses, a page set
+ * registered meanwhile (the zone path then serves the zone's own calls),
+ * and damage met on the fast path, which closes it.
+ */
+static void test_page_cache_fast_paths(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(8, 1);
+	struct buddy_alloc_info info;
+	int owner;
+
+	assert_int_equal(f->zone.nr_single_orders, 2);
+	assert_int_equal(buddy_region_set_owner(&f->zone, f->arena, &owner), BUDDY_OK);
+	void *a = buddy_alloc_pages(&f->zone, 1, 0), *b = buddy_alloc_pages(&f->zone, 3, 0);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(buddy_free_pages(&f->zone, a, 0), BUDDY_EORDER);
+	assert_int_equal(buddy_free_pages(&f->zone, (char *)a + PS, 0), BUDDY_ENOTBLOCK);
+	assert_int_equal(buddy_free_pages(&f->zone, a, 33), BUDDY_EORDER);
+	assert_int_equal(buddy_free_info(&f->zone, a, &info), BUDDY_OK);
+	assert_int_equal(info.nr_pages, 2);
+	assert_ptr_equal(info.owner, &owner);
+	assert_int_equal(buddy_free_info(&f->zone, a, &info), BUDDY_EDOUBLE);
+	assert_int_equal(buddy_free_info(&f->zone, b, &info), BUDDY_OK); /* not cached: the zone path */
+	assert_int_equal(info.nr_pages, 8);
+	assert_ptr_equal(buddy_alloc_pages(&f->zone, 1, BUDDY_ZERO), a);
+	for (size_t i = 0; i < 2 * PS; i++)
+		assert_int_equal(((unsigned char *)a)[i], 0);
+	assert_int_equal(buddy_free(&f->zone, a), BUDDY_OK);
+	assert_sound(&f->zone);
+
+	/* With a page set registered, the zone's calls take the zone path, and work. */
+	struct buddy_pageset *ps = calloc(1, sizeof(*ps));
+	assert_non_null(ps);
+	assert_int_equal(buddy_pageset_init(&f->zone, ps), BUDDY_OK);
+	assert_int_equal(f->zone.nr_single_orders, 0);
+	a = buddy_alloc_pages(&f->zone, 0, 0);
+	assert_non_null(a);
+	assert_int_equal(buddy_free_pages(&f->zone, a, 0), BUDDY_OK);
+	assert_sound(&f->zone);
+	buddy_pageset_release(ps);
+	free(ps);
+	assert_int_equal(f->zone.nr_single_orders, 2);
+
+	/* Damage met on the fast path: the cached block's link no longer points back. */
+	a = buddy_alloc_pages(&f->zone, 0, 0);
+	b = buddy_alloc_pages(&f->zone, 0, 0);
+	assert_int_equal(buddy_free_pages(&f->zone, a, 0), BUDDY_OK);
+	assert_int_equal(buddy_free_pages(&f->zone, b, 0), BUDDY_OK); /* b, then a, on the list */
+	((struct buddy_list *)b)->next = (struct buddy_list *)(f->arena + 3);
+	assert_null(buddy_alloc_pages(&f->zone, 0, 0));
+	assert_int_equal(buddy_last_error(&f->zone), BUDDY_ECORRUPT);
+	assert_int_equal(f->reports, 1);
+	assert_int_equal(f->zone.nr_single_orders, 0);
+	assert_int_equal(buddy_free_pages(&f->zone, a, 0), BUDDY_ECORRUPT);
+	assert_int_equal(buddy_free_info(&f->zone, a, &info), BUDDY_ECORRUPT);
+	fixture_free(f);
+}
+
+/* The cached list of order 0 holds c (newest), b, a; one kind of damage to it. */
+enum link_damage { NEXT_OUTSIDE, NEXT_ALLOCATED, NEXT_NOT_BACK, PREV_NOT_HEAD };
+
+static void damage_found_on_fast_path(enum link_damage kind)
+{
+	struct fixture *f = fixture_new(8, 0);
+	static struct buddy_list outside;
+
+	print_message("damage kind %d\n", (int)kind);
+	char *a = buddy_alloc_pages(&f->zone, 0, 0), *b = buddy_alloc_pages(&f->zone, 0, 0);
+	char *c = buddy_alloc_pages(&f->zone, 0, 0), *d = buddy_alloc_pages(&f->zone, 0, 0);
+	assert_non_null(d);
+	assert_int_equal(buddy_free_pages(&f->zone, a, 0), BUDDY_OK);
+	assert_int_equal(buddy_free_pages(&f->zone, b, 0), BUDDY_OK);
+	assert_int_equal(buddy_free_pages(&f->zone, c, 0), BUDDY_OK);
+	struct buddy_list *n = (struct buddy_list *)c;
+	switch (kind) {
+	case NEXT_OUTSIDE:
+		n->next = &outside;
+		break;
+	case NEXT_ALLOCATED:
+		n->next = (struct buddy_list *)d;
+		break;
+	case NEXT_NOT_BACK:
+		n->next = (struct buddy_list *)a; /* a cached block, but its prev is b */
+		break;
+	case PREV_NOT_HEAD:
+		n->prev = (struct buddy_list *)b;
+		break;
+	}
+	assert_null(buddy_alloc_pages(&f->zone, 0, 0));
+	assert_int_equal(buddy_last_error(&f->zone), BUDDY_ECORRUPT);
+	assert_int_equal(f->reports, 1);
+	assert_int_equal(buddy_free_pages(&f->zone, d, 0), BUDDY_ECORRUPT);
+	fixture_free(f);
+}
+
+/* Each kind of damage to a cached block's links is caught before it is followed. */
+static void test_page_cache_fast_path_damage(void **state)
+{
+	(void)state;
+	damage_found_on_fast_path(NEXT_OUTSIDE);
+	damage_found_on_fast_path(NEXT_ALLOCATED);
+	damage_found_on_fast_path(NEXT_NOT_BACK);
+	damage_found_on_fast_path(PREV_NOT_HEAD);
+}
+
+static struct buddy_pageset *no_pageset(struct buddy_zone *z, void *arg)
+{
+	(void)z, (void)arg;
+	return NULL;
+}
+
+/*
+ * The fast paths miss and the zone path serves: a second region (not the
+ * last one used), a pointer off a page boundary, no last region (it was
+ * removed), and a zone with a page-set hook but no lock.
+ */
+static void test_page_cache_fast_path_misses(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(8, 1);
+	struct buddy_alloc_info info;
+	unsigned char *second = aligned_alloc(PS, (size_t)PS * 16), meta2[1024];
+	assert_non_null(second);
+
+	void *a = buddy_alloc_pages(&f->zone, 0, 0);
+	assert_int_equal(buddy_free_pages(&f->zone, (char *)a + 8, 0), BUDDY_ENOTBLOCK);
+	assert_int_equal(buddy_free_info(&f->zone, (char *)a + 8, &info), BUDDY_ENOTBLOCK);
+	assert_int_equal(buddy_add_region(&f->zone, second, (size_t)PS * 16, meta2, sizeof(meta2)),
+			 BUDDY_OK);
+	/* Take the first region's blocks until the second one's come out. */
+	void *held[NPAGES + 16];
+	size_t n = 0;
+	while ((held[n] = buddy_alloc_pages(&f->zone, 0, 0)) != NULL &&
+	       ((unsigned char *)held[n] < second || (unsigned char *)held[n] >= second + PS * 16))
+		n++;
+	assert_non_null(held[n]);
+	void *in_second = held[n];
+	assert_int_equal(buddy_free_pages(&f->zone, a, 0), BUDDY_OK); /* a miss: the first region */
+	assert_int_equal(buddy_free_info(&f->zone, held[0], &info), BUDDY_OK); /* the first again */
+	assert_int_equal(info.nr_pages, 1);
+	assert_int_equal(buddy_free_pages(&f->zone, in_second, 0), BUDDY_OK);
+	for (size_t i = 1; i < n; i++)
+		assert_int_equal(buddy_free(&f->zone, held[i]), BUDDY_OK);
+	buddy_drain_cache(&f->zone);
+	assert_sound(&f->zone);
+	/* With the last region used gone, the fast paths have none to look in. */
+	assert_int_equal(buddy_alloc_size(&f->zone, second), 0); /* a look-up there: the hint */
+	assert_int_equal(buddy_remove_region(&f->zone, second), BUDDY_OK);
+	assert_null(f->zone.hint);
+	a = buddy_alloc_pages(&f->zone, 0, 0);
+	assert_non_null(a);
+	assert_int_equal(buddy_remove_region(&f->zone, f->arena), BUDDY_EBUSY);
+	assert_int_equal(buddy_free_pages(&f->zone, a, 0), BUDDY_OK);
+	assert_sound(&f->zone);
+	fixture_free(f);
+	free(second);
+
+	/* A page-set hook without a lock: the fast paths are off, the hook serves. */
+	struct buddy_config cfg;
+	struct buddy_zone z;
+	unsigned char *arena = aligned_alloc(PS, (size_t)PS * 16), meta[1024];
+	assert_non_null(arena);
+	buddy_config_default(&cfg);
+	cfg.page_size = PS;
+	cfg.pcp_high = 8;
+	cfg.pageset = no_pageset;
+	assert_int_equal(buddy_zone_init(&z, &cfg), BUDDY_OK);
+	assert_int_equal(z.nr_single_orders, 0);
+	assert_int_equal(buddy_add_region(&z, arena, (size_t)PS * 16, meta, sizeof(meta)), BUDDY_OK);
+	a = buddy_alloc_pages(&z, 0, 0);
+	assert_non_null(a);
+	assert_int_equal(buddy_free_info(&z, a, &info), BUDDY_OK);
+	assert_int_equal(info.nr_pages, 1);
+	a = buddy_alloc_pages(&z, 0, 0);
+	assert_int_equal(buddy_free(&z, a), BUDDY_OK);
+	assert_int_equal(buddy_check(&z, NULL, NULL), 0);
+	free(arena);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +460,9 @@ int main(void)
 		cmocka_unit_test(test_page_cache_bad_config),
 		cmocka_unit_test(test_page_cache_random),
 		cmocka_unit_test(test_page_corrupt_link_stops_zone),
+		cmocka_unit_test(test_page_cache_fast_paths),
+		cmocka_unit_test(test_page_cache_fast_path_damage),
+		cmocka_unit_test(test_page_cache_fast_path_misses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
