@@ -243,6 +243,7 @@ struct buddy_pageset {
 	int drain_req;                    /* a drainer holds the set, or the zone is damaged (atomic) */
 	int barrier;                      /* the zone has the heavy barrier hook */
 	unsigned nr_orders;               /* the zone's nr_fast_orders */
+	unsigned barrier_orders;          /* nr_orders with the heavy barrier, else 0 */
 	unsigned high;                    /* the zone's pcp_high */
 	uintptr_t base, span;             /* the hint region: its first page and size, */
 	uint8_t *pg;                      /* its page bytes */

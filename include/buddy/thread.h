@@ -74,7 +74,9 @@ struct buddy_pageset *buddy_thread_pageset(struct buddy_zone *zone);
  * buddy_alloc_pages and buddy_free_pages through the calling thread's page
  * set, found inline (one thread-local load and one compare) rather than
  * through the zone's hook: for the hottest callers. They behave exactly as
- * the zone calls on a zone configured with BUDDY_THREAD_PAGESETS.
+ * the zone calls on a zone configured with BUDDY_THREAD_PAGESETS. When the
+ * thread's last set is not the zone's, the _miss functions find or make it
+ * (buddy_thread_pageset) out of line, so the inline part needs no frame.
  */
 extern __thread __attribute__((tls_model("initial-exec"))) struct buddy_pageset *buddy_thread_last_pageset;
 
@@ -86,17 +88,24 @@ static inline struct buddy_pageset *buddy_thread_pageset_inline(struct buddy_zon
 	return buddy_thread_pageset(zone);
 }
 
+void *buddy_thread_alloc_pages_miss(struct buddy_zone *zone, unsigned order, unsigned flags);
+int buddy_thread_free_pages_miss(struct buddy_zone *zone, void *addr, unsigned order);
+
 static inline void *buddy_thread_alloc_pages(struct buddy_zone *zone, unsigned order,
 					     unsigned flags)
 {
-	struct buddy_pageset *ps = buddy_thread_pageset_inline(zone);
-	return ps ? buddy_pageset_alloc_pages(ps, order, flags) : buddy_alloc_pages(zone, order, flags);
+	struct buddy_pageset *ps = buddy_thread_last_pageset;
+	if (__builtin_expect(ps != NULL && __atomic_load_n(&ps->zone, __ATOMIC_RELAXED) == zone, 1))
+		return buddy_pageset_alloc_pages(ps, order, flags);
+	return buddy_thread_alloc_pages_miss(zone, order, flags);
 }
 
 static inline int buddy_thread_free_pages(struct buddy_zone *zone, void *addr, unsigned order)
 {
-	struct buddy_pageset *ps = buddy_thread_pageset_inline(zone);
-	return ps ? buddy_pageset_free_pages(ps, addr, order) : buddy_free_pages(zone, addr, order);
+	struct buddy_pageset *ps = buddy_thread_last_pageset;
+	if (__builtin_expect(ps != NULL && __atomic_load_n(&ps->zone, __ATOMIC_RELAXED) == zone, 1))
+		return buddy_pageset_free_pages(ps, addr, order);
+	return buddy_thread_free_pages_miss(zone, addr, order);
 }
 
 /*

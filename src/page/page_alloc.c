@@ -171,13 +171,20 @@ static void registry_unlock(struct buddy_zone *z)
  * The owner enters its set; 0 when a drainer holds it, or the zone is
  * damaged (drain_req 2, set by corrupt): then it keeps off.
  */
+static HOT_INLINE int ps_enter_barrier(struct buddy_pageset *ps)
+{
+	__atomic_store_n(&ps->busy, 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* a full fence once barrier() runs */
+	if (likely(!__atomic_load_n(&ps->drain_req, __ATOMIC_ACQUIRE)))
+		return 1;
+	__atomic_store_n(&ps->busy, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
 static HOT_INLINE int ps_enter(struct buddy_pageset *ps)
 {
 	if (likely(ps->barrier)) {
-		__atomic_store_n(&ps->busy, 1, __ATOMIC_RELAXED);
-		__atomic_signal_fence(__ATOMIC_SEQ_CST); /* a full fence once barrier() runs */
-		if (likely(!__atomic_load_n(&ps->drain_req, __ATOMIC_ACQUIRE)))
-			return 1;
+		return ps_enter_barrier(ps);
 	} else if (!__atomic_exchange_n(&ps->busy, 1, __ATOMIC_ACQUIRE)) {
 		if (likely(!LOAD_RELAXED(&ps->drain_req)))
 			return 1;
@@ -1138,6 +1145,7 @@ int buddy_pageset_init(struct buddy_zone *z, struct buddy_pageset *ps)
 	ps->zone = z;
 	ps->barrier = z->barrier != NULL;
 	ps->nr_orders = z->nr_fast_orders;
+	ps->barrier_orders = ps->barrier ? ps->nr_orders : 0;
 	ps->high = z->pcp_high;
 	ps_set_hint(z, ps, NULL);
 	registry_lock(z);
@@ -1163,6 +1171,10 @@ static void ps_unregister(struct buddy_zone *z, struct buddy_pageset *ps)
 	if (*pp)
 		*pp = ps->next;
 	single_update(z);
+	/* Released: its owner's calls miss every order and region, and find no zone. */
+	ps->nr_orders = 0;
+	ps->barrier_orders = 0;
+	ps_set_hint(z, ps, NULL);
 	STORE_RELAXED(&ps->zone, NULL);
 }
 
@@ -1225,11 +1237,9 @@ static NOINLINE void ps_peak(struct buddy_pageset *ps)
  * after free cannot forge one: it needs no link validation, and its page
  * byte was found when the block came in.
  */
-static HOT_INLINE void *ps_pop(struct buddy_pageset *ps, unsigned order, unsigned n)
+static HOT_INLINE void *ps_take(struct buddy_pageset *ps, const struct buddy_pageset_entry *e,
+				unsigned order, unsigned n)
 {
-	const struct buddy_pageset_entry *e = &ps->slot[order][n - 1];
-	if (unlikely(LOAD_RELAXED(e->pg) != (PG_CACHED | order)))
-		return NULL;
 	STORE_RELAXED(e->pg, (uint8_t)(PG_HEAD | order));
 	STORE_RELAXED(&ps->count[order], n - 1);
 	STORE_RELAXED(&ps->allocs, ps->allocs + 1);
@@ -1237,16 +1247,35 @@ static HOT_INLINE void *ps_pop(struct buddy_pageset *ps, unsigned order, unsigne
 	return e->addr;
 }
 
+static HOT_INLINE void *ps_pop(struct buddy_pageset *ps, unsigned order, unsigned n)
+{
+	const struct buddy_pageset_entry *e = &ps->slot[order][n - 1];
+	if (unlikely(LOAD_RELAXED(e->pg) != (PG_CACHED | order)))
+		return NULL;
+	return ps_take(ps, e, order, n);
+}
+
+/* ps_alloc_done when a peak is to be noted or the block zeroed. */
+static NOINLINE void *ps_alloc_done_slow(struct buddy_pageset *ps, void *p, unsigned order,
+					 unsigned flags)
+{
+	if (ps->avail < 0)
+		ps_peak(ps);
+	ps_exit(ps);
+	annot_alloc(p, (size_t)1 << (ps->shift + order));
+	if (flags & BUDDY_ZERO)
+		return zero_fill(p, (size_t)1 << (ps->shift + order));
+	return p;
+}
+
 /* Inside the set, a block popped: note a new peak, leave, hand the block out. */
 static HOT_INLINE void *ps_alloc_done(struct buddy_pageset *ps, void *p, unsigned order,
 				      unsigned flags)
 {
-	if (unlikely(ps->avail < 0))
-		ps_peak(ps);
+	if (unlikely(ps->avail < 0 || (flags & BUDDY_ZERO)))
+		return ps_alloc_done_slow(ps, p, order, flags);
 	ps_exit(ps);
 	annot_alloc(p, (size_t)1 << (ps->shift + order));
-	if (unlikely(flags & BUDDY_ZERO))
-		return zero_fill(p, (size_t)1 << (ps->shift + order));
 	return p;
 }
 
@@ -1326,22 +1355,49 @@ static NOINLINE void *ps_alloc_slow(struct buddy_pageset *ps, unsigned order, un
 	return alloc_pages_zone(z, order, flags);
 }
 
-/* One allocation through the set; anything it cannot do goes to the zone. */
+/* An allocation the set does not serve: the zone path (none for a released set). */
+static NOINLINE void *ps_alloc_zone(struct buddy_pageset *ps, unsigned order, unsigned flags)
+{
+	struct buddy_zone *z = ps->zone;
+	return z ? alloc_pages_zone(z, order, flags) : NULL;
+}
+
+/* Inside the set, a cached order: its newest entry, else the slow path. */
+static HOT_INLINE void *ps_alloc_entered(struct buddy_pageset *ps, unsigned order, unsigned flags)
+{
+	unsigned n = ps->count[order];
+	if (likely(n)) {
+		const struct buddy_pageset_entry *e = &ps->slot[order][n - 1];
+		if (likely(LOAD_RELAXED(e->pg) == (PG_CACHED | order)))
+			return ps_alloc_done(ps, ps_take(ps, e, order, n), order, flags);
+	}
+	return ps_alloc_slow(ps, order, flags);
+}
+
+/* Not the inline entry: a set without the heavy barrier enters with an exchange. */
+static NOINLINE void *ps_alloc_other(struct buddy_pageset *ps, unsigned order, unsigned flags)
+{
+	if (!ps->barrier && order < ps->nr_orders && ps_enter(ps))
+		return ps_alloc_entered(ps, order, flags);
+	return ps_alloc_zone(ps, order, flags);
+}
+
+/*
+ * One allocation through the set; anything it cannot do goes to the zone.
+ * barrier_orders tells in one compare that the order is cached and the set
+ * is entered with plain stores. A released set caches no order
+ * (ps_unregister), so its calls take the zone path, which finds no zone.
+ */
 static HOT_INLINE void *pageset_alloc(struct buddy_pageset *ps, unsigned order, unsigned flags)
 {
-	if (likely(order < ps->nr_orders) && likely(ps_enter(ps))) {
-		unsigned n = ps->count[order];
-		void *p;
-		if (likely(n) && likely((p = ps_pop(ps, order, n)) != NULL))
-			return ps_alloc_done(ps, p, order, flags);
-		return ps_alloc_slow(ps, order, flags);
-	}
-	return alloc_pages_zone(ps->zone, order, flags);
+	if (likely(order < ps->barrier_orders) && likely(ps_enter_barrier(ps)))
+		return ps_alloc_entered(ps, order, flags);
+	return ps_alloc_other(ps, order, flags);
 }
 
 void *buddy_pageset_alloc_pages(struct buddy_pageset *ps, unsigned order, unsigned flags)
 {
-	return ps && ps->zone ? pageset_alloc(ps, order, flags) : NULL;
+	return likely(ps != NULL) ? pageset_alloc(ps, order, flags) : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1778,19 +1834,44 @@ static NOINLINE int ps_free_slow(struct buddy_pageset *ps, void *addr, uint8_t *
 	return st;
 }
 
-static int pageset_free(struct buddy_pageset *ps, void *addr, unsigned order);
+static int pageset_free(struct buddy_pageset *ps, void *addr, unsigned order, int any);
 
-/* Inside the set: addr lies outside its hint region. Find the region, and try again. */
-static NOINLINE int ps_free_miss(struct buddy_pageset *ps, void *addr, unsigned order)
+/* An order as the caller gave it, or one no block has (ANY_ORDER is buddy_free's). */
+static inline unsigned order_given(unsigned order)
+{
+	return order < ANY_ORDER ? order : ANY_ORDER + 1;
+}
+
+/* The order for the zone path: the caller's, or with `any` the block's own. */
+static inline unsigned order_zone(unsigned order, int any)
+{
+	return any ? ANY_ORDER : order_given(order);
+}
+
+/*
+ * Inside the set: addr lies outside its hint region. Find the region, and
+ * try again. A released set has no hint region and no zone: ENULL.
+ */
+static NOINLINE int ps_free_miss(struct buddy_pageset *ps, void *addr, unsigned order, int any)
 {
 	struct buddy_zone *z = ps->zone;
+	if (!z) {
+		ps_exit(ps);
+		return BUDDY_ENULL;
+	}
 	buddy_zone_lock(z);
 	const struct buddy_region *r = buddy_region_lookup(z, (uintptr_t)addr);
 	if (r)
 		ps_set_hint(z, ps, r);
 	buddy_zone_unlock(z);
 	ps_exit(ps);
-	return r ? pageset_free(ps, addr, order) : free_pages_zone(z, addr, order);
+	return r ? pageset_free(ps, addr, order, any) : free_pages_zone(z, addr, order_zone(order, any));
+}
+
+/* A free the set does not take: the zone path, whose checks classify it. */
+static NOINLINE int ps_free_zone(struct buddy_pageset *ps, void *addr, unsigned order, int any)
+{
+	return free_pages_zone(ps->zone, addr, order_zone(order, any));
 }
 
 /*
@@ -1799,15 +1880,15 @@ static NOINLINE int ps_free_miss(struct buddy_pageset *ps, void *addr, unsigned 
  * wrong-order free) joins the set's list; anything else takes the zone
  * path, whose checks classify it.
  */
-static HOT_INLINE int pageset_free(struct buddy_pageset *ps, void *addr, unsigned order)
+static HOT_INLINE int pageset_free(struct buddy_pageset *ps, void *addr, unsigned order, int any)
 {
 	if (likely(ps_enter(ps))) {
 		uintptr_t off = (uintptr_t)addr - ps->base;
 		if (unlikely(off >= ps->span))
-			return ps_free_miss(ps, addr, order);
+			return ps_free_miss(ps, addr, order, any);
 		uint8_t *pg = ps->pg + (off >> ps->shift);
 		uint8_t b = LOAD_RELAXED(pg);
-		unsigned k = order == ANY_ORDER ? pg_order(b) : order;
+		unsigned k = any ? pg_order(b) : order;
 		if (likely(b == (PG_HEAD | k) && k < ps->nr_orders && !(off & ps->mask))) {
 			unsigned n = ps->count[k];
 			if (unlikely(n >= ps->high))
@@ -1824,27 +1905,19 @@ static HOT_INLINE int pageset_free(struct buddy_pageset *ps, void *addr, unsigne
 		}
 		ps_exit(ps);
 	}
-	return free_pages_zone(ps->zone, addr, order);
-}
-
-/* An order as the caller gave it, or one no block has (ANY_ORDER is buddy_free's). */
-static inline unsigned order_given(unsigned order)
-{
-	return order < ANY_ORDER ? order : ANY_ORDER + 1;
+	return ps_free_zone(ps, addr, order, any);
 }
 
 int buddy_pageset_free_pages(struct buddy_pageset *ps, void *addr, unsigned order)
 {
-	if (!ps || !ps->zone)
-		return BUDDY_ENULL;
-	return pageset_free(ps, addr, order_given(order));
+	return likely(ps != NULL) ? pageset_free(ps, addr, order, 0) : BUDDY_ENULL;
 }
 
 /* Through the page set the zone's hook gives, else the zone path. */
 static NOINLINE int free_pages_hook(struct buddy_zone *z, void *addr, unsigned order)
 {
 	struct buddy_pageset *ps = z->pageset_get(z, z->pageset_arg);
-	return ps ? pageset_free(ps, addr, order) : free_pages_zone(z, addr, order);
+	return ps ? pageset_free(ps, addr, order, order == ANY_ORDER) : free_pages_zone(z, addr, order);
 }
 
 /* Anything but the one-thread fast path: the caller's page set, or the zone path. */

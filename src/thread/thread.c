@@ -176,6 +176,18 @@ struct buddy_pageset *buddy_thread_pageset(struct buddy_zone *z)
 	return z ? thread_pageset_slow(z) : NULL;
 }
 
+void *buddy_thread_alloc_pages_miss(struct buddy_zone *z, unsigned order, unsigned flags)
+{
+	struct buddy_pageset *ps = buddy_thread_pageset(z);
+	return ps ? buddy_pageset_alloc_pages(ps, order, flags) : buddy_alloc_pages(z, order, flags);
+}
+
+int buddy_thread_free_pages_miss(struct buddy_zone *z, void *addr, unsigned order)
+{
+	struct buddy_pageset *ps = buddy_thread_pageset(z);
+	return ps ? buddy_pageset_free_pages(ps, addr, order) : buddy_free_pages(z, addr, order);
+}
+
 static struct buddy_pageset *pageset_hook(struct buddy_zone *z, void *arg)
 {
 	(void)arg;
