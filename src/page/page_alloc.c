@@ -1279,6 +1279,9 @@ static HOT_INLINE void *ps_alloc_done(struct buddy_pageset *ps, void *p, unsigne
 	return p;
 }
 
+/* Page bytes in a cache line (64 bytes on the usual targets). */
+#define PS_LINE_PAGES 64u
+
 /* Blocks of `order` a set takes or gives back at once. */
 static unsigned ps_batch(const struct buddy_zone *z, unsigned order)
 {
@@ -1306,9 +1309,18 @@ static void ps_take_block(struct buddy_zone *z, struct buddy_pageset *ps, struct
  */
 static unsigned ps_refill(struct buddy_zone *z, struct buddy_pageset *ps, unsigned order)
 {
-	unsigned n = 0, want = ps_batch(z, order);
-	unsigned chunk = order + log2_floor(want);
+	unsigned n = 0, want = ps_batch(z, order), take = want;
 	size_t idx;
+
+	/*
+	 * A chunk whose page bytes fill whole cache lines (PS_LINE_PAGES), when
+	 * the list may hold that many: otherwise the page bytes of two threads'
+	 * chunks share a line, and each one's every allocation and free makes
+	 * the line travel between their CPUs (false sharing).
+	 */
+	while (((size_t)take << order) < PS_LINE_PAGES && take * 2 <= z->pcp_high)
+		take *= 2;
+	unsigned chunk = order + log2_floor(take);
 
 	ps_fold(z, ps);
 	while (n < want && z->pcp[order].count && !z->corrupted) {
