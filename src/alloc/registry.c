@@ -4,6 +4,7 @@
  * and get a struct balloc without knowing the allocator's constructor.
  */
 #include "buddy/alloc.h"
+#include "buddy/kmalloc.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -13,11 +14,12 @@
  * The names, in the order tools list them: a constant array, so that
  * balloc_names() writes nothing and any number of threads may call it.
  */
-static const char *const registry_names[] = { "buddy", "bestfit", "system", NULL };
+static const char *const registry_names[] = { "buddy", "kmalloc", "bestfit", "system", NULL };
 
 /* Each allocator's constructor, at its name's index. */
 static int (*const registry_create[])(const struct balloc_options *opt, struct balloc *out) = {
 	balloc_buddy_heap_create,
+	balloc_kmalloc_create,
 	balloc_bestfit_create,
 	balloc_system_create,
 };

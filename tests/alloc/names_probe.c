@@ -11,8 +11,15 @@
 #include <string.h>
 
 #include "buddy/alloc.h"
+#include "buddy/kmalloc.h"
 
 int balloc_buddy_heap_create(const struct balloc_options *opt, struct balloc *out)
+{
+	(void)opt, (void)out;
+	return 0;
+}
+
+int balloc_kmalloc_create(const struct balloc_options *opt, struct balloc *out)
 {
 	(void)opt, (void)out;
 	return 0;
@@ -38,8 +45,9 @@ static void *caller(void *arg)
 	size_t *bad = arg;
 	for (int i = 0; i < CALLS; i++) {
 		const char *const *n = balloc_names();
-		if (!n[0] || strcmp(n[0], "buddy") != 0 || !n[1] || strcmp(n[1], "bestfit") != 0 ||
-		    !n[2] || strcmp(n[2], "system") != 0 || n[3])
+		if (!n[0] || strcmp(n[0], "buddy") != 0 || !n[1] || strcmp(n[1], "kmalloc") != 0 ||
+		    !n[2] || strcmp(n[2], "bestfit") != 0 || !n[3] || strcmp(n[3], "system") != 0 ||
+		    n[4])
 			(*bad)++;
 	}
 	return NULL;

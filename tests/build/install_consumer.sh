@@ -83,7 +83,7 @@ ldd "$work/cm/build/prog" | grep -q "libbuddy.so.0 => $libdir/" ||
 
 # The shared library exports the public API only.
 leaked=$(nm -D --defined-only "$libdir/libbuddy.so.0" | awk '{print $3}' |
-  grep -vE '^(buddy_|bheap_|bfit_|balloc_)' || true)
+  grep -vE '^(buddy_|bheap_|bfit_|balloc_|bslab_|bkm_)' || true)
 [ -z "$leaked" ] || fail "libbuddy.so exports internal names: $leaked"
 
 echo "install consumer: make install PREFIX/DESTDIR, the README's pkg-config line and CMakeLists.txt all build and run"

@@ -1,0 +1,301 @@
+/*
+ * buddy/kmalloc.h - a malloc family on slab caches, in the style of the
+ * Linux kernel's kmalloc: small requests are rounded up to a size class and
+ * served by that class's slab cache (buddy/slab.h); larger ones are exact
+ * runs of pages from the page zone (Linux's alloc_pages_exact); very large
+ * ones get a mapping of their own.
+ *
+ * Memory comes from mmap in arenas: each arena is one region of the heap's
+ * zone, mapped with room for its metadata (the zone's page bytes and pair
+ * bitmaps, one byte per page saying which cache or run holds it, one bit
+ * per system page saying whether it may be resident). The first arena is
+ * cfg.arena_bytes; each later one is twice the last (or as large as the
+ * request that needs it). Free memory goes back to the system: empty slabs
+ * to the zone at once (beyond a small reserve per cache), and free page
+ * ranges, once more than cfg.retain_bytes of them are resident, with
+ * madvise(MADV_DONTNEED); a wholly free arena other than the first is
+ * unmapped.
+ *
+ * Footprint: the bytes the heap holds from the system that may be resident:
+ * its state and metadata, every system page of an arena that it has handed
+ * out or that the zone has written a free-list link into since the page
+ * was last given back, and the huge mappings. Pages of an arena that were
+ * never touched are mapped (MAP_NORESERVE) but not counted.
+ *
+ * Edge cases follow the C standard and glibc:
+ *   malloc(0)            a unique pointer to the smallest class, to be freed
+ *   calloc(n, s)         NULL and errno ENOMEM when n*s overflows
+ *   realloc(NULL, n)     malloc(n)
+ *   realloc(p, 0)        frees p and returns NULL (as glibc)
+ *   realloc(p, n)        p when n still rounds to p's size class, or to the
+ *                        same run of pages (or a run no more than twice the
+ *                        pages needed); a huge block is moved with mremap;
+ *                        otherwise a new block, contents kept up to
+ *                        min(old usable size, n); on failure NULL, errno
+ *                        ENOMEM, p untouched
+ *   aligned_alloc(a, n)  a not a power of two: NULL, errno EINVAL
+ *   posix_memalign       EINVAL when a is not a power of two or not a
+ *                        multiple of sizeof(void *); ENOMEM; *p untouched
+ *   free(NULL)           nothing
+ *   bad pointers         free/realloc/usable_size of a pointer the heap
+ *                        never handed out, an already freed one or one
+ *                        inside a block call the error handler (default:
+ *                        the message on stderr, then abort()); if a handler
+ *                        returns, the call changes nothing (realloc
+ *                        returns NULL with errno EINVAL, usable_size 0).
+ *   damage               the heap's own data found damaged (a free pointer
+ *                        or slab header overwritten): reported as
+ *                        BKM_ERR_CORRUPT; the damaged cache then refuses
+ *                        every allocation (NULL, ENOMEM) rather than hand
+ *                        out overlapping memory.
+ *
+ * Not thread-safe: callers sharing a heap between threads lock. (Per-thread
+ * object caches and locks come with the drop-in malloc; the lock order will
+ * be thread cache (none) -> slab cache lock -> heap lock -> zone lock.)
+ */
+#ifndef BUDDY_KMALLOC_H
+#define BUDDY_KMALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buddy/alloc.h"
+#include "buddy/page.h"
+#include "buddy/slab.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BKM_PAGE_DEFAULT 1024u            /* zone page bytes */
+#define BKM_CLASS_MAX_DEFAULT 4096u       /* largest size class */
+#define BKM_CLASS_STEPS_DEFAULT 4u        /* classes per doubling above 128 bytes */
+#define BKM_HUGE_DEFAULT ((size_t)1 << 20) /* requests this large are mapped alone */
+#define BKM_ARENA_DEFAULT ((size_t)256 << 10) /* the first arena */
+#define BKM_RETAIN_DEFAULT ((size_t)4 << 20) /* free resident bytes kept */
+#define BKM_SLAB_MIN_DEFAULT ((size_t)2 << 10) /* smallest slab, after the first */
+#define BKM_SLAB_MAX_DEFAULT ((size_t)32 << 10) /* largest slab, usually */
+#define BKM_SMALL_SLABS_DEFAULT 2u        /* small first slabs per cache */
+#define BKM_WASTE_SHIFT_DEFAULT 4u        /* slabs leave at most 1/16 unused */
+#define BKM_CLASSES_MAX 96u               /* size classes at most */
+#define BKM_ARENAS_MAX 64u                /* arenas at most */
+
+/* Kinds of misuse and damage the heap reports. */
+enum bkm_error {
+	BKM_ERR_INVALID = 1, /* a pointer the heap never handed out */
+	BKM_ERR_DOUBLE,      /* a block that is already free */
+	BKM_ERR_INTERIOR,    /* a pointer inside a block, not its start */
+	BKM_ERR_CORRUPT      /* damage to the heap's own data */
+};
+
+/* Text for an error kind, e.g. "double free". Never NULL. */
+const char *bkm_strerror(int kind);
+
+/*
+ * Called on misuse and damage. op is "free", "realloc",
+ * "malloc_usable_size", or the call that found damage; msg is a complete
+ * line such as "bkm: free(): double free of 0x7f21c0a01040". The default
+ * prints msg and a newline to stderr and calls abort().
+ */
+typedef void (*bkm_error_fn)(void *arg, int kind, const char *op, const void *ptr,
+			     const char *msg);
+
+/* What the heap did, for the optional log hook (the `buddy` command shows it). */
+enum bkm_event_kind {
+	BKM_EV_SLAB_NEW,    /* a cache took a slab from the zone */
+	BKM_EV_SLAB_FREE,   /* an empty slab went back to the zone */
+	BKM_EV_SPLIT,       /* the zone split a block of `order` at addr */
+	BKM_EV_MERGE,       /* the zone merged buddies into a block of `order` at addr */
+	BKM_EV_RUN,         /* a run of `bytes` at addr was taken from the zone */
+	BKM_EV_RUN_FREE,    /* a run went back */
+	BKM_EV_HUGE,        /* a mapping of `bytes` at addr for one block */
+	BKM_EV_HUGE_FREE,   /* it was unmapped */
+	BKM_EV_ARENA,       /* an arena of `bytes` at addr was mapped */
+	BKM_EV_ARENA_FREE,  /* a wholly free arena was unmapped */
+	BKM_EV_RELEASE      /* `bytes` of free pages at addr went back (madvise) */
+};
+
+struct bkm_event {
+	enum bkm_event_kind kind;
+	void *addr;
+	size_t bytes;
+	unsigned order;       /* SLAB_*, SPLIT, MERGE: the block's order */
+	const char *cache;    /* SLAB_*: the cache's name, else NULL */
+};
+
+typedef void (*bkm_log_fn)(void *arg, const struct bkm_event *ev);
+
+/* Memory source hooks, as the buddy heap's (buddy/heap.h). */
+typedef void *(*bkm_map_fn)(void *arg, size_t len);
+typedef void (*bkm_unmap_fn)(void *arg, void *addr, size_t len);
+
+struct bkm_config {
+	size_t page_size;    /* zone page: a power of two, 256..65536; default 1 KiB */
+	size_t class_max;    /* largest size class, a power of two from 1 KiB to 64 KiB
+			      * and at most 16 pages; default 16 KiB */
+	unsigned class_steps; /* classes per doubling above 128 bytes: 2, 4 or 8
+			       * (rounding wastes at most 1/3, 1/5 or 1/9 of a
+			       * request); default 4. Up to 128: every 16 bytes. */
+	size_t huge_bytes;   /* requests of at least this get a mapping of their own;
+			      * above class_max; default 1 MiB */
+	size_t arena_bytes;  /* first arena, a power of two >= 64 KiB (rounded up);
+			      * default 1 MiB */
+	size_t limit_bytes;  /* most bytes mapped for arenas and huge blocks; 0 = none */
+	size_t retain_bytes; /* free resident bytes kept before giving free pages back
+			      * (or an eighth of the resident bytes, if more); default 4 MiB */
+	size_t slab_min;     /* each class takes the smallest slab from slab_min up to
+			      * slab_max leaving at most 1/2^slab_waste_shift unused
+			      * (its first slabs are smaller: small_slabs);
+			      * defaults 2 KiB and 32 KiB */
+	size_t slab_max;
+	unsigned slab_waste_shift; /* see slab_max; 1..16, default 4 (1/16) */
+	unsigned small_slabs; /* each cache's first slabs (this many held at a time) are
+			       * the smallest that hold one object, so a class used
+			       * little holds little; default 2 */
+	unsigned slab_reserve; /* empty slabs kept per cache; default 1 */
+	void *buffer;        /* fixed memory to work in (no mapping), or NULL */
+	size_t buffer_bytes; /* its length */
+	uint64_t random;     /* key for the slab free pointers; 0 = from getrandom() */
+	bkm_error_fn on_error; /* misuse handler; NULL = print and abort */
+	void *error_arg;
+	bkm_log_fn log;      /* event log; NULL = none */
+	void *log_arg;
+	bkm_map_fn map;      /* NULL = mmap */
+	bkm_unmap_fn unmap;  /* NULL = munmap */
+	void *map_arg;
+};
+
+struct bkm_heap; /* opaque */
+
+void bkm_config_default(struct bkm_config *cfg);
+
+/*
+ * Create a heap; cfg may be NULL for the defaults. NULL with errno EINVAL
+ * for a bad configuration, ENOMEM when the first mapping fails or the
+ * buffer is too small.
+ */
+struct bkm_heap *bkm_create(const struct bkm_config *cfg);
+
+/* Unmap everything (live blocks die with it). */
+void bkm_destroy(struct bkm_heap *h);
+
+void *bkm_malloc(struct bkm_heap *h, size_t size);
+void *bkm_calloc(struct bkm_heap *h, size_t n, size_t size);
+void *bkm_realloc(struct bkm_heap *h, void *p, size_t size);
+void bkm_free(struct bkm_heap *h, void *p);
+void *bkm_aligned_alloc(struct bkm_heap *h, size_t align, size_t size);
+int bkm_posix_memalign(struct bkm_heap *h, void **out, size_t align, size_t size);
+
+/* Bytes the block at p may hold (its class size, run or mapping); 0 for NULL. */
+size_t bkm_usable_size(struct bkm_heap *h, const void *p);
+
+/* The size class a request of `size` bytes gets; 0 when it is above class_max. */
+size_t bkm_class_size(const struct bkm_heap *h, size_t size);
+
+/*
+ * Statistics. Bytes are bytes; peak fields only grow. Requested sizes are
+ * not kept (no per-object metadata): byte counts are usable sizes.
+ */
+struct bkm_stats {
+	size_t page_size;         /* zone page bytes */
+	size_t nr_classes;        /* size classes (slab caches) */
+	size_t class_max;         /* largest class */
+	size_t live_allocs;       /* live blocks */
+	size_t held_bytes;        /* usable bytes of live blocks */
+	size_t small_allocs;      /* live slab objects */
+	size_t small_bytes;       /* their class sizes */
+	size_t large_allocs;      /* live runs */
+	size_t large_bytes;       /* their pages */
+	size_t huge_allocs;       /* live huge blocks */
+	size_t huge_bytes;        /* their mappings */
+	size_t footprint_bytes;   /* state + metadata + resident arena pages + huge */
+	size_t peak_footprint_bytes;
+	size_t resident_bytes;    /* arena pages that may be resident */
+	size_t arena_bytes;       /* arena bytes mapped */
+	size_t nr_arenas;
+	size_t meta_bytes;        /* state, arena metadata and slab headers */
+	size_t slab_bytes;        /* bytes of slabs held by the caches */
+	size_t slab_free_bytes;   /* free object slots in those slabs */
+	size_t free_bytes;        /* bytes in the zone's free blocks (cached ones included) */
+	size_t largest_free;      /* the largest free block */
+	size_t free_blocks;       /* free blocks in the zone */
+	uint64_t allocs;          /* successful allocations */
+	uint64_t frees;           /* successful frees (realloc moves included) */
+	uint64_t failures;        /* requests that returned NULL for lack of memory */
+	uint64_t reallocs_in_place;
+	uint64_t reallocs_moved;
+	uint64_t misuse;          /* bad pointers reported */
+	uint64_t maps;            /* arenas and huge blocks mapped */
+	uint64_t unmaps;          /* and unmapped before destroy */
+	uint64_t released_bytes;  /* free pages given back with madvise; only grows */
+};
+
+void bkm_get_stats(const struct bkm_heap *h, struct bkm_stats *st);
+
+/* What a pointer is, for tools. */
+enum bkm_block_kind {
+	BKM_BLOCK_NONE,  /* not a live block (or not the heap's) */
+	BKM_BLOCK_SMALL, /* an object of a slab cache */
+	BKM_BLOCK_LARGE, /* a run of zone pages */
+	BKM_BLOCK_HUGE   /* a mapping of its own */
+};
+
+struct bkm_block {
+	enum bkm_block_kind kind;
+	void *addr;          /* first byte */
+	size_t size;         /* usable bytes */
+	const struct bslab_cache *cache; /* SMALL: its cache */
+	void *slab;          /* SMALL: its slab */
+	unsigned index;      /* SMALL: object number in the slab */
+};
+
+/* Describe the live block starting at p; kind BKM_BLOCK_NONE if there is none. */
+void bkm_block_info(const struct bkm_heap *h, const void *p, struct bkm_block *out);
+
+/* One walk entry: a free zone block, a slab object (live or free), a run, a huge block. */
+struct bkm_walk_block {
+	void *addr;
+	size_t size;
+	size_t offset;       /* running byte position over the arenas in address order */
+	int allocated;       /* 1 live block, 0 free */
+	enum bkm_block_kind kind; /* NONE for a free zone block */
+	int order;           /* zone order of a free block, slab or power-of-two run; else -1 */
+	const struct bslab_cache *cache; /* slab objects: the cache */
+};
+
+typedef int (*bkm_walk_fn)(void *arg, const struct bkm_walk_block *b);
+
+/* Every free block, object, run and huge block in address order; stops on nonzero. */
+int bkm_walk(const struct bkm_heap *h, bkm_walk_fn fn, void *arg);
+
+/*
+ * Verify the zone's invariants, every cache's (S1..S7) and the heap's own
+ * (K1..K6, listed in src/kmalloc/km_internal.h). Returns the problems found.
+ */
+size_t bkm_check(const struct bkm_heap *h, buddy_report_fn report, void *arg);
+
+/*
+ * /proc/slabinfo for every size class: the two header lines, then one line
+ * per cache. Returns the length needed, writes at most size bytes (NUL
+ * included), like snprintf.
+ */
+size_t bkm_slabinfo(const struct bkm_heap *h, char *buf, size_t size);
+
+/* The cache of class i (0 .. nr_classes-1), NULL past the end. */
+const struct bslab_cache *bkm_cache(const struct bkm_heap *h, size_t i);
+
+/* The heap's zone, for buddyinfo and the page walk. */
+const struct buddy_zone *bkm_zone(const struct bkm_heap *h);
+
+/*
+ * The common interface (buddy/alloc.h), ops name "kmalloc". arena_bytes
+ * sets the first arena and retain_bytes, limit_bytes and the buffer pass
+ * through, on_error is relayed. Returns 0 or an errno value.
+ */
+int balloc_kmalloc_create(const struct balloc_options *opt, struct balloc *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BUDDY_KMALLOC_H */

@@ -1,0 +1,631 @@
+/*
+ * km_arena.c - where the kmalloc heap's memory comes from and goes back
+ * to: arenas (zone regions) mapped as needed, the page map and resident
+ * accounting that go with them, giving free pages back with madvise or
+ * unmapping whole arenas, and huge blocks mapped on their own.
+ *
+ * Every arena is a power of two of bytes aligned to its own size, so every
+ * zone block in it is aligned to its size (slabs are found by masking).
+ * It is mapped with MAP_NORESERVE: its pages cost nothing until touched.
+ * The heap counts a system page as resident from the moment it hands the
+ * page out or the zone writes a free-list link into it (the zone's split
+ * events say where: the upper half of every split gets a link), until it
+ * gives the page back. When a free leaves more than retain_bytes of free
+ * pages resident (beyond what the last purge could not give back), a
+ * wholly free arena other than the first is unmapped, or else every free
+ * block is given back with madvise (a purge), all but the system page
+ * holding its first bytes (the zone's links live there).
+ *
+ * Costs: mapping an arena is one mmap plus O(arenas); finding the arena of
+ * a pointer is O(1) behind a hint, else O(log arenas); touching and
+ * releasing are O(pages / 64) over the range.
+ */
+#define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE, madvise, mremap */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "common/annotate.h"
+#include "kmalloc/km_internal.h"
+
+static size_t align_up(size_t v, size_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* events and reports                                                  */
+/* ------------------------------------------------------------------ */
+
+void km_event(struct bkm_heap *h, enum bkm_event_kind kind, void *addr, size_t bytes,
+	      unsigned order, const char *cache)
+{
+	if (h->cfg.log) {
+		struct bkm_event ev = { kind, addr, bytes, order, cache };
+		h->cfg.log(h->cfg.log_arg, &ev);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* mapping                                                             */
+/* ------------------------------------------------------------------ */
+
+static void *map_pages(struct bkm_heap *h, size_t len)
+{
+	if (h->cfg.map)
+		return h->cfg.map(h->cfg.map_arg, len);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void unmap_pages(struct bkm_heap *h, void *p, size_t len)
+{
+	if (!len)
+		return;
+	/* A later mapping may reuse the addresses: leave no checker state on them. */
+	annot_defined(p, len);
+	if (h->cfg.unmap)
+		h->cfg.unmap(h->cfg.map_arg, p, len);
+	else
+		munmap(p, len);
+}
+
+size_t km_footprint(const struct bkm_heap *h)
+{
+	return h->state_bytes + h->arena_meta_bytes + h->resident_bytes + h->huge_mapped +
+	       h->huge_map_len;
+}
+
+static void peak_note(struct bkm_heap *h)
+{
+	size_t fp = km_footprint(h);
+	if (fp > h->peak_footprint)
+		h->peak_footprint = fp;
+}
+
+/* ------------------------------------------------------------------ */
+/* resident accounting                                                 */
+/* ------------------------------------------------------------------ */
+
+/* Mark the system pages of [addr, addr + len) resident; returns how many were not. */
+static size_t touch(struct bkm_heap *h, struct km_arena *a, uintptr_t addr, size_t len)
+{
+	size_t first = (addr - a->base) >> h->sys_shift;
+	size_t last = (addr + len - 1 - a->base) >> h->sys_shift;
+	size_t added = 0;
+	for (size_t i = first; i <= last;) {
+		size_t w = i / 64, lo = i % 64;
+		size_t hi = (last - i < 63 - lo) ? lo + (last - i) : 63;
+		uint64_t m = (hi == 63 ? ~(uint64_t)0 : (((uint64_t)1 << (hi + 1)) - 1)) &
+			     ~(((uint64_t)1 << lo) - 1);
+		uint64_t fresh = m & ~a->resident[w];
+		if (fresh) {
+			added += (size_t)__builtin_popcountll((unsigned long long)fresh);
+			a->resident[w] |= m;
+		}
+		i += hi - lo + 1;
+	}
+	a->resident_pages += added;
+	h->resident_bytes += added << h->sys_shift;
+	return added;
+}
+
+/*
+ * Give back the resident system pages wholly inside the free block
+ * [addr, addr + len), except the one holding its first bytes (the zone's
+ * links live there).
+ */
+static void release_range(struct bkm_heap *h, struct km_arena *a, uintptr_t addr, size_t len)
+{
+	if (h->fixed)
+		return;
+	size_t from = ((addr - a->base) >> h->sys_shift) + 1;
+	size_t to = (addr + len - a->base) >> h->sys_shift;
+	size_t run = 0;
+	for (size_t i = from; i <= to; i++) {
+		int set = i < to && (a->resident[i / 64] >> (i % 64) & 1u);
+		if (set) {
+			a->resident[i / 64] &= ~((uint64_t)1 << (i % 64));
+			run++;
+			continue;
+		}
+		if (!run)
+			continue;
+		uintptr_t start = a->base + ((i - run) << h->sys_shift);
+		size_t bytes = run << h->sys_shift;
+		madvise((void *)start, bytes, MADV_DONTNEED);
+		a->resident_pages -= run;
+		h->resident_bytes -= bytes;
+		h->released_bytes += bytes;
+		km_event(h, BKM_EV_RELEASE, (void *)start, bytes, 0, NULL);
+		run = 0;
+	}
+}
+
+/*
+ * Free resident bytes kept before a purge: retain_bytes, or an eighth of
+ * the resident memory when that is more (so a large heap in a steady state
+ * does not give pages back only to fault them in again).
+ */
+static size_t retain(const struct bkm_heap *h)
+{
+	size_t r = h->resident_bytes / 8;
+	return r > h->cfg.retain_bytes ? r : h->cfg.retain_bytes;
+}
+
+/* Resident bytes the heap holds but does not use. */
+static size_t dirty_bytes(const struct bkm_heap *h)
+{
+	return h->resident_bytes > h->used_bytes ? h->resident_bytes - h->used_bytes : 0;
+}
+
+struct purge_walk {
+	struct bkm_heap *h;
+};
+
+static int purge_block(void *arg, const struct buddy_block *b)
+{
+	struct bkm_heap *h = ((struct purge_walk *)arg)->h;
+	size_t len = (size_t)1 << (b->order + h->page_shift);
+	if (b->state == BUDDY_BLOCK_FREE && len > h->sys_page) {
+		struct km_arena *a = km_arena_of(h, (uintptr_t)b->addr);
+		if (a)
+			release_range(h, a, (uintptr_t)b->addr, len);
+	}
+	return 0;
+}
+
+/* Give back every free block, after merging the zone's cached ones. */
+static void purge(struct bkm_heap *h)
+{
+	struct purge_walk pw = { h };
+	buddy_drain_cache(&h->zone);
+	buddy_walk(&h->zone, purge_block, &pw);
+	h->purge_floor = dirty_bytes(h);
+}
+
+/* ------------------------------------------------------------------ */
+/* arenas                                                              */
+/* ------------------------------------------------------------------ */
+
+struct arena_sizes {
+	size_t zone_meta;  /* zone region metadata */
+	size_t map;        /* page map */
+	size_t bitmap;     /* resident bitmap */
+	size_t tail;       /* all of it with the record, rounded to system pages */
+};
+
+static void arena_sizes(const struct bkm_heap *h, size_t bytes, struct arena_sizes *s)
+{
+	s->zone_meta = align_up(buddy_meta_size(&h->zone, bytes), 8);
+	s->map = align_up(bytes >> h->page_shift, 8);
+	s->bitmap = ((bytes >> h->sys_shift) + 63) / 64 * 8;
+	s->tail = align_up(s->zone_meta + s->map + s->bitmap + sizeof(struct km_arena),
+			   h->sys_page);
+}
+
+/* Lay out an arena's metadata at `meta` and make its region and record. */
+static int arena_add(struct bkm_heap *h, uintptr_t base, size_t bytes, uint8_t *meta,
+		     const struct arena_sizes *s, unsigned flags)
+{
+	if (h->nr_arenas == BKM_ARENAS_MAX)
+		return BUDDY_ENOMEM;
+	int st = buddy_add_region_ex(&h->zone, (void *)base, bytes, meta, s->zone_meta, flags);
+	if (st)
+		return st;
+	struct km_arena *a =
+		(struct km_arena *)(meta + s->zone_meta + s->map + s->bitmap);
+	memset(a, 0, sizeof(*a));
+	a->base = base;
+	a->bytes = bytes;
+	a->map = meta + s->zone_meta;
+	a->resident = (uint64_t *)(meta + s->zone_meta + s->map);
+	if (!(flags & BUDDY_META_ZEROED)) {
+		memset(a->map, 0, s->map);
+		memset(a->resident, 0, s->bitmap);
+	}
+	a->meta_bytes = s->tail;
+	a->id = h->next_arena_id++;
+	unsigned i = h->nr_arenas;
+	while (i && h->arenas[i - 1]->base > base) {
+		h->arenas[i] = h->arenas[i - 1];
+		i--;
+	}
+	h->arenas[i] = a;
+	h->nr_arenas++;
+	h->arena_bytes += bytes;
+	h->arena_meta_bytes += a->meta_bytes;
+	/* The zone linked the region's first block into a free list. */
+	touch(h, a, base, 16);
+	peak_note(h);
+	return BUDDY_OK;
+}
+
+/*
+ * Map an arena of `bytes` (a power of two), aligned to its size. With
+ * `populate`, its first KM_POPULATE_BYTES are touched first, so that the
+ * heap's first allocations take no page faults (those pages count as
+ * resident from then on).
+ */
+static int arena_map(struct bkm_heap *h, size_t bytes, int populate)
+{
+	struct arena_sizes s;
+	arena_sizes(h, bytes, &s);
+	size_t slack = bytes - h->sys_page;
+	size_t len = bytes + s.tail + slack;
+	if (h->cfg.limit_bytes &&
+	    (bytes > h->cfg.limit_bytes ||
+	     h->arena_bytes + h->huge_mapped > h->cfg.limit_bytes - bytes))
+		return BUDDY_ENOMEM;
+	uint8_t *p = map_pages(h, len);
+	if (!p)
+		return BUDDY_ENOMEM;
+	uintptr_t base = align_up((uintptr_t)p, bytes);
+	size_t head = base - (uintptr_t)p;
+	unmap_pages(h, p, head);
+	unmap_pages(h, (void *)(base + bytes + s.tail), len - head - bytes - s.tail);
+	size_t pre = populate && bytes > KM_POPULATE_BYTES ? KM_POPULATE_BYTES : populate ? bytes : 0;
+	for (size_t off = 0; off < pre; off += h->sys_page)
+		*(volatile char *)(base + off) = 0;
+	/* Fresh anonymous mappings are zero; a caller's map hook promises no such thing. */
+	unsigned flags = h->cfg.map ? 0 : BUDDY_META_ZEROED;
+	int st = arena_add(h, base, bytes, (uint8_t *)(base + bytes), &s, flags);
+	if (st) {
+		unmap_pages(h, (void *)base, bytes + s.tail);
+		return st;
+	}
+	struct km_arena *a = km_arena_find(h, base);
+	if (pre)
+		touch(h, a, base, pre);
+	a->map_base = (void *)base;
+	a->map_len = bytes + s.tail;
+	h->maps++;
+	km_event(h, BKM_EV_ARENA, (void *)base, bytes, 0, NULL);
+	return BUDDY_OK;
+}
+
+/* Add an arena that can hold a block of npages pages. */
+static int grow(struct bkm_heap *h, size_t npages)
+{
+	if (h->fixed)
+		return BUDDY_ENOMEM;
+	size_t need = npages << h->page_shift;
+	size_t bytes = h->next_arena_bytes;
+	while (bytes < need && bytes < ((size_t)1 << (sizeof(size_t) * 8 - 2)))
+		bytes <<= 1;
+	if (bytes < need)
+		return BUDDY_ENOMEM;
+	int st = arena_map(h, bytes, 0);
+	/* Four times larger each time up to 16 MiB, then twice: few arenas to search. */
+	if (st == BUDDY_OK && h->next_arena_bytes < ((size_t)1 << 30))
+		h->next_arena_bytes = bytes * (bytes < ((size_t)16 << 20) ? 4 : 2);
+	return st;
+}
+
+/* Unmap the wholly free arena a (not the first). */
+static void arena_unmap(struct bkm_heap *h, struct km_arena *a)
+{
+	if (buddy_remove_region(&h->zone, (void *)a->base) != BUDDY_OK)
+		return;
+	unsigned i = 0;
+	while (h->arenas[i] != a)
+		i++;
+	for (; i + 1 < h->nr_arenas; i++)
+		h->arenas[i] = h->arenas[i + 1];
+	h->nr_arenas--;
+	if (h->hint == a)
+		h->hint = &h->none;
+	h->arena_bytes -= a->bytes;
+	h->arena_meta_bytes -= a->meta_bytes;
+	h->resident_bytes -= a->resident_pages << h->sys_shift;
+	h->unmaps++;
+	km_event(h, BKM_EV_ARENA_FREE, (void *)a->base, a->bytes, 0, NULL);
+	unmap_pages(h, a->map_base, a->map_len);
+}
+
+struct km_arena *km_arena_find(struct bkm_heap *h, uintptr_t a)
+{
+	unsigned lo = 0, hi = h->nr_arenas;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (h->arenas[mid]->base <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	struct km_arena *r = lo ? h->arenas[lo - 1] : NULL;
+	if (!r || a - r->base >= r->bytes)
+		return NULL;
+	h->hint = r;
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* zone callbacks                                                      */
+/* ------------------------------------------------------------------ */
+
+/* The zone split or merged a block: note where a split wrote links, and pass it on. */
+static void zone_log(void *arg, const struct buddy_event *ev)
+{
+	struct bkm_heap *h = arg;
+	uintptr_t addr = (uintptr_t)ev->addr;
+	if (ev->kind == BUDDY_EV_SPLIT) {
+		uintptr_t upper = addr + ((size_t)1 << (ev->order - 1 + h->page_shift));
+		struct km_arena *a = km_arena_of(h, upper);
+		if (a)
+			touch(h, a, upper, 16);
+		km_event(h, BKM_EV_SPLIT, ev->addr, (size_t)1 << (ev->order + h->page_shift),
+			 ev->order, NULL);
+	} else {
+		km_event(h, BKM_EV_MERGE, ev->addr, (size_t)1 << (ev->order + h->page_shift),
+			 ev->order, NULL);
+	}
+}
+
+static void zone_corrupt(void *arg, const char *msg)
+{
+	struct bkm_heap *h = arg;
+	h->misuse++;
+	char line[256];
+	snprintf(line, sizeof(line), "bkm: %s", msg);
+	if (h->cfg.on_error) {
+		h->cfg.on_error(h->cfg.error_arg, BKM_ERR_CORRUPT, "zone", NULL, line);
+		return;
+	}
+	fprintf(stderr, "%s\n", line);
+	fflush(stderr);
+	abort();
+}
+
+/* ------------------------------------------------------------------ */
+/* pages for slabs and runs                                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * npages pages (an exact run) or, with npages 0, a block of `order`, marked
+ * in the page map with `code` (a class for a slab, KM_PG_RUN for a run).
+ * The heap grows when the zone has no room. NULL when nothing can be had.
+ */
+void *km_pages_alloc(struct bkm_heap *h, size_t npages, unsigned order, uint8_t code)
+{
+	size_t n = npages ? npages : (size_t)1 << order;
+	void *p = npages ? buddy_alloc_pages_exact(&h->zone, npages, 0)
+			 : buddy_alloc_pages(&h->zone, order, 0);
+	if (!p && grow(h, n) == BUDDY_OK)
+		p = npages ? buddy_alloc_pages_exact(&h->zone, npages, 0)
+			   : buddy_alloc_pages(&h->zone, order, 0);
+	if (!p)
+		return NULL;
+	struct km_arena *a = km_arena_of(h, (uintptr_t)p);
+	size_t idx = km_page_index(h, a, (uintptr_t)p);
+	if (code == KM_PG_RUN) {
+		a->map[idx] = KM_PG_RUN;
+		memset(a->map + idx + 1, KM_PG_TAIL, n - 1);
+	} else {
+		memset(a->map + idx, code, n);
+	}
+	a->used_pages += n;
+	h->used_bytes += n << h->page_shift;
+	touch(h, a, (uintptr_t)p, n << h->page_shift);
+	peak_note(h);
+	return p;
+}
+
+/*
+ * Give back what km_pages_alloc gave (npages for a run, else a block of
+ * `order`); then, if more than retain_bytes of free memory has become
+ * resident since the last purge, give it back to the system.
+ */
+void km_pages_free(struct bkm_heap *h, struct km_arena *a, void *p, size_t npages,
+		   unsigned order)
+{
+	size_t n = npages ? npages : (size_t)1 << order;
+	size_t idx = km_page_index(h, a, (uintptr_t)p);
+	memset(a->map + idx, KM_PG_FREE, n);
+	a->used_pages -= n;
+	h->used_bytes -= n << h->page_shift;
+	if (npages)
+		buddy_free_pages_exact(&h->zone, p, npages);
+	else
+		buddy_free_pages(&h->zone, p, order);
+	if (h->fixed || dirty_bytes(h) <= h->purge_floor + retain(h))
+		return;
+	/* Too much free memory is resident: a wholly free arena goes, else a purge. */
+	if (a->used_pages == 0 && a->id != 0) {
+		arena_unmap(h, a);
+		if (dirty_bytes(h) <= h->purge_floor + retain(h))
+			return;
+	}
+	purge(h);
+}
+
+/* ------------------------------------------------------------------ */
+/* huge blocks                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Room for one more record in the sorted array. */
+static int huge_reserve(struct bkm_heap *h)
+{
+	if (h->nr_huge < h->huge_cap)
+		return 0;
+	size_t len = h->huge_map_len ? h->huge_map_len * 2 : h->sys_page;
+	struct km_huge *n = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				 -1, 0);
+	if (n == MAP_FAILED)
+		return -1;
+	if (h->huge) {
+		memcpy(n, h->huge, h->nr_huge * sizeof(*n));
+		munmap(h->huge, h->huge_map_len);
+	}
+	h->huge = n;
+	h->huge_map_len = len;
+	h->huge_cap = len / sizeof(*n);
+	return 0;
+}
+
+static size_t huge_slot(const struct bkm_heap *h, uintptr_t a)
+{
+	size_t lo = 0, hi = h->nr_huge;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (h->huge[mid].addr <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo; /* entries before lo start at or below a */
+}
+
+static void huge_insert(struct bkm_heap *h, const struct km_huge *e)
+{
+	size_t i = huge_slot(h, e->addr);
+	memmove(&h->huge[i + 1], &h->huge[i], (h->nr_huge - i) * sizeof(*e));
+	h->huge[i] = *e;
+	h->nr_huge++;
+	h->huge_bytes += e->bytes;
+	h->huge_mapped += e->map_len;
+}
+
+static void huge_remove(struct bkm_heap *h, struct km_huge *e)
+{
+	size_t i = (size_t)(e - h->huge);
+	h->huge_bytes -= e->bytes;
+	h->huge_mapped -= e->map_len;
+	memmove(&h->huge[i], &h->huge[i + 1], (h->nr_huge - i - 1) * sizeof(*e));
+	h->nr_huge--;
+}
+
+struct km_huge *km_huge_find(struct bkm_heap *h, uintptr_t a)
+{
+	size_t i = huge_slot(h, a);
+	if (!i)
+		return NULL;
+	struct km_huge *e = &h->huge[i - 1];
+	return a - e->addr < e->bytes ? e : NULL;
+}
+
+static int huge_limit_ok(const struct bkm_heap *h, size_t len)
+{
+	return !h->cfg.limit_bytes ||
+	       (len <= h->cfg.limit_bytes &&
+		h->arena_bytes + h->huge_mapped <= h->cfg.limit_bytes - len);
+}
+
+/* A block of n bytes aligned to `align` (a power of two) in a mapping of its own. */
+void *km_huge_alloc(struct bkm_heap *h, size_t n, size_t align)
+{
+	if (h->fixed || n > SIZE_MAX / 2 || huge_reserve(h))
+		return NULL;
+	size_t bytes = align_up(n, h->sys_page);
+	size_t extra = align > h->sys_page ? align - h->sys_page : 0;
+	if (!huge_limit_ok(h, bytes + extra))
+		return NULL;
+	uint8_t *p = map_pages(h, bytes + extra);
+	if (!p)
+		return NULL;
+	uintptr_t addr = align_up((uintptr_t)p, align > h->sys_page ? align : h->sys_page);
+	size_t head = addr - (uintptr_t)p;
+	unmap_pages(h, p, head);
+	unmap_pages(h, (void *)(addr + bytes), extra - head);
+	struct km_huge e = { addr, bytes, (void *)addr, bytes };
+	huge_insert(h, &e);
+	h->maps++;
+	h->huge_count++;
+	peak_note(h);
+	km_event(h, BKM_EV_HUGE, (void *)addr, bytes, 0, NULL);
+	return (void *)addr;
+}
+
+void km_huge_free(struct bkm_heap *h, struct km_huge *e)
+{
+	struct km_huge copy = *e;
+	huge_remove(h, e);
+	h->unmaps++;
+	h->huge_frees++;
+	km_event(h, BKM_EV_HUGE_FREE, (void *)copy.addr, copy.bytes, 0, NULL);
+	unmap_pages(h, copy.map_base, copy.map_len);
+}
+
+/* Move or resize the huge block e to n bytes with mremap; NULL (nothing changed) on failure. */
+void *km_huge_resize(struct bkm_heap *h, struct km_huge *e, size_t n)
+{
+	size_t bytes = align_up(n, h->sys_page);
+	if (bytes == e->bytes)
+		return (void *)e->addr;
+	if (h->cfg.map || (bytes > e->bytes && !huge_limit_ok(h, bytes - e->bytes)))
+		return NULL;
+	void *q = mremap(e->map_base, e->map_len, bytes, MREMAP_MAYMOVE);
+	if (q == MAP_FAILED)
+		return NULL;
+	struct km_huge moved = { (uintptr_t)q, bytes, q, bytes };
+	huge_remove(h, e);
+	huge_insert(h, &moved);
+	peak_note(h);
+	return q;
+}
+
+/* ------------------------------------------------------------------ */
+/* set-up and tear-down                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Fixed mode: the state lies at the buffer's start (placed by the caller);
+ * the arena is the largest power of two that fits after it, aligned to
+ * itself, with its metadata after it.
+ */
+static int setup_fixed(struct bkm_heap *h, uintptr_t start)
+{
+	uintptr_t end = (uintptr_t)h->cfg.buffer + h->cfg.buffer_bytes;
+	for (size_t bytes = (size_t)1 << 30; bytes >= h->sys_page; bytes >>= 1) {
+		struct arena_sizes s;
+		arena_sizes(h, bytes, &s);
+		uintptr_t base = align_up(start, bytes);
+		if (base < start || base + bytes + s.tail > end || base + bytes + s.tail < base)
+			continue;
+		h->next_arena_bytes = bytes;
+		return arena_add(h, base, bytes, (uint8_t *)(base + bytes), &s, 0);
+	}
+	return BUDDY_ESMALL;
+}
+
+int km_setup(struct bkm_heap *h)
+{
+	struct buddy_config zc;
+	buddy_config_default(&zc);
+	zc.page_size = h->cfg.page_size;
+	zc.name = "kmalloc";
+	zc.pcp_high = KM_ZONE_PCP_HIGH;
+	zc.pcp_max_order = KM_ZONE_PCP_ORDER;
+	zc.log = zone_log;
+	zc.log_arg = h;
+	zc.on_corrupt = zone_corrupt;
+	zc.corrupt_arg = h;
+	if (buddy_zone_init(&h->zone, &zc) != BUDDY_OK)
+		return EINVAL;
+	h->hint = &h->none;
+	h->next_arena_bytes = h->cfg.arena_bytes;
+	if (h->fixed) {
+		uintptr_t start = (uintptr_t)h->caches + h->nr_classes * sizeof(*h->caches);
+		return setup_fixed(h, start) == BUDDY_OK ? 0 : ENOMEM;
+	}
+	/* The first arena now, ready for use; later ones grow four times as large. */
+	if (arena_map(h, h->cfg.arena_bytes, 1) != BUDDY_OK)
+		return ENOMEM;
+	h->next_arena_bytes = h->cfg.arena_bytes * 4;
+	return 0;
+}
+
+void km_teardown(struct bkm_heap *h)
+{
+	while (h->nr_huge)
+		km_huge_free(h, &h->huge[h->nr_huge - 1]);
+	if (h->huge)
+		munmap(h->huge, h->huge_map_len);
+	for (unsigned i = 0; i < h->nr_arenas; i++)
+		if (h->arenas[i]->map_base)
+			unmap_pages(h, h->arenas[i]->map_base, h->arenas[i]->map_len);
+	h->nr_arenas = 0;
+}

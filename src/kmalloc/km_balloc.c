@@ -1,0 +1,157 @@
+/*
+ * km_balloc.c - the kmalloc heap behind the common allocator interface
+ * (buddy/alloc.h), so tools and benchmarks drive it like any other.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "kmalloc/km_internal.h"
+
+/* The instance behind struct balloc: the heap and the caller's error handler. */
+struct km_adapter {
+	struct bkm_heap *h;       /* the heap */
+	balloc_error_fn on_error; /* the caller's handler, or NULL for the heap's default */
+	void *error_arg;          /* passed to on_error */
+};
+
+#define H(self) (((struct km_adapter *)(self))->h)
+
+static void error_relay(void *arg, int kind, const char *op, const void *ptr, const char *msg)
+{
+	struct km_adapter *ka = arg;
+	(void)kind;
+	(void)op;
+	(void)ptr;
+	ka->on_error(ka->error_arg, msg);
+}
+
+static void *op_malloc(void *self, size_t size)
+{
+	return bkm_malloc(H(self), size);
+}
+
+static void *op_calloc(void *self, size_t n, size_t size)
+{
+	return bkm_calloc(H(self), n, size);
+}
+
+static void *op_realloc(void *self, void *p, size_t size)
+{
+	return bkm_realloc(H(self), p, size);
+}
+
+static void op_free(void *self, void *p)
+{
+	bkm_free(H(self), p);
+}
+
+static void *op_aligned_alloc(void *self, size_t align, size_t size)
+{
+	return bkm_aligned_alloc(H(self), align, size);
+}
+
+static size_t op_usable_size(void *self, const void *p)
+{
+	return bkm_usable_size(H(self), p);
+}
+
+static void op_stats(void *self, struct balloc_stats *st)
+{
+	struct bkm_stats ks;
+	bkm_get_stats(H(self), &ks);
+	st->requested_bytes = 0; /* not kept: no per-object metadata */
+	st->held_bytes = ks.held_bytes;
+	st->live_allocs = ks.live_allocs;
+	st->peak_requested_bytes = 0;
+	st->footprint_bytes = ks.footprint_bytes;
+	st->peak_footprint_bytes = ks.peak_footprint_bytes;
+	st->free_bytes = ks.free_bytes + ks.slab_free_bytes;
+	st->largest_free = ks.largest_free;
+	st->free_blocks = ks.free_blocks;
+	st->failures = ks.failures;
+	st->fragmentation = ks.free_bytes ? 1.0 - (double)ks.largest_free / (double)ks.free_bytes
+					  : 0.0;
+}
+
+static long op_check(void *self, balloc_report_fn report, void *arg)
+{
+	return (long)bkm_check(H(self), report, arg);
+}
+
+struct walk_adapter {
+	balloc_walk_fn fn;
+	void *arg;
+};
+
+static int walk_visit(void *arg, const struct bkm_walk_block *b)
+{
+	struct walk_adapter *wa = arg;
+	struct balloc_block blk = {
+		.addr = b->addr,
+		.offset = b->offset,
+		.size = b->size,
+		.allocated = b->allocated,
+		.order = b->order,
+	};
+	return wa->fn(wa->arg, &blk);
+}
+
+static int op_walk(void *self, balloc_walk_fn fn, void *arg)
+{
+	struct walk_adapter wa = { fn, arg };
+	return fn ? bkm_walk(H(self), walk_visit, &wa) : 0;
+}
+
+static void op_destroy(void *self)
+{
+	bkm_destroy(H(self));
+	free(self);
+}
+
+static const struct balloc_ops km_ops = {
+	.name = "kmalloc",
+	.malloc = op_malloc,
+	.calloc = op_calloc,
+	.realloc = op_realloc,
+	.free = op_free,
+	.aligned_alloc = op_aligned_alloc,
+	.usable_size = op_usable_size,
+	.stats = op_stats,
+	.check = op_check,
+	.walk = op_walk,
+	.destroy = op_destroy,
+};
+
+int balloc_kmalloc_create(const struct balloc_options *opt, struct balloc *out)
+{
+	struct bkm_config cfg;
+	if (!out)
+		return EINVAL;
+	struct km_adapter *ka = calloc(1, sizeof(*ka));
+	if (!ka)
+		return ENOMEM;
+	bkm_config_default(&cfg);
+	if (opt) {
+		if (opt->arena_bytes)
+			cfg.arena_bytes = cfg.retain_bytes = opt->arena_bytes;
+		cfg.limit_bytes = opt->limit_bytes;
+		cfg.buffer = opt->buffer;
+		cfg.buffer_bytes = opt->buffer_bytes;
+		if (opt->on_error) {
+			ka->on_error = opt->on_error;
+			ka->error_arg = opt->error_arg;
+			cfg.on_error = error_relay;
+			cfg.error_arg = ka;
+		}
+	}
+	errno = 0;
+	ka->h = bkm_create(&cfg);
+	if (!ka->h) {
+		int err = errno ? errno : ENOMEM;
+		free(ka);
+		return err;
+	}
+	out->ops = &km_ops;
+	out->self = ka;
+	return 0;
+}

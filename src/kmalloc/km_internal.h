@@ -1,0 +1,199 @@
+/*
+ * km_internal.h - the kmalloc heap's private state, shared by km_arena.c
+ * (arenas, the page map, resident accounting, huge mappings), km_alloc.c
+ * (the malloc family), km_info.c (statistics, check, walk, slabinfo) and
+ * km_balloc.c (the common interface).
+ *
+ * An arena is one mapping:
+ *
+ *     [ zone region: bytes, aligned to bytes ][ region metadata | page map |
+ *       resident bitmap | struct km_arena ]
+ *
+ * The page map has one byte per zone page: KM_PG_FREE when the heap does
+ * not hold the page, 1 + i on every page of a slab of class i (plus
+ * KM_PG_SMALL for one of the cache's small first slabs), KM_PG_RUN on the
+ * first page of a run and KM_PG_TAIL on its other pages. free(p)
+ * reads the byte of p's page: a class number names the cache, and the slab
+ * is p with its low bits cleared (slabs are aligned to their size because
+ * the arena is aligned to its own). The resident bitmap has one bit per
+ * system page: set when the heap hands the page out or the zone writes a
+ * free-list link into it, cleared when the page is given back with
+ * madvise. Its population is the arena's share of the footprint.
+ *
+ * A damaged page map byte can only misroute a free to a cache that then
+ * refuses the pointer (its slab header names another cache, or the object
+ * checks fail); a damaged resident bit only misstates the footprint.
+ */
+#ifndef BUDDY_KM_INTERNAL_H
+#define BUDDY_KM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buddy/kmalloc.h"
+
+#define KM_HIDDEN __attribute__((visibility("hidden")))
+#define km_likely(x) __builtin_expect(!!(x), 1)
+#define km_unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Page map bytes. A slab page reads 1 + its class, with KM_PG_SMALL added
+ * for the small slabs a cache starts with. */
+#define KM_PG_FREE 0x00u
+#define KM_PG_SMALL 0x80u
+#define KM_PG_RUN 0xfeu
+#define KM_PG_TAIL 0xffu
+
+#define KM_SMALL_STEP 16u    /* class spacing up to KM_LINEAR_MAX */
+#define KM_LINEAR_MAX 128u
+#define KM_TAB1_MAX 1024u    /* sizes up to this: table indexed by size / 16 */
+#define KM_TAB2_SHIFT 7u     /* above: table indexed by (size - 1) / 128 */
+#define KM_TAB2_LEN (65536u >> KM_TAB2_SHIFT)
+#define KM_POPULATE_BYTES ((size_t)64 << 10) /* of the first arena, touched at creation */
+#define KM_ZONE_PCP_HIGH 16u /* zone page cache: blocks per order kept unmerged */
+#define KM_ZONE_PCP_ORDER 4u /* and the largest order kept */
+
+struct km_arena {
+	uintptr_t base;           /* first byte of the region */
+	size_t bytes;             /* region bytes */
+	uint8_t *map;             /* bytes >> page_shift page map bytes */
+	uint64_t *resident;       /* one bit per system page of the region */
+	size_t resident_pages;    /* bits set in `resident` */
+	size_t used_pages;        /* zone pages held by slabs and runs */
+	void *map_base;           /* the whole mapping; NULL in fixed mode */
+	size_t map_len;           /* its length */
+	size_t meta_bytes;        /* region metadata, page map, bitmap, this record */
+	unsigned id;              /* order of mapping, from 0 */
+};
+
+struct km_huge {
+	uintptr_t addr;           /* block start (page aligned) */
+	size_t bytes;             /* usable bytes (the block) */
+	void *map_base;           /* the mapping holding it */
+	size_t map_len;
+};
+
+/*
+ * The heap. Invariants (bkm_check verifies each; messages start with the tag):
+ *   K1 the zone's own invariants hold (buddy_check);
+ *   K2 every cache's invariants hold (bslab_check: S1..S7);
+ *   K3 the page map agrees with the zone and the caches: every page of a
+ *      slab of class i reads 1 + i, every run reads KM_PG_RUN then
+ *      KM_PG_TAIL over exactly the pages the zone gave it, every page the
+ *      heap does not hold reads KM_PG_FREE, and each arena's used_pages is
+ *      the number of pages held;
+ *   K4 the resident bitmap covers every page held, and resident_pages is
+ *      its population; footprint and its parts add up;
+ *   K5 arenas are sorted, disjoint and each is one zone region;
+ *   K6 huge blocks are sorted, disjoint, outside the arenas, and their
+ *      count and bytes match the counters.
+ */
+struct bkm_heap {
+	/* --- read by malloc and free first --- */
+	struct km_arena *hint;    /* arena of the last lookup (never NULL) */
+	size_t class_max;         /* largest class */
+	unsigned page_shift;      /* log2(page_size) */
+	unsigned nr_classes;      /* caches in use */
+	uint8_t tab1[KM_TAB1_MAX / KM_SMALL_STEP + 1]; /* (size + 15) / 16 -> class */
+	uint8_t tab2[KM_TAB2_LEN];  /* (size - 1) >> 7 -> class, sizes above 1 KiB */
+	struct bslab_cache *caches; /* nr_classes caches, right after this struct */
+	/* --- the page zone and arenas --- */
+	struct buddy_zone zone;
+	struct bkm_config cfg;    /* resolved configuration */
+	struct bslab_hooks hooks; /* page source, errors and log for every cache */
+	size_t sys_page;          /* system page size */
+	unsigned sys_shift;       /* log2(sys_page) */
+	struct km_arena *arenas[BKM_ARENAS_MAX]; /* sorted by base */
+	unsigned nr_arenas;
+	unsigned next_arena_id;
+	size_t next_arena_bytes;  /* size of the next arena to map */
+	size_t arena_bytes;       /* sum of region bytes */
+	size_t arena_meta_bytes;  /* sum of arena meta_bytes */
+	size_t resident_bytes;    /* sum of resident pages, in bytes */
+	size_t used_bytes;        /* zone pages held by slabs and runs, in bytes */
+	size_t purge_floor;       /* dirty bytes left after the last purge */
+	struct km_arena none;     /* an empty arena the hint starts on */
+	int fixed;                /* working in cfg.buffer */
+	size_t state_bytes;       /* bytes mapped for this struct; 0 in fixed mode */
+	/* --- huge blocks --- */
+	struct km_huge *huge;     /* sorted by addr */
+	size_t nr_huge;
+	size_t huge_cap;          /* entries the array can hold */
+	size_t huge_map_len;      /* bytes mapped for the array */
+	size_t huge_bytes;        /* sum of huge block bytes */
+	size_t huge_mapped;       /* sum of their mappings */
+	/* --- statistics (see struct bkm_stats) --- */
+	size_t large_allocs;
+	size_t large_bytes;
+	size_t peak_footprint;
+	uint64_t large_count;     /* runs allocated; only grows */
+	uint64_t large_frees;
+	uint64_t huge_count;
+	uint64_t huge_frees;
+	uint64_t failures;
+	uint64_t reallocs_in_place;
+	uint64_t reallocs_moved;
+	uint64_t misuse;
+	uint64_t maps;
+	uint64_t unmaps;
+	uint64_t released_bytes;
+};
+
+/* The class of a request of n <= class_max bytes. */
+static inline unsigned km_class(const struct bkm_heap *h, size_t n)
+{
+	if (n <= KM_TAB1_MAX)
+		return h->tab1[(n + KM_SMALL_STEP - 1) / KM_SMALL_STEP];
+	return h->tab2[(n - 1) >> KM_TAB2_SHIFT];
+}
+
+/* The cache a page map byte names, or NULL (free page, run, or a bad byte). */
+static inline struct bslab_cache *km_code_cache(const struct bkm_heap *h, unsigned code)
+{
+	unsigned ci = (code & ~KM_PG_SMALL) - 1;
+	return ci < h->nr_classes ? &h->caches[ci] : NULL;
+}
+
+/* The slab a page map byte says holds p. */
+static inline struct bslab_slab *km_code_slab(const struct bslab_cache *c, unsigned code,
+					      const void *p)
+{
+	size_t bytes = (code & KM_PG_SMALL) ? c->small_bytes : c->slab_bytes;
+	return (struct bslab_slab *)((uintptr_t)p & ~(uintptr_t)(bytes - 1));
+}
+
+/* The arena holding address a, or NULL (updates the hint). */
+KM_HIDDEN struct km_arena *km_arena_find(struct bkm_heap *h, uintptr_t a);
+static inline struct km_arena *km_arena_of(struct bkm_heap *h, uintptr_t a)
+{
+	struct km_arena *ar = h->hint;
+	if (km_likely(a - ar->base < ar->bytes))
+		return ar;
+	return km_arena_find(h, a);
+}
+
+static inline size_t km_page_index(const struct bkm_heap *h, const struct km_arena *a,
+				   uintptr_t p)
+{
+	return (p - a->base) >> h->page_shift;
+}
+
+/* km_arena.c */
+KM_HIDDEN int km_setup(struct bkm_heap *h);
+KM_HIDDEN void km_teardown(struct bkm_heap *h);
+KM_HIDDEN void *km_pages_alloc(struct bkm_heap *h, size_t npages, unsigned order,
+			       uint8_t code);
+KM_HIDDEN void km_pages_free(struct bkm_heap *h, struct km_arena *a, void *p, size_t npages,
+			     unsigned order);
+KM_HIDDEN size_t km_footprint(const struct bkm_heap *h);
+KM_HIDDEN void *km_huge_alloc(struct bkm_heap *h, size_t n, size_t align);
+KM_HIDDEN struct km_huge *km_huge_find(struct bkm_heap *h, uintptr_t a);
+KM_HIDDEN void km_huge_free(struct bkm_heap *h, struct km_huge *e);
+KM_HIDDEN void *km_huge_resize(struct bkm_heap *h, struct km_huge *e, size_t n);
+KM_HIDDEN void km_event(struct bkm_heap *h, enum bkm_event_kind kind, void *addr, size_t bytes,
+			unsigned order, const char *cache);
+KM_HIDDEN void km_report(struct bkm_heap *h, int kind, const char *op, const void *p);
+
+/* km_alloc.c */
+KM_HIDDEN void km_classes_setup(struct bkm_heap *h);
+
+#endif /* BUDDY_KM_INTERNAL_H */

@@ -1,0 +1,342 @@
+/*
+ * test_slab_corruption.c - damage to a cache's own data, as a program
+ * writing after free or past an object could do it: free pointers
+ * overwritten (garbage, a live object, a loop, a skip), the freelist head
+ * and list links in a slab header, counts that disagree with the bitmap.
+ * The cache must report corruption once, refuse every later change, and
+ * never hand out an object twice. Then each invariant S1..S7 is broken on
+ * purpose and the check must name it.
+ */
+#include "slab_test.h"
+
+#include "slab/slab_internal.h"
+
+#define PS ((size_t)4096)
+
+struct fixture {
+	struct tzone t;
+	struct bslab_cache c;
+	struct trec r;
+	struct bslab_hooks h;
+};
+
+static struct fixture *fixture_new(size_t size, unsigned reserve)
+{
+	static struct fixture f;
+	struct bslab_config cfg;
+	memset(&f, 0, sizeof(f));
+	f.h = trec_hooks(&f.r, 0, 0);
+	tzone_init(&f.t, PS, 64);
+	bslab_config_default(&cfg);
+	cfg.name = "victim";
+	cfg.size = size;
+	cfg.reserve = reserve;
+	cfg.random = 0x1234567887654321ull;
+	cfg.hooks = &f.h;
+	assert_int_equal(bslab_cache_create(&f.c, &f.t.z, &cfg), BSLAB_OK);
+	return &f;
+}
+
+/* Raw access to the link word of a free object (a memory checker is told first). */
+static uintptr_t *link_word(const struct bslab_cache *c, void *obj)
+{
+	uintptr_t *w = (uintptr_t *)((char *)obj + c->link_off);
+	annot_defined(w, sizeof(*w));
+	return w;
+}
+
+/* After damage: reported once as corruption, and every later change refused. */
+static void expect_stopped(struct fixture *f, void *some_live)
+{
+	assert_int_equal(f->r.errors, 1);
+	assert_int_equal(f->r.kind, BSLAB_ECORRUPT);
+	assert_true(strncmp(f->r.msg, "bslab: ", 7) == 0);
+	assert_non_null(strstr(f->r.msg, "(): corrupted "));
+	assert_non_null(strstr(f->r.msg, "in cache victim"));
+	assert_null(bslab_alloc(&f->c, 0));
+	assert_int_equal(bslab_last_error(&f->c), BSLAB_ECORRUPT);
+	assert_int_equal(bslab_free(&f->c, some_live), BSLAB_ECORRUPT);
+	assert_int_equal(bslab_cache_destroy(&f->c), BSLAB_ECORRUPT);
+	assert_int_equal(bslab_shrink(&f->c), 0);
+	assert_int_equal(f->r.errors, 1);
+	tzone_fini(&f->t);
+}
+
+static void test_slab_garbage_free_pointer(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(64, 1);
+	char *a = bslab_alloc(&f->c, 0), *b = bslab_alloc(&f->c, 0), *keep = bslab_alloc(&f->c, 0);
+	bslab_free(&f->c, a);
+	bslab_free(&f->c, b); /* freelist: b -> a */
+	*link_word(&f->c, b) = 0x4141414141414141ull; /* written after free */
+	assert_ptr_equal(bslab_alloc(&f->c, 0), b);
+	assert_int_equal(f->r.errors, 0);
+	assert_null(bslab_alloc(&f->c, 0)); /* the garbage is caught before use */
+	assert_string_equal(f->r.op, "alloc");
+	assert_true(strncmp(f->r.msg, "bslab: alloc(): corrupted free pointer at 0x", 44) == 0);
+	expect_stopped(f, keep);
+}
+
+/* A link forged to point at an object in use is refused, never handed out twice. */
+static void test_slab_link_to_live_object(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(64, 1);
+	char *a = bslab_alloc(&f->c, 0), *b = bslab_alloc(&f->c, 0), *live = bslab_alloc(&f->c, 0);
+	bslab_free(&f->c, a);
+	bslab_free(&f->c, b);
+	/* encoded exactly as the cache would, but naming the live object */
+	bslab_link_set(&f->c, b, live);
+	assert_ptr_equal(bslab_alloc(&f->c, 0), b);
+	assert_null(bslab_alloc(&f->c, 0));
+	assert_ptr_equal(f->r.ptr, live);
+	expect_stopped(f, live);
+}
+
+/* A loop in the freelist: the second visit finds the object in use. */
+static void test_slab_freelist_loop(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(64, 1);
+	char *a = bslab_alloc(&f->c, 0), *b = bslab_alloc(&f->c, 0);
+	bslab_free(&f->c, a);
+	bslab_free(&f->c, b);
+	bslab_link_set(&f->c, b, b);
+	assert_int_equal(bslab_check(&f->c, NULL, NULL), 1);
+	assert_ptr_equal(bslab_alloc(&f->c, 0), b);
+	assert_null(bslab_alloc(&f->c, 0));
+	expect_stopped(f, b);
+}
+
+/* A link that skips free objects loses them, but nothing overlaps; the check sees it. */
+static void test_slab_freelist_skip_is_seen(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(64, 1);
+	char *o[4];
+	for (int i = 0; i < 4; i++)
+		o[i] = bslab_alloc(&f->c, 0);
+	for (int i = 0; i < 4; i++)
+		bslab_free(&f->c, o[i]); /* freelist: o3 o2 o1 o0 */
+	bslab_link_set(&f->c, o[3], o[0]);
+	assert_int_equal(bslab_check(&f->c, NULL, NULL), 1);
+	assert_ptr_equal(bslab_alloc(&f->c, 0), o[3]);
+	assert_ptr_equal(bslab_alloc(&f->c, 0), o[0]);
+	assert_int_equal(f->r.errors, 0);
+	tzone_fini(&f->t);
+}
+
+/* The raw freelist head in a slab header, damaged by an overflow. */
+static void test_slab_damaged_freelist_head(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(64, 1);
+	char *a = bslab_alloc(&f->c, 0), *keep = bslab_alloc(&f->c, 0);
+	bslab_free(&f->c, a);
+	struct bslab_slab *s = bslab_slab_of(&f->c, a);
+	s->freelist = a + 8; /* not an object boundary */
+	assert_null(bslab_alloc(&f->c, 0));
+	assert_ptr_equal(f->r.ptr, a + 8);
+	expect_stopped(f, keep);
+}
+
+/* List links in a slab header that do not point back stop the next move. */
+static void test_slab_damaged_list_links(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(1000, 1);
+	void *o[8];
+	for (int i = 0; i < 8; i++)
+		o[i] = bslab_alloc(&f->c, 0);
+	/* slab 0 becomes partial; damage its links; the next refill unlinks it */
+	assert_int_equal(bslab_free(&f->c, o[0]), BSLAB_OK);
+	struct bslab_slab *s0 = bslab_slab_of(&f->c, o[1]);
+	assert_int_equal(s0->state, SLAB_PARTIAL);
+	s0->link.prev = (struct bslab_list *)0x1000;
+	size_t zone_allocs = f->t.z.nr_allocs;
+	assert_null(bslab_alloc(&f->c, 0));
+	assert_int_equal(f->t.z.nr_allocs, zone_allocs);
+	assert_non_null(strstr(f->r.msg, "corrupted slab list links"));
+	expect_stopped(f, o[1]);
+}
+
+/* The list of all slabs, damaged: giving an empty slab back is refused. */
+static void test_slab_damaged_all_list(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(1000, 0);
+	void *o[8];
+	for (int i = 0; i < 8; i++)
+		o[i] = bslab_alloc(&f->c, 0);
+	struct bslab_slab *s0 = bslab_slab_of(&f->c, o[0]);
+	s0->all.next = (struct bslab_list *)((char *)s0 + 4 * PS);
+	struct buddy_stats before, after;
+	buddy_get_stats(&f->t.z, &before);
+	for (int i = 0; i < 4; i++)
+		bslab_free(&f->c, o[i]);
+	buddy_get_stats(&f->t.z, &after);
+	assert_int_equal(after.frees, before.frees);
+	expect_stopped(f, o[5]);
+}
+
+/* A slab whose count says empty while its bitmap has objects is never given back. */
+static void test_slab_count_damage_never_frees_live_slab(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(1000, 0);
+	void *o[8];
+	for (int i = 0; i < 8; i++)
+		o[i] = bslab_alloc(&f->c, 0);
+	struct bslab_slab *s0 = bslab_slab_of(&f->c, o[0]);
+	s0->inuse = 1; /* three objects are still in use */
+	struct buddy_stats before, after;
+	buddy_get_stats(&f->t.z, &before);
+	assert_int_equal(bslab_free(&f->c, o[0]), BSLAB_OK);
+	buddy_get_stats(&f->t.z, &after);
+	assert_int_equal(after.frees, before.frees);
+	assert_int_equal(f->r.errors, 1);
+	assert_non_null(strstr(f->r.msg, "slab counted empty with objects in use"));
+	expect_stopped(f, o[1]);
+}
+
+/* Messages the check gave, one line each. */
+struct reports {
+	char text[4096];
+	int n;
+};
+
+static void collect(void *arg, const char *msg)
+{
+	struct reports *r = arg;
+	size_t len = strlen(r->text);
+	snprintf(r->text + len, sizeof(r->text) - len, "%s\n", msg);
+	r->n++;
+}
+
+static void expect_report_of(struct fixture *f, const char *tag_and_text)
+{
+	struct reports r;
+	memset(&r, 0, sizeof(r));
+	size_t n = bslab_check(&f->c, collect, &r);
+	assert_int_equal(n, (size_t)r.n);
+	assert_true(n >= 1);
+	if (!strstr(r.text, tag_and_text)) {
+		print_error("wanted '%s' in:\n%s", tag_and_text, r.text);
+		fail();
+	}
+	/* every message starts with an invariant's tag */
+	for (const char *l = r.text; *l; l = strchr(l, '\n') + 1)
+		assert_true(l[0] == 'S' && l[1] >= '1' && l[1] <= '7' && l[2] == ':');
+}
+
+/* Three slabs of four: slab 0 full, slab 1 partial, slab 2 current; one empty later. */
+static struct fixture *populated(void **objs)
+{
+	struct fixture *f = fixture_new(1000, 1);
+	for (int i = 0; i < 10; i++)
+		objs[i] = bslab_alloc(&f->c, 0);
+	bslab_free(&f->c, objs[4]);
+	assert_string_equal(slabs_text(&f->c, &f->t), "C2:2/2 P1:3/4 F0:4/4");
+	assert_cache_ok(&f->c);
+	return f;
+}
+
+static void test_slab_check_names_each_invariant(void **state)
+{
+	(void)state;
+	void *o[10];
+	struct fixture *f;
+	struct bslab_slab *s;
+
+	f = populated(o);
+	s = bslab_slab_of(&f->c, o[0]);
+	s->cache = NULL;
+	expect_report_of(f, "S1: victim: slab");
+	tzone_fini(&f->t);
+
+	f = populated(o);
+	s = bslab_slab_of(&f->c, o[0]);
+	s->state = SLAB_EMPTY;
+	expect_report_of(f, "S4: victim: empty slab");
+	tzone_fini(&f->t);
+
+	f = populated(o);
+	s = bslab_slab_of(&f->c, o[0]);
+	s->all.next->prev = NULL;
+	expect_report_of(f, "S1: victim: slab list link");
+	tzone_fini(&f->t);
+
+	f = populated(o);
+	s = bslab_slab_of(&f->c, o[4]);
+	s->link.next->prev = NULL;
+	expect_report_of(f, "S1: victim: partial list link");
+	tzone_fini(&f->t);
+
+	f = populated(o);
+	s = bslab_slab_of(&f->c, o[0]);
+	s->inuse = 3;
+	expect_report_of(f, "S2: victim: slab");
+	tzone_fini(&f->t);
+
+	f = populated(o);
+	s = bslab_slab_of(&f->c, o[8]);
+	s->map[0] |= (uint64_t)1 << 3; /* beyond the two carved */
+	expect_report_of(f, "S2: victim: slab");
+	tzone_fini(&f->t);
+
+	f = populated(o);
+	s = bslab_slab_of(&f->c, o[4]);
+	bslab_link_set(&f->c, o[4], o[5]); /* a free object linking to a live one */
+	expect_report_of(f, "S3: victim: slab");
+	tzone_fini(&f->t);
+
+	/* S4 alone: a full slab with one object free, consistently recorded */
+	f = populated(o);
+	s = bslab_slab_of(&f->c, o[0]);
+	s->map[0] &= ~(uint64_t)1;
+	s->inuse--;
+	bslab_link_set(&f->c, o[0], NULL);
+	s->freelist = o[0];
+	f->c.frees++;
+	expect_report_of(f, "S4: victim: full slab");
+	tzone_fini(&f->t);
+
+	f = populated(o);
+	f->c.nr_partial++;
+	expect_report_of(f, "S5: victim: counted 2 partial, 1 full, 0 empty, 0 small");
+	tzone_fini(&f->t);
+
+	f = populated(o);
+	for (int i = 5; i < 8; i++)
+		bslab_free(&f->c, o[i]); /* slab 1 empties */
+	f->c.reserve = 0;
+	expect_report_of(f, "S5: victim: 1 empty slabs kept, more than the reserve of 0");
+	tzone_fini(&f->t);
+
+	f = populated(o);
+	f->c.allocs++;
+	expect_report_of(f, "S6: victim: 9 objects in use in the slabs, 10 by the counters");
+	tzone_fini(&f->t);
+
+	f = populated(o);
+	f->c.slabs_allocated++;
+	expect_report_of(f, "S7: victim: 3 slabs held, 4 by the counters");
+	tzone_fini(&f->t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_slab_garbage_free_pointer),
+		cmocka_unit_test(test_slab_link_to_live_object),
+		cmocka_unit_test(test_slab_freelist_loop),
+		cmocka_unit_test(test_slab_freelist_skip_is_seen),
+		cmocka_unit_test(test_slab_damaged_freelist_head),
+		cmocka_unit_test(test_slab_damaged_list_links),
+		cmocka_unit_test(test_slab_damaged_all_list),
+		cmocka_unit_test(test_slab_count_damage_never_frees_live_slab),
+		cmocka_unit_test(test_slab_check_names_each_invariant),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
