@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * buddy/kmalloc.h - a malloc family on slab caches, in the style of the
  * Linux kernel's kmalloc: small requests are rounded up to a size class and
@@ -45,7 +46,7 @@
  *                        returns NULL with errno EINVAL, usable_size 0).
  *   damage               the heap's own data found damaged (a free pointer
  *                        or slab header overwritten): reported as
- *                        BKM_ERR_CORRUPT; the damaged cache then refuses
+ *                        BUDDY_ERR_CORRUPT; the damaged cache then refuses
  *                        every allocation (NULL, ENOMEM) rather than hand
  *                        out overlapping memory.
  *
@@ -60,6 +61,7 @@
 #include <stdint.h>
 
 #include "buddy/alloc.h"
+#include "buddy/common.h"
 #include "buddy/page.h"
 #include "buddy/slab.h"
 
@@ -80,25 +82,15 @@ extern "C" {
 #define BKM_CLASSES_MAX 96u               /* size classes at most */
 #define BKM_ARENAS_MAX 64u                /* arenas at most */
 
-/* Kinds of misuse and damage the heap reports. */
-enum bkm_error {
-	BKM_ERR_INVALID = 1, /* a pointer the heap never handed out */
-	BKM_ERR_DOUBLE,      /* a block that is already free */
-	BKM_ERR_INTERIOR,    /* a pointer inside a block, not its start */
-	BKM_ERR_CORRUPT      /* damage to the heap's own data */
-};
-
-/* Text for an error kind, e.g. "double free". Never NULL. */
-const char *bkm_strerror(int kind);
-
 /*
- * Called on misuse and damage. op is "free", "realloc",
- * "malloc_usable_size", or the call that found damage; msg is a complete
- * line such as "bkm: free(): double free of 0x7f21c0a01040". The default
- * prints msg and a newline to stderr and calls abort().
+ * Misuse and damage go to cfg.on_error (buddy/common.h) with kind
+ * BUDDY_ERR_INVALID (a pointer the heap never handed out), BUDDY_ERR_DOUBLE
+ * (a block already free), BUDDY_ERR_INTERIOR (a pointer inside a block) or
+ * BUDDY_ERR_CORRUPT (damage to the heap's own data); op is "free",
+ * "realloc", "malloc_usable_size", or the call that met the damage; msg a
+ * line such as "bkm: free(): double free at 0x7f21c0a01040". The default
+ * (on_error NULL) prints msg and a newline to stderr and calls abort().
  */
-typedef void (*bkm_error_fn)(void *arg, int kind, const char *op, const void *ptr,
-			     const char *msg);
 
 /* What the heap did, for the optional log hook (the `buddy` command shows it). */
 enum bkm_event_kind {
@@ -156,7 +148,7 @@ struct bkm_config {
 	void *buffer;        /* fixed memory to work in (no mapping), or NULL */
 	size_t buffer_bytes; /* its length */
 	uint64_t random;     /* key for the slab free pointers; 0 = from getrandom() */
-	bkm_error_fn on_error; /* misuse handler; NULL = print and abort */
+	buddy_error_fn on_error; /* misuse and damage; NULL = print and abort */
 	void *error_arg;
 	bkm_log_fn log;      /* event log; NULL = none */
 	void *log_arg;
@@ -270,7 +262,8 @@ int bkm_walk(const struct bkm_heap *h, bkm_walk_fn fn, void *arg);
 
 /*
  * Verify the zone's invariants, every cache's (S1..S7) and the heap's own
- * (K1..K6, listed in src/kmalloc/km_internal.h). Returns the problems found.
+ * (K1..K6, listed in src/kmalloc/kmalloc_internal.h); each problem goes to
+ * report as a line starting with its tag. Returns the problems found.
  */
 size_t bkm_check(const struct bkm_heap *h, buddy_report_fn report, void *arg);
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * buddy/slab.h - slab caches: objects of one size carved out of buddy
  * blocks, in the style of the Linux kernel's SLUB allocator (kmem_cache).
@@ -45,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buddy/common.h"
 #include "buddy/page.h"
 
 #ifdef __cplusplus
@@ -116,11 +118,12 @@ struct bslab_event {
  * on_error, log and the check's and walk's callbacks are called with the
  * lock held: they must not call back into the same cache.
  *
- * on_error: told of every misuse (kind is the returned bslab_status: a
- * pointer that is not an object, an interior pointer, a double free) and of
- * damage (BSLAB_ECORRUPT, once), with op ("free", "alloc", ...), the
- * pointer, and a one-line message such as
- * "bslab: free(): double free of 0x7f12c0 in cache dentry".
+ * on_error (buddy/common.h): told of every misuse, with kind
+ * BUDDY_ERR_INVALID (not an object of this cache), BUDDY_ERR_INTERIOR or
+ * BUDDY_ERR_DOUBLE, and of damage to the cache's own data
+ * (BUDDY_ERR_CORRUPT, once), with op ("free", "alloc", ...), the pointer,
+ * and a line such as "bslab: free(): double free at 0x7f12c0" or
+ * "bslab: alloc(): corrupted free pointer in cache dentry at 0x7f12c0".
  * Without it the call just returns the status.
  *
  * log: told when a slab is taken from or given back to the page source.
@@ -131,7 +134,7 @@ struct bslab_hooks {
 	int (*page_owned)(void *arg, const struct bslab_cache *c, const void *block);
 	void (*lock)(void *arg, struct bslab_cache *c);
 	void (*unlock)(void *arg, struct bslab_cache *c);
-	void (*on_error)(void *arg, int kind, const char *op, const void *ptr, const char *msg);
+	buddy_error_fn on_error;
 	void (*log)(void *arg, const struct bslab_event *ev);
 	void *arg; /* passed to every hook */
 };

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slab.c - slab caches: creating and destroying them, allocating and
  * freeing objects, and the slow paths that move slabs between the lists
@@ -22,10 +23,11 @@
  * bitmap shows an object in use. Damage stops the cache (BSLAB_ECORRUPT on
  * every later change) and is reported once.
  */
+#include "common/compiler.h"
+#include "common/debug.h"
 #include "common/fmt.h"
 #include "slab/slab_internal.h"
 
-#define COLD __attribute__((noinline, cold))
 
 /* ------------------------------------------------------------------ */
 /* locking, errors                                                     */
@@ -49,21 +51,23 @@ static int fail(struct bslab_cache *c, int status)
 	return status;
 }
 
-static const char *const misuse_text[BSLAB_NR_STATUS] = {
-	[BSLAB_EINVALID] = "invalid pointer (not an object of this cache)",
-	[BSLAB_EINTERIOR] = "interior pointer (not the start of an object)",
-	[BSLAB_EDOUBLE] = "double free",
-};
+/* The error kind (buddy/common.h) of a misuse status. */
+static int error_kind(int status)
+{
+	return status == BSLAB_EDOUBLE     ? BUDDY_ERR_DOUBLE
+	       : status == BSLAB_EINTERIOR ? BUDDY_ERR_INTERIOR
+					   : BUDDY_ERR_INVALID;
+}
 
-/* Tell on_error about a misused pointer; returns the status. */
+/* Tell on_error about a misused pointer ("bslab: free(): double free at 0x..."). */
 static COLD int misuse(struct bslab_cache *c, int status, const char *op, const void *p)
 {
 	const struct bslab_hooks *h = c->hooks;
 	if (h && h->on_error) {
 		char msg[192];
-		bfmt(msg, sizeof(msg), "bslab: %s(): %s of %p in cache %s", op,
-		     misuse_text[status] ? misuse_text[status] : bslab_strerror(status), p, c->name);
-		h->on_error(h->arg, status, op, p, msg);
+		int kind = error_kind(status);
+		buddy_fmt(msg, sizeof(msg), "bslab: %s(): %s at %p", op, buddy_error_name(kind), p);
+		h->on_error(h->arg, kind, op, p, msg);
 	}
 	return fail(c, status);
 }
@@ -75,9 +79,9 @@ static COLD int corrupt(struct bslab_cache *c, const char *op, const char *what,
 	const struct bslab_hooks *h = c->hooks;
 	if (!c->corrupted && h && h->on_error) {
 		char msg[192];
-		bfmt(msg, sizeof(msg), "bslab: %s(): corrupted %s at %p in cache %s", op, what, where,
-		     c->name);
-		h->on_error(h->arg, BSLAB_ECORRUPT, op, where, msg);
+		buddy_fmt(msg, sizeof(msg), "bslab: %s(): corrupted %s in cache %s at %p", op, what,
+			  c->name, where);
+		h->on_error(h->arg, BUDDY_ERR_CORRUPT, op, where, msg);
 	}
 	c->corrupted = 1;
 	return fail(c, BSLAB_ECORRUPT);
@@ -95,6 +99,22 @@ void *bslab_corrupt_slab(struct bslab_cache *c, const struct bslab_slab *s, cons
 	corrupt(c, "alloc", what, where);
 	return NULL;
 }
+
+#if BUDDY_DEBUG >= 2
+/*
+ * The expensive tier (common/debug.h): a cache a public call leaves must
+ * pass its full check, every call while it is small and every n / 256 + 1
+ * calls for n objects. A cache that has reported damage is left alone.
+ */
+static void cache_check_on_return(struct bslab_cache **cp)
+{
+	const struct bslab_cache *c = *cp;
+	size_t objs = (size_t)(c->slabs_allocated - c->slabs_freed) * c->objs;
+	if (!c->corrupted && BUDDY_DEBUG_CHECK_DUE(c->allocs + c->frees, objs))
+		BUDDY_ASSERT(bslab_check(c, NULL, NULL) == 0);
+}
+#endif
+#define CACHE_CHECK_ON_RETURN(c) BUDDY_CHECK_ON_RETURN(cache_check_on_return, c)
 
 /* ------------------------------------------------------------------ */
 /* lists                                                               */
@@ -169,6 +189,7 @@ static int slab_unlist(struct bslab_cache *c, struct bslab_slab *s, const char *
  */
 static void slab_enlist(struct bslab_cache *c, struct bslab_slab *s, uint8_t state)
 {
+	BUDDY_ASSERT(state == SLAB_PARTIAL || state == SLAB_EMPTY); /* S4: only these are listed */
 	s->state = state;
 	if (state == SLAB_PARTIAL) {
 		list_add(c->partial.prev, &s->link);
@@ -284,6 +305,7 @@ static int slab_release(struct bslab_cache *c, struct bslab_slab *s, const char 
 static int empty_trim(struct bslab_cache *c, size_t keep, const char *op)
 {
 	while (c->nr_empty > keep) {
+		BUDDY_ASSERT(c->empty.prev != &c->empty); /* S5: nr_empty counts the list */
 		struct bslab_slab *s = slab_from_link(c->empty.prev);
 		int st = slab_unlist(c, s, op);
 		if (st == BSLAB_OK)
@@ -302,6 +324,9 @@ static int empty_trim(struct bslab_cache *c, size_t keep, const char *op)
 static struct bslab_slab *cur_refill(struct bslab_cache *c)
 {
 	struct bslab_slab *s = NULL;
+	/* S5: the counts say whether the lists hold slabs */
+	BUDDY_ASSERT(!c->nr_partial == (c->partial.next == &c->partial));
+	BUDDY_ASSERT(!c->nr_empty == (c->empty.next == &c->empty));
 	if (c->nr_partial)
 		s = slab_from_link(c->partial.next);
 	else if (c->nr_empty)
@@ -623,6 +648,7 @@ void *bslab_alloc(struct bslab_cache *c, unsigned flags)
 {
 	if (!c)
 		return NULL;
+	CACHE_CHECK_ON_RETURN(c);
 	cache_lock(c);
 	void *obj = bslab_alloc_fast(c, flags);
 	cache_unlock(c);
@@ -673,6 +699,7 @@ int bslab_free(struct bslab_cache *c, void *obj)
 {
 	if (!c)
 		return BSLAB_ENULL;
+	CACHE_CHECK_ON_RETURN(c);
 	cache_lock(c);
 	int st = free_checked(c, obj, "free");
 	cache_unlock(c);
@@ -683,6 +710,7 @@ size_t bslab_alloc_bulk(struct bslab_cache *c, unsigned flags, size_t n, void **
 {
 	if (!c || (n && !objs))
 		return 0;
+	CACHE_CHECK_ON_RETURN(c);
 	cache_lock(c);
 	for (size_t i = 0; i < n; i++) {
 		objs[i] = bslab_alloc_fast(c, flags);
@@ -706,6 +734,7 @@ int bslab_free_bulk(struct bslab_cache *c, size_t n, void *const *objs, size_t *
 	if (!c || (n && !objs)) {
 		st = BSLAB_ENULL;
 	} else {
+		CACHE_CHECK_ON_RETURN(c);
 		cache_lock(c);
 		for (; i < n && st == BSLAB_OK; i++)
 			st = free_checked(c, objs[i], "free_bulk");
@@ -722,6 +751,7 @@ size_t bslab_shrink(struct bslab_cache *c)
 {
 	if (!c)
 		return 0;
+	CACHE_CHECK_ON_RETURN(c);
 	cache_lock(c);
 	uint64_t before = c->slabs_freed;
 	if (!c->corrupted) {

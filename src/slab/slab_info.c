@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slab_info.c - looking at a slab cache without changing it: status
  * texts, statistics, the /proc/slabinfo lines, the slab walk and the check
@@ -94,7 +95,7 @@ void bslab_get_stats(const struct bslab_cache *c, struct bslab_stats *st)
 /* mm/slab_common.c, print_slabinfo_header (slabinfo version 2.1). */
 size_t bslab_slabinfo_header(char *buf, size_t size)
 {
-	return bfmt(buf, size,
+	return buddy_fmt(buf, size,
 		    "slabinfo - version: 2.1\n"
 		    "# name            <active_objs> <num_objs> <objsize> <objperslab> "
 		    "<pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : "
@@ -111,7 +112,7 @@ size_t bslab_slabinfo(const struct bslab_cache *c, char *buf, size_t size)
 		return 0;
 	}
 	bslab_get_stats(c, &st);
-	return bfmt(buf, size,
+	return buddy_fmt(buf, size,
 		    "%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u : slabdata %6lu %6lu %6lu\n",
 		    st.name, (unsigned long)st.active_objs, (unsigned long)st.total_objs,
 		    (unsigned)st.stride, st.objs_per_slab, 1 << st.order, 0u, 0u, 0u,
@@ -178,8 +179,8 @@ __attribute__((format(printf, 3, 4))) static void problem(struct checker *k, con
 	char msg[256];
 	va_list ap;
 	va_start(ap, fmt);
-	size_t n = bfmt(msg, sizeof(msg), "%s: %s: ", tag, k->c->name);
-	bvfmt(msg + (n < sizeof(msg) ? n : sizeof(msg) - 1), n < sizeof(msg) ? sizeof(msg) - n : 1,
+	size_t n = buddy_fmt(msg, sizeof(msg), "%s: %s: ", tag, k->c->name);
+	buddy_vfmt(msg + (n < sizeof(msg) ? n : sizeof(msg) - 1), n < sizeof(msg) ? sizeof(msg) - n : 1,
 	      fmt, ap);
 	va_end(ap);
 	k->problems++;
@@ -317,7 +318,7 @@ size_t bslab_check(const struct bslab_cache *c, buddy_report_fn report, void *ar
 	k.arg = arg;
 	if (!c) {
 		if (report)
-			report(arg, "S1: cache is NULL");
+			report(arg, "cache is NULL");
 		return 1;
 	}
 	cache_lock(c);

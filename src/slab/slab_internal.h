@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slab_internal.h - the slab layer's fast paths, shared by slab.c (the
  * public calls) and the heaps built on slab caches, which find an object's
@@ -27,9 +28,9 @@
 
 #include "buddy/slab.h"
 #include "common/annotate.h"
+#include "common/compiler.h"
+#include "common/debug.h"
 
-#define slab_likely(x) __builtin_expect(!!(x), 1)
-#define slab_unlikely(x) __builtin_expect(!!(x), 0)
 
 #define SLAB_RECIP_SHIFT 44u
 
@@ -99,15 +100,12 @@ static inline void *bslab_link_get(const struct bslab_cache *c, const void *obj)
 	return (void *)v;
 }
 
-/* Library-internal functions: not exported from the shared library. */
-#define SLAB_HIDDEN __attribute__((visibility("hidden")))
-
 /* slab.c: the slow paths (not inline: they run once per slab, or on damage). */
-SLAB_HIDDEN void *bslab_alloc_slow(struct bslab_cache *c, unsigned flags);
-SLAB_HIDDEN void bslab_free_slow(struct bslab_cache *c, struct bslab_slab *s);
-SLAB_HIDDEN void *bslab_corrupt_slab(struct bslab_cache *c, const struct bslab_slab *s,
+BUDDY_INTERNAL void *bslab_alloc_slow(struct bslab_cache *c, unsigned flags);
+BUDDY_INTERNAL void bslab_free_slow(struct bslab_cache *c, struct bslab_slab *s);
+BUDDY_INTERNAL void *bslab_corrupt_slab(struct bslab_cache *c, const struct bslab_slab *s,
 				     const char *what, const void *where);
-SLAB_HIDDEN void bslab_obj_ready(const struct bslab_cache *c, void *obj, unsigned flags,
+BUDDY_INTERNAL void bslab_obj_ready(const struct bslab_cache *c, void *obj, unsigned flags,
 				 int fresh);
 
 /*
@@ -117,19 +115,19 @@ SLAB_HIDDEN void bslab_obj_ready(const struct bslab_cache *c, void *obj, unsigne
 static inline void *bslab_alloc_fast(struct bslab_cache *c, unsigned flags)
 {
 	struct bslab_slab *s = c->cur;
-	if (slab_likely(s != NULL)) {
+	if (likely(s != NULL)) {
 		char *obj = s->freelist;
 		uintptr_t base = bslab_objs_base(c, s);
 		size_t idx;
 		int fresh = 0;
-		if (slab_likely(obj != NULL)) {
+		if (likely(obj != NULL)) {
 			uintptr_t off = (uintptr_t)obj - base;
 			idx = bslab_index(c, off);
-			if (slab_unlikely(off >= (uintptr_t)s->carved * c->stride ||
+			if (unlikely(off >= (uintptr_t)s->carved * c->stride ||
 					  idx * c->stride != off || bslab_bit(s, idx)))
 				return bslab_corrupt_slab(c, s, "free pointer", obj);
 			s->freelist = bslab_link_get(c, obj);
-		} else if (slab_likely(s->carved < s->objs)) {
+		} else if (likely(s->carved < s->objs)) {
 			idx = s->carved++;
 			obj = (char *)base + idx * c->stride;
 			fresh = 1;
@@ -139,7 +137,7 @@ static inline void *bslab_alloc_fast(struct bslab_cache *c, unsigned flags)
 		s->map[idx / 64] |= (uint64_t)1 << (idx % 64);
 		s->inuse++;
 		c->allocs++;
-		if (slab_unlikely(flags || c->ctor || ANNOT_ACTIVE))
+		if (unlikely(flags || c->ctor || ANNOT_ACTIVE))
 			bslab_obj_ready(c, obj, flags, fresh);
 		return obj;
 	}
@@ -152,17 +150,17 @@ static inline void *bslab_alloc_fast(struct bslab_cache *c, unsigned flags)
  */
 static inline int bslab_free_in(struct bslab_cache *c, struct bslab_slab *s, void *obj)
 {
-	if (slab_unlikely(c->corrupted))
+	if (unlikely(c->corrupted))
 		return BSLAB_ECORRUPT;
 	/* In the header, the leftover tail, or never handed out: not an object. */
 	uintptr_t off = (uintptr_t)obj - bslab_objs_base(c, s);
-	if (slab_unlikely(off >= (uintptr_t)s->carved * c->stride))
+	if (unlikely(off >= (uintptr_t)s->carved * c->stride))
 		return BSLAB_EINVALID;
 	size_t idx = bslab_index(c, off);
-	if (slab_unlikely(idx * c->stride != off))
+	if (unlikely(idx * c->stride != off))
 		return BSLAB_EINTERIOR;
 	uint64_t *w = &s->map[idx / 64], bit = (uint64_t)1 << (idx % 64);
-	if (slab_unlikely(!(*w & bit)))
+	if (unlikely(!(*w & bit)))
 		return BSLAB_EDOUBLE;
 	*w &= ~bit;
 	annot_free(obj, c->size);
@@ -170,7 +168,7 @@ static inline int bslab_free_in(struct bslab_cache *c, struct bslab_slab *s, voi
 	s->freelist = obj;
 	c->frees++;
 	/* Leaving the full state, or becoming empty, moves the slab (not the current one). */
-	if (slab_unlikely(s->inuse-- == s->objs || s->inuse == 0) && s != c->cur)
+	if (unlikely(s->inuse-- == s->objs || s->inuse == 0) && s != c->cur)
 		bslab_free_slow(c, s);
 	return BSLAB_OK;
 }

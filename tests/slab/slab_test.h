@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slab_test.h - helpers shared by the slab cache tests: a zone over an
  * aligned arena, hooks that record errors, events and lock calls, the slab
@@ -32,7 +33,7 @@ static inline void tzone_init(struct tzone *t, size_t page_size, size_t npages)
 	t->page_size = page_size;
 	t->npages = npages;
 	t->arena = fx_arena(page_size, npages, page_size * npages);
-	fx_zone(&t->z, page_size, BUDDY_ORDER_AUTO);
+	fx_zone(&t->z, page_size, BUDDY_MAX_ORDER_AUTO);
 	fx_add(&t->z, t->arena, npages);
 }
 
@@ -41,6 +42,28 @@ static inline void tzone_fini(struct tzone *t)
 	fx_arena_free(t->arena);
 	fx_cleanup();
 }
+
+/*
+ * Locks a changing call takes: its own, and with the expensive debug tier
+ * (common/debug.h) the full check's on the way out.
+ */
+#if BUDDY_DEBUG >= 2
+#define LOCKS_PER_CHANGE 2
+#else
+#define LOCKS_PER_CHANGE 1
+#endif
+
+/* Skip a test whose damage the expensive debug tier stops at by design. */
+#if BUDDY_DEBUG >= 2
+#define SKIP_UNDER_FULL_CHECKS()                                                              \
+	do {                                                                                  \
+		print_message("skipped: the full check after each call traps on this damage " \
+			      "by design\n");                                               \
+		skip();                                                                       \
+	} while (0)
+#else
+#define SKIP_UNDER_FULL_CHECKS() ((void)0)
+#endif
 
 /* What on_error, log and lock were told. */
 struct trec {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_slab_api.c - slab caches through their public calls: layouts and
  * the order chosen per size, the slab states after exact sequences of
@@ -292,7 +293,7 @@ static void test_slab_bulk(void **state)
 	cache_new(&c, &t, "bulk", 1000, 0, &h);
 	void *o[20];
 	assert_int_equal(bslab_alloc_bulk(&c, 0, 10, o), 10);
-	assert_int_equal(r.locks, 1);
+	assert_int_equal(r.locks, LOCKS_PER_CHANGE);
 	for (int i = 1; i < 10; i++)
 		assert_ptr_not_equal(o[i], o[i - 1]);
 	/* 6 more fit, 7 do not: nothing is taken */
@@ -312,6 +313,7 @@ static void test_slab_bulk(void **state)
 	assert_int_equal(done, 2);
 	assert_int_equal(r.errors, 1);
 	assert_string_equal(r.op, "free_bulk");
+	assert_int_equal(r.kind, BUDDY_ERR_DOUBLE);
 	assert_int_equal(bslab_free_bulk(&c, 1, o + 2, NULL), BSLAB_OK);
 	assert_int_equal(bslab_free_bulk(&c, 0, NULL, &done), BSLAB_OK);
 	assert_int_equal(done, 0);
@@ -336,9 +338,9 @@ static void test_slab_lock_hooks(void **state)
 	cache_new(&c, &t, "locked", 2000, 0, &h);
 	int calls = 0;
 	void *o[6];
-	for (int i = 0; i < 6; i++, calls++)
+	for (int i = 0; i < 6; i++, calls += LOCKS_PER_CHANGE)
 		o[i] = bslab_alloc(&c, 0);
-	for (int i = 0; i < 6; i++, calls++)
+	for (int i = 0; i < 6; i++, calls += LOCKS_PER_CHANGE)
 		assert_int_equal(bslab_free(&c, o[i]), BSLAB_OK);
 	struct bslab_stats st;
 	char line[256];
@@ -351,7 +353,7 @@ static void test_slab_lock_hooks(void **state)
 	bslab_walk(&c, walk_text_add, &(struct walk_text){ .slab_bytes = PS });
 	calls++;
 	bslab_shrink(&c);
-	calls++;
+	calls += LOCKS_PER_CHANGE;
 	assert_int_equal(bslab_cache_destroy(&c), BSLAB_OK);
 	calls++;
 	assert_int_equal(r.locks, calls);

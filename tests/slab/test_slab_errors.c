@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_slab_errors.c - every error a slab cache reports: bad
  * configurations, running out of pages, destroying a busy cache, and every
@@ -159,7 +160,7 @@ static void test_slab_destroy_busy(void **state)
 
 /* One refused free: the status, the report, and nothing changed. */
 static void expect_refused(struct bslab_cache *c, struct tzone *t, struct trec *r, void *p,
-			   int status, const char *msg)
+			   int status, int kind, const char *msg)
 {
 	struct csnap before;
 	csnap_take(c, t, &before);
@@ -167,7 +168,7 @@ static void expect_refused(struct bslab_cache *c, struct tzone *t, struct trec *
 	assert_int_equal(bslab_free(c, p), status);
 	assert_int_equal(bslab_last_error(c), status);
 	assert_int_equal(r->errors, errors + 1);
-	assert_int_equal(r->kind, status);
+	assert_int_equal(r->kind, kind);
 	assert_string_equal(r->op, "free");
 	assert_ptr_equal(r->ptr, p);
 	char want[256];
@@ -196,38 +197,38 @@ static void test_slab_free_bad_pointers(void **state)
 	assert_ptr_equal(o[0], slab0 + 64);
 
 	static char outside[64];
-	expect_refused(&c, &t, &r, outside, BSLAB_EINVALID,
-		       "bslab: free(): invalid pointer (not an object of this cache) of %p in cache victim");
+	expect_refused(&c, &t, &r, outside, BSLAB_EINVALID, BUDDY_ERR_INVALID,
+		       "bslab: free(): invalid pointer at %p");
 	/* a page of the zone that is not one of the cache's slabs */
 	char *free_page = slab0 + 8 * PS;
-	expect_refused(&c, &t, &r, free_page + 100, BSLAB_EINVALID,
-		       "bslab: free(): invalid pointer (not an object of this cache) of %p in cache victim");
+	expect_refused(&c, &t, &r, free_page + 100, BSLAB_EINVALID, BUDDY_ERR_INVALID,
+		       "bslab: free(): invalid pointer at %p");
 	/* the slab header, and the tail left after the last object */
-	expect_refused(&c, &t, &r, slab0 + 8, BSLAB_EINVALID,
-		       "bslab: free(): invalid pointer (not an object of this cache) of %p in cache victim");
-	expect_refused(&c, &t, &r, slab0 + PS - 16, BSLAB_EINVALID,
-		       "bslab: free(): invalid pointer (not an object of this cache) of %p in cache victim");
+	expect_refused(&c, &t, &r, slab0 + 8, BSLAB_EINVALID, BUDDY_ERR_INVALID,
+		       "bslab: free(): invalid pointer at %p");
+	expect_refused(&c, &t, &r, slab0 + PS - 16, BSLAB_EINVALID, BUDDY_ERR_INVALID,
+		       "bslab: free(): invalid pointer at %p");
 	/* an object slot never handed out (slab 1 has carved 2 of 4) */
-	expect_refused(&c, &t, &r, o[5] + 1000, BSLAB_EINVALID,
-		       "bslab: free(): invalid pointer (not an object of this cache) of %p in cache victim");
-	expect_refused(&c, &t, &r, o[2] + 1, BSLAB_EINTERIOR,
-		       "bslab: free(): interior pointer (not the start of an object) of %p in cache victim");
-	expect_refused(&c, &t, &r, o[2] + 999, BSLAB_EINTERIOR,
-		       "bslab: free(): interior pointer (not the start of an object) of %p in cache victim");
+	expect_refused(&c, &t, &r, o[5] + 1000, BSLAB_EINVALID, BUDDY_ERR_INVALID,
+		       "bslab: free(): invalid pointer at %p");
+	expect_refused(&c, &t, &r, o[2] + 1, BSLAB_EINTERIOR, BUDDY_ERR_INTERIOR,
+		       "bslab: free(): interior pointer at %p");
+	expect_refused(&c, &t, &r, o[2] + 999, BSLAB_EINTERIOR, BUDDY_ERR_INTERIOR,
+		       "bslab: free(): interior pointer at %p");
 	/* another cache's object */
-	expect_refused(&c, &t, &r, x, BSLAB_EINVALID,
-		       "bslab: free(): invalid pointer (not an object of this cache) of %p in cache victim");
+	expect_refused(&c, &t, &r, x, BSLAB_EINVALID, BUDDY_ERR_INVALID,
+		       "bslab: free(): invalid pointer at %p");
 	/* double frees: at the head of the freelist, and deeper in it */
 	assert_int_equal(bslab_free(&c, o[1]), BSLAB_OK);
-	expect_refused(&c, &t, &r, o[1], BSLAB_EDOUBLE,
-		       "bslab: free(): double free of %p in cache victim");
+	expect_refused(&c, &t, &r, o[1], BSLAB_EDOUBLE, BUDDY_ERR_DOUBLE,
+		       "bslab: free(): double free at %p");
 	assert_int_equal(bslab_free(&c, o[3]), BSLAB_OK);
-	expect_refused(&c, &t, &r, o[1], BSLAB_EDOUBLE,
-		       "bslab: free(): double free of %p in cache victim");
+	expect_refused(&c, &t, &r, o[1], BSLAB_EDOUBLE, BUDDY_ERR_DOUBLE,
+		       "bslab: free(): double free at %p");
 	/* in the current slab too */
 	assert_int_equal(bslab_free(&c, o[4]), BSLAB_OK);
-	expect_refused(&c, &t, &r, o[4], BSLAB_EDOUBLE,
-		       "bslab: free(): double free of %p in cache victim");
+	expect_refused(&c, &t, &r, o[4], BSLAB_EDOUBLE, BUDDY_ERR_DOUBLE,
+		       "bslab: free(): double free at %p");
 
 	assert_int_equal(bslab_free(&c, NULL), BSLAB_ENULL);
 	assert_int_equal(bslab_free(NULL, o[0]), BSLAB_ENULL);

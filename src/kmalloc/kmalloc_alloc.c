@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * km_alloc.c - the kmalloc heap's malloc family.
+ * kmalloc_alloc.c - the kmalloc heap's malloc family.
  *
  * Size classes: every 16 bytes up to 128, then class_steps classes per
  * doubling (128 < 160 < 192 < 224 < 256 < 320 ... with 4 steps), up to
@@ -31,34 +32,19 @@
 #include <unistd.h>
 
 #include "common/annotate.h"
-#include "kmalloc/km_internal.h"
+#include "kmalloc/kmalloc_internal.h"
 #include "slab/slab_internal.h"
 
 /* ------------------------------------------------------------------ */
 /* errors                                                              */
 /* ------------------------------------------------------------------ */
 
-const char *bkm_strerror(int kind)
-{
-	switch (kind) {
-	case BKM_ERR_INVALID:
-		return "invalid pointer";
-	case BKM_ERR_DOUBLE:
-		return "double free";
-	case BKM_ERR_INTERIOR:
-		return "interior pointer";
-	case BKM_ERR_CORRUPT:
-		return "corrupted heap data";
-	default:
-		return "unknown heap error";
-	}
-}
-
-static __attribute__((noinline, cold)) void deliver(struct bkm_heap *h, int kind,
+static COLD void deliver(struct bkm_heap *h, int kind,
 						     const char *op, const void *p,
 						     const char *msg)
 {
 	h->misuse++;
+	h->corrupted |= kind == BUDDY_ERR_CORRUPT;
 	if (h->cfg.on_error) {
 		h->cfg.on_error(h->cfg.error_arg, kind, op, p, msg);
 		return;
@@ -68,23 +54,41 @@ static __attribute__((noinline, cold)) void deliver(struct bkm_heap *h, int kind
 	abort();
 }
 
-/* "bkm: free(): double free of 0x1000" */
-void km_report(struct bkm_heap *h, int kind, const char *op, const void *p)
+/* "bkm: free(): double free at 0x1000" */
+void bkm_report(struct bkm_heap *h, int kind, const char *op, const void *p)
 {
 	char msg[160];
-	snprintf(msg, sizeof(msg), "bkm: %s(): %s of %p", op, bkm_strerror(kind), p);
+	snprintf(msg, sizeof(msg), "bkm: %s(): %s at %p", op, buddy_error_name(kind), p);
 	deliver(h, kind, op, p, msg);
 }
 
-/* A slab cache found its own data damaged: report it as the heap's. */
+/*
+ * A slab cache found its own data damaged (the heap frees through the
+ * inline paths, so misuse never reaches here): report it as the heap's.
+ */
 static void slab_error(void *arg, int kind, const char *op, const void *ptr, const char *msg)
 {
 	struct bkm_heap *h = arg;
 	char line[256];
-	(void)kind;
 	snprintf(line, sizeof(line), "bkm: %s", strncmp(msg, "bslab: ", 7) ? msg : msg + 7);
-	deliver(h, BKM_ERR_CORRUPT, op, ptr, line);
+	deliver(h, kind, op, ptr, line);
 }
+
+#if BUDDY_DEBUG >= 2
+/*
+ * The expensive tier (common/debug.h): the heap a public call leaves must
+ * pass bkm_check, every call while it is small and about every n / 256 + 1
+ * calls for n units (arena pages, each worth up to 16 objects).
+ */
+static void heap_check_on_return(struct bkm_heap **hp)
+{
+	struct bkm_heap *h = *hp;
+	if (h && !h->corrupted &&
+	    BUDDY_DEBUG_CHECK_DUE(h->debug_calls++, (h->arena_bytes >> h->page_shift) << 4))
+		BUDDY_ASSERT(bkm_check(h, NULL, NULL) == 0);
+}
+#endif
+#define HEAP_CHECK_ON_RETURN(h) BUDDY_CHECK_ON_RETURN(heap_check_on_return, h)
 
 /* ------------------------------------------------------------------ */
 /* the slab caches' page source                                        */
@@ -99,30 +103,30 @@ static void *slab_pages(void *arg, struct bslab_cache *c, unsigned order)
 {
 	struct bkm_heap *h = arg;
 	uint8_t small = order == c->order ? 0 : KM_PG_SMALL;
-	return km_pages_alloc(h, 0, order, (uint8_t)(class_code(h, c) | small));
+	return bkm_pages_alloc(h, 0, order, (uint8_t)(class_code(h, c) | small));
 }
 
 static void slab_pages_free(void *arg, struct bslab_cache *c, void *block, unsigned order)
 {
 	struct bkm_heap *h = arg;
 	(void)c;
-	km_pages_free(h, km_arena_of(h, (uintptr_t)block), block, 0, order);
+	bkm_pages_free(h, bkm_arena_of(h, (uintptr_t)block), block, 0, order);
 }
 
 static int slab_pages_owned(void *arg, const struct bslab_cache *c, const void *block)
 {
 	struct bkm_heap *h = arg;
-	struct km_arena *a = km_arena_of(h, (uintptr_t)block);
+	struct bkm_arena *a = bkm_arena_of(h, (uintptr_t)block);
 	if (!a)
 		return 0;
-	unsigned code = a->map[km_page_index(h, a, (uintptr_t)block)];
-	return (code & ~KM_PG_SMALL) == class_code(h, c) && km_code_slab(c, code, block) == block;
+	unsigned code = a->map[bkm_page_index(h, a, (uintptr_t)block)];
+	return (code & ~KM_PG_SMALL) == class_code(h, c) && bkm_code_slab(c, code, block) == block;
 }
 
 static void slab_log(void *arg, const struct bslab_event *ev)
 {
 	struct bkm_heap *h = arg;
-	km_event(h, ev->kind == BSLAB_EV_NEW_SLAB ? BKM_EV_SLAB_NEW : BKM_EV_SLAB_FREE, ev->slab,
+	bkm_event(h, ev->kind == BSLAB_EV_NEW_SLAB ? BKM_EV_SLAB_NEW : BKM_EV_SLAB_FREE, ev->slab,
 		 ev->cache->slab_bytes, ev->order, ev->cache->name);
 }
 
@@ -220,7 +224,7 @@ size_t bkm_class_size(const struct bkm_heap *h, size_t size)
 {
 	if (!h || size > h->class_max)
 		return 0;
-	return h->caches[km_class(h, size)].size;
+	return h->caches[bkm_class(h, size)].size;
 }
 
 /* ------------------------------------------------------------------ */
@@ -350,16 +354,16 @@ struct bkm_heap *bkm_create(const struct bkm_config *cfg_in)
 	h->sys_page = sys_page;
 	h->sys_shift = log2_of(sys_page);
 	h->fixed = cfg.buffer != NULL;
-	err = km_setup(h);
+	err = bkm_setup(h);
 	if (!err)
 		err = classes_setup(h, sizes);
 	if (err) {
-		km_teardown(h);
+		bkm_teardown(h);
 		state_unmap(h);
 		errno = err;
 		return NULL;
 	}
-	h->peak_footprint = km_footprint(h);
+	h->peak_footprint = bkm_footprint(h);
 	return h;
 }
 
@@ -367,7 +371,7 @@ void bkm_destroy(struct bkm_heap *h)
 {
 	if (!h)
 		return;
-	km_teardown(h);
+	bkm_teardown(h);
 	if (h->fixed) {
 		/* The buffer goes back to its owner: a memory checker sees plain memory again. */
 		annot_defined(h->cfg.buffer, h->cfg.buffer_bytes);
@@ -381,13 +385,13 @@ void bkm_destroy(struct bkm_heap *h)
 /* ------------------------------------------------------------------ */
 
 /* A live block as the heap sees it. */
-struct km_ref {
+struct bkm_ref {
 	enum bkm_block_kind kind;
 	struct bslab_cache *cache; /* SMALL */
 	struct bslab_slab *slab;   /* SMALL */
-	struct km_arena *arena;    /* SMALL, LARGE */
+	struct bkm_arena *arena;    /* SMALL, LARGE */
 	size_t pages;              /* LARGE */
-	struct km_huge *huge;      /* HUGE */
+	struct bkm_huge *huge;      /* HUGE */
 	size_t size;               /* usable bytes */
 };
 
@@ -396,54 +400,54 @@ static int classify_free_page(struct bkm_heap *h, const void *p)
 {
 	/* The zone knows whether the page lies in a free block (freed before). */
 	if (buddy_alloc_size(&h->zone, p) == 0 && buddy_last_error(&h->zone) == BUDDY_EDOUBLE)
-		return BKM_ERR_DOUBLE;
-	return BKM_ERR_INVALID;
+		return BUDDY_ERR_DOUBLE;
+	return BUDDY_ERR_INVALID;
 }
 
 /* Fill *r for the live block starting at p; 0, or the error kind. */
-static int lookup(struct bkm_heap *h, const void *p, struct km_ref *r)
+static int lookup(struct bkm_heap *h, const void *p, struct bkm_ref *r)
 {
 	uintptr_t a = (uintptr_t)p;
-	struct km_arena *ar = km_arena_of(h, a);
+	struct bkm_arena *ar = bkm_arena_of(h, a);
 	memset(r, 0, sizeof(*r));
 	if (!ar) {
-		struct km_huge *e = km_huge_find(h, a);
+		struct bkm_huge *e = bkm_huge_find(h, a);
 		if (!e)
-			return BKM_ERR_INVALID;
+			return BUDDY_ERR_INVALID;
 		if (e->addr != a)
-			return BKM_ERR_INTERIOR;
+			return BUDDY_ERR_INTERIOR;
 		r->kind = BKM_BLOCK_HUGE;
 		r->huge = e;
 		r->size = e->bytes;
 		return 0;
 	}
 	r->arena = ar;
-	size_t idx = km_page_index(h, ar, a);
+	size_t idx = bkm_page_index(h, ar, a);
 	uint8_t code = ar->map[idx];
 	if (code == KM_PG_FREE)
 		return classify_free_page(h, p);
 	if (code == KM_PG_TAIL || (code == KM_PG_RUN && (a & (((size_t)1 << h->page_shift) - 1))))
-		return BKM_ERR_INTERIOR;
+		return BUDDY_ERR_INTERIOR;
 	if (code == KM_PG_RUN) {
 		r->kind = BKM_BLOCK_LARGE;
 		r->pages = buddy_alloc_size(&h->zone, p);
 		r->size = r->pages << h->page_shift;
-		return r->pages ? 0 : BKM_ERR_CORRUPT;
+		return r->pages ? 0 : BUDDY_ERR_CORRUPT;
 	}
-	struct bslab_cache *c = km_code_cache(h, code);
+	struct bslab_cache *c = bkm_code_cache(h, code);
 	if (!c)
-		return BKM_ERR_CORRUPT;
-	struct bslab_slab *s = km_code_slab(c, code, p);
+		return BUDDY_ERR_CORRUPT;
+	struct bslab_slab *s = bkm_code_slab(c, code, p);
 	if (s->cache != c)
-		return BKM_ERR_CORRUPT;
+		return BUDDY_ERR_CORRUPT;
 	uintptr_t off = a - bslab_objs_base(c, s);
 	size_t i = bslab_index(c, off);
 	if (off >= (uintptr_t)s->objs * c->stride || i >= s->carved)
-		return BKM_ERR_INVALID;
+		return BUDDY_ERR_INVALID;
 	if (i * c->stride != off)
-		return BKM_ERR_INTERIOR;
+		return BUDDY_ERR_INTERIOR;
 	if (!bslab_bit(s, i))
-		return BKM_ERR_DOUBLE;
+		return BUDDY_ERR_DOUBLE;
 	r->kind = BKM_BLOCK_SMALL;
 	r->cache = c;
 	r->slab = s;
@@ -452,7 +456,7 @@ static int lookup(struct bkm_heap *h, const void *p, struct km_ref *r)
 }
 
 /* Free the block r describes (found by lookup). */
-static void ref_free(struct bkm_heap *h, void *p, const struct km_ref *r)
+static void ref_free(struct bkm_heap *h, void *p, const struct bkm_ref *r)
 {
 	if (r->kind == BKM_BLOCK_SMALL) {
 		bslab_free_in(r->cache, r->slab, p);
@@ -460,10 +464,10 @@ static void ref_free(struct bkm_heap *h, void *p, const struct km_ref *r)
 		h->large_allocs--;
 		h->large_bytes -= r->size;
 		h->large_frees++;
-		km_event(h, BKM_EV_RUN_FREE, p, r->size, 0, NULL);
-		km_pages_free(h, r->arena, p, r->pages, 0);
+		bkm_event(h, BKM_EV_RUN_FREE, p, r->size, 0, NULL);
+		bkm_pages_free(h, r->arena, p, r->pages, 0);
 	} else {
-		km_huge_free(h, r->huge);
+		bkm_huge_free(h, r->huge);
 	}
 }
 
@@ -471,7 +475,7 @@ static void ref_free(struct bkm_heap *h, void *p, const struct km_ref *r)
 /* allocation                                                          */
 /* ------------------------------------------------------------------ */
 
-static __attribute__((noinline)) void *no_memory(struct bkm_heap *h)
+static NOINLINE void *no_memory(struct bkm_heap *h)
 {
 	h->failures++;
 	errno = ENOMEM;
@@ -479,10 +483,10 @@ static __attribute__((noinline)) void *no_memory(struct bkm_heap *h)
 }
 
 /* A run of pages for n bytes, or a huge block; aligned to `align` (0: any). */
-static __attribute__((noinline)) void *alloc_large(struct bkm_heap *h, size_t n, size_t align)
+static NOINLINE void *alloc_large(struct bkm_heap *h, size_t n, size_t align)
 {
 	if (n >= h->cfg.huge_bytes || align >= h->cfg.huge_bytes) {
-		void *p = km_huge_alloc(h, n, align);
+		void *p = bkm_huge_alloc(h, n, align);
 		return p ? p : no_memory(h);
 	}
 	size_t pages = (n + ((size_t)1 << h->page_shift) - 1) >> h->page_shift;
@@ -495,21 +499,22 @@ static __attribute__((noinline)) void *alloc_large(struct bkm_heap *h, size_t n,
 			order++;
 		pages = (size_t)1 << order;
 	}
-	p = km_pages_alloc(h, pages, 0, KM_PG_RUN);
+	p = bkm_pages_alloc(h, pages, 0, KM_PG_RUN);
 	if (!p)
 		return no_memory(h);
 	h->large_allocs++;
 	h->large_bytes += pages << h->page_shift;
 	h->large_count++;
-	km_event(h, BKM_EV_RUN, p, pages << h->page_shift, 0, NULL);
+	bkm_event(h, BKM_EV_RUN, p, pages << h->page_shift, 0, NULL);
 	return p;
 }
 
 void *bkm_malloc(struct bkm_heap *h, size_t size)
 {
-	if (km_likely(h && size <= h->class_max)) {
-		void *p = bslab_alloc_fast(&h->caches[km_class(h, size)], 0);
-		return km_likely(p != NULL) ? p : no_memory(h);
+	HEAP_CHECK_ON_RETURN(h);
+	if (likely(h && size <= h->class_max)) {
+		void *p = bslab_alloc_fast(&h->caches[bkm_class(h, size)], 0);
+		return likely(p != NULL) ? p : no_memory(h);
 	}
 	if (!h) {
 		errno = EINVAL;
@@ -520,6 +525,7 @@ void *bkm_malloc(struct bkm_heap *h, size_t size)
 
 void *bkm_calloc(struct bkm_heap *h, size_t n, size_t size)
 {
+	HEAP_CHECK_ON_RETURN(h);
 	if (!h) {
 		errno = EINVAL;
 		return NULL;
@@ -528,7 +534,7 @@ void *bkm_calloc(struct bkm_heap *h, size_t n, size_t size)
 		return no_memory(h);
 	size_t bytes = n * size;
 	if (bytes <= h->class_max) {
-		void *p = bslab_alloc_fast(&h->caches[km_class(h, bytes)], BSLAB_ZERO);
+		void *p = bslab_alloc_fast(&h->caches[bkm_class(h, bytes)], BSLAB_ZERO);
 		return p ? p : no_memory(h);
 	}
 	void *p = alloc_large(h, bytes, 0);
@@ -542,24 +548,24 @@ void *bkm_calloc(struct bkm_heap *h, size_t n, size_t size)
 /* free                                                                */
 /* ------------------------------------------------------------------ */
 
-static __attribute__((noinline)) void free_slow(struct bkm_heap *h, void *p)
+static NOINLINE void free_slow(struct bkm_heap *h, void *p)
 {
-	struct km_ref r;
+	struct bkm_ref r;
 	int kind = lookup(h, p, &r);
 	if (kind) {
-		km_report(h, kind, "free", p);
+		bkm_report(h, kind, "free", p);
 		return;
 	}
 	ref_free(h, p, &r);
 }
 
 /* Free the run starting at p in arena ar (its first page reads KM_PG_RUN). */
-static __attribute__((noinline)) void free_run(struct bkm_heap *h, struct km_arena *ar, void *p)
+static NOINLINE void free_run(struct bkm_heap *h, struct bkm_arena *ar, void *p)
 {
-	struct km_ref r = { BKM_BLOCK_LARGE, NULL, NULL, ar, 0, NULL, 0 };
+	struct bkm_ref r = { BKM_BLOCK_LARGE, NULL, NULL, ar, 0, NULL, 0 };
 	r.pages = buddy_alloc_size(&h->zone, p);
 	if (!r.pages) {
-		km_report(h, BKM_ERR_CORRUPT, "free", p);
+		bkm_report(h, BUDDY_ERR_CORRUPT, "free", p);
 		return;
 	}
 	r.size = r.pages << h->page_shift;
@@ -573,16 +579,17 @@ static __attribute__((noinline)) void free_run(struct bkm_heap *h, struct km_are
  */
 void bkm_free(struct bkm_heap *h, void *p)
 {
-	if (km_unlikely(!h || !p))
+	HEAP_CHECK_ON_RETURN(h);
+	if (unlikely(!h || !p))
 		return;
 	uintptr_t a = (uintptr_t)p;
-	struct km_arena *ar = km_arena_of(h, a);
-	if (km_likely(ar != NULL)) {
+	struct bkm_arena *ar = bkm_arena_of(h, a);
+	if (likely(ar != NULL)) {
 		unsigned code = ar->map[(a - ar->base) >> h->page_shift];
-		struct bslab_cache *c = km_code_cache(h, code);
-		if (km_likely(c != NULL)) {
-			struct bslab_slab *s = km_code_slab(c, code, p);
-			if (km_likely(s->cache == c && bslab_free_in(c, s, p) == BSLAB_OK))
+		struct bslab_cache *c = bkm_code_cache(h, code);
+		if (likely(c != NULL)) {
+			struct bslab_slab *s = bkm_code_slab(c, code, p);
+			if (likely(s->cache == c && bslab_free_in(c, s, p) == BSLAB_OK))
 				return;
 		} else if (code == KM_PG_RUN && !(a & (((size_t)1 << h->page_shift) - 1))) {
 			free_run(h, ar, p);
@@ -594,12 +601,12 @@ void bkm_free(struct bkm_heap *h, void *p)
 
 size_t bkm_usable_size(struct bkm_heap *h, const void *p)
 {
-	struct km_ref r;
+	struct bkm_ref r;
 	if (!h || !p)
 		return 0;
 	int kind = lookup(h, p, &r);
 	if (kind) {
-		km_report(h, kind, "malloc_usable_size", p);
+		bkm_report(h, kind, "malloc_usable_size", p);
 		return 0;
 	}
 	return r.size;
@@ -610,10 +617,10 @@ size_t bkm_usable_size(struct bkm_heap *h, const void *p)
 /* ------------------------------------------------------------------ */
 
 /* Can the block r stay where it is for `size` bytes? */
-static int fits_in_place(const struct bkm_heap *h, const struct km_ref *r, size_t size)
+static int fits_in_place(const struct bkm_heap *h, const struct bkm_ref *r, size_t size)
 {
 	if (r->kind == BKM_BLOCK_SMALL)
-		return size <= h->class_max && &h->caches[km_class(h, size)] == r->cache;
+		return size <= h->class_max && &h->caches[bkm_class(h, size)] == r->cache;
 	if (r->kind == BKM_BLOCK_LARGE) {
 		size_t pages = (size + ((size_t)1 << h->page_shift) - 1) >> h->page_shift;
 		return size > h->class_max && size < h->cfg.huge_bytes && pages <= r->pages &&
@@ -624,7 +631,8 @@ static int fits_in_place(const struct bkm_heap *h, const struct km_ref *r, size_
 
 void *bkm_realloc(struct bkm_heap *h, void *p, size_t size)
 {
-	struct km_ref r;
+	HEAP_CHECK_ON_RETURN(h);
+	struct bkm_ref r;
 	if (!h) {
 		errno = EINVAL;
 		return NULL;
@@ -633,7 +641,7 @@ void *bkm_realloc(struct bkm_heap *h, void *p, size_t size)
 		return bkm_malloc(h, size);
 	int kind = lookup(h, p, &r);
 	if (kind) {
-		km_report(h, kind, "realloc", p);
+		bkm_report(h, kind, "realloc", p);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -646,7 +654,7 @@ void *bkm_realloc(struct bkm_heap *h, void *p, size_t size)
 		return p;
 	}
 	if (r.kind == BKM_BLOCK_HUGE && size >= h->cfg.huge_bytes / 2) {
-		void *q = km_huge_resize(h, r.huge, size);
+		void *q = bkm_huge_resize(h, r.huge, size);
 		if (q) {
 			h->reallocs_in_place += q == p;
 			h->reallocs_moved += q != p;
@@ -682,7 +690,7 @@ static void *aligned_block(struct bkm_heap *h, size_t align, size_t size, int *e
 		size_t c = align;
 		while (c < size)
 			c *= 2;
-		p = bslab_alloc_fast(&h->caches[km_class(h, c)], 0);
+		p = bslab_alloc_fast(&h->caches[bkm_class(h, c)], 0);
 		if (!p)
 			p = no_memory(h);
 	} else {
@@ -697,6 +705,7 @@ static void *aligned_block(struct bkm_heap *h, size_t align, size_t size, int *e
 
 void *bkm_aligned_alloc(struct bkm_heap *h, size_t align, size_t size)
 {
+	HEAP_CHECK_ON_RETURN(h);
 	int err;
 	if (!h) {
 		errno = EINVAL;
@@ -710,6 +719,7 @@ void *bkm_aligned_alloc(struct bkm_heap *h, size_t align, size_t size)
 
 int bkm_posix_memalign(struct bkm_heap *h, void **out, size_t align, size_t size)
 {
+	HEAP_CHECK_ON_RETURN(h);
 	int err, saved = errno;
 	if (!h || !out || align % sizeof(void *))
 		return EINVAL;

@@ -1,24 +1,25 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * km_balloc.c - the kmalloc heap behind the common allocator interface
+ * kmalloc_balloc.c - the kmalloc heap behind the common allocator interface
  * (buddy/alloc.h), so tools and benchmarks drive it like any other.
  */
 #include <errno.h>
 #include <stdlib.h>
 
-#include "kmalloc/km_internal.h"
+#include "kmalloc/kmalloc_internal.h"
 
 /* The instance behind struct balloc: the heap and the caller's error handler. */
-struct km_adapter {
+struct bkm_adapter {
 	struct bkm_heap *h;       /* the heap */
 	balloc_error_fn on_error; /* the caller's handler, or NULL for the heap's default */
 	void *error_arg;          /* passed to on_error */
 };
 
-#define H(self) (((struct km_adapter *)(self))->h)
+#define H(self) (((struct bkm_adapter *)(self))->h)
 
 static void error_relay(void *arg, int kind, const char *op, const void *ptr, const char *msg)
 {
-	struct km_adapter *ka = arg;
+	struct bkm_adapter *ka = arg;
 	(void)kind;
 	(void)op;
 	(void)ptr;
@@ -108,7 +109,7 @@ static void op_destroy(void *self)
 	free(self);
 }
 
-static const struct balloc_ops km_ops = {
+static const struct balloc_ops bkm_ops = {
 	.name = "kmalloc",
 	.malloc = op_malloc,
 	.calloc = op_calloc,
@@ -127,7 +128,7 @@ int balloc_kmalloc_create(const struct balloc_options *opt, struct balloc *out)
 	struct bkm_config cfg;
 	if (!out)
 		return EINVAL;
-	struct km_adapter *ka = calloc(1, sizeof(*ka));
+	struct bkm_adapter *ka = calloc(1, sizeof(*ka));
 	if (!ka)
 		return ENOMEM;
 	bkm_config_default(&cfg);
@@ -151,7 +152,7 @@ int balloc_kmalloc_create(const struct balloc_options *opt, struct balloc *out)
 		free(ka);
 		return err;
 	}
-	out->ops = &km_ops;
+	out->ops = &bkm_ops;
 	out->self = ka;
 	return 0;
 }

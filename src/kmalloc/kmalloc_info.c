@@ -1,14 +1,15 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * km_info.c - looking at a kmalloc heap without changing it: statistics,
+ * kmalloc_info.c - looking at a kmalloc heap without changing it: statistics,
  * what a pointer is, the walk over every block in address order,
  * /proc/slabinfo, and the check of invariants K1..K6 (listed at struct
- * bkm_heap in km_internal.h).
+ * bkm_heap in kmalloc_internal.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "kmalloc/km_internal.h"
+#include "kmalloc/kmalloc_internal.h"
 #include "slab/slab_internal.h"
 
 /* The lookups only move the arena hint, a cache of the last answer. */
@@ -47,7 +48,7 @@ void bkm_get_stats(const struct bkm_heap *h, struct bkm_stats *st)
 	st->held_bytes = st->small_bytes + st->large_bytes + st->huge_bytes;
 	st->allocs += h->large_count + h->huge_count;
 	st->frees += h->large_frees + h->huge_frees;
-	st->footprint_bytes = km_footprint(h);
+	st->footprint_bytes = bkm_footprint(h);
 	st->peak_footprint_bytes = h->peak_footprint;
 	st->resident_bytes = h->resident_bytes;
 	st->arena_bytes = h->arena_bytes;
@@ -56,7 +57,7 @@ void bkm_get_stats(const struct bkm_heap *h, struct bkm_stats *st)
 	buddy_get_stats(&h->zone, &zs);
 	st->free_bytes = (zs.free_pages + zs.cached_pages) << h->page_shift;
 	for (unsigned k = 0; k < BUDDY_NR_ORDERS; k++) {
-		size_t cached = k < BUDDY_PCP_ORDERS ? zs.nr_cached[k] : 0;
+		size_t cached = k < BUDDY_NR_PCP_ORDERS ? zs.nr_cached[k] : 0;
 		st->free_blocks += zs.nr_free[k] + cached;
 		if (zs.nr_free[k] + cached)
 			st->largest_free = (size_t)1 << (k + h->page_shift);
@@ -101,15 +102,15 @@ void bkm_block_info(const struct bkm_heap *h, const void *p, struct bkm_block *o
 	if (!h || !p)
 		return;
 	uintptr_t a = (uintptr_t)p;
-	struct km_arena *ar = km_arena_of(mut(h), a);
+	struct bkm_arena *ar = bkm_arena_of(mut(h), a);
 	if (!ar) {
-		struct km_huge *e = km_huge_find(mut(h), a);
+		struct bkm_huge *e = bkm_huge_find(mut(h), a);
 		if (e && e->addr == a)
 			*out = (struct bkm_block){ BKM_BLOCK_HUGE, (void *)e->addr, e->bytes, NULL,
 						   NULL, 0 };
 		return;
 	}
-	unsigned code = ar->map[km_page_index(h, ar, a)];
+	unsigned code = ar->map[bkm_page_index(h, ar, a)];
 	if (code == KM_PG_RUN && !(a & (((size_t)1 << h->page_shift) - 1))) {
 		size_t pages = buddy_alloc_size(&mut(h)->zone, p);
 		if (pages)
@@ -117,10 +118,10 @@ void bkm_block_info(const struct bkm_heap *h, const void *p, struct bkm_block *o
 						   NULL, NULL, 0 };
 		return;
 	}
-	const struct bslab_cache *c = km_code_cache(h, code);
+	const struct bslab_cache *c = bkm_code_cache(h, code);
 	if (!c)
 		return;
-	struct bslab_slab *s = km_code_slab(c, code, p);
+	struct bslab_slab *s = bkm_code_slab(c, code, p);
 	uintptr_t off = a - bslab_objs_base(c, s);
 	size_t i = bslab_index(c, off);
 	if (s->cache != c || off >= (uintptr_t)s->objs * c->stride || i * c->stride != off ||
@@ -138,7 +139,7 @@ struct walker {
 	bkm_walk_fn fn;
 	void *arg;
 	size_t pos;               /* running offset after the last item */
-	const struct km_arena *arena; /* arena of the last block */
+	const struct bkm_arena *arena; /* arena of the last block */
 	size_t arena_off;         /* offset of that arena's start */
 	size_t next_huge;         /* huge blocks emitted so far */
 	int rc;
@@ -155,7 +156,7 @@ static int emit_huge(struct walker *w, uintptr_t limit)
 {
 	const struct bkm_heap *h = w->h;
 	while (w->next_huge < h->nr_huge && (!limit || h->huge[w->next_huge].addr < limit)) {
-		const struct km_huge *e = &h->huge[w->next_huge++];
+		const struct bkm_huge *e = &h->huge[w->next_huge++];
 		struct bkm_walk_block b = { (void *)e->addr, e->bytes, w->pos, 1, BKM_BLOCK_HUGE,
 					    -1, NULL };
 		w->pos += e->bytes;
@@ -188,7 +189,7 @@ static int walk_block(void *arg, const struct buddy_block *blk)
 	size_t bytes = (size_t)1 << (blk->order + h->page_shift);
 	if (emit_huge(w, a))
 		return w->rc;
-	const struct km_arena *ar = km_arena_of(mut(h), a);
+	const struct bkm_arena *ar = bkm_arena_of(mut(h), a);
 	if (!ar)
 		return 0;
 	if (ar != w->arena) {
@@ -204,7 +205,7 @@ static int walk_block(void *arg, const struct buddy_block *blk)
 	}
 	if (!blk->first)
 		return 0; /* a later block of a run, reported with its first */
-	unsigned code = ar->map[km_page_index(h, ar, a)];
+	unsigned code = ar->map[bkm_page_index(h, ar, a)];
 	if (code == KM_PG_RUN) {
 		size_t pages = buddy_alloc_size(&mut(h)->zone, blk->addr);
 		struct bkm_walk_block b = { blk->addr, pages << h->page_shift, off, 1,
@@ -212,7 +213,7 @@ static int walk_block(void *arg, const struct buddy_block *blk)
 					    (pages & (pages - 1)) ? -1 : (int)blk->order, NULL };
 		return emit(w, &b);
 	}
-	const struct bslab_cache *c = km_code_cache(h, code);
+	const struct bslab_cache *c = bkm_code_cache(h, code);
 	return c ? emit_slab(w, c, (const struct bslab_slab *)a, off) : 0;
 }
 
@@ -262,7 +263,7 @@ static void forward(void *arg, const char *msg)
 	problem(k, k->tag, "%s", msg);
 }
 
-static unsigned arena_index(const struct bkm_heap *h, const struct km_arena *a)
+static unsigned arena_index(const struct bkm_heap *h, const struct bkm_arena *a)
 {
 	unsigned i = 0;
 	while (i < h->nr_arenas && h->arenas[i] != a)
@@ -271,7 +272,7 @@ static unsigned arena_index(const struct bkm_heap *h, const struct km_arena *a)
 }
 
 /* Do pages [idx, idx + n) of arena a all read `code`? Reports the first that does not. */
-static void expect_pages(struct kcheck *k, const struct km_arena *a, size_t idx, size_t n,
+static void expect_pages(struct kcheck *k, const struct bkm_arena *a, size_t idx, size_t n,
 			 unsigned code, const char *what)
 {
 	for (size_t i = idx; i < idx + n; i++)
@@ -287,12 +288,12 @@ static int check_block(void *arg, const struct buddy_block *blk)
 {
 	struct kcheck *k = arg;
 	const struct bkm_heap *h = k->h;
-	const struct km_arena *a = km_arena_of(mut(h), (uintptr_t)blk->addr);
+	const struct bkm_arena *a = bkm_arena_of(mut(h), (uintptr_t)blk->addr);
 	if (!a) {
 		problem(k, "K5", "zone block %p lies in no arena", blk->addr);
 		return 0;
 	}
-	size_t idx = km_page_index(h, a, (uintptr_t)blk->addr), n = (size_t)1 << blk->order;
+	size_t idx = bkm_page_index(h, a, (uintptr_t)blk->addr), n = (size_t)1 << blk->order;
 	unsigned ai = arena_index(h, a);
 	if (blk->state != BUDDY_BLOCK_ALLOCATED) {
 		expect_pages(k, a, idx, n, KM_PG_FREE, "free");
@@ -313,7 +314,7 @@ static int check_block(void *arg, const struct buddy_block *blk)
 		k->run_bytes += pages << h->page_shift;
 		return 0;
 	}
-	const struct bslab_cache *c = km_code_cache(h, code);
+	const struct bslab_cache *c = bkm_code_cache(h, code);
 	if (!c) {
 		problem(k, "K3", "allocated block at page %zu of arena %u reads %u", idx, a->id, code);
 		return 0;
@@ -338,7 +339,7 @@ static void check_arenas(struct kcheck *k)
 	if (zs.nr_regions != h->nr_arenas)
 		problem(k, "K5", "%u zone regions for %u arenas", zs.nr_regions, h->nr_arenas);
 	for (unsigned i = 0; i < h->nr_arenas; i++) {
-		const struct km_arena *a = h->arenas[i];
+		const struct bkm_arena *a = h->arenas[i];
 		if (i && h->arenas[i - 1]->base + h->arenas[i - 1]->bytes > a->base)
 			problem(k, "K5", "arena %u overlaps or precedes the one before", a->id);
 		if (a->used_pages != k->held[i])
@@ -379,10 +380,10 @@ static void check_huge(struct kcheck *k)
 	const struct bkm_heap *h = k->h;
 	size_t bytes = 0, mapped = 0;
 	for (size_t i = 0; i < h->nr_huge; i++) {
-		const struct km_huge *e = &h->huge[i];
+		const struct bkm_huge *e = &h->huge[i];
 		if (i && h->huge[i - 1].addr + h->huge[i - 1].bytes > e->addr)
 			problem(k, "K6", "huge block %p overlaps the one before", (void *)e->addr);
-		if (km_arena_of(mut(h), e->addr))
+		if (bkm_arena_of(mut(h), e->addr))
 			problem(k, "K6", "huge block %p lies in an arena", (void *)e->addr);
 		bytes += e->bytes;
 		mapped += e->map_len;
@@ -400,7 +401,9 @@ size_t bkm_check(const struct bkm_heap *h, buddy_report_fn report, void *arg)
 	k.report = report;
 	k.arg = arg;
 	if (!h) {
-		problem(&k, "K1", "heap is NULL");
+		k.problems++;
+		if (report)
+			report(arg, "heap is NULL");
 		return k.problems;
 	}
 	k.tag = "K1";
@@ -420,8 +423,8 @@ size_t bkm_check(const struct bkm_heap *h, buddy_report_fn report, void *arg)
 	check_huge(&k);
 	size_t parts = h->state_bytes + h->arena_meta_bytes + h->resident_bytes + h->huge_mapped +
 		       h->huge_map_len;
-	if (km_footprint(h) != parts || h->peak_footprint < parts)
-		problem(&k, "K4", "footprint %zu, its parts %zu, peak %zu", km_footprint(h), parts,
+	if (bkm_footprint(h) != parts || h->peak_footprint < parts)
+		problem(&k, "K4", "footprint %zu, its parts %zu, peak %zu", bkm_footprint(h), parts,
 			h->peak_footprint);
 	return k.problems;
 }

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * km_arena.c - where the kmalloc heap's memory comes from and goes back
+ * kmalloc_arena.c - where the kmalloc heap's memory comes from and goes back
  * to: arenas (zone regions) mapped as needed, the page map and resident
  * accounting that go with them, giving free pages back with madvise or
  * unmapping whole arenas, and huge blocks mapped on their own.
@@ -28,7 +29,7 @@
 #include <sys/mman.h>
 
 #include "common/annotate.h"
-#include "kmalloc/km_internal.h"
+#include "kmalloc/kmalloc_internal.h"
 
 static size_t align_up(size_t v, size_t a)
 {
@@ -39,7 +40,7 @@ static size_t align_up(size_t v, size_t a)
 /* events and reports                                                  */
 /* ------------------------------------------------------------------ */
 
-void km_event(struct bkm_heap *h, enum bkm_event_kind kind, void *addr, size_t bytes,
+void bkm_event(struct bkm_heap *h, enum bkm_event_kind kind, void *addr, size_t bytes,
 	      unsigned order, const char *cache)
 {
 	if (h->cfg.log) {
@@ -73,7 +74,7 @@ static void unmap_pages(struct bkm_heap *h, void *p, size_t len)
 		munmap(p, len);
 }
 
-size_t km_footprint(const struct bkm_heap *h)
+size_t bkm_footprint(const struct bkm_heap *h)
 {
 	return h->state_bytes + h->arena_meta_bytes + h->resident_bytes + h->huge_mapped +
 	       h->huge_map_len;
@@ -81,7 +82,7 @@ size_t km_footprint(const struct bkm_heap *h)
 
 static void peak_note(struct bkm_heap *h)
 {
-	size_t fp = km_footprint(h);
+	size_t fp = bkm_footprint(h);
 	if (fp > h->peak_footprint)
 		h->peak_footprint = fp;
 }
@@ -91,7 +92,7 @@ static void peak_note(struct bkm_heap *h)
 /* ------------------------------------------------------------------ */
 
 /* Mark the system pages of [addr, addr + len) resident; returns how many were not. */
-static size_t touch(struct bkm_heap *h, struct km_arena *a, uintptr_t addr, size_t len)
+static size_t touch(struct bkm_heap *h, struct bkm_arena *a, uintptr_t addr, size_t len)
 {
 	size_t first = (addr - a->base) >> h->sys_shift;
 	size_t last = (addr + len - 1 - a->base) >> h->sys_shift;
@@ -118,7 +119,7 @@ static size_t touch(struct bkm_heap *h, struct km_arena *a, uintptr_t addr, size
  * [addr, addr + len), except the one holding its first bytes (the zone's
  * links live there).
  */
-static void release_range(struct bkm_heap *h, struct km_arena *a, uintptr_t addr, size_t len)
+static void release_range(struct bkm_heap *h, struct bkm_arena *a, uintptr_t addr, size_t len)
 {
 	if (h->fixed)
 		return;
@@ -140,7 +141,7 @@ static void release_range(struct bkm_heap *h, struct km_arena *a, uintptr_t addr
 		a->resident_pages -= run;
 		h->resident_bytes -= bytes;
 		h->released_bytes += bytes;
-		km_event(h, BKM_EV_RELEASE, (void *)start, bytes, 0, NULL);
+		bkm_event(h, BKM_EV_RELEASE, (void *)start, bytes, 0, NULL);
 		run = 0;
 	}
 }
@@ -171,7 +172,7 @@ static int purge_block(void *arg, const struct buddy_block *b)
 	struct bkm_heap *h = ((struct purge_walk *)arg)->h;
 	size_t len = (size_t)1 << (b->order + h->page_shift);
 	if (b->state == BUDDY_BLOCK_FREE && len > h->sys_page) {
-		struct km_arena *a = km_arena_of(h, (uintptr_t)b->addr);
+		struct bkm_arena *a = bkm_arena_of(h, (uintptr_t)b->addr);
 		if (a)
 			release_range(h, a, (uintptr_t)b->addr, len);
 	}
@@ -203,7 +204,7 @@ static void arena_sizes(const struct bkm_heap *h, size_t bytes, struct arena_siz
 	s->zone_meta = align_up(buddy_meta_size(&h->zone, bytes), 8);
 	s->map = align_up(bytes >> h->page_shift, 8);
 	s->bitmap = ((bytes >> h->sys_shift) + 63) / 64 * 8;
-	s->tail = align_up(s->zone_meta + s->map + s->bitmap + sizeof(struct km_arena),
+	s->tail = align_up(s->zone_meta + s->map + s->bitmap + sizeof(struct bkm_arena),
 			   h->sys_page);
 }
 
@@ -216,8 +217,8 @@ static int arena_add(struct bkm_heap *h, uintptr_t base, size_t bytes, uint8_t *
 	int st = buddy_add_region_ex(&h->zone, (void *)base, bytes, meta, s->zone_meta, flags);
 	if (st)
 		return st;
-	struct km_arena *a =
-		(struct km_arena *)(meta + s->zone_meta + s->map + s->bitmap);
+	struct bkm_arena *a =
+		(struct bkm_arena *)(meta + s->zone_meta + s->map + s->bitmap);
 	memset(a, 0, sizeof(*a));
 	a->base = base;
 	a->bytes = bytes;
@@ -277,13 +278,13 @@ static int arena_map(struct bkm_heap *h, size_t bytes, int populate)
 		unmap_pages(h, (void *)base, bytes + s.tail);
 		return st;
 	}
-	struct km_arena *a = km_arena_find(h, base);
+	struct bkm_arena *a = bkm_arena_find(h, base);
 	if (pre)
 		touch(h, a, base, pre);
 	a->map_base = (void *)base;
 	a->map_len = bytes + s.tail;
 	h->maps++;
-	km_event(h, BKM_EV_ARENA, (void *)base, bytes, 0, NULL);
+	bkm_event(h, BKM_EV_ARENA, (void *)base, bytes, 0, NULL);
 	return BUDDY_OK;
 }
 
@@ -306,7 +307,7 @@ static int grow(struct bkm_heap *h, size_t npages)
 }
 
 /* Unmap the wholly free arena a (not the first). */
-static void arena_unmap(struct bkm_heap *h, struct km_arena *a)
+static void arena_unmap(struct bkm_heap *h, struct bkm_arena *a)
 {
 	if (buddy_remove_region(&h->zone, (void *)a->base) != BUDDY_OK)
 		return;
@@ -322,11 +323,11 @@ static void arena_unmap(struct bkm_heap *h, struct km_arena *a)
 	h->arena_meta_bytes -= a->meta_bytes;
 	h->resident_bytes -= a->resident_pages << h->sys_shift;
 	h->unmaps++;
-	km_event(h, BKM_EV_ARENA_FREE, (void *)a->base, a->bytes, 0, NULL);
+	bkm_event(h, BKM_EV_ARENA_FREE, (void *)a->base, a->bytes, 0, NULL);
 	unmap_pages(h, a->map_base, a->map_len);
 }
 
-struct km_arena *km_arena_find(struct bkm_heap *h, uintptr_t a)
+struct bkm_arena *bkm_arena_find(struct bkm_heap *h, uintptr_t a)
 {
 	unsigned lo = 0, hi = h->nr_arenas;
 	while (lo < hi) {
@@ -336,7 +337,7 @@ struct km_arena *km_arena_find(struct bkm_heap *h, uintptr_t a)
 		else
 			hi = mid;
 	}
-	struct km_arena *r = lo ? h->arenas[lo - 1] : NULL;
+	struct bkm_arena *r = lo ? h->arenas[lo - 1] : NULL;
 	if (!r || a - r->base >= r->bytes)
 		return NULL;
 	h->hint = r;
@@ -354,28 +355,28 @@ static void zone_log(void *arg, const struct buddy_event *ev)
 	uintptr_t addr = (uintptr_t)ev->addr;
 	if (ev->kind == BUDDY_EV_SPLIT) {
 		uintptr_t upper = addr + ((size_t)1 << (ev->order - 1 + h->page_shift));
-		struct km_arena *a = km_arena_of(h, upper);
+		struct bkm_arena *a = bkm_arena_of(h, upper);
 		if (a)
 			touch(h, a, upper, 16);
-		km_event(h, BKM_EV_SPLIT, ev->addr, (size_t)1 << (ev->order + h->page_shift),
+		bkm_event(h, BKM_EV_SPLIT, ev->addr, (size_t)1 << (ev->order + h->page_shift),
 			 ev->order, NULL);
 	} else {
-		km_event(h, BKM_EV_MERGE, ev->addr, (size_t)1 << (ev->order + h->page_shift),
+		bkm_event(h, BKM_EV_MERGE, ev->addr, (size_t)1 << (ev->order + h->page_shift),
 			 ev->order, NULL);
 	}
 }
 
-static void zone_corrupt(void *arg, const char *msg)
+/* The zone found its own data damaged: report it as the heap's (it stops itself). */
+static void zone_error(void *arg, int kind, const char *op, const void *ptr, const char *msg)
 {
 	struct bkm_heap *h = arg;
 	h->misuse++;
-	char line[256];
-	snprintf(line, sizeof(line), "bkm: %s", msg);
+	h->corrupted = 1;
 	if (h->cfg.on_error) {
-		h->cfg.on_error(h->cfg.error_arg, BKM_ERR_CORRUPT, "zone", NULL, line);
+		h->cfg.on_error(h->cfg.error_arg, kind, op, ptr, msg);
 		return;
 	}
-	fprintf(stderr, "%s\n", line);
+	fprintf(stderr, "%s\n", msg);
 	fflush(stderr);
 	abort();
 }
@@ -389,7 +390,7 @@ static void zone_corrupt(void *arg, const char *msg)
  * in the page map with `code` (a class for a slab, KM_PG_RUN for a run).
  * The heap grows when the zone has no room. NULL when nothing can be had.
  */
-void *km_pages_alloc(struct bkm_heap *h, size_t npages, unsigned order, uint8_t code)
+void *bkm_pages_alloc(struct bkm_heap *h, size_t npages, unsigned order, uint8_t code)
 {
 	size_t n = npages ? npages : (size_t)1 << order;
 	void *p = npages ? buddy_alloc_pages_exact(&h->zone, npages, 0)
@@ -399,8 +400,8 @@ void *km_pages_alloc(struct bkm_heap *h, size_t npages, unsigned order, uint8_t 
 			   : buddy_alloc_pages(&h->zone, order, 0);
 	if (!p)
 		return NULL;
-	struct km_arena *a = km_arena_of(h, (uintptr_t)p);
-	size_t idx = km_page_index(h, a, (uintptr_t)p);
+	struct bkm_arena *a = bkm_arena_of(h, (uintptr_t)p);
+	size_t idx = bkm_page_index(h, a, (uintptr_t)p);
 	if (code == KM_PG_RUN) {
 		a->map[idx] = KM_PG_RUN;
 		memset(a->map + idx + 1, KM_PG_TAIL, n - 1);
@@ -415,15 +416,15 @@ void *km_pages_alloc(struct bkm_heap *h, size_t npages, unsigned order, uint8_t 
 }
 
 /*
- * Give back what km_pages_alloc gave (npages for a run, else a block of
+ * Give back what bkm_pages_alloc gave (npages for a run, else a block of
  * `order`); then, if more than retain_bytes of free memory has become
  * resident since the last purge, give it back to the system.
  */
-void km_pages_free(struct bkm_heap *h, struct km_arena *a, void *p, size_t npages,
+void bkm_pages_free(struct bkm_heap *h, struct bkm_arena *a, void *p, size_t npages,
 		   unsigned order)
 {
 	size_t n = npages ? npages : (size_t)1 << order;
-	size_t idx = km_page_index(h, a, (uintptr_t)p);
+	size_t idx = bkm_page_index(h, a, (uintptr_t)p);
 	memset(a->map + idx, KM_PG_FREE, n);
 	a->used_pages -= n;
 	h->used_bytes -= n << h->page_shift;
@@ -452,7 +453,7 @@ static int huge_reserve(struct bkm_heap *h)
 	if (h->nr_huge < h->huge_cap)
 		return 0;
 	size_t len = h->huge_map_len ? h->huge_map_len * 2 : h->sys_page;
-	struct km_huge *n = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	struct bkm_huge *n = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 				 -1, 0);
 	if (n == MAP_FAILED)
 		return -1;
@@ -479,7 +480,7 @@ static size_t huge_slot(const struct bkm_heap *h, uintptr_t a)
 	return lo; /* entries before lo start at or below a */
 }
 
-static void huge_insert(struct bkm_heap *h, const struct km_huge *e)
+static void huge_insert(struct bkm_heap *h, const struct bkm_huge *e)
 {
 	size_t i = huge_slot(h, e->addr);
 	memmove(&h->huge[i + 1], &h->huge[i], (h->nr_huge - i) * sizeof(*e));
@@ -489,7 +490,7 @@ static void huge_insert(struct bkm_heap *h, const struct km_huge *e)
 	h->huge_mapped += e->map_len;
 }
 
-static void huge_remove(struct bkm_heap *h, struct km_huge *e)
+static void huge_remove(struct bkm_heap *h, struct bkm_huge *e)
 {
 	size_t i = (size_t)(e - h->huge);
 	h->huge_bytes -= e->bytes;
@@ -498,12 +499,12 @@ static void huge_remove(struct bkm_heap *h, struct km_huge *e)
 	h->nr_huge--;
 }
 
-struct km_huge *km_huge_find(struct bkm_heap *h, uintptr_t a)
+struct bkm_huge *bkm_huge_find(struct bkm_heap *h, uintptr_t a)
 {
 	size_t i = huge_slot(h, a);
 	if (!i)
 		return NULL;
-	struct km_huge *e = &h->huge[i - 1];
+	struct bkm_huge *e = &h->huge[i - 1];
 	return a - e->addr < e->bytes ? e : NULL;
 }
 
@@ -515,7 +516,7 @@ static int huge_limit_ok(const struct bkm_heap *h, size_t len)
 }
 
 /* A block of n bytes aligned to `align` (a power of two) in a mapping of its own. */
-void *km_huge_alloc(struct bkm_heap *h, size_t n, size_t align)
+void *bkm_huge_alloc(struct bkm_heap *h, size_t n, size_t align)
 {
 	if (h->fixed || n > SIZE_MAX / 2 || huge_reserve(h))
 		return NULL;
@@ -530,27 +531,27 @@ void *km_huge_alloc(struct bkm_heap *h, size_t n, size_t align)
 	size_t head = addr - (uintptr_t)p;
 	unmap_pages(h, p, head);
 	unmap_pages(h, (void *)(addr + bytes), extra - head);
-	struct km_huge e = { addr, bytes, (void *)addr, bytes };
+	struct bkm_huge e = { addr, bytes, (void *)addr, bytes };
 	huge_insert(h, &e);
 	h->maps++;
 	h->huge_count++;
 	peak_note(h);
-	km_event(h, BKM_EV_HUGE, (void *)addr, bytes, 0, NULL);
+	bkm_event(h, BKM_EV_HUGE, (void *)addr, bytes, 0, NULL);
 	return (void *)addr;
 }
 
-void km_huge_free(struct bkm_heap *h, struct km_huge *e)
+void bkm_huge_free(struct bkm_heap *h, struct bkm_huge *e)
 {
-	struct km_huge copy = *e;
+	struct bkm_huge copy = *e;
 	huge_remove(h, e);
 	h->unmaps++;
 	h->huge_frees++;
-	km_event(h, BKM_EV_HUGE_FREE, (void *)copy.addr, copy.bytes, 0, NULL);
+	bkm_event(h, BKM_EV_HUGE_FREE, (void *)copy.addr, copy.bytes, 0, NULL);
 	unmap_pages(h, copy.map_base, copy.map_len);
 }
 
 /* Move or resize the huge block e to n bytes with mremap; NULL (nothing changed) on failure. */
-void *km_huge_resize(struct bkm_heap *h, struct km_huge *e, size_t n)
+void *bkm_huge_resize(struct bkm_heap *h, struct bkm_huge *e, size_t n)
 {
 	size_t bytes = align_up(n, h->sys_page);
 	if (bytes == e->bytes)
@@ -560,7 +561,7 @@ void *km_huge_resize(struct bkm_heap *h, struct km_huge *e, size_t n)
 	void *q = mremap(e->map_base, e->map_len, bytes, MREMAP_MAYMOVE);
 	if (q == MAP_FAILED)
 		return NULL;
-	struct km_huge moved = { (uintptr_t)q, bytes, q, bytes };
+	struct bkm_huge moved = { (uintptr_t)q, bytes, q, bytes };
 	huge_remove(h, e);
 	huge_insert(h, &moved);
 	peak_note(h);
@@ -591,7 +592,7 @@ static int setup_fixed(struct bkm_heap *h, uintptr_t start)
 	return BUDDY_ESMALL;
 }
 
-int km_setup(struct bkm_heap *h)
+int bkm_setup(struct bkm_heap *h)
 {
 	struct buddy_config zc;
 	buddy_config_default(&zc);
@@ -601,8 +602,8 @@ int km_setup(struct bkm_heap *h)
 	zc.pcp_max_order = KM_ZONE_PCP_ORDER;
 	zc.log = zone_log;
 	zc.log_arg = h;
-	zc.on_corrupt = zone_corrupt;
-	zc.corrupt_arg = h;
+	zc.on_error = zone_error;
+	zc.error_arg = h;
 	if (buddy_zone_init(&h->zone, &zc) != BUDDY_OK)
 		return EINVAL;
 	h->hint = &h->none;
@@ -618,10 +619,10 @@ int km_setup(struct bkm_heap *h)
 	return 0;
 }
 
-void km_teardown(struct bkm_heap *h)
+void bkm_teardown(struct bkm_heap *h)
 {
 	while (h->nr_huge)
-		km_huge_free(h, &h->huge[h->nr_huge - 1]);
+		bkm_huge_free(h, &h->huge[h->nr_huge - 1]);
 	if (h->huge)
 		munmap(h->huge, h->huge_map_len);
 	for (unsigned i = 0; i < h->nr_arenas; i++)

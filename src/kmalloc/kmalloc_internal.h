@@ -1,13 +1,14 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * km_internal.h - the kmalloc heap's private state, shared by km_arena.c
- * (arenas, the page map, resident accounting, huge mappings), km_alloc.c
- * (the malloc family), km_info.c (statistics, check, walk, slabinfo) and
- * km_balloc.c (the common interface).
+ * kmalloc_internal.h - the kmalloc heap's private state, shared by kmalloc_arena.c
+ * (arenas, the page map, resident accounting, huge mappings), kmalloc_alloc.c
+ * (the malloc family), kmalloc_info.c (statistics, check, walk, slabinfo) and
+ * kmalloc_balloc.c (the common interface).
  *
  * An arena is one mapping:
  *
  *     [ zone region: bytes, aligned to bytes ][ region metadata | page map |
- *       resident bitmap | struct km_arena ]
+ *       resident bitmap | struct bkm_arena ]
  *
  * The page map has one byte per zone page: KM_PG_FREE when the heap does
  * not hold the page, 1 + i on every page of a slab of class i (plus
@@ -24,17 +25,15 @@
  * refuses the pointer (its slab header names another cache, or the object
  * checks fail); a damaged resident bit only misstates the footprint.
  */
-#ifndef BUDDY_KM_INTERNAL_H
-#define BUDDY_KM_INTERNAL_H
+#ifndef BUDDY_KMALLOC_INTERNAL_H
+#define BUDDY_KMALLOC_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "buddy/kmalloc.h"
-
-#define KM_HIDDEN __attribute__((visibility("hidden")))
-#define km_likely(x) __builtin_expect(!!(x), 1)
-#define km_unlikely(x) __builtin_expect(!!(x), 0)
+#include "common/compiler.h"
+#include "common/debug.h"
 
 /* Page map bytes. A slab page reads 1 + its class, with KM_PG_SMALL added
  * for the small slabs a cache starts with. */
@@ -52,7 +51,7 @@
 #define KM_ZONE_PCP_HIGH 16u /* zone page cache: blocks per order kept unmerged */
 #define KM_ZONE_PCP_ORDER 4u /* and the largest order kept */
 
-struct km_arena {
+struct bkm_arena {
 	uintptr_t base;           /* first byte of the region */
 	size_t bytes;             /* region bytes */
 	uint8_t *map;             /* bytes >> page_shift page map bytes */
@@ -65,7 +64,7 @@ struct km_arena {
 	unsigned id;              /* order of mapping, from 0 */
 };
 
-struct km_huge {
+struct bkm_huge {
 	uintptr_t addr;           /* block start (page aligned) */
 	size_t bytes;             /* usable bytes (the block) */
 	void *map_base;           /* the mapping holding it */
@@ -89,7 +88,7 @@ struct km_huge {
  */
 struct bkm_heap {
 	/* --- read by malloc and free first --- */
-	struct km_arena *hint;    /* arena of the last lookup (never NULL) */
+	struct bkm_arena *hint;    /* arena of the last lookup (never NULL) */
 	size_t class_max;         /* largest class */
 	unsigned page_shift;      /* log2(page_size) */
 	unsigned nr_classes;      /* caches in use */
@@ -102,7 +101,7 @@ struct bkm_heap {
 	struct bslab_hooks hooks; /* page source, errors and log for every cache */
 	size_t sys_page;          /* system page size */
 	unsigned sys_shift;       /* log2(sys_page) */
-	struct km_arena *arenas[BKM_ARENAS_MAX]; /* sorted by base */
+	struct bkm_arena *arenas[BKM_ARENAS_MAX]; /* sorted by base */
 	unsigned nr_arenas;
 	unsigned next_arena_id;
 	size_t next_arena_bytes;  /* size of the next arena to map */
@@ -111,11 +110,11 @@ struct bkm_heap {
 	size_t resident_bytes;    /* sum of resident pages, in bytes */
 	size_t used_bytes;        /* zone pages held by slabs and runs, in bytes */
 	size_t purge_floor;       /* dirty bytes left after the last purge */
-	struct km_arena none;     /* an empty arena the hint starts on */
+	struct bkm_arena none;     /* an empty arena the hint starts on */
 	int fixed;                /* working in cfg.buffer */
 	size_t state_bytes;       /* bytes mapped for this struct; 0 in fixed mode */
 	/* --- huge blocks --- */
-	struct km_huge *huge;     /* sorted by addr */
+	struct bkm_huge *huge;     /* sorted by addr */
 	size_t nr_huge;
 	size_t huge_cap;          /* entries the array can hold */
 	size_t huge_map_len;      /* bytes mapped for the array */
@@ -136,10 +135,12 @@ struct bkm_heap {
 	uint64_t maps;
 	uint64_t unmaps;
 	uint64_t released_bytes;
+	uint64_t debug_calls;     /* public calls, for the expensive debug tier */
+	int corrupted;            /* damage reported (the damaged part refuses changes) */
 };
 
 /* The class of a request of n <= class_max bytes. */
-static inline unsigned km_class(const struct bkm_heap *h, size_t n)
+static inline unsigned bkm_class(const struct bkm_heap *h, size_t n)
 {
 	if (n <= KM_TAB1_MAX)
 		return h->tab1[(n + KM_SMALL_STEP - 1) / KM_SMALL_STEP];
@@ -147,14 +148,14 @@ static inline unsigned km_class(const struct bkm_heap *h, size_t n)
 }
 
 /* The cache a page map byte names, or NULL (free page, run, or a bad byte). */
-static inline struct bslab_cache *km_code_cache(const struct bkm_heap *h, unsigned code)
+static inline struct bslab_cache *bkm_code_cache(const struct bkm_heap *h, unsigned code)
 {
 	unsigned ci = (code & ~KM_PG_SMALL) - 1;
 	return ci < h->nr_classes ? &h->caches[ci] : NULL;
 }
 
 /* The slab a page map byte says holds p. */
-static inline struct bslab_slab *km_code_slab(const struct bslab_cache *c, unsigned code,
+static inline struct bslab_slab *bkm_code_slab(const struct bslab_cache *c, unsigned code,
 					      const void *p)
 {
 	size_t bytes = (code & KM_PG_SMALL) ? c->small_bytes : c->slab_bytes;
@@ -162,38 +163,36 @@ static inline struct bslab_slab *km_code_slab(const struct bslab_cache *c, unsig
 }
 
 /* The arena holding address a, or NULL (updates the hint). */
-KM_HIDDEN struct km_arena *km_arena_find(struct bkm_heap *h, uintptr_t a);
-static inline struct km_arena *km_arena_of(struct bkm_heap *h, uintptr_t a)
+BUDDY_INTERNAL struct bkm_arena *bkm_arena_find(struct bkm_heap *h, uintptr_t a);
+static inline struct bkm_arena *bkm_arena_of(struct bkm_heap *h, uintptr_t a)
 {
-	struct km_arena *ar = h->hint;
-	if (km_likely(a - ar->base < ar->bytes))
+	struct bkm_arena *ar = h->hint;
+	if (likely(a - ar->base < ar->bytes))
 		return ar;
-	return km_arena_find(h, a);
+	return bkm_arena_find(h, a);
 }
 
-static inline size_t km_page_index(const struct bkm_heap *h, const struct km_arena *a,
+static inline size_t bkm_page_index(const struct bkm_heap *h, const struct bkm_arena *a,
 				   uintptr_t p)
 {
 	return (p - a->base) >> h->page_shift;
 }
 
-/* km_arena.c */
-KM_HIDDEN int km_setup(struct bkm_heap *h);
-KM_HIDDEN void km_teardown(struct bkm_heap *h);
-KM_HIDDEN void *km_pages_alloc(struct bkm_heap *h, size_t npages, unsigned order,
+/* kmalloc_arena.c */
+BUDDY_INTERNAL int bkm_setup(struct bkm_heap *h);
+BUDDY_INTERNAL void bkm_teardown(struct bkm_heap *h);
+BUDDY_INTERNAL void *bkm_pages_alloc(struct bkm_heap *h, size_t npages, unsigned order,
 			       uint8_t code);
-KM_HIDDEN void km_pages_free(struct bkm_heap *h, struct km_arena *a, void *p, size_t npages,
+BUDDY_INTERNAL void bkm_pages_free(struct bkm_heap *h, struct bkm_arena *a, void *p, size_t npages,
 			     unsigned order);
-KM_HIDDEN size_t km_footprint(const struct bkm_heap *h);
-KM_HIDDEN void *km_huge_alloc(struct bkm_heap *h, size_t n, size_t align);
-KM_HIDDEN struct km_huge *km_huge_find(struct bkm_heap *h, uintptr_t a);
-KM_HIDDEN void km_huge_free(struct bkm_heap *h, struct km_huge *e);
-KM_HIDDEN void *km_huge_resize(struct bkm_heap *h, struct km_huge *e, size_t n);
-KM_HIDDEN void km_event(struct bkm_heap *h, enum bkm_event_kind kind, void *addr, size_t bytes,
+BUDDY_INTERNAL size_t bkm_footprint(const struct bkm_heap *h);
+BUDDY_INTERNAL void *bkm_huge_alloc(struct bkm_heap *h, size_t n, size_t align);
+BUDDY_INTERNAL struct bkm_huge *bkm_huge_find(struct bkm_heap *h, uintptr_t a);
+BUDDY_INTERNAL void bkm_huge_free(struct bkm_heap *h, struct bkm_huge *e);
+BUDDY_INTERNAL void *bkm_huge_resize(struct bkm_heap *h, struct bkm_huge *e, size_t n);
+BUDDY_INTERNAL void bkm_event(struct bkm_heap *h, enum bkm_event_kind kind, void *addr, size_t bytes,
 			unsigned order, const char *cache);
-KM_HIDDEN void km_report(struct bkm_heap *h, int kind, const char *op, const void *p);
+BUDDY_INTERNAL void bkm_report(struct bkm_heap *h, int kind, const char *op, const void *p);
 
-/* km_alloc.c */
-KM_HIDDEN void km_classes_setup(struct bkm_heap *h);
 
-#endif /* BUDDY_KM_INTERNAL_H */
+#endif /* BUDDY_KMALLOC_INTERNAL_H */
