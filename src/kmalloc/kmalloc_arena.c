@@ -464,6 +464,7 @@ static int huge_reserve(struct bkm_heap *h)
 	h->huge = n;
 	h->huge_map_len = len;
 	h->huge_cap = len / sizeof(*n);
+	peak_note(h);
 	return 0;
 }
 
@@ -518,11 +519,11 @@ static int huge_limit_ok(const struct bkm_heap *h, size_t len)
 /* A block of n bytes aligned to `align` (a power of two) in a mapping of its own. */
 void *bkm_huge_alloc(struct bkm_heap *h, size_t n, size_t align)
 {
-	if (h->fixed || n > SIZE_MAX / 2 || huge_reserve(h))
+	if (h->fixed || n > SIZE_MAX / 2 || align > SIZE_MAX / 4)
 		return NULL;
 	size_t bytes = align_up(n, h->sys_page);
 	size_t extra = align > h->sys_page ? align - h->sys_page : 0;
-	if (!huge_limit_ok(h, bytes + extra))
+	if (!huge_limit_ok(h, bytes + extra) || huge_reserve(h))
 		return NULL;
 	uint8_t *p = map_pages(h, bytes + extra);
 	if (!p)

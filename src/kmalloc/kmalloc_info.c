@@ -283,6 +283,20 @@ static void expect_pages(struct kcheck *k, const struct bkm_arena *a, size_t idx
 		}
 }
 
+/* K4: every system page of the held pages [idx, idx + n) is marked resident. */
+static void expect_resident(struct kcheck *k, const struct bkm_arena *a, size_t idx, size_t n)
+{
+	const struct bkm_heap *h = k->h;
+	size_t first = (idx << h->page_shift) >> h->sys_shift;
+	size_t last = (((idx + n) << h->page_shift) - 1) >> h->sys_shift;
+	for (size_t sp = first; sp <= last; sp++)
+		if (!(a->resident[sp / 64] >> (sp % 64) & 1u)) {
+			problem(k, "K4", "page %zu of arena %u is held but not resident",
+				(sp << h->sys_shift) >> h->page_shift, a->id);
+			return;
+		}
+}
+
 /* K3 for one zone block. */
 static int check_block(void *arg, const struct buddy_block *blk)
 {
@@ -301,6 +315,7 @@ static int check_block(void *arg, const struct buddy_block *blk)
 	}
 	if (ai < BKM_ARENAS_MAX)
 		k->held[ai] += n;
+	expect_resident(k, a, idx, n);
 	unsigned code = a->map[idx];
 	if (!blk->first) {
 		expect_pages(k, a, idx, n, KM_PG_TAIL, "run continued");
@@ -351,14 +366,6 @@ static void check_arenas(struct kcheck *k)
 		if (set != a->resident_pages)
 			problem(k, "K4", "arena %u has %zu resident bits, counts %zu", a->id, set,
 				a->resident_pages);
-		for (size_t p = 0; p < a->bytes >> h->page_shift; p++) {
-			size_t sp = (p << h->page_shift) >> h->sys_shift;
-			if (a->map[p] != KM_PG_FREE && !(a->resident[sp / 64] >> (sp % 64) & 1u)) {
-				problem(k, "K4", "page %zu of arena %u is held but not resident", p,
-					a->id);
-				break;
-			}
-		}
 		resident += a->resident_pages << h->sys_shift;
 		bytes += a->bytes;
 		meta += a->meta_bytes;

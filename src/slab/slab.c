@@ -259,9 +259,12 @@ static struct bslab_slab *slab_new(struct bslab_cache *c)
 		fail(c, BSLAB_EALIGN);
 		return NULL;
 	}
-	/* The source handed over a malloc-like block: now only the header is usable. */
-	annot_free(block, bytes);
-	annot_defined(block, c->first);
+	/*
+	 * The source handed over a malloc-like block; it shrinks to the header,
+	 * so that each object can be a malloc-like block of its own (a memory
+	 * checker then names the object, not the slab, in its reports).
+	 */
+	annot_resize(block, bytes, c->first);
 	struct bslab_slab *s = block;
 	s->link.next = s->link.prev = &s->link;
 	s->cache = c;
@@ -295,8 +298,8 @@ static int slab_release(struct bslab_cache *c, struct bslab_slab *s, const char 
 	c->nr_small -= order != c->order;
 	slab_log(c, BSLAB_EV_FREE_SLAB, s, order);
 	c->slabs_freed++;
-	/* Back to one malloc-like block, as the source handed it over. */
-	annot_alloc(s, bytes);
+	/* Back to one malloc-like block of the slab's size, as the source handed it over. */
+	annot_resize(s, c->first, bytes);
 	source_free(c, s, order);
 	return BSLAB_OK;
 }

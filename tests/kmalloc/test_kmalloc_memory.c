@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_kmalloc_memory.c - where the kmalloc heap's memory comes from and
+ * goes back to: arenas mapped as it grows, the limit, a failing map hook,
+ * free pages given back (madvise) and wholly free arenas unmapped once
+ * enough is free, huge mappings, the footprint counting what may be
+ * resident, and everything unmapped on destroy.
+ */
+#include "kmalloc_test.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+/* A fresh heap holds its state, its first arena's metadata and 64 KiB made resident. */
+static void test_kmalloc_footprint_at_start(void **state)
+{
+	(void)state;
+	struct kmap m;
+	memset(&m, 0, sizeof(m));
+	struct bkm_config cfg = kconfig(&m, NULL, NULL);
+	struct bkm_heap *h = kheap(&cfg);
+	struct bkm_stats st;
+	bkm_get_stats(h, &st);
+	assert_int_equal(st.nr_arenas, 1);
+	assert_int_equal(st.arena_bytes, BKM_ARENA_DEFAULT);
+	assert_int_equal(st.resident_bytes, 64u << 10);
+	assert_int_equal(st.footprint_bytes, st.resident_bytes + st.meta_bytes);
+	assert_true(st.meta_bytes < 32u << 10);
+	/*
+	 * A first small block splits the 256 KiB arena down to one slab; of the
+	 * free halves that get the zone's links, those at 64 and 128 KiB lie
+	 * outside the populated part and become resident too (two pages).
+	 */
+	void *p = bkm_malloc(h, 10);
+	struct bkm_stats after;
+	bkm_get_stats(h, &after);
+	assert_int_equal(after.resident_bytes, st.resident_bytes + 2 * (size_t)sysconf(_SC_PAGESIZE));
+	bkm_free(h, p);
+	assert_kheap_ok(h);
+	bkm_destroy(h);
+	assert_int_equal(m.mapped, 0);
+	assert_int_equal(m.calls, 2); /* the state, the first arena */
+}
+
+/* Growing maps arenas four times larger each time; destroy unmaps them all. */
+static void test_kmalloc_arenas_grow(void **state)
+{
+	(void)state;
+	struct kmap m;
+	memset(&m, 0, sizeof(m));
+	struct bkm_config cfg = kconfig(&m, NULL, NULL);
+	struct bkm_heap *h = kheap(&cfg);
+	void *p[400];
+	for (int i = 0; i < 400; i++) {
+		p[i] = bkm_malloc(h, i % 2 ? 9000 : 3000);
+		assert_non_null(p[i]);
+		kfill(p[i], i % 2 ? 9000 : 3000, (unsigned)i);
+	}
+	struct bkm_stats st;
+	bkm_get_stats(h, &st);
+	assert_int_equal(st.nr_arenas, 3);
+	assert_int_equal(st.arena_bytes, (256u << 10) + (1u << 20) + (4u << 20));
+	assert_int_equal(st.maps, 3);
+	assert_true(st.footprint_bytes >= st.held_bytes);
+	for (int i = 0; i < 400; i++)
+		assert_true(kfill_ok(p[i], i % 2 ? 9000 : 3000, (unsigned)i));
+	assert_kheap_ok(h);
+	bkm_destroy(h);
+	assert_int_equal(m.mapped, 0);
+}
+
+/* At the limit: NULL and ENOMEM, a counted failure, and nothing already held is lost. */
+static void test_kmalloc_limit(void **state)
+{
+	(void)state;
+	struct bkm_config cfg = kconfig(NULL, NULL, NULL);
+	cfg.limit_bytes = 2u << 20;
+	struct bkm_heap *h = kheap(&cfg);
+	void *p[4096];
+	int n = 0;
+	while (n < 4096 && (p[n] = bkm_malloc(h, 20000)) != NULL) {
+		kfill(p[n], 20000, (unsigned)n);
+		n++;
+	}
+	assert_true(n > 10 && n < 4096);
+	assert_int_equal(errno, ENOMEM);
+	errno = 0;
+	assert_null(bkm_malloc(h, 3u << 20));
+	assert_int_equal(errno, ENOMEM);
+	struct bkm_stats st;
+	bkm_get_stats(h, &st);
+	assert_int_equal(st.failures, 2);
+	assert_true(st.arena_bytes <= cfg.limit_bytes);
+	for (int i = 0; i < n; i++) {
+		assert_true(kfill_ok(p[i], 20000, (unsigned)i));
+		bkm_free(h, p[i]);
+	}
+	assert_kheap_ok(h);
+	bkm_destroy(h);
+}
+
+/* The map hook failing: creation fails cleanly, growth fails cleanly. */
+static void test_kmalloc_map_failure(void **state)
+{
+	(void)state;
+	struct kmap m;
+	memset(&m, 0, sizeof(m));
+	m.fail_from = 1;
+	struct bkm_config cfg = kconfig(&m, NULL, NULL);
+	errno = 0;
+	assert_null(bkm_create(&cfg));
+	assert_int_equal(errno, ENOMEM);
+	memset(&m, 0, sizeof(m));
+	m.fail_from = 2; /* the state maps, the first arena does not */
+	errno = 0;
+	assert_null(bkm_create(&cfg));
+	assert_int_equal(errno, ENOMEM);
+	assert_int_equal(m.mapped, 0);
+	memset(&m, 0, sizeof(m));
+	m.fail_from = 3; /* no second arena, no huge block */
+	struct bkm_heap *h = kheap(&cfg);
+	void *p[100];
+	int n = 0;
+	while (n < 100 && (p[n] = bkm_malloc(h, 30000)) != NULL)
+		n++;
+	assert_true(n > 0 && n < 100);
+	assert_int_equal(errno, ENOMEM);
+	assert_null(bkm_malloc(h, 2u << 20));
+	for (int i = 0; i < n; i++)
+		bkm_free(h, p[i]);
+	assert_non_null(p[0] = bkm_malloc(h, 30000));
+	bkm_free(h, p[0]);
+	assert_kheap_ok(h);
+	bkm_destroy(h);
+	assert_int_equal(m.mapped, 0);
+}
+
+/*
+ * Memory goes back: after most of 24 MiB is freed, free pages are given
+ * back with madvise and wholly free arenas unmapped, so the footprint falls
+ * to a fraction of its peak; allocating again works.
+ */
+static void test_kmalloc_memory_goes_back(void **state)
+{
+	(void)state;
+	struct klog l;
+	memset(&l, 0, sizeof(l));
+	struct bkm_config cfg = kconfig(NULL, NULL, &l);
+	struct bkm_heap *h = kheap(&cfg);
+	enum { N = 1200 };
+	static void *p[N];
+	for (int i = 0; i < N; i++) {
+		size_t n = i % 3 ? 30000 : 500;
+		p[i] = bkm_malloc(h, n);
+		assert_non_null(p[i]);
+		memset(p[i], 1, n);
+	}
+	struct bkm_stats peak;
+	bkm_get_stats(h, &peak);
+	assert_true(peak.footprint_bytes > 20u << 20);
+	for (int i = 0; i < N; i++)
+		if (i % 50)
+			bkm_free(h, p[i]);
+	struct bkm_stats after;
+	bkm_get_stats(h, &after);
+	assert_true(after.footprint_bytes < peak.footprint_bytes / 3);
+	assert_true(after.released_bytes > 0 || after.unmaps > 0);
+	assert_int_equal(after.peak_footprint_bytes, peak.footprint_bytes);
+	assert_true(l.n[BKM_EV_RELEASE] + l.n[BKM_EV_ARENA_FREE] > 0);
+	assert_kheap_ok(h);
+	for (int i = 0; i < N; i++)
+		if (i % 50 == 0)
+			bkm_free(h, p[i]);
+	for (int i = 0; i < 200; i++) {
+		p[i] = bkm_malloc(h, 30000);
+		assert_non_null(p[i]);
+		memset(p[i], 2, 30000);
+	}
+	for (int i = 0; i < 200; i++)
+		bkm_free(h, p[i]);
+	assert_kheap_ok(h);
+	bkm_destroy(h);
+}
+
+/* Huge blocks are mappings of their own, counted while held, unmapped when freed. */
+static void test_kmalloc_huge_blocks(void **state)
+{
+	(void)state;
+	struct kmap m;
+	memset(&m, 0, sizeof(m));
+	struct bkm_config cfg = kconfig(&m, NULL, NULL);
+	struct bkm_heap *h = kheap(&cfg);
+	struct bkm_stats before, st;
+	bkm_get_stats(h, &before);
+	void *a = bkm_malloc(h, 5u << 20), *b = bkm_malloc(h, (1u << 20) + 1);
+	bkm_get_stats(h, &st);
+	assert_int_equal(st.huge_allocs, 2);
+	assert_int_equal(st.huge_bytes, (5u << 20) + (1u << 20) + 4096);
+	assert_true(st.footprint_bytes >= before.footprint_bytes + st.huge_bytes);
+	assert_int_equal(st.nr_arenas, 1);
+	bkm_free(h, a);
+	bkm_free(h, b);
+	bkm_get_stats(h, &st);
+	assert_int_equal(st.huge_allocs, 0);
+	assert_int_equal(st.unmaps, 2);
+	assert_kheap_ok(h);
+	bkm_destroy(h);
+	assert_int_equal(m.mapped, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kmalloc_footprint_at_start),
+		cmocka_unit_test(test_kmalloc_arenas_grow),
+		cmocka_unit_test(test_kmalloc_limit),
+		cmocka_unit_test(test_kmalloc_map_failure),
+		cmocka_unit_test(test_kmalloc_memory_goes_back),
+		cmocka_unit_test(test_kmalloc_huge_blocks),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
