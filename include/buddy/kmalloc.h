@@ -7,15 +7,18 @@
  * ones get a mapping of their own.
  *
  * Memory comes from mmap in arenas: each arena is one region of the heap's
- * zone, mapped with room for its metadata (the zone's page bytes and pair
- * bitmaps, one byte per page saying which cache or run holds it, one bit
- * per system page saying whether it may be resident). The first arena is
- * cfg.arena_bytes; each later one is twice the last (or as large as the
- * request that needs it). Free memory goes back to the system: empty slabs
- * to the zone at once (beyond a small reserve per cache), and free page
- * ranges, once more than cfg.retain_bytes of them are resident, with
- * madvise(MADV_DONTNEED); a wholly free arena other than the first is
- * unmapped.
+ * zone, aligned to its size and mapped with room for its metadata (the
+ * zone's page bytes and pair bitmaps, one byte per page saying which cache
+ * or run holds it, one bit per system page saying whether it may be
+ * resident). The first arena (cfg.arena_bytes) is mapped when the heap is
+ * created and its first 64 KiB touched, so the first allocations take no
+ * page faults; each later one is four times the last (twice past 16 MiB),
+ * or as large as the request that needs it. Free memory goes back to the
+ * system: empty slabs to the zone at once (beyond a small reserve per
+ * cache), and once more than cfg.retain_bytes of free memory is resident
+ * (or an eighth of the resident memory, if more), a wholly free arena other
+ * than the first is unmapped, else every free page range is given back
+ * with madvise(MADV_DONTNEED).
  *
  * Footprint: the bytes the heap holds from the system that may be resident:
  * its state and metadata, every system page of an arena that it has handed
@@ -70,13 +73,13 @@ extern "C" {
 #endif
 
 #define BKM_PAGE_DEFAULT 1024u            /* zone page bytes */
-#define BKM_CLASS_MAX_DEFAULT 4096u       /* largest size class */
+#define BKM_MAX_CLASS_DEFAULT 4096u       /* largest size class */
 #define BKM_CLASS_STEPS_DEFAULT 4u        /* classes per doubling above 128 bytes */
 #define BKM_HUGE_DEFAULT ((size_t)1 << 20) /* requests this large are mapped alone */
 #define BKM_ARENA_DEFAULT ((size_t)256 << 10) /* the first arena */
 #define BKM_RETAIN_DEFAULT ((size_t)4 << 20) /* free resident bytes kept */
-#define BKM_SLAB_MIN_DEFAULT ((size_t)2 << 10) /* smallest slab, after the first */
-#define BKM_SLAB_MAX_DEFAULT ((size_t)32 << 10) /* largest slab, usually */
+#define BKM_MIN_SLAB_DEFAULT ((size_t)2 << 10) /* smallest slab, after the first */
+#define BKM_MAX_SLAB_DEFAULT ((size_t)32 << 10) /* largest slab, usually */
 #define BKM_SMALL_SLABS_DEFAULT 2u        /* small first slabs per cache */
 #define BKM_WASTE_SHIFT_DEFAULT 4u        /* slabs leave at most 1/16 unused */
 #define BKM_CLASSES_MAX 96u               /* size classes at most */
@@ -121,39 +124,43 @@ typedef void (*bkm_log_fn)(void *arg, const struct bkm_event *ev);
 typedef void *(*bkm_map_fn)(void *arg, size_t len);
 typedef void (*bkm_unmap_fn)(void *arg, void *addr, size_t len);
 
+/*
+ * Configuration; bkm_config_default() gives the defaults, chosen by
+ * replaying the traces in ../shared/traces (docs/kmalloc.md).
+ */
 struct bkm_config {
-	size_t page_size;    /* zone page: a power of two, 256..65536; default 1 KiB */
-	size_t class_max;    /* largest size class, a power of two from 1 KiB to 64 KiB
-			      * and at most 16 pages; default 16 KiB */
-	unsigned class_steps; /* classes per doubling above 128 bytes: 2, 4 or 8
-			       * (rounding wastes at most 1/3, 1/5 or 1/9 of a
-			       * request); default 4. Up to 128: every 16 bytes. */
-	size_t huge_bytes;   /* requests of at least this get a mapping of their own;
-			      * above class_max; default 1 MiB */
-	size_t arena_bytes;  /* first arena, a power of two >= 64 KiB (rounded up);
-			      * default 1 MiB */
-	size_t limit_bytes;  /* most bytes mapped for arenas and huge blocks; 0 = none */
-	size_t retain_bytes; /* free resident bytes kept before giving free pages back
-			      * (or an eighth of the resident bytes, if more); default 4 MiB */
-	size_t slab_min;     /* each class takes the smallest slab from slab_min up to
-			      * slab_max leaving at most 1/2^slab_waste_shift unused
-			      * (its first slabs are smaller: small_slabs);
-			      * defaults 2 KiB and 32 KiB */
-	size_t slab_max;
-	unsigned slab_waste_shift; /* see slab_max; 1..16, default 4 (1/16) */
-	unsigned small_slabs; /* each cache's first slabs (this many held at a time) are
-			       * the smallest that hold one object, so a class used
-			       * little holds little; default 2 */
-	unsigned slab_reserve; /* empty slabs kept per cache; default 1 */
-	void *buffer;        /* fixed memory to work in (no mapping), or NULL */
-	size_t buffer_bytes; /* its length */
-	uint64_t random;     /* key for the slab free pointers; 0 = from getrandom() */
+	size_t page_size;       /* zone page: a power of two from 256 to 65536; default 1 KiB */
+	size_t max_class_bytes; /* largest size class: a power of two from 1 KiB to 64 KiB;
+				 * larger requests are runs of pages; default 4 KiB */
+	unsigned class_steps;   /* classes per doubling above 128 bytes: 2, 4 or 8, so
+				 * rounding wastes at most 1/3, 1/5 or 1/9 of a request;
+				 * up to 128 bytes a class every 16; default 4 */
+	size_t huge_bytes;      /* requests of at least this get a mapping of their own;
+				 * above max_class_bytes; default 1 MiB */
+	size_t arena_bytes;     /* the first arena, rounded to a power of two of at least
+				 * 64 KiB; later ones are 4 times larger each (2 times
+				 * past 16 MiB); default 256 KiB */
+	size_t limit_bytes;     /* most bytes mapped for arenas and huge blocks; 0 = none */
+	size_t retain_bytes;    /* free resident bytes kept before free pages go back (or
+				 * an eighth of the resident bytes, if more); default 4 MiB */
+	size_t min_slab_bytes;  /* each class takes the smallest slab from min_slab_bytes
+				 * to max_slab_bytes that leaves at most 1/2^slab_waste_shift
+				 * of it unused; defaults 2 KiB, 32 KiB and 4 (1/16) */
+	size_t max_slab_bytes;
+	unsigned slab_waste_shift; /* 1..16 */
+	unsigned small_slabs;   /* while a cache holds fewer slabs than this, a new one is
+				 * the smallest that holds one object, so that a class
+				 * used little holds little; 0..255, default 2 */
+	unsigned slab_reserve;  /* empty slabs each cache keeps; 0..255, default 1 */
+	void *buffer;           /* fixed memory to work in (no mapping at all), or NULL */
+	size_t buffer_bytes;    /* its length */
+	uint64_t random;        /* key for the slab free pointers; 0 = from getrandom() */
 	buddy_error_fn on_error; /* misuse and damage; NULL = print and abort */
 	void *error_arg;
-	bkm_log_fn log;      /* event log; NULL = none */
+	bkm_log_fn log;         /* event log; NULL = none */
 	void *log_arg;
-	bkm_map_fn map;      /* NULL = mmap */
-	bkm_unmap_fn unmap;  /* NULL = munmap */
+	bkm_map_fn map;         /* NULL = mmap (with MAP_NORESERVE) */
+	bkm_unmap_fn unmap;     /* NULL = munmap */
 	void *map_arg;
 };
 
@@ -181,7 +188,7 @@ int bkm_posix_memalign(struct bkm_heap *h, void **out, size_t align, size_t size
 /* Bytes the block at p may hold (its class size, run or mapping); 0 for NULL. */
 size_t bkm_usable_size(struct bkm_heap *h, const void *p);
 
-/* The size class a request of `size` bytes gets; 0 when it is above class_max. */
+/* The size class a request of `size` bytes gets; 0 when it is above max_class_bytes. */
 size_t bkm_class_size(const struct bkm_heap *h, size_t size);
 
 /*
@@ -191,7 +198,7 @@ size_t bkm_class_size(const struct bkm_heap *h, size_t size);
 struct bkm_stats {
 	size_t page_size;         /* zone page bytes */
 	size_t nr_classes;        /* size classes (slab caches) */
-	size_t class_max;         /* largest class */
+	size_t max_class_bytes;   /* largest class */
 	size_t live_allocs;       /* live blocks */
 	size_t held_bytes;        /* usable bytes of live blocks */
 	size_t small_allocs;      /* live slab objects */
@@ -232,7 +239,7 @@ enum bkm_block_kind {
 	BKM_BLOCK_HUGE   /* a mapping of its own */
 };
 
-struct bkm_block {
+struct bkm_block_info {
 	enum bkm_block_kind kind;
 	void *addr;          /* first byte */
 	size_t size;         /* usable bytes */
@@ -242,10 +249,10 @@ struct bkm_block {
 };
 
 /* Describe the live block starting at p; kind BKM_BLOCK_NONE if there is none. */
-void bkm_block_info(const struct bkm_heap *h, const void *p, struct bkm_block *out);
+void bkm_block_info(const struct bkm_heap *h, const void *p, struct bkm_block_info *out);
 
 /* One walk entry: a free zone block, a slab object (live or free), a run, a huge block. */
-struct bkm_walk_block {
+struct bkm_block {
 	void *addr;
 	size_t size;
 	size_t offset;       /* running byte position over the arenas in address order */
@@ -255,7 +262,7 @@ struct bkm_walk_block {
 	const struct bslab_cache *cache; /* slab objects: the cache */
 };
 
-typedef int (*bkm_walk_fn)(void *arg, const struct bkm_walk_block *b);
+typedef int (*bkm_walk_fn)(void *arg, const struct bkm_block *b);
 
 /* Every free block, object, run and huge block in address order; stops on nonzero. */
 int bkm_walk(const struct bkm_heap *h, bkm_walk_fn fn, void *arg);

@@ -383,7 +383,7 @@ enum bslab_slab_state {
 };
 
 /* One slab, as the walk reports it. */
-struct bslab_slab_info {
+struct bslab_block {
 	void *addr;              /* first byte of the slab */
 	unsigned order;          /* 2^order pages */
 	size_t bytes;            /* slab bytes */
@@ -397,7 +397,7 @@ struct bslab_slab_info {
 };
 
 /* Called for every slab; return nonzero to stop. */
-typedef int (*bslab_walk_fn)(void *arg, const struct bslab_slab_info *slab);
+typedef int (*bslab_walk_fn)(void *arg, const struct bslab_block *slab);
 
 /* Every slab the cache holds, newest first. */
 int bslab_walk(const struct bslab_cache *c, bslab_walk_fn fn, void *arg);

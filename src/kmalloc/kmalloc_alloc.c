@@ -4,7 +4,7 @@
  *
  * Size classes: every 16 bytes up to 128, then class_steps classes per
  * doubling (128 < 160 < 192 < 224 < 256 < 320 ... with 4 steps), up to
- * class_max. A request up to class_max takes its class from a table (one
+ * max_class_bytes. A request up to max_class_bytes takes its class from a table (one
  * load: by size / 16 up to 1 KiB, by (size - 1) / 128 above) and an object
  * from that class's slab cache, inline (slab/slab_internal.h). Classes that
  * are powers of two keep their objects aligned to their size, so
@@ -145,7 +145,7 @@ static unsigned class_sizes(const struct bkm_config *cfg, size_t *out)
 	unsigned n = 0;
 	for (size_t s = KM_SMALL_STEP; s <= KM_LINEAR_MAX; s += KM_SMALL_STEP)
 		out[n++] = s;
-	for (size_t b = KM_LINEAR_MAX; b < cfg->class_max; b *= 2)
+	for (size_t b = KM_LINEAR_MAX; b < cfg->max_class_bytes; b *= 2)
 		for (unsigned i = 1; i <= cfg->class_steps; i++) {
 			size_t s = (b + b * i / cfg->class_steps + 15) & ~(size_t)15;
 			if (s > out[n - 1] && n < BKM_CLASSES_MAX)
@@ -192,12 +192,12 @@ static int classes_setup(struct bkm_heap *h, const size_t *sizes)
 		sc.reserve = h->cfg.slab_reserve;
 		sc.small_slabs = h->cfg.small_slabs;
 		sc.waste_shift = h->cfg.slab_waste_shift;
-		/* Within slab_max (or the smallest slab holding an object, if larger). */
+		/* Within max_slab_bytes (or the smallest slab holding an object, if larger). */
 		sc.max_order = 0;
-		while ((h->cfg.page_size << (sc.max_order + 1)) <= h->cfg.slab_max)
+		while ((h->cfg.page_size << (sc.max_order + 1)) <= h->cfg.max_slab_bytes)
 			sc.max_order++;
 		sc.min_order = 0;
-		while ((h->cfg.page_size << sc.min_order) < h->cfg.slab_min &&
+		while ((h->cfg.page_size << sc.min_order) < h->cfg.min_slab_bytes &&
 		       sc.min_order < sc.max_order)
 			sc.min_order++;
 		sc.random = mix64(h->cfg.random + i);
@@ -211,7 +211,7 @@ static int classes_setup(struct bkm_heap *h, const size_t *sizes)
 			c++;
 		h->tab1[k] = (uint8_t)c;
 	}
-	for (size_t j = 0; ((j + 1) << KM_TAB2_SHIFT) <= h->class_max; j++) {
+	for (size_t j = 0; ((j + 1) << KM_TAB2_SHIFT) <= h->max_class_bytes; j++) {
 		size_t top = (j + 1) << KM_TAB2_SHIFT;
 		for (c = 0; sizes[c] < top; c++)
 			;
@@ -222,7 +222,7 @@ static int classes_setup(struct bkm_heap *h, const size_t *sizes)
 
 size_t bkm_class_size(const struct bkm_heap *h, size_t size)
 {
-	if (!h || size > h->class_max)
+	if (!h || size > h->max_class_bytes)
 		return 0;
 	return h->caches[bkm_class(h, size)].size;
 }
@@ -237,14 +237,14 @@ void bkm_config_default(struct bkm_config *cfg)
 		return;
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->page_size = BKM_PAGE_DEFAULT;
-	cfg->class_max = BKM_CLASS_MAX_DEFAULT;
+	cfg->max_class_bytes = BKM_MAX_CLASS_DEFAULT;
 	cfg->class_steps = BKM_CLASS_STEPS_DEFAULT;
 	cfg->huge_bytes = BKM_HUGE_DEFAULT;
 	cfg->arena_bytes = BKM_ARENA_DEFAULT;
 	cfg->retain_bytes = BKM_RETAIN_DEFAULT;
 	cfg->slab_reserve = BSLAB_RESERVE_DEFAULT;
-	cfg->slab_min = BKM_SLAB_MIN_DEFAULT;
-	cfg->slab_max = BKM_SLAB_MAX_DEFAULT;
+	cfg->min_slab_bytes = BKM_MIN_SLAB_DEFAULT;
+	cfg->max_slab_bytes = BKM_MAX_SLAB_DEFAULT;
 	cfg->small_slabs = BKM_SMALL_SLABS_DEFAULT;
 	cfg->slab_waste_shift = BKM_WASTE_SHIFT_DEFAULT;
 }
@@ -259,11 +259,11 @@ static int config_resolve(struct bkm_config *cfg, size_t sys_page)
 {
 	if (!is_pow2(cfg->page_size) || cfg->page_size < 256 || cfg->page_size > 65536)
 		return EINVAL;
-	if (!is_pow2(cfg->class_max) || cfg->class_max < 1024 || cfg->class_max > 65536)
+	if (!is_pow2(cfg->max_class_bytes) || cfg->max_class_bytes < 1024 || cfg->max_class_bytes > 65536)
 		return EINVAL;
 	if (cfg->class_steps != 2 && cfg->class_steps != 4 && cfg->class_steps != 8)
 		return EINVAL;
-	if (cfg->huge_bytes <= cfg->class_max)
+	if (cfg->huge_bytes <= cfg->max_class_bytes)
 		return EINVAL;
 	if ((cfg->map == NULL) != (cfg->unmap == NULL) ||
 	    (cfg->buffer == NULL) != (cfg->buffer_bytes == 0))
@@ -349,7 +349,7 @@ struct bkm_heap *bkm_create(const struct bkm_config *cfg_in)
 	h->state_bytes = state_bytes;
 	h->caches = (struct bslab_cache *)((char *)h + head);
 	h->nr_classes = n;
-	h->class_max = cfg.class_max;
+	h->max_class_bytes = cfg.max_class_bytes;
 	h->page_shift = log2_of(cfg.page_size);
 	h->sys_page = sys_page;
 	h->sys_shift = log2_of(sys_page);
@@ -512,7 +512,7 @@ static NOINLINE void *alloc_large(struct bkm_heap *h, size_t n, size_t align)
 void *bkm_malloc(struct bkm_heap *h, size_t size)
 {
 	HEAP_CHECK_ON_RETURN(h);
-	if (likely(h && size <= h->class_max)) {
+	if (likely(h && size <= h->max_class_bytes)) {
 		void *p = bslab_alloc_fast(&h->caches[bkm_class(h, size)], 0);
 		return likely(p != NULL) ? p : no_memory(h);
 	}
@@ -533,7 +533,7 @@ void *bkm_calloc(struct bkm_heap *h, size_t n, size_t size)
 	if (size && n > SIZE_MAX / size)
 		return no_memory(h);
 	size_t bytes = n * size;
-	if (bytes <= h->class_max) {
+	if (bytes <= h->max_class_bytes) {
 		void *p = bslab_alloc_fast(&h->caches[bkm_class(h, bytes)], BSLAB_ZERO);
 		return p ? p : no_memory(h);
 	}
@@ -620,10 +620,10 @@ size_t bkm_usable_size(struct bkm_heap *h, const void *p)
 static int fits_in_place(const struct bkm_heap *h, const struct bkm_ref *r, size_t size)
 {
 	if (r->kind == BKM_BLOCK_SMALL)
-		return size <= h->class_max && &h->caches[bkm_class(h, size)] == r->cache;
+		return size <= h->max_class_bytes && &h->caches[bkm_class(h, size)] == r->cache;
 	if (r->kind == BKM_BLOCK_LARGE) {
 		size_t pages = (size + ((size_t)1 << h->page_shift) - 1) >> h->page_shift;
-		return size > h->class_max && size < h->cfg.huge_bytes && pages <= r->pages &&
+		return size > h->max_class_bytes && size < h->cfg.huge_bytes && pages <= r->pages &&
 		       pages * 2 >= r->pages;
 	}
 	return 0;
@@ -685,7 +685,7 @@ static void *aligned_block(struct bkm_heap *h, size_t align, size_t size, int *e
 	void *p;
 	if (align <= KM_SMALL_STEP) {
 		p = bkm_malloc(h, size);
-	} else if (size <= h->class_max && align <= h->class_max) {
+	} else if (size <= h->max_class_bytes && align <= h->max_class_bytes) {
 		/* The power-of-two class of at least both: its objects are aligned to it. */
 		size_t c = align;
 		while (c < size)
@@ -694,8 +694,8 @@ static void *aligned_block(struct bkm_heap *h, size_t align, size_t size, int *e
 		if (!p)
 			p = no_memory(h);
 	} else {
-		if (size <= h->class_max)
-			size = h->class_max + 1;
+		if (size <= h->max_class_bytes)
+			size = h->max_class_bytes + 1;
 		p = alloc_large(h, size, align);
 	}
 	if (!p)

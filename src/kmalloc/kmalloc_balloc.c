@@ -84,7 +84,7 @@ struct walk_adapter {
 	void *arg;
 };
 
-static int walk_visit(void *arg, const struct bkm_walk_block *b)
+static int walk_visit(void *arg, const struct bkm_block *b)
 {
 	struct walk_adapter *wa = arg;
 	struct balloc_block blk = {

@@ -26,7 +26,7 @@ void bkm_get_stats(const struct bkm_heap *h, struct bkm_stats *st)
 	memset(st, 0, sizeof(*st));
 	st->page_size = (size_t)1 << h->page_shift;
 	st->nr_classes = h->nr_classes;
-	st->class_max = h->class_max;
+	st->max_class_bytes = h->max_class_bytes;
 	size_t slab_meta = 0;
 	for (unsigned i = 0; i < h->nr_classes; i++) {
 		struct bslab_stats cs;
@@ -94,7 +94,7 @@ size_t bkm_slabinfo(const struct bkm_heap *h, char *buf, size_t size)
 /* one pointer                                                         */
 /* ------------------------------------------------------------------ */
 
-void bkm_block_info(const struct bkm_heap *h, const void *p, struct bkm_block *out)
+void bkm_block_info(const struct bkm_heap *h, const void *p, struct bkm_block_info *out)
 {
 	if (!out)
 		return;
@@ -106,7 +106,7 @@ void bkm_block_info(const struct bkm_heap *h, const void *p, struct bkm_block *o
 	if (!ar) {
 		struct bkm_huge *e = bkm_huge_find(mut(h), a);
 		if (e && e->addr == a)
-			*out = (struct bkm_block){ BKM_BLOCK_HUGE, (void *)e->addr, e->bytes, NULL,
+			*out = (struct bkm_block_info){ BKM_BLOCK_HUGE, (void *)e->addr, e->bytes, NULL,
 						   NULL, 0 };
 		return;
 	}
@@ -114,7 +114,7 @@ void bkm_block_info(const struct bkm_heap *h, const void *p, struct bkm_block *o
 	if (code == KM_PG_RUN && !(a & (((size_t)1 << h->page_shift) - 1))) {
 		size_t pages = buddy_alloc_size(&mut(h)->zone, p);
 		if (pages)
-			*out = (struct bkm_block){ BKM_BLOCK_LARGE, (void *)p, pages << h->page_shift,
+			*out = (struct bkm_block_info){ BKM_BLOCK_LARGE, (void *)p, pages << h->page_shift,
 						   NULL, NULL, 0 };
 		return;
 	}
@@ -127,7 +127,7 @@ void bkm_block_info(const struct bkm_heap *h, const void *p, struct bkm_block *o
 	if (s->cache != c || off >= (uintptr_t)s->objs * c->stride || i * c->stride != off ||
 	    i >= s->carved || !bslab_bit(s, i))
 		return;
-	*out = (struct bkm_block){ BKM_BLOCK_SMALL, (void *)p, c->size, c, s, (unsigned)i };
+	*out = (struct bkm_block_info){ BKM_BLOCK_SMALL, (void *)p, c->size, c, s, (unsigned)i };
 }
 
 /* ------------------------------------------------------------------ */
@@ -145,7 +145,7 @@ struct walker {
 	int rc;
 };
 
-static int emit(struct walker *w, const struct bkm_walk_block *b)
+static int emit(struct walker *w, const struct bkm_block *b)
 {
 	w->rc = w->fn(w->arg, b);
 	return w->rc;
@@ -157,7 +157,7 @@ static int emit_huge(struct walker *w, uintptr_t limit)
 	const struct bkm_heap *h = w->h;
 	while (w->next_huge < h->nr_huge && (!limit || h->huge[w->next_huge].addr < limit)) {
 		const struct bkm_huge *e = &h->huge[w->next_huge++];
-		struct bkm_walk_block b = { (void *)e->addr, e->bytes, w->pos, 1, BKM_BLOCK_HUGE,
+		struct bkm_block b = { (void *)e->addr, e->bytes, w->pos, 1, BKM_BLOCK_HUGE,
 					    -1, NULL };
 		w->pos += e->bytes;
 		if (emit(w, &b))
@@ -171,7 +171,7 @@ static int emit_slab(struct walker *w, const struct bslab_cache *c, const struct
 {
 	uintptr_t base = bslab_objs_base(c, s);
 	for (size_t i = 0; i < s->objs; i++) {
-		struct bkm_walk_block b = { (void *)(base + i * c->stride), c->size,
+		struct bkm_block b = { (void *)(base + i * c->stride), c->size,
 					    off + (base - (uintptr_t)s) + i * c->stride,
 					    i < s->carved && bslab_bit(s, i), BKM_BLOCK_SMALL, -1,
 					    c };
@@ -199,7 +199,7 @@ static int walk_block(void *arg, const struct buddy_block *blk)
 	size_t off = w->arena_off + (a - ar->base);
 	w->pos = off + bytes;
 	if (blk->state != BUDDY_BLOCK_ALLOCATED) {
-		struct bkm_walk_block b = { blk->addr, bytes, off, 0, BKM_BLOCK_NONE, (int)blk->order,
+		struct bkm_block b = { blk->addr, bytes, off, 0, BKM_BLOCK_NONE, (int)blk->order,
 					    NULL };
 		return emit(w, &b);
 	}
@@ -208,7 +208,7 @@ static int walk_block(void *arg, const struct buddy_block *blk)
 	unsigned code = ar->map[bkm_page_index(h, ar, a)];
 	if (code == KM_PG_RUN) {
 		size_t pages = buddy_alloc_size(&mut(h)->zone, blk->addr);
-		struct bkm_walk_block b = { blk->addr, pages << h->page_shift, off, 1,
+		struct bkm_block b = { blk->addr, pages << h->page_shift, off, 1,
 					    BKM_BLOCK_LARGE,
 					    (pages & (pages - 1)) ? -1 : (int)blk->order, NULL };
 		return emit(w, &b);

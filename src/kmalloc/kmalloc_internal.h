@@ -89,7 +89,7 @@ struct bkm_huge {
 struct bkm_heap {
 	/* --- read by malloc and free first --- */
 	struct bkm_arena *hint;    /* arena of the last lookup (never NULL) */
-	size_t class_max;         /* largest class */
+	size_t max_class_bytes;         /* largest class */
 	unsigned page_shift;      /* log2(page_size) */
 	unsigned nr_classes;      /* caches in use */
 	uint8_t tab1[KM_TAB1_MAX / KM_SMALL_STEP + 1]; /* (size + 15) / 16 -> class */
@@ -139,7 +139,7 @@ struct bkm_heap {
 	int corrupted;            /* damage reported (the damaged part refuses changes) */
 };
 
-/* The class of a request of n <= class_max bytes. */
+/* The class of a request of n <= max_class_bytes bytes. */
 static inline unsigned bkm_class(const struct bkm_heap *h, size_t n)
 {
 	if (n <= KM_TAB1_MAX)

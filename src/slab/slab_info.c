@@ -124,7 +124,7 @@ size_t bslab_slabinfo(const struct bslab_cache *c, char *buf, size_t size)
 /* ------------------------------------------------------------------ */
 
 static void info_fill(const struct bslab_cache *c, const struct bslab_slab *s,
-		      struct bslab_slab_info *in)
+		      struct bslab_block *in)
 {
 	in->addr = (void *)(uintptr_t)s;
 	in->order = s->order;
@@ -140,7 +140,7 @@ static void info_fill(const struct bslab_cache *c, const struct bslab_slab *s,
 
 int bslab_walk(const struct bslab_cache *c, bslab_walk_fn fn, void *arg)
 {
-	struct bslab_slab_info in;
+	struct bslab_block in;
 	int rc = 0;
 	if (!c || !fn)
 		return 0;

@@ -229,7 +229,7 @@ static void test_kmalloc_null_heap(void **state)
 	bkm_get_stats(NULL, NULL);
 	assert_null(bkm_zone(NULL));
 	assert_null(bkm_cache(NULL, 0));
-	struct bkm_block b;
+	struct bkm_block_info b;
 	bkm_block_info(NULL, &out, &b);
 	assert_int_equal(b.kind, BKM_BLOCK_NONE);
 	assert_int_equal(bkm_walk(NULL, NULL, NULL), 0);
@@ -242,7 +242,7 @@ static void test_kmalloc_config(void **state)
 	bkm_config_default(&d);
 	bkm_config_default(NULL);
 	assert_int_equal(d.page_size, BKM_PAGE_DEFAULT);
-	assert_int_equal(d.class_max, BKM_CLASS_MAX_DEFAULT);
+	assert_int_equal(d.max_class_bytes, BKM_MAX_CLASS_DEFAULT);
 	assert_int_equal(d.class_steps, BKM_CLASS_STEPS_DEFAULT);
 	assert_int_equal(d.huge_bytes, BKM_HUGE_DEFAULT);
 	assert_int_equal(d.arena_bytes, BKM_ARENA_DEFAULT);
@@ -259,11 +259,11 @@ static void test_kmalloc_config(void **state)
 		case 0: bad.page_size = 100; break;
 		case 1: bad.page_size = 128; break;
 		case 2: bad.page_size = 1u << 17; break;
-		case 3: bad.class_max = 3000; break;
-		case 4: bad.class_max = 512; break;
-		case 5: bad.class_max = 1u << 17; break;
+		case 3: bad.max_class_bytes = 3000; break;
+		case 4: bad.max_class_bytes = 512; break;
+		case 5: bad.max_class_bytes = 1u << 17; break;
 		case 6: bad.class_steps = 3; break;
-		case 7: bad.huge_bytes = bad.class_max; break;
+		case 7: bad.huge_bytes = bad.max_class_bytes; break;
 		case 8: bad.map = kmap_map; break;
 		case 9: bad.buffer_bytes = 4096; break;
 		case 10: bad.small_slabs = 256; break;
@@ -297,7 +297,7 @@ static void test_kmalloc_config(void **state)
 	assert_non_null(h);
 	bkm_get_stats(h, &st);
 	assert_int_equal(st.nr_classes, 28);
-	assert_int_equal(st.class_max, 4096);
+	assert_int_equal(st.max_class_bytes, 4096);
 	assert_int_equal(st.page_size, 1024);
 	bkm_destroy(h);
 }
@@ -388,7 +388,7 @@ struct walk_rec {
 	size_t live, small, large, huge, free_blocks;
 };
 
-static int walk_rec(void *arg, const struct bkm_walk_block *b)
+static int walk_rec(void *arg, const struct bkm_block *b)
 {
 	struct walk_rec *w = arg;
 	assert_true((uintptr_t)b->addr > w->last || w->last == 0);
@@ -407,7 +407,7 @@ static int walk_rec(void *arg, const struct bkm_walk_block *b)
 	return 0;
 }
 
-static int walk_stop(void *arg, const struct bkm_walk_block *b)
+static int walk_stop(void *arg, const struct bkm_block *b)
 {
 	(void)b;
 	return ++*(int *)arg == 3 ? 42 : 0;
@@ -432,7 +432,7 @@ static void test_kmalloc_walk_and_block_info(void **state)
 	int count = 0;
 	assert_int_equal(bkm_walk(h, walk_stop, &count), 42);
 
-	struct bkm_block b;
+	struct bkm_block_info b;
 	bkm_block_info(h, p[1], &b);
 	assert_int_equal(b.kind, BKM_BLOCK_SMALL);
 	assert_int_equal(b.size, 112);

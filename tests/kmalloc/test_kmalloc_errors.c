@@ -95,7 +95,7 @@ static void test_kmalloc_invalid_pointers(void **state)
 	expect_misuse(f, &on_stack, BUDDY_ERR_INVALID);
 	/* in the arena, in free pages: the zone says they lie in a free block */
 	char *far = small + 40 * 1024;
-	struct bkm_block b;
+	struct bkm_block_info b;
 	bkm_block_info(f->h, far, &b);
 	assert_int_equal(b.kind, BKM_BLOCK_NONE);
 	expect_misuse(f, far, BUDDY_ERR_DOUBLE);

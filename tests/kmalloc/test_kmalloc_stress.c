@@ -10,7 +10,7 @@
  * every operation. Four configurations: the defaults; 4 KiB pages with
  * eight classes per doubling and a low retain (so pages go back often);
  * a limit that makes allocations fail; a fixed buffer.
- * 100,000 operations in all (12,000 under valgrind, 24,000 with the
+ * 100,000 operations in all (12,000 under valgrind, 16,000 with the
  * sanitizers, whose build also checks after every call itself); the check
  * is O(heap), so the slab caches' own stress (tests/slab) carries the
  * million-operation run.
@@ -175,7 +175,7 @@ static unsigned long ops_per_run(void)
 #endif
 	if (getenv("BUDDY_UNDER_VALGRIND"))
 		return 3000;
-	return sanitized ? 6000 : 25000;
+	return sanitized ? 4000 : 25000;
 }
 
 static void test_kmalloc_stress_defaults(void **state)
@@ -191,7 +191,7 @@ static void test_kmalloc_stress_4k_pages_low_retain(void **state)
 	struct bkm_config cfg = kconfig(NULL, NULL, NULL);
 	cfg.page_size = 4096;
 	cfg.class_steps = 8;
-	cfg.class_max = 8192;
+	cfg.max_class_bytes = 8192;
 	cfg.retain_bytes = 64u << 10;
 	cfg.small_slabs = 1;
 	cfg.slab_reserve = 0;

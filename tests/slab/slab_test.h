@@ -201,7 +201,7 @@ struct walk_text {
 	size_t slab_bytes;
 };
 
-static inline int walk_text_add(void *arg, const struct bslab_slab_info *s)
+static inline int walk_text_add(void *arg, const struct bslab_block *s)
 {
 	static const char state[] = "CPFE";
 	struct walk_text *w = arg;

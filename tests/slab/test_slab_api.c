@@ -468,7 +468,7 @@ struct walk_probe {
 	unsigned inuse_bits;
 };
 
-static int walk_probe_fn(void *arg, const struct bslab_slab_info *s)
+static int walk_probe_fn(void *arg, const struct bslab_block *s)
 {
 	struct walk_probe *w = arg;
 	w->calls++;
@@ -503,7 +503,7 @@ static void test_slab_walk_reports_and_stops(void **state)
 	tzone_fini(&t);
 }
 
-static int walk_orders(void *arg, const struct bslab_slab_info *s)
+static int walk_orders(void *arg, const struct bslab_block *s)
 {
 	char *out = arg;
 	size_t n = strlen(out);
