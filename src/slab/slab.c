@@ -570,7 +570,7 @@ int bslab_cache_create(struct bslab_cache *c, struct buddy_zone *zone,
 	size_t align = cfg->align ? cfg->align : sizeof(void *);
 	const char *name = cfg->name ? cfg->name : "cache";
 	size_t name_len = 0;
-	while (name[name_len] && name_len < BSLAB_NAME_MAX)
+	while (name_len < BSLAB_NAME_MAX && name[name_len])
 		name_len++;
 	if (cfg->size == 0 || (align & (align - 1)) || name_len >= BSLAB_NAME_MAX ||
 	    !hooks_ok(cfg->hooks) || cfg->small_slabs > 255 || cfg->reserve > 255 ||

@@ -145,8 +145,9 @@ static void test_kmalloc_realloc_cases(void **state)
 	assert_true(kfill_ok(x, 100, 5));
 	bkm_get_stats(h, &st);
 	assert_int_equal(st.live_allocs, 1);
-	assert_int_equal(st.reallocs_in_place, 4);
-	assert_true(st.reallocs_moved >= 6);
+	/* four in place above, and the huge one moved or grown in place by mremap */
+	assert_true(st.reallocs_in_place >= 4);
+	assert_int_equal(st.reallocs_in_place + st.reallocs_moved, 12);
 	/* size 0: freed, NULL */
 	assert_null(bkm_realloc(h, x, 0));
 	bkm_get_stats(h, &st);
@@ -252,7 +253,6 @@ static void test_kmalloc_config(void **state)
 	assert_null(d.on_error);
 
 	struct bkm_config bad;
-	int mk;
 	for (int i = 0; i < 14; i++) {
 		bad = d;
 		switch (i) {
@@ -272,8 +272,7 @@ static void test_kmalloc_config(void **state)
 		default: bad.slab_reserve = 256; break;
 		}
 		errno = 0;
-		mk = bkm_create(&bad) == NULL;
-		assert_true(mk);
+		assert_null(bkm_create(&bad));
 		assert_int_equal(errno, EINVAL);
 	}
 	/* a small first arena is rounded up; eight and two steps per doubling work */

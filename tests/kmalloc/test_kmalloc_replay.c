@@ -19,22 +19,18 @@ struct replay {
 	size_t live, peak_live;
 };
 
+/* The first bytes of a block (up to 16) and its last byte carry its id's pattern. */
 static void stamp(unsigned char *p, size_t size, size_t id)
 {
-	size_t n = size < 8 ? size : 8;
-	for (size_t i = 0; i < n; i++)
-		p[i] = (unsigned char)(id >> (i * 8 % 32)) ^ (unsigned char)i;
-	if (size > 8)
-		p[size - 1] = (unsigned char)(id * 31u);
+	kfill(p, size < 16 ? size : 16, (unsigned)id);
+	if (size > 16)
+		p[size - 1] = kpat((unsigned)id, 99);
 }
 
 static int stamp_ok(const unsigned char *p, size_t size, size_t id)
 {
-	size_t n = size < 8 ? size : 8;
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != ((unsigned char)(id >> (i * 8 % 32)) ^ (unsigned char)i))
-			return 0;
-	return size <= 8 || p[size - 1] == (unsigned char)(id * 31u);
+	return kfill_ok(p, size < 16 ? size : 16, (unsigned)id) &&
+	       (size <= 16 || p[size - 1] == kpat((unsigned)id, 99));
 }
 
 /* One trace line; 0 on success. */

@@ -10,7 +10,7 @@
  * every operation. Four configurations: the defaults; 4 KiB pages with
  * eight classes per doubling and a low retain (so pages go back often);
  * a limit that makes allocations fail; a fixed buffer.
- * 100,000 operations in all (12,000 under valgrind, 16,000 with the
+ * 100,000 operations in all (4,000 under valgrind, 16,000 with the
  * sanitizers, whose build also checks after every call itself); the check
  * is O(heap), so the slab caches' own stress (tests/slab) carries the
  * million-operation run.
@@ -174,7 +174,7 @@ static unsigned long ops_per_run(void)
 	const int sanitized = 0;
 #endif
 	if (getenv("BUDDY_UNDER_VALGRIND"))
-		return 3000;
+		return 1000;
 	return sanitized ? 4000 : 25000;
 }
 

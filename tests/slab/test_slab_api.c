@@ -248,7 +248,7 @@ static void test_slab_ctor_once_and_state_kept(void **state)
 	char *a = bslab_alloc(&c, 0), *b = bslab_alloc(&c, 0);
 	assert_int_equal(ctor_calls, 2);
 	assert_memory_equal(a, "STAMPED!", 8);
-	memcpy(a + 8, "more", 4);
+	a[8] = 'm', a[9] = 'o', a[10] = 'r', a[11] = 'e';
 	assert_int_equal(bslab_free(&c, a), BSLAB_OK);
 	char *again = bslab_alloc(&c, 0);
 	assert_ptr_equal(again, a);

@@ -293,7 +293,6 @@ static void test_slab_check_names_each_invariant(void **state)
 	tzone_fini(&f->t);
 
 	f = populated(o);
-	s = bslab_slab_of(&f->c, o[4]);
 	bslab_link_set(&f->c, o[4], o[5]); /* a free object linking to a live one */
 	expect_report_of(f, "S3: victim: slab");
 	tzone_fini(&f->t);

@@ -9,7 +9,7 @@
  * ever overlap). After every operation the touched cache's check must pass
  * and its counts must equal the model's; every 4096 operations all caches
  * and the zone are checked. One million operations over two page sizes
- * (60,000 under valgrind, 120,000 with the sanitizers); the zone is small
+ * (24,000 under valgrind, 120,000 with the sanitizers); the zone is small
  * enough to run out, so
  * failures are exercised too. At the end every object is freed, every
  * cache destroyed, and the zone is whole again.
@@ -261,7 +261,7 @@ static unsigned long total_ops(void)
 	const int sanitized = 0;
 #endif
 	if (getenv("BUDDY_UNDER_VALGRIND"))
-		return 60000ul;
+		return 24000ul;
 	return sanitized ? 120000ul : 1000000ul;
 }
 
