@@ -82,6 +82,7 @@ extern "C" {
 #define BKM_MAX_SLAB_DEFAULT ((size_t)32 << 10) /* largest slab, usually */
 #define BKM_SMALL_SLABS_DEFAULT 2u        /* small first slabs per cache */
 #define BKM_WASTE_SHIFT_DEFAULT 4u        /* slabs leave at most 1/16 unused */
+#define BKM_ZONE_PCP_HIGH_DEFAULT 16u     /* the zone's page cache: blocks per order */
 #define BKM_CLASSES_MAX 96u               /* size classes at most */
 #define BKM_ARENAS_MAX 64u                /* arenas at most */
 
@@ -152,6 +153,8 @@ struct bkm_config {
 				 * the smallest that holds one object, so that a class
 				 * used little holds little; 0..255, default 2 */
 	unsigned slab_reserve;  /* empty slabs each cache keeps; 0..255, default 1 */
+	unsigned zone_pcp_high; /* the zone's page cache (buddy_config.pcp_high) for slab
+				 * orders up to 4; 0 = off; default 16 */
 	void *buffer;           /* fixed memory to work in (no mapping at all), or NULL */
 	size_t buffer_bytes;    /* its length */
 	uint64_t random;        /* key for the slab free pointers; 0 = from getrandom() */
@@ -216,7 +219,7 @@ struct bkm_stats {
 	size_t slab_bytes;        /* bytes of slabs held by the caches */
 	size_t slab_free_bytes;   /* free object slots in those slabs */
 	size_t free_bytes;        /* bytes in the zone's free blocks (cached ones included) */
-	size_t largest_free;      /* the largest free block */
+	size_t largest_free_bytes; /* the largest free block */
 	size_t free_blocks;       /* free blocks in the zone */
 	uint64_t allocs;          /* successful allocations */
 	uint64_t frees;           /* successful frees (realloc moves included) */
@@ -288,9 +291,16 @@ const struct bslab_cache *bkm_cache(const struct bkm_heap *h, size_t i);
 const struct buddy_zone *bkm_zone(const struct bkm_heap *h);
 
 /*
- * The common interface (buddy/alloc.h), ops name "kmalloc". arena_bytes
- * sets the first arena and retain_bytes, limit_bytes and the buffer pass
- * through, on_error is relayed. Returns 0 or an errno value.
+ * The heap h behind the common interface (buddy/alloc.h), ops name
+ * "kmalloc": fills *out, whose destroy destroys h. 0, or EINVAL for NULL.
+ */
+int bkm_balloc(struct bkm_heap *h, struct balloc *out);
+
+/*
+ * "kmalloc" for balloc_create: a heap with the defaults, except that
+ * arena_bytes sets the first arena and retain_bytes, limit_bytes, the
+ * buffer and on_error pass through, and no_cache keeps no empty slab and
+ * no page cache (so every merge shows). Returns 0 or an errno value.
  */
 int balloc_kmalloc_create(const struct balloc_options *opt, struct balloc *out);
 

@@ -247,6 +247,7 @@ void bkm_config_default(struct bkm_config *cfg)
 	cfg->max_slab_bytes = BKM_MAX_SLAB_DEFAULT;
 	cfg->small_slabs = BKM_SMALL_SLABS_DEFAULT;
 	cfg->slab_waste_shift = BKM_WASTE_SHIFT_DEFAULT;
+	cfg->zone_pcp_high = BKM_ZONE_PCP_HIGH_DEFAULT;
 }
 
 static unsigned log2_of(size_t v)

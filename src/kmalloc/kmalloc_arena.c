@@ -599,7 +599,7 @@ int bkm_setup(struct bkm_heap *h)
 	buddy_config_default(&zc);
 	zc.page_size = h->cfg.page_size;
 	zc.name = "kmalloc";
-	zc.pcp_high = KM_ZONE_PCP_HIGH;
+	zc.pcp_high = h->cfg.zone_pcp_high;
 	zc.pcp_max_order = KM_ZONE_PCP_ORDER;
 	zc.log = zone_log;
 	zc.log_arg = h;

@@ -4,27 +4,11 @@
  * (buddy/alloc.h), so tools and benchmarks drive it like any other.
  */
 #include <errno.h>
-#include <stdlib.h>
 
 #include "kmalloc/kmalloc_internal.h"
 
-/* The instance behind struct balloc: the heap and the caller's error handler. */
-struct bkm_adapter {
-	struct bkm_heap *h;       /* the heap */
-	balloc_error_fn on_error; /* the caller's handler, or NULL for the heap's default */
-	void *error_arg;          /* passed to on_error */
-};
-
-#define H(self) (((struct bkm_adapter *)(self))->h)
-
-static void error_relay(void *arg, int kind, const char *op, const void *ptr, const char *msg)
-{
-	struct bkm_adapter *ka = arg;
-	(void)kind;
-	(void)op;
-	(void)ptr;
-	ka->on_error(ka->error_arg, msg);
-}
+/* The instance behind struct balloc is the heap itself. */
+#define H(self) ((struct bkm_heap *)(self))
 
 static void *op_malloc(void *self, size_t size)
 {
@@ -56,27 +40,28 @@ static size_t op_usable_size(void *self, const void *p)
 	return bkm_usable_size(H(self), p);
 }
 
+/* Requested sizes are not kept (no per-object metadata): those fields stay 0. */
 static void op_stats(void *self, struct balloc_stats *st)
 {
 	struct bkm_stats ks;
 	bkm_get_stats(H(self), &ks);
-	st->requested_bytes = 0; /* not kept: no per-object metadata */
+	*st = (struct balloc_stats){ 0 };
 	st->held_bytes = ks.held_bytes;
 	st->live_allocs = ks.live_allocs;
-	st->peak_requested_bytes = 0;
 	st->footprint_bytes = ks.footprint_bytes;
 	st->peak_footprint_bytes = ks.peak_footprint_bytes;
 	st->free_bytes = ks.free_bytes + ks.slab_free_bytes;
-	st->largest_free = ks.largest_free;
+	st->largest_free_bytes = ks.largest_free_bytes;
 	st->free_blocks = ks.free_blocks;
 	st->failures = ks.failures;
-	st->fragmentation = ks.free_bytes ? 1.0 - (double)ks.largest_free / (double)ks.free_bytes
-					  : 0.0;
+	st->fragmentation = st->free_bytes
+				    ? 1.0 - (double)st->largest_free_bytes / (double)st->free_bytes
+				    : 0.0;
 }
 
-static long op_check(void *self, balloc_report_fn report, void *arg)
+static size_t op_check(void *self, buddy_report_fn report, void *arg)
 {
-	return (long)bkm_check(H(self), report, arg);
+	return bkm_check(H(self), report, arg);
 }
 
 struct walk_adapter {
@@ -106,10 +91,9 @@ static int op_walk(void *self, balloc_walk_fn fn, void *arg)
 static void op_destroy(void *self)
 {
 	bkm_destroy(H(self));
-	free(self);
 }
 
-static const struct balloc_ops bkm_ops = {
+static const struct balloc_ops kmalloc_ops = {
 	.name = "kmalloc",
 	.malloc = op_malloc,
 	.calloc = op_calloc,
@@ -123,14 +107,20 @@ static const struct balloc_ops bkm_ops = {
 	.destroy = op_destroy,
 };
 
+int bkm_balloc(struct bkm_heap *h, struct balloc *out)
+{
+	if (!h || !out)
+		return EINVAL;
+	out->ops = &kmalloc_ops;
+	out->self = h;
+	return 0;
+}
+
 int balloc_kmalloc_create(const struct balloc_options *opt, struct balloc *out)
 {
 	struct bkm_config cfg;
 	if (!out)
 		return EINVAL;
-	struct bkm_adapter *ka = calloc(1, sizeof(*ka));
-	if (!ka)
-		return ENOMEM;
 	bkm_config_default(&cfg);
 	if (opt) {
 		if (opt->arena_bytes)
@@ -138,21 +128,16 @@ int balloc_kmalloc_create(const struct balloc_options *opt, struct balloc *out)
 		cfg.limit_bytes = opt->limit_bytes;
 		cfg.buffer = opt->buffer;
 		cfg.buffer_bytes = opt->buffer_bytes;
-		if (opt->on_error) {
-			ka->on_error = opt->on_error;
-			ka->error_arg = opt->error_arg;
-			cfg.on_error = error_relay;
-			cfg.error_arg = ka;
+		if (opt->no_cache) {
+			cfg.slab_reserve = 0;
+			cfg.zone_pcp_high = 0;
 		}
+		cfg.on_error = opt->on_error;
+		cfg.error_arg = opt->error_arg;
 	}
 	errno = 0;
-	ka->h = bkm_create(&cfg);
-	if (!ka->h) {
-		int err = errno ? errno : ENOMEM;
-		free(ka);
-		return err;
-	}
-	out->ops = &bkm_ops;
-	out->self = ka;
-	return 0;
+	struct bkm_heap *h = bkm_create(&cfg);
+	if (!h)
+		return errno ? errno : ENOMEM;
+	return bkm_balloc(h, out);
 }

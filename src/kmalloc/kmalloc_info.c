@@ -60,7 +60,7 @@ void bkm_get_stats(const struct bkm_heap *h, struct bkm_stats *st)
 		size_t cached = k < BUDDY_NR_PCP_ORDERS ? zs.nr_cached[k] : 0;
 		st->free_blocks += zs.nr_free[k] + cached;
 		if (zs.nr_free[k] + cached)
-			st->largest_free = (size_t)1 << (k + h->page_shift);
+			st->largest_free_bytes = (size_t)1 << (k + h->page_shift);
 	}
 	st->failures = h->failures;
 	st->reallocs_in_place = h->reallocs_in_place;

@@ -499,8 +499,9 @@ static int balloc_walk_count(void *arg, const struct balloc_block *b)
 	return 0;
 }
 
-static void relay(void *arg, const char *msg)
+static void relay(void *arg, int kind, const char *op, const void *ptr, const char *msg)
 {
+	(void)kind, (void)op, (void)ptr;
 	snprintf(arg, 128, "%s", msg);
 }
 
@@ -537,6 +538,21 @@ static void test_kmalloc_balloc(void **state)
 	balloc_destroy(&a);
 	assert_null(a.ops);
 	assert_int_equal(balloc_kmalloc_create(NULL, NULL), EINVAL);
+	/* a heap made here, wrapped; no_cache keeps nothing back */
+	struct bkm_heap *h = bkm_create(NULL);
+	assert_int_equal(bkm_balloc(h, &a), 0);
+	assert_int_equal(bkm_balloc(NULL, &a), EINVAL);
+	void *x = a.ops->malloc(a.self, 10);
+	assert_int_equal(bkm_usable_size(h, x), 16);
+	a.ops->free(a.self, x);
+	balloc_destroy(&a);
+	opt.no_cache = 1;
+	assert_int_equal(balloc_create("kmalloc", &opt, &a), 0);
+	x = a.ops->malloc(a.self, 3000);
+	a.ops->free(a.self, x);
+	a.ops->stats(a.self, &st);
+	assert_int_equal(st.live_allocs, 0);
+	balloc_destroy(&a);
 }
 
 int main(void)
