@@ -468,7 +468,8 @@ static void ref_free(struct bkm_heap *h, void *p, const struct bkm_ref *r)
 		bkm_event(h, BKM_EV_RUN_FREE, p, r->size, 0, NULL);
 		bkm_pages_free(h, r->arena, p, r->pages, 0);
 	} else {
-		bkm_huge_free(h, r->huge);
+		/* Found again: an allocation since the lookup may have moved the records. */
+		bkm_huge_free(h, bkm_huge_find(h, (uintptr_t)p));
 	}
 }
 

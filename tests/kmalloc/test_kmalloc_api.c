@@ -169,6 +169,43 @@ static void test_kmalloc_realloc_cases(void **state)
 	bkm_destroy(h);
 }
 
+/*
+ * Huge blocks moved by copying (a map hook: no mremap) while others are
+ * mapped around them: the right mapping goes, the others keep their data.
+ * (Found by fuzzing: the record of the old block moved when the new one
+ * was inserted.)
+ */
+static void test_kmalloc_realloc_huge_by_copy(void **state)
+{
+	(void)state;
+	struct kmap m;
+	memset(&m, 0, sizeof(m));
+	struct bkm_config cfg = kconfig(&m, NULL, NULL);
+	struct bkm_heap *h = kheap(&cfg);
+	char *a = bkm_malloc(h, 3u << 20), *b = bkm_malloc(h, 2u << 20);
+	size_t bn = 2u << 20;
+	kfill(a, 3u << 20, 1);
+	kfill(b, bn, 2);
+	for (int i = 0; i < 6; i++) {
+		size_t n = (i % 2 ? 5u : 2u) << 19; /* 1 MiB and 2.5 MiB in turn */
+		char *c = bkm_realloc(h, b, n);
+		assert_non_null(c);
+		assert_true(kfill_ok(c, n < bn ? n : bn, 2));
+		kfill(c, n, 2);
+		b = c;
+		bn = n;
+		assert_true(kfill_ok(a, 3u << 20, 1));
+		assert_kheap_ok(h);
+	}
+	bkm_free(h, a);
+	bkm_free(h, b);
+	struct bkm_stats st;
+	bkm_get_stats(h, &st);
+	assert_int_equal(st.huge_allocs, 0);
+	bkm_destroy(h);
+	assert_int_equal(m.mapped, 0);
+}
+
 static void test_kmalloc_aligned(void **state)
 {
 	(void)state;
@@ -562,6 +599,7 @@ int main(void)
 		cmocka_unit_test(test_kmalloc_malloc_zero_is_unique),
 		cmocka_unit_test(test_kmalloc_calloc),
 		cmocka_unit_test(test_kmalloc_realloc_cases),
+		cmocka_unit_test(test_kmalloc_realloc_huge_by_copy),
 		cmocka_unit_test(test_kmalloc_aligned),
 		cmocka_unit_test(test_kmalloc_null_heap),
 		cmocka_unit_test(test_kmalloc_config),
