@@ -4,8 +4,8 @@
  * (cmd_parse_line) and the session that runs parsed commands.
  *
  * The first input byte picks the session: allocator (pages, buddy heap,
- * best fit), arena size and page size. The rest is split into lines, each
- * parsed and run as a person typing it would have it run. Every line must
+ * best fit, kmalloc), arena size and page size. The rest is split into
+ * lines, each parsed and run as a person typing it would have it run. Every line must
  * either run or fail with a message; the parser must be pure (the same line
  * parses the same way twice); and after every line the allocator must pass
  * its own check. `save` is parsed but not run, so the fuzzer writes no
@@ -81,8 +81,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		die("cannot open /dev/null");
 	unsigned c = fuzz_byte(&in);
 	memset(&opt, 0, sizeof(opt));
-	opt.mode = (enum cmd_mode)(c % 3);
+	opt.mode = (enum cmd_mode)(c % 4);
 	opt.arena_bytes = (size_t)4096 << ((c >> 2) % 5);
+	if (opt.mode == MODE_KMALLOC) /* a power of two of at least 64 KiB */
+		opt.arena_bytes = (size_t)65536 << ((c >> 2) % 3);
 	opt.page_size = (size_t)16 << ((c >> 5) % 4);
 	opt.max_order = BUDDY_MAX_ORDER_AUTO;
 	opt.width = 80;

@@ -263,6 +263,7 @@ struct bkm_block {
 	enum bkm_block_kind kind; /* NONE for a free zone block */
 	int order;           /* zone order of a free block, slab or power-of-two run; else -1 */
 	const struct bslab_cache *cache; /* slab objects: the cache */
+	const void *slab;    /* slab objects: the slab (its first byte) */
 };
 
 typedef int (*bkm_walk_fn)(void *arg, const struct bkm_block *b);

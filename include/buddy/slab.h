@@ -25,7 +25,7 @@
  * Slabs move between the cache's current slab (allocations come from it
  * first), a partial list, the full state (on no list, as SLUB keeps them)
  * and an empty list; empty slabs beyond cfg.reserve go back to the page
- * source at once. Every slab is also on a list of all the cache's slabs,
+ * source at once (with reserve 0, the current slab too once it empties). Every slab is also on a list of all the cache's slabs,
  * for the walk and the check. A cache may start with smaller slabs than
  * its usual ones (cfg.small_slabs), so that one holding a few objects does
  * not hold a large slab.
@@ -170,7 +170,8 @@ struct bslab_config {
 	unsigned small_order;
 	unsigned small_slabs; /* at most 255 */
 	unsigned reserve;  /* empty slabs kept for reuse, at most 255; default
-			    * BSLAB_RESERVE_DEFAULT */
+			    * BSLAB_RESERVE_DEFAULT; 0 = none, not even the
+			    * current slab once it empties */
 	bslab_ctor_fn ctor; /* constructor, or NULL. With one, objects keep their
 			     * contents while free (the link is stored after them) */
 	void *ctor_arg;

@@ -127,7 +127,7 @@ static void slab_log(void *arg, const struct bslab_event *ev)
 {
 	struct bkm_heap *h = arg;
 	bkm_event(h, ev->kind == BSLAB_EV_NEW_SLAB ? BKM_EV_SLAB_NEW : BKM_EV_SLAB_FREE, ev->slab,
-		 ev->cache->slab_bytes, ev->order, ev->cache->name);
+		 (size_t)1 << (h->page_shift + ev->order), ev->order, ev->cache->name);
 }
 
 /* ------------------------------------------------------------------ */

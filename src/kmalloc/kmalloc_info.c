@@ -158,7 +158,7 @@ static int emit_huge(struct walker *w, uintptr_t limit)
 	while (w->next_huge < h->nr_huge && (!limit || h->huge[w->next_huge].addr < limit)) {
 		const struct bkm_huge *e = &h->huge[w->next_huge++];
 		struct bkm_block b = { (void *)e->addr, e->bytes, w->pos, 1, BKM_BLOCK_HUGE,
-					    -1, NULL };
+				       -1, NULL, NULL };
 		w->pos += e->bytes;
 		if (emit(w, &b))
 			return w->rc;
@@ -172,9 +172,9 @@ static int emit_slab(struct walker *w, const struct bslab_cache *c, const struct
 	uintptr_t base = bslab_objs_base(c, s);
 	for (size_t i = 0; i < s->objs; i++) {
 		struct bkm_block b = { (void *)(base + i * c->stride), c->size,
-					    off + (base - (uintptr_t)s) + i * c->stride,
-					    i < s->carved && bslab_bit(s, i), BKM_BLOCK_SMALL, -1,
-					    c };
+				       off + (base - (uintptr_t)s) + i * c->stride,
+				       i < s->carved && bslab_bit(s, i), BKM_BLOCK_SMALL, -1,
+				       c, s };
 		if (emit(w, &b))
 			return w->rc;
 	}
@@ -200,7 +200,7 @@ static int walk_block(void *arg, const struct buddy_block *blk)
 	w->pos = off + bytes;
 	if (blk->state != BUDDY_BLOCK_ALLOCATED) {
 		struct bkm_block b = { blk->addr, bytes, off, 0, BKM_BLOCK_NONE, (int)blk->order,
-					    NULL };
+				       NULL, NULL };
 		return emit(w, &b);
 	}
 	if (!blk->first)
@@ -209,8 +209,8 @@ static int walk_block(void *arg, const struct buddy_block *blk)
 	if (code == KM_PG_RUN) {
 		size_t pages = buddy_alloc_size(&mut(h)->zone, blk->addr);
 		struct bkm_block b = { blk->addr, pages << h->page_shift, off, 1,
-					    BKM_BLOCK_LARGE,
-					    (pages & (pages - 1)) ? -1 : (int)blk->order, NULL };
+				       BKM_BLOCK_LARGE,
+				       (pages & (pages - 1)) ? -1 : (int)blk->order, NULL, NULL };
 		return emit(w, &b);
 	}
 	const struct bslab_cache *c = bkm_code_cache(h, code);

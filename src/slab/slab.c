@@ -16,7 +16,8 @@
  * the next refill takes the slab closest to full, which keeps the others
  * free to empty out); a free that empties a partial slab moves it to the
  * empty list, and an empty list longer than `reserve` gives its oldest slab
- * back. The current slab stays where it is whatever its occupancy.
+ * back. The current slab stays where it is whatever its occupancy, unless
+ * the cache keeps no empty slab (reserve 0): then it goes back once empty.
  *
  * Every list unlink checks that the neighbours point back; every slab from
  * the page source must be aligned to its size; no slab goes back while its
@@ -371,13 +372,21 @@ void *bslab_alloc_slow(struct bslab_cache *c, unsigned flags)
 }
 
 /*
- * After a free into s (not the current slab): a full slab goes to the head
+ * After a free into s (the current slab only when it emptied and the cache
+ * keeps no empty slab: it goes back): a full slab goes to the head
  * of the partial list (so the next refill takes the slab closest to full,
  * which lets the others empty out), one that is now empty to the empty
  * list, and the empty list gives back its oldest beyond the reserve.
  */
 void bslab_free_slow(struct bslab_cache *c, struct bslab_slab *s)
 {
+	if (s == c->cur) { /* reserve 0: an empty current slab goes back too */
+		if (s->inuse == 0) {
+			c->cur = NULL;
+			slab_release(c, s, "free");
+		}
+		return;
+	}
 	if (s->state == SLAB_FULL) {
 		c->nr_full--;
 	} else if (s->state != SLAB_PARTIAL) {

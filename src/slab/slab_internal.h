@@ -167,8 +167,9 @@ static inline int bslab_free_in(struct bslab_cache *c, struct bslab_slab *s, voi
 	bslab_link_set(c, obj, s->freelist);
 	s->freelist = obj;
 	c->frees++;
-	/* Leaving the full state, or becoming empty, moves the slab (not the current one). */
-	if (unlikely(s->inuse-- == s->objs || s->inuse == 0) && s != c->cur)
+	/* Leaving the full state, or becoming empty, moves the slab (not the
+	 * current one, unless the cache keeps no empty slab and it emptied). */
+	if (unlikely(s->inuse-- == s->objs || s->inuse == 0) && (s != c->cur || !c->reserve))
 		bslab_free_slow(c, s);
 	return BSLAB_OK;
 }

@@ -211,7 +211,16 @@ static void test_slab_reserve_zero(void **state)
 	assert_string_equal(slabs_text(&c, &t), "C1:2/2");
 	assert_cache_ok(&c);
 	bslab_free(&c, o[2]);
+	assert_string_equal(slabs_text(&c, &t), "C1:1/2");
+	/* the current slab emptied: with no reserve it goes back too */
 	bslab_free(&c, o[3]);
+	assert_string_equal(slabs_text(&c, &t), "");
+	assert_null(c.cur);
+	assert_cache_ok(&c);
+	void *again = bslab_alloc(&c, 0); /* and a new one comes when needed */
+	assert_non_null(again);
+	assert_cache_ok(&c);
+	bslab_free(&c, again);
 	assert_int_equal(bslab_cache_destroy(&c), BSLAB_OK);
 	/* everything is back in the zone: one free block of the whole arena */
 	buddy_drain_cache(&t.z);

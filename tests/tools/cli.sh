@@ -38,6 +38,9 @@ try --allocator heap --arena 4000
 try --allocator heap --arena 8K
 try --allocator bestfit --arena 100
 try .
+try --allocator kmalloc --arena 100K
+try --allocator kmalloc --arena 32K
+try --allocator kmalloc --page-size 4K
 try --bogus
 try -z
 try --arena

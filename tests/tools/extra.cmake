@@ -29,7 +29,7 @@ endfunction()
 
 # One golden session per allocator mode; each script NAME.txt runs with
 # --allocator=MODE (errors.txt: pages).
-foreach(name pages errors heap bestfit)
+foreach(name pages errors heap bestfit kmalloc)
   set(mode ${name})
   if(name STREQUAL "errors")
     set(mode pages)

@@ -348,7 +348,7 @@ static void random_line(uint64_t *rng, char *buf, size_t n)
 		"alloc", "pages", "malloc", "calloc", "realloc", "free", "map", "lists",
 		"buddyinfo", "stats", "frag", "check", "handles", "help", "#1", "#2", "#3",
 		"0", "1", "2", "3", "6", "7", "65", "0x1000", "4K", "1M", "#", "-1", "#0",
-		"99999999999999999999", "0x", "\t", "reset",
+		"99999999999999999999", "0x", "\t", "reset", "slabinfo", "100", "3000", "40K",
 	};
 	size_t len = 0, nw = 1 + rng_next(rng) % 4;
 	buf[0] = '\0';
@@ -390,18 +390,18 @@ static void test_buddy_session_random_lines_keep_arena_sound(void **state)
 }
 
 
-/* The same stream of lines on the real byte heaps, when they are built in. */
+/* The same stream of lines on the real byte heaps and the kmalloc heap. */
 static void test_buddy_session_random_lines_on_heaps(void **state)
 {
 	(void)state;
 	const char *vg = getenv("BUDDY_UNDER_VALGRIND");
 	size_t rounds = vg && *vg == '1' ? 300 : 3000;
-	static const enum cmd_mode modes[] = { MODE_HEAP, MODE_BESTFIT };
-	for (size_t m = 0; m < 2; m++) {
+	static const enum cmd_mode modes[] = { MODE_HEAP, MODE_BESTFIT, MODE_KMALLOC };
+	for (size_t m = 0; m < 3; m++) {
 		struct cmd_opts o;
 		opts_default(&o);
 		o.mode = modes[m];
-		o.arena_bytes = 4096;
+		o.arena_bytes = modes[m] == MODE_KMALLOC ? (size_t)64 << 10 : 4096;
 		static struct cmd_session s;
 		char err[256];
 		assert_int_equal(cmd_session_init(&s, &o, err, sizeof(err)), 0);
@@ -421,6 +421,57 @@ static void test_buddy_session_random_lines_on_heaps(void **state)
 		}
 		cmd_session_fini(&s);
 	}
+}
+
+/* The kmalloc heap told as it works: classes, slabs from the zone and back, runs. */
+static void test_buddy_session_kmalloc_commands(void **state)
+{
+	(void)state;
+	struct cmd_opts o;
+	opts_default(&o);
+	o.mode = MODE_KMALLOC;
+	o.arena_bytes = (size_t)64 << 10;
+	struct cmd_session *s = session_new(&o);
+	char *out = ok(s, "malloc 100");
+	assert_non_null(strstr(out, "112 B: object 0 of the kmalloc-112 slab at page 0 (1 of"));
+	assert_non_null(strstr(out, "kmalloc-112 took a new slab of order 0: page 0"));
+	assert_non_null(strstr(out, "split order 6 at page 0 -> 5"));
+	free(out);
+	out = ok(s, "malloc 100");
+	assert_non_null(strstr(out, "object 1 of the kmalloc-112 slab"));
+	assert_non_null(strstr(out, "no page taken"));
+	free(out);
+	out = ok(s, "malloc 6000");
+	assert_non_null(strstr(out, "a run of pages"));
+	free(out);
+	out = ok(s, "map");
+	assert_non_null(strstr(out, "kmalloc: 64 pages of 1 KiB"));
+	assert_non_null(strstr(out, "kmalloc-112 @0: #1 #2"));
+	assert_non_null(strstr(out, "[#3"));
+	free(out);
+	out = ok(s, "slabinfo");
+	assert_non_null(strstr(out, "slabinfo - version: 2.1"));
+	assert_non_null(strstr(out, "kmalloc-112            2"));
+	free(out);
+	out = ok(s, "free #1");
+	assert_non_null(strstr(out, "back on its slab's free list (1 of"));
+	free(out);
+	out = ok(s, "free #2");
+	assert_non_null(strstr(out, "the kmalloc-112 slab at page 0 is empty: back to the zone"));
+	free(out);
+	out = ok(s, "free #3");
+	assert_non_null(strstr(out, "goes back to the zone"));
+	assert_non_null(strstr(out, "merged with"));
+	free(out);
+	ok_quiet(s, "stats");
+	ok_quiet(s, "buddyinfo");
+	ok_quiet(s, "check");
+	/* Everything went back: one free block of the whole arena. */
+	out = ok(s, "lists");
+	assert_non_null(strstr(out, "order  6 (64 pages): 1 free"));
+	free(out);
+	ok_quiet(s, "reset");
+	cmd_session_fini(s);
 }
 
 /* --- heap modes, on a small first-fit heap standing in for the real ones --- */
@@ -648,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_buddy_session_random_lines_keep_arena_sound),
 		cmocka_unit_test(test_buddy_session_random_lines_on_heaps),
 		cmocka_unit_test(test_buddy_session_heap_commands),
+		cmocka_unit_test(test_buddy_session_kmalloc_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

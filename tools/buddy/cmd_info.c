@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_info.c - the commands that look without changing anything: map,
- * lists, buddyinfo, stats, frag, check, handles and save.
+ * lists, buddyinfo, stats, frag, check, handles, slabinfo and save.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "session.h"
@@ -61,9 +62,10 @@ static int cmd_lists(struct cmd_session *s, FILE *out, char *msg, size_t n)
 
 static int cmd_buddyinfo(struct cmd_session *s, FILE *out, char *msg, size_t n)
 {
-	if (s->opt.mode == MODE_PAGES) {
+	if (s->opt.mode == MODE_PAGES || s->opt.mode == MODE_KMALLOC) {
 		char line[BUDDY_NR_ORDERS * 8 + 64];
-		buddy_buddyinfo(&s->zone, line, sizeof(line));
+		buddy_buddyinfo(s->opt.mode == MODE_PAGES ? &s->zone : bkm_zone(s->km), line,
+				sizeof(line));
 		fputs(line, out);
 		return 0;
 	}
@@ -155,6 +157,31 @@ static void heap_stats(struct cmd_session *s, FILE *out)
 		(unsigned long long)st.failures, st.fragmentation, s->nhandles);
 	if (s->bheap)
 		robson_print(s->bheap, out);
+}
+
+static void kmalloc_stats(struct cmd_session *s, FILE *out)
+{
+	struct bkm_stats st;
+	char a[32], b[32];
+	bkm_get_stats(s->km, &st);
+	fmt_size(a, sizeof(a), st.max_class_bytes);
+	fmt_size(b, sizeof(b), st.page_size);
+	fprintf(out, "allocator    kmalloc: %zu size classes up to %s, on %s pages\n",
+		st.nr_classes, a, b);
+	fprintf(out, "footprint    %zu bytes (peak %zu), of which metadata %zu\n",
+		st.footprint_bytes, st.peak_footprint_bytes, st.meta_bytes);
+	fprintf(out, "live         %zu allocations, %zu bytes: %zu objects (%zu bytes), "
+		     "%zu runs (%zu bytes)\n", st.live_allocs, st.held_bytes, st.small_allocs,
+		st.small_bytes, st.large_allocs, st.large_bytes);
+	fprintf(out, "slabs        %zu bytes, of which free objects %zu\n", st.slab_bytes,
+		st.slab_free_bytes);
+	fprintf(out, "free         %zu bytes in %zu zone blocks, largest %zu\n", st.free_bytes,
+		st.free_blocks, st.largest_free_bytes);
+	fprintf(out, "calls        allocs %llu, frees %llu, failed %llu, reallocs %llu in place "
+		     "and %llu moved; live handles %zu\n",
+		(unsigned long long)st.allocs, (unsigned long long)st.frees,
+		(unsigned long long)st.failures, (unsigned long long)st.reallocs_in_place,
+		(unsigned long long)st.reallocs_moved, s->nhandles);
 }
 
 /* A value in thousandths as a decimal: -500 -> "-0.500". */
@@ -288,6 +315,21 @@ static void cmd_handles(struct cmd_session *s, FILE *out)
 	}
 }
 
+/* /proc/slabinfo of the kmalloc heap: the caches that hold slabs, or all with none. */
+static int cmd_slabinfo(struct cmd_session *s, FILE *out, char *msg, size_t n)
+{
+	if (s->opt.mode != MODE_KMALLOC)
+		return fail(msg, n, "slabinfo", "only the kmalloc heap has slab caches (-a kmalloc)");
+	size_t len = bkm_slabinfo(s->km, NULL, 0);
+	char *buf = malloc(len + 1);
+	if (!buf)
+		return fail(msg, n, "slabinfo", "out of memory");
+	bkm_slabinfo(s->km, buf, len + 1);
+	fputs(buf, out);
+	free(buf);
+	return 0;
+}
+
 int cmd_info(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n)
 {
 	switch (c->kind) {
@@ -301,6 +343,8 @@ int cmd_info(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, s
 	case CMD_STATS:
 		if (s->opt.mode == MODE_PAGES)
 			pages_stats(s, out);
+		else if (s->opt.mode == MODE_KMALLOC)
+			kmalloc_stats(s, out);
 		else
 			heap_stats(s, out);
 		return 0;
@@ -311,6 +355,8 @@ int cmd_info(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, s
 	case CMD_HANDLES:
 		cmd_handles(s, out);
 		return 0;
+	case CMD_SLABINFO:
+		return cmd_slabinfo(s, out, msg, n);
 	default:
 		return fail(msg, n, cmd_name(c->kind), "not a command here");
 	}

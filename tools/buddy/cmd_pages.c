@@ -26,7 +26,7 @@ static unsigned order_for(size_t npages)
 	return k;
 }
 
-static void range_print(FILE *out, size_t first, size_t npages)
+void cmd_range_print(FILE *out, size_t first, size_t npages)
 {
 	if (npages == 1)
 		fprintf(out, "page %zu", first);
@@ -34,21 +34,14 @@ static void range_print(FILE *out, size_t first, size_t npages)
 		fprintf(out, "pages %zu-%zu", first, first + npages - 1);
 }
 
-/* Where a split narration goes: the allocation's first page after it, the block's end and order. */
-struct taken {
-	size_t kept_end;  /* first page after the allocation */
-	size_t block_end; /* first page after the block it came from */
-	unsigned order;   /* that block's order */
-};
-
 /*
  * Print the split events as chains, each line starting with ind: "split
  * order 6 at page 0 -> 5 -> 4", then the upper halves that became free
  * blocks past the block taken ("buddies freed"), and for an exact
  * allocation the tail of its block that went back ("trimmed").
  */
-static void splits_print(const struct cmd_session *s, FILE *out, const struct taken *t,
-			 const char *ind)
+void cmd_splits_print(const struct cmd_session *s, FILE *out, const struct cmd_taken *t,
+		      const char *ind)
 {
 	size_t freed[SESSION_MAX_EVENTS], nfreed = 0;
 	const struct buddy_event *prev = NULL;
@@ -80,7 +73,7 @@ static void splits_print(const struct cmd_session *s, FILE *out, const struct ta
 	}
 	if (t->kept_end < t->block_end) {
 		fprintf(out, "%strimmed: the order-%u block's unused tail, ", ind, t->order);
-		range_print(out, t->kept_end, t->block_end - t->kept_end);
+		cmd_range_print(out, t->kept_end, t->block_end - t->kept_end);
 		fprintf(out, ", went back to the free lists\n");
 	}
 }
@@ -114,8 +107,8 @@ static void chain_print(FILE *out, const struct chain *ch, int first, const char
  * -> order 3 at page 0". [a, a+np) is the freed allocation. Returns the
  * number of merges.
  */
-static size_t merges_print(const struct cmd_session *s, FILE *out, size_t a, size_t np,
-			   const char *ind)
+size_t cmd_merges_print(const struct cmd_session *s, FILE *out, size_t a, size_t np,
+			const char *ind)
 {
 	struct chain ch = { { 0 }, 0, 0, 0 };
 	size_t chains = 0, merges = 0;
@@ -250,11 +243,12 @@ int cmd_pages_alloc(struct cmd_session *s, const struct cmd *c, FILE *out, char 
 	for (int i = 0; i < c->nnum; i++)
 		fprintf(out, " %llu", c->num[i]);
 	fprintf(out, " -> ");
-	range_print(out, pg, np);
+	cmd_range_print(out, pg, np);
 	fprintf(out, " (offset 0x%zx, order %u%s)\n", h->off, order_for(np),
 		exact && (np & (np - 1)) ? ", trimmed" : "");
 	if (s->nevents)
-		splits_print(s, out, &(struct taken){ pg + np, pg + ((size_t)1 << order_for(np)),
+		cmd_splits_print(s, out,
+				 &(struct cmd_taken){ pg + np, pg + ((size_t)1 << order_for(np)),
 						      order_for(np) }, "  ");
 	else
 		fprintf(out, "  taken whole from the order-%u free list, no split\n", order_for(np));
@@ -266,7 +260,7 @@ static void pages_release(struct cmd_session *s, struct handle *h, FILE *out, co
 {
 	size_t pg = page_of(s, h->ptr), np = h->bytes / s->opt.page_size;
 	buddy_free(&s->zone, h->ptr);
-	if (!merges_print(s, out, pg, np, ind)) {
+	if (!cmd_merges_print(s, out, pg, np, ind)) {
 		if (np & (np - 1))
 			fprintf(out, "%sno merge: no buddy of its blocks is free\n", ind);
 		else
@@ -281,7 +275,7 @@ int cmd_pages_free(struct cmd_session *s, const struct cmd *c, FILE *out, char *
 		return -1;
 	size_t pg = page_of(s, h->ptr), np = h->bytes / s->opt.page_size;
 	fprintf(out, "free #%lu: ", h->id);
-	range_print(out, pg, np);
+	cmd_range_print(out, pg, np);
 	if (np & (np - 1))
 		fprintf(out, " (offset 0x%zx, %zu pages)\n", h->off, np);
 	else
@@ -298,11 +292,11 @@ static int realloc_in_place(struct cmd_session *s, struct handle *h, unsigned ne
 	if ((np & (np - 1)) || buddy_resize(&s->zone, h->ptr, new_order) != BUDDY_OK)
 		return -1;
 	fprintf(out, "#%lu: order %u -> %u in place, ", h->id, order_for(np), new_order);
-	range_print(out, pg, (size_t)1 << new_order);
+	cmd_range_print(out, pg, (size_t)1 << new_order);
 	fprintf(out, "\n");
 	if (new_order < order_for(np)) {
 		size_t end = pg + ((size_t)1 << new_order);
-		splits_print(s, out, &(struct taken){ end, end, new_order }, "  ");
+		cmd_splits_print(s, out, &(struct cmd_taken){ end, end, new_order }, "  ");
 	} else {
 		fprintf(out, "  absorbed free buddies at pages");
 		for (size_t i = 0; i < s->nevents; i++)
@@ -325,23 +319,23 @@ static int realloc_move(struct cmd_session *s, struct handle *h, unsigned new_or
 	size_t newb = ((size_t)1 << new_order) * s->opt.page_size;
 	memcpy(p, h->ptr, newb < h->bytes ? newb : h->bytes);
 	fprintf(out, "#%lu: moved from ", h->id);
-	range_print(out, page_of(s, h->ptr), h->bytes / s->opt.page_size);
+	cmd_range_print(out, page_of(s, h->ptr), h->bytes / s->opt.page_size);
 	fprintf(out, " to ");
-	range_print(out, page_of(s, p), (size_t)1 << new_order);
+	cmd_range_print(out, page_of(s, p), (size_t)1 << new_order);
 	fprintf(out, " (offset 0x%zx, order %u): no room to grow in place\n",
 		(size_t)((char *)p - (char *)s->arena), new_order);
 	/* Two stories, each under its own heading: the new block's, then the old one's. */
 	size_t end = page_of(s, p) + ((size_t)1 << new_order);
 	fprintf(out, "  the new block, ");
-	range_print(out, page_of(s, p), (size_t)1 << new_order);
+	cmd_range_print(out, page_of(s, p), (size_t)1 << new_order);
 	fprintf(out, ":\n");
 	if (s->nevents)
-		splits_print(s, out, &(struct taken){ end, end, new_order }, "    ");
+		cmd_splits_print(s, out, &(struct cmd_taken){ end, end, new_order }, "    ");
 	else
 		fprintf(out, "    taken whole from the order-%u free list, no split\n", new_order);
 	s->nevents = 0;
 	fprintf(out, "  the old block, ");
-	range_print(out, page_of(s, h->ptr), h->bytes / s->opt.page_size);
+	cmd_range_print(out, page_of(s, h->ptr), h->bytes / s->opt.page_size);
 	fprintf(out, ", freed:\n");
 	pages_release(s, h, out, "    ");
 	h->ptr = p;

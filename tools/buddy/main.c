@@ -35,8 +35,10 @@ static void usage_print(FILE *f)
 		"micro-benchmarks; 'record' records a program's allocations as a trace. (To\n"
 		"run a script file named replay, bench or record, write ./replay and so on.)\n"
 		"\n"
-		"  -a, --allocator NAME  pages (buddy pages, default), heap (buddy heap) or bestfit\n"
-		"  -s, --arena SIZE      arena size, K, M or G suffix (default 256K; heaps 4K)\n"
+		"  -a, --allocator NAME  pages (buddy pages, default), heap (buddy heap), bestfit\n"
+		"                        or kmalloc (slab caches on 1K pages)\n"
+		"  -s, --arena SIZE      arena size, K, M or G suffix (default 256K; heaps 4K;\n"
+		"                        kmalloc 64K, a power of two of at least 64K)\n"
 		"  -p, --page-size SIZE  bytes per page, a power of two >= 16 (default 4K; pages)\n"
 		"  -o, --max-order N     largest block order, or 'auto' (default auto; pages)\n"
 		"  -w, --width N         columns for the map (default: the terminal's, or 80)\n"
@@ -84,7 +86,8 @@ static int option_apply(struct cli *c, int ch, const char *arg)
 		if (strcmp(arg, "pages") == 0) c->opt.mode = MODE_PAGES;
 		else if (strcmp(arg, "heap") == 0) c->opt.mode = MODE_HEAP;
 		else if (strcmp(arg, "bestfit") == 0) c->opt.mode = MODE_BESTFIT;
-		else return die("unknown allocator '%s' (pages, heap or bestfit)", arg);
+		else if (strcmp(arg, "kmalloc") == 0) c->opt.mode = MODE_KMALLOC;
+		else return die("unknown allocator '%s' (pages, heap, bestfit or kmalloc)", arg);
 		return 0;
 	case 's':
 		if (size_arg(arg, "--arena", &v))
@@ -129,7 +132,9 @@ static int option_apply(struct cli *c, int ch, const char *arg)
 static int options_finish(struct cli *c)
 {
 	struct cmd_opts *o = &c->opt;
-	if (!c->arena_given && o->mode != MODE_PAGES)
+	if (!c->arena_given && o->mode == MODE_KMALLOC)
+		o->arena_bytes = (size_t)64 << 10; /* 64 pages of 1 KiB, the smallest arena */
+	else if (!c->arena_given && o->mode != MODE_PAGES)
 		o->arena_bytes = 4096; /* 256 granules of 16 bytes: a readable map */
 	if (o->mode != MODE_PAGES && c->pages_only_given)
 		return die("%s", "--page-size and --max-order apply to the pages allocator only");

@@ -8,8 +8,12 @@
  * each cell stands for a power-of-two number of units. A cell belongs to
  * one block: an allocation wins over free space, a larger free block over
  * a smaller one. Allocations read "[#N==]" in their cells (just '#'s where
- * the label and its brackets do not fit) and carry their handle's colour; a free block of order K starts with the digit K and
- * continues with dots, so every block boundary is visible without colour.
+ * the label and its brackets do not fit) and carry their handle's colour;
+ * kmalloc slabs read "[64 3/15]" (class size, objects in use of all, or
+ * just "[64]", '~'s where even that does not fit) and are sand-coloured,
+ * their handles listed in the legend; a free block of order K starts with
+ * the digit K and continues with dots, so every block boundary is visible
+ * without colour.
  * The legend and the free lists go beside the map in a wide terminal and
  * below it at 80 columns.
  */
@@ -130,7 +134,20 @@ static void run_text(const struct vblock *v, size_t len, int colour, int opens, 
 			buf[0] = order_glyph(v->order);
 		return;
 	}
-	char label[24];
+	char label[48];
+	if (v->label) { /* a slab: "[64 3/15]", or "[64]", or ~'s */
+		const char *sz = strchr(v->label, '-') ? strchr(v->label, '-') + 1 : v->label;
+		size_t ll = (size_t)snprintf(label, sizeof(label), "%s %u/%u", sz, v->inuse, v->objs);
+		if (len < ll + 2)
+			ll = (size_t)snprintf(label, sizeof(label), "%s", sz);
+		memset(buf, colour ? ' ' : '~', len);
+		if (len >= ll + 2) {
+			buf[0] = '[';
+			memcpy(buf + 1, label, ll);
+			buf[len - 1] = ']';
+		}
+		return;
+	}
 	size_t ll = v->handle ? (size_t)snprintf(label, sizeof(label), "#%lu", v->handle) : 0;
 	if (!v->handle) {
 		memset(buf, 'x', len);
@@ -160,6 +177,8 @@ static void colour_set(FILE *out, const struct vblock *v)
 	if (v->allocated && v->handle) {
 		unsigned i = palette_index(v->handle);
 		fprintf(out, "\x1b[%d;48;5;%dm", pal_fg[i], pal_bg[i]);
+	} else if (v->allocated && v->label) {
+		fprintf(out, "\x1b[30;48;5;187m"); /* a slab: sand */
 	} else if (v->allocated) {
 		fprintf(out, "\x1b[97;100m"); /* allocator overhead: grey */
 	} else {
@@ -245,6 +264,30 @@ static void header_print(const struct cmd_session *s, const struct vpicture *p,
 		fprintf(out, "; 1 cell = %zu %s%s\n", L->upc, p->unit_name, L->upc > 1 ? "s" : "");
 }
 
+/* A slab's legend item: "kmalloc-64 @2: #1 #3" (its handles, as many as fit). */
+static int slab_item(const struct cmd_session *s, const struct vpicture *p,
+		     const struct vblock *v, char *item, size_t n)
+{
+	size_t w = (size_t)snprintf(item, n, "%s @%zu:", v->label, v->start);
+	uintptr_t lo = s->km_base + v->start * p->unit_bytes, hi = lo + v->len * p->unit_bytes;
+	for (size_t i = 0; i < s->nhandles && w < n; i++) {
+		const struct handle *h = &s->handles[i];
+		if ((uintptr_t)h->ptr < lo || (uintptr_t)h->ptr >= hi)
+			continue;
+		char id[24];
+		size_t iw = (size_t)snprintf(id, sizeof(id), " #%lu", h->id);
+		if (w + iw + 4 >= n) {
+			w += (size_t)snprintf(item + w, n - w, " ...");
+			break;
+		}
+		memcpy(item + w, id, iw + 1);
+		w += iw;
+	}
+	if (!v->inuse)
+		w += (size_t)snprintf(item + w, n - w, " empty");
+	return (int)w;
+}
+
 static void legend_print(const struct cmd_session *s, const struct vpicture *p, FILE *out)
 {
 	int colour = s->opt.colour;
@@ -266,15 +309,19 @@ static void legend_print(const struct cmd_session *s, const struct vpicture *p, 
 			     "K... free block of order K\n");
 	else
 		fprintf(out, "legend: [#N] allocation #N (# where too narrow)   |... free block\n");
+	if (s->opt.mode == MODE_KMALLOC)
+		fprintf(out, "        [S U/N] slab of the kmalloc-S cache, U of its N objects in use "
+			     "(~ where too narrow)\n");
 	size_t col = 0, shown = 0;
 	for (size_t i = 0; i < p->nblocks && shown < 48; i++) {
 		const struct vblock *v = &p->blocks[i];
-		if (!v->allocated || !v->handle)
+		if (!v->allocated || (!v->handle && !v->label))
 			continue;
 		char item[80], size[32];
 		fmt_size(size, sizeof(size), v->len * p->unit_bytes);
-		int w = p->byte_pos ? snprintf(item, sizeof(item), "#%lu at 0x%zx (%s)", v->handle,
-					       v->start * p->unit_bytes, size)
+		int w = v->label ? slab_item(s, p, v, item, sizeof(item))
+			: p->byte_pos ? snprintf(item, sizeof(item), "#%lu at 0x%zx (%s)", v->handle,
+						 v->start * p->unit_bytes, size)
 			: v->len == 1 ? snprintf(item, sizeof(item), "#%lu %s %zu", v->handle,
 						 p->unit_name, v->start)
 				      : snprintf(item, sizeof(item), "#%lu %ss %zu-%zu", v->handle,

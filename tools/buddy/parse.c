@@ -47,6 +47,8 @@ static const struct cmd_spec specs[] = {
 	  "fragmentation and unusable-space indices per order" },
 	{ "check", CMD_CHECK, "", "check", "verify every invariant of the allocator" },
 	{ "handles", CMD_HANDLES, "", "handles", "list the live allocations" },
+	{ "slabinfo", CMD_SLABINFO, "", "slabinfo",
+	  "print /proc/slabinfo for the size classes (kmalloc mode)" },
 	{ "save", CMD_SAVE, "f", "save FILE.svg", "write the map as an SVG image" },
 	{ "reset", CMD_RESET, "", "reset", "start again on a fresh arena; handles restart at #1" },
 	{ "help", CMD_HELP, "w", "help [COMMAND]", "list the commands, or explain one" },

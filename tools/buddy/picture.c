@@ -8,7 +8,9 @@
  * buddy heap's order-0 block, or for other heaps the largest power of two
  * (at most 16) dividing every block offset and size, so each block is a
  * whole number of units; gaps the walk does not cover are shown as
- * allocated without a handle (allocator overhead).
+ * allocated without a handle (allocator overhead). kmalloc mode: one unit
+ * is one zone page; a slab is one block labelled with its cache and how
+ * many of its objects are in use, a run one block with its handle.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,8 @@ static int block_push(struct builder *b, size_t start, size_t len, int alloc, in
 	v->allocated = alloc;
 	v->order = order;
 	v->handle = handle;
+	v->label = NULL;
+	v->inuse = v->objs = 0;
 	if (!alloc) {
 		p->nr_free[order < 0 ? BUDDY_NR_ORDERS : (unsigned)order]++;
 		p->free_units += len;
@@ -135,6 +139,55 @@ static int heap_picture(struct builder *b)
 	return 0;
 }
 
+static int km_block(void *arg, const struct bkm_block *kb)
+{
+	struct builder *b = arg;
+	struct cmd_session *s = b->s;
+	struct vpicture *p = b->p;
+	if (kb->kind == BKM_BLOCK_HUGE)
+		return 0; /* outside the arena */
+	const void *first = kb->kind == BKM_BLOCK_SMALL ? kb->slab : kb->addr;
+	size_t start = (size_t)((uintptr_t)first - s->km_base) / s->km_page;
+	size_t prev_end = 0;
+	if (p->nblocks) {
+		const struct vblock *last = &p->blocks[p->nblocks - 1];
+		if (kb->kind == BKM_BLOCK_SMALL && last->label && last->start == start)
+			return 0; /* another object of the slab already drawn */
+		prev_end = last->start + last->len;
+	}
+	if (start > prev_end && block_push(b, prev_end, start - prev_end, 1, -1, 0))
+		return 1;
+	if (kb->kind == BKM_BLOCK_NONE)
+		return block_push(b, start, kb->size / s->km_page, 0, kb->order, 0);
+	if (kb->kind == BKM_BLOCK_LARGE) {
+		unsigned long id = 0;
+		for (size_t i = 0; i < s->nhandles && !id; i++)
+			if (s->handles[i].ptr == kb->addr)
+				id = s->handles[i].id;
+		return block_push(b, start, kb->size / s->km_page, 1, -1, id);
+	}
+	const struct bslab_slab *sl = kb->slab;
+	if (block_push(b, start, (size_t)1 << sl->order, 1, -1, 0))
+		return 1;
+	struct vblock *v = &p->blocks[p->nblocks - 1];
+	v->label = kb->cache->name;
+	v->inuse = sl->inuse;
+	v->objs = sl->objs;
+	return 0;
+}
+
+static void km_picture(struct builder *b)
+{
+	struct cmd_session *s = b->s;
+	struct buddy_stats st;
+	buddy_get_stats(bkm_zone(s->km), &st);
+	b->p->units = st.total_pages;
+	b->p->unit_bytes = st.page_size;
+	b->p->unit_name = "page";
+	b->p->max_order = (int)st.max_order;
+	bkm_walk(s->km, km_block, b);
+}
+
 int vpicture_build(struct cmd_session *s, struct vpicture *p, char *msg, size_t n)
 {
 	struct builder b = { p, s, 0, 0 };
@@ -147,6 +200,8 @@ int vpicture_build(struct cmd_session *s, struct vpicture *p, char *msg, size_t 
 		p->unit_name = "page";
 		p->max_order = (int)st.max_order;
 		buddy_walk(&s->zone, page_block, &b);
+	} else if (s->opt.mode == MODE_KMALLOC) {
+		km_picture(&b);
 	} else if (heap_picture(&b)) {
 		snprintf(msg, n, "this allocator cannot be walked");
 		return -1;

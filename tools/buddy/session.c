@@ -20,6 +20,7 @@ const char *session_mode_name(const struct cmd_session *s)
 	switch (s->opt.mode) {
 	case MODE_HEAP: return "buddy heap";
 	case MODE_BESTFIT: return "best fit";
+	case MODE_KMALLOC: return "kmalloc";
 	default: return "buddy pages";
 	}
 }
@@ -78,12 +79,65 @@ static int pages_init(struct cmd_session *s, char *err, size_t n)
 }
 
 /*
+ * The kmalloc heap's log: the zone's splits and merges go with the pages
+ * mode's events (as page numbers from the arena start), so they are told
+ * the same way; slab, run and release events go to kevents.
+ */
+static void kevent_collect(void *arg, const struct bkm_event *ev)
+{
+	struct cmd_session *s = arg;
+	if (ev->kind == BKM_EV_SPLIT || ev->kind == BKM_EV_MERGE) {
+		struct buddy_event be = { ev->kind == BKM_EV_SPLIT ? BUDDY_EV_SPLIT : BUDDY_EV_MERGE,
+					  ev->order, ev->addr, 0,
+					  ((uintptr_t)ev->addr - s->km_base) / s->km_page };
+		event_collect(s, &be);
+	} else if (s->nkevents < SESSION_MAX_KEVENTS) {
+		s->kevents[s->nkevents++] = *ev;
+	}
+}
+
+/*
+ * The kmalloc heap: one arena of opt.arena_bytes (a power of two), limited
+ * to it, with no empty slab kept and no page cache, so that every empty
+ * slab goes back and merges at once, where the session can show it.
+ */
+static int kmalloc_init(struct cmd_session *s, char *err, size_t n)
+{
+	struct bkm_config cfg;
+	struct buddy_region_info ri;
+	bkm_config_default(&cfg);
+	cfg.arena_bytes = cfg.limit_bytes = s->opt.arena_bytes;
+	cfg.slab_reserve = 0;
+	cfg.zone_pcp_high = 0;
+	cfg.log = kevent_collect;
+	cfg.log_arg = s;
+	s->km_base = 0;
+	s->km_page = cfg.page_size;
+	errno = 0;
+	s->km = bkm_create(&cfg);
+	if (!s->km || bkm_balloc(s->km, &s->heap) ||
+	    buddy_region_info(bkm_zone(s->km), 0, &ri) != BUDDY_OK) {
+		int e = errno ? errno : ENOMEM;
+		snprintf(err, n, "cannot create the kmalloc heap: %s", strerror(e));
+		if (s->km)
+			bkm_destroy(s->km);
+		s->km = NULL;
+		s->heap.ops = NULL;
+		return -1;
+	}
+	s->km_base = (uintptr_t)ri.base;
+	return 0;
+}
+
+/*
  * The byte heap: one arena of opt.arena_bytes, kept mapped (the heap maps
  * it on first use), never grown past it.
  */
 static int heap_init(struct cmd_session *s, char *err, size_t n)
 {
 	int st;
+	if (s->opt.mode == MODE_KMALLOC)
+		return kmalloc_init(s, err, n);
 	errno = 0;
 	s->bheap = NULL;
 	if (s->opt.mode == MODE_HEAP) {
@@ -115,7 +169,9 @@ static int heap_init(struct cmd_session *s, char *err, size_t n)
 /*
  * Refuse, with the reason, a heap arena that could serve nothing: the buddy
  * heap maps its arena as one chunk, whose size is a power of two and at
- * least the system page; best fit needs room for its state and one block.
+ * least the system page; best fit needs room for its state and one block;
+ * the kmalloc heap's arena is one zone region, a power of two of at least
+ * 64 KiB.
  */
 static int heap_arena_check(const struct cmd_opts *opt, char *err, size_t n)
 {
@@ -131,14 +187,21 @@ static int heap_arena_check(const struct cmd_opts *opt, char *err, size_t n)
 		return -1;
 	}
 	long page = sysconf(_SC_PAGESIZE);
-	size_t min = page > 0 ? (size_t)page : 4096, below = min;
-	if (opt->mode != MODE_HEAP || (a >= min && !(a & (a - 1))))
+	size_t min = page > 0 ? (size_t)page : 4096, below;
+	if (opt->mode == MODE_KMALLOC)
+		min = (size_t)64 << 10;
+	if ((opt->mode != MODE_HEAP && opt->mode != MODE_KMALLOC) || (a >= min && !(a & (a - 1))))
 		return 0;
+	below = min;
 	while (below <= a / 2)
 		below *= 2;
 	fmt_size(lo, sizeof(lo), below);
 	fmt_size(hi, sizeof(hi), a < min ? min : below * 2);
-	if (a < min)
+	if (opt->mode == MODE_KMALLOC)
+		snprintf(err, n, "a kmalloc arena of %s cannot be used: the heap's arena is one zone "
+			 "region whose size is a power of two of at least 64 KiB (try %s%s%s)", have,
+			 a < min ? "" : lo, a < min ? "" : " or ", hi);
+	else if (a < min)
 		snprintf(err, n, "a buddy-heap arena of %s is too small: the heap maps its arena as one "
 			 "chunk of at least the system page, %s", have, hi);
 	else
@@ -165,6 +228,7 @@ void cmd_session_fini(struct cmd_session *s)
 	if (s->heap.ops)
 		s->heap.ops->destroy(s->heap.self);
 	s->heap.ops = NULL;
+	s->km = NULL;
 	free(s->arena);
 	free(s->meta);
 	free(s->handles);
@@ -355,12 +419,17 @@ static int cmd_reset(struct cmd_session *s, FILE *out, char *msg, size_t n)
 	} else {
 		struct balloc old = s->heap;
 		struct bheap *old_bheap = s->bheap;
+		struct bkm_heap *old_km = s->km;
+		uintptr_t old_base = s->km_base;
 		if (heap_init(s, msg, n)) {
 			s->heap = old;
 			s->bheap = old_bheap;
+			s->km = old_km;
+			s->km_base = old_base;
 			return -1;
 		}
 		old.ops->destroy(old.self);
+		s->nevents = s->nkevents = 0; /* the new heap's first arena */
 	}
 	s->nhandles = 0;
 	s->asked_bytes = s->peak_asked_bytes = 0;
@@ -378,13 +447,14 @@ static int exec_alloc(struct cmd_session *s, const struct cmd *c, FILE *out, cha
 			 cmd_name(c->kind));
 		return -1;
 	}
-	return cmd_heap_alloc(s, c, out, msg, n);
+	return s->opt.mode == MODE_KMALLOC ? cmd_kmalloc_alloc(s, c, out, msg, n)
+					   : cmd_heap_alloc(s, c, out, msg, n);
 }
 
 int cmd_session_exec(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg,
 		       size_t n)
 {
-	s->nevents = s->events_lost = 0;
+	s->nevents = s->events_lost = s->nkevents = 0;
 	switch (c->kind) {
 	case CMD_NONE:
 		return 0;
@@ -394,11 +464,13 @@ int cmd_session_exec(struct cmd_session *s, const struct cmd *c, FILE *out, char
 	case CMD_CALLOC:
 		return exec_alloc(s, c, out, msg, n);
 	case CMD_REALLOC:
-		return s->opt.mode == MODE_PAGES ? cmd_pages_realloc(s, c, out, msg, n)
-						 : cmd_heap_realloc(s, c, out, msg, n);
+		return s->opt.mode == MODE_PAGES     ? cmd_pages_realloc(s, c, out, msg, n)
+		       : s->opt.mode == MODE_KMALLOC ? cmd_kmalloc_realloc(s, c, out, msg, n)
+						     : cmd_heap_realloc(s, c, out, msg, n);
 	case CMD_FREE:
-		return s->opt.mode == MODE_PAGES ? cmd_pages_free(s, c, out, msg, n)
-						 : cmd_heap_free(s, c, out, msg, n);
+		return s->opt.mode == MODE_PAGES     ? cmd_pages_free(s, c, out, msg, n)
+		       : s->opt.mode == MODE_KMALLOC ? cmd_kmalloc_free(s, c, out, msg, n)
+						     : cmd_heap_free(s, c, out, msg, n);
 	case CMD_RESET:
 		return cmd_reset(s, out, msg, n);
 	case CMD_HELP:

@@ -20,6 +20,7 @@
 
 #include "buddy/alloc.h"
 #include "buddy/heap.h"
+#include "buddy/kmalloc.h"
 #include "buddy/page.h"
 
 /* BUDDY_VERSION, the project version, comes from the build (tools/CMakeLists.txt). */
@@ -32,7 +33,8 @@
 enum cmd_mode {
 	MODE_PAGES,   /* the page allocator core */
 	MODE_HEAP,    /* the buddy byte heap, through balloc */
-	MODE_BESTFIT  /* the best-fit heap, through balloc */
+	MODE_BESTFIT, /* the best-fit heap, through balloc */
+	MODE_KMALLOC  /* the kmalloc heap on slab caches, through balloc and bkm_ */
 };
 
 enum cmd_colour { COLOUR_AUTO, COLOUR_ALWAYS, COLOUR_NEVER };
@@ -62,6 +64,7 @@ enum cmd_kind {
 	CMD_FRAG,      /* frag [ORDER] */
 	CMD_CHECK,     /* check */
 	CMD_HANDLES,   /* handles */
+	CMD_SLABINFO,  /* slabinfo */
 	CMD_SAVE,      /* save FILE.svg */
 	CMD_RESET,     /* reset */
 	CMD_HELP,      /* help [COMMAND] */
@@ -105,8 +108,10 @@ struct handle {
 	size_t asked;     /* bytes asked for (malloc/calloc/realloc), else == bytes */
 };
 
-/* Split and merge events collected during one command (pages mode). */
+/* Split and merge events collected during one command (pages and kmalloc modes). */
 #define SESSION_MAX_EVENTS 96
+/* The kmalloc heap's other events during one command (slabs, runs, ...). */
+#define SESSION_MAX_KEVENTS 32
 
 struct cmd_session {
 	struct cmd_opts opt;       /* options, fixed */
@@ -119,6 +124,12 @@ struct cmd_session {
 	struct balloc heap;          /* the byte allocator; heap.ops NULL when none */
 	struct bheap *bheap;         /* heap mode: the buddy heap behind `heap`, for what only
 				      * it has (the Robson bound, its zone); else NULL */
+	/* kmalloc mode */
+	struct bkm_heap *km;         /* the heap behind `heap` */
+	uintptr_t km_base;           /* its arena's first byte (page 0) */
+	size_t km_page;              /* its zone page size */
+	struct bkm_event kevents[SESSION_MAX_KEVENTS]; /* slab, run, huge events */
+	size_t nkevents;             /* events stored */
 	/* handles */
 	struct handle *handles;      /* live allocations, sorted by id */
 	size_t nhandles;             /* entries in use */
@@ -169,7 +180,26 @@ int cmd_pages_realloc(struct cmd_session *s, const struct cmd *c, FILE *out, cha
 int cmd_heap_alloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n);
 int cmd_heap_free(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n);
 int cmd_heap_realloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n);
+int cmd_kmalloc_alloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n);
+int cmd_kmalloc_free(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n);
+int cmd_kmalloc_realloc(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg,
+			size_t n);
 int cmd_info(struct cmd_session *s, const struct cmd *c, FILE *out, char *msg, size_t n);
+
+/* Where a split narration goes: the allocation's first page after it, the block's end and order. */
+struct cmd_taken {
+	size_t kept_end;  /* first page after the allocation */
+	size_t block_end; /* first page after the block it came from */
+	unsigned order;   /* that block's order */
+};
+
+/* The split and merge events of the command, told as chains, each line starting with ind
+ * (cmd_pages.c); "page 3" or "pages 3-5". */
+void cmd_splits_print(const struct cmd_session *s, FILE *out, const struct cmd_taken *t,
+		      const char *ind);
+size_t cmd_merges_print(const struct cmd_session *s, FILE *out, size_t a, size_t np,
+			const char *ind);
+void cmd_range_print(FILE *out, size_t first, size_t npages);
 
 /* Human-readable sizes: "4 KiB", "1.5 MiB", "100 B". */
 void fmt_size(char *buf, size_t len, size_t bytes);
@@ -185,6 +215,8 @@ struct vblock {
 	int allocated;         /* 1 allocated, 0 free */
 	int order;             /* buddy order, or -1 */
 	unsigned long handle;  /* allocated: handle id, 0 if none */
+	const char *label;     /* kmalloc mode, a slab: its cache's name, else NULL */
+	unsigned inuse, objs;  /* a slab: objects in use, objects */
 };
 
 struct vpicture {

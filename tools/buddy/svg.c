@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * svg.c - the map as an SVG image: the same rows of units as the terminal
- * map, allocated blocks in their handle's colour with "#N" on them, free
- * blocks in a blue that deepens with the order, the free lists beside the
- * map and a legend below. Plain SVG 1.1 (rectangles and text only), so
+ * map, allocated blocks in their handle's colour with "#N" on them (kmalloc
+ * slabs in sand with their class and occupancy), free blocks in a blue
+ * that deepens with the order, the free lists beside the map and a legend
+ * below. Plain SVG 1.1 (rectangles and text only), so
  * browsers and rsvg-convert draw it alike.
  */
 #include <errno.h>
@@ -76,6 +77,14 @@ static void piece_draw(FILE *f, const struct vblock *v, size_t unit_bytes, size_
 		ink = handle_ink[i];
 		/* A block over several rows: its later pieces say they continue it. */
 		snprintf(label, sizeof(label), u0 == v->start ? "#%lu" : "#%lu, continued", v->handle);
+	} else if (v->allocated && v->label) { /* a kmalloc slab: "64 3/15" */
+		const char *sz = strchr(v->label, '-') ? strchr(v->label, '-') + 1 : v->label;
+		snprintf(fill, sizeof(fill), "#d7d7af");
+		ink = "#000";
+		int n = u0 == v->start ? snprintf(label, sizeof(label), "%s %u/%u", sz, v->inuse,
+						  v->objs) : 0;
+		if (n > 0 && w < 6.0 * n + 2.0) /* too narrow: the class size alone */
+			snprintf(label, sizeof(label), "%s", sz);
 	} else if (v->allocated) {
 		snprintf(fill, sizeof(fill), "#888");
 		ink = "#fff";
@@ -142,6 +151,15 @@ static void side_column(FILE *f, const struct vpicture *p, double x)
 			p->nr_free[BUDDY_NR_ORDERS]);
 }
 
+/* Whether the picture has kmalloc slabs (the legend then says what they are). */
+static int slabs_drawn(const struct vpicture *p)
+{
+	for (size_t i = 0; i < p->nblocks; i++)
+		if (p->blocks[i].label)
+			return 1;
+	return 0;
+}
+
 /* The legend: what the colours mean, then every handle's swatch. */
 static double legend(FILE *f, const struct vpicture *p, double y)
 {
@@ -153,6 +171,12 @@ static double legend(FILE *f, const struct vpicture *p, double y)
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#333\">Coloured: allocations, "
 			   "labelled with their handles. Blue: free blocks, labelled with their "
 			   "size.</text>\n", SVG_X0, y);
+	if (slabs_drawn(p)) {
+		y += 18;
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#333\">Sand: slabs of the kmalloc "
+			   "caches, labelled with the class size and the objects in use of all.</text>\n",
+			SVG_X0, y);
+	}
 	double x = SVG_X0;
 	int rows_used = 0;
 	y += 28;
@@ -199,7 +223,7 @@ int svg_save(const struct cmd_session *s, const struct vpicture *p, const char *
 	for (size_t i = 0; i < p->nblocks; i++)
 		handles += p->blocks[i].allocated && p->blocks[i].handle;
 	size_t legend_rows = (handles + 5) / 6; /* six handles to a row */
-	double h = legend_y + 40 + 22.0 * (double)legend_rows;
+	double h = legend_y + 40 + 22.0 * (double)legend_rows + (slabs_drawn(p) ? 18 : 0);
 	double w = SVG_X0 + SVG_MAP_W + SVG_SIDE_W + 20;
 	char total[32], unit[32];
 	fmt_size(total, sizeof(total), p->units * p->unit_bytes);

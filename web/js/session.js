@@ -37,6 +37,7 @@
     ['frag', 'N', 'frag [ORDER]', 'fragmentation and unusable-space indices per order'],
     ['check', '', 'check', 'verify every invariant of the allocator'],
     ['handles', '', 'handles', 'list the live allocations'],
+    ['slabinfo', '', 'slabinfo', 'print /proc/slabinfo for the size classes (kmalloc mode)'],
     ['save', 'f', 'save FILE.svg', 'write the map as an SVG image'],
     ['reset', '', 'reset', 'start again on a fresh arena; handles restart at #1'],
     ['help', 'w', 'help [COMMAND]', 'list the commands, or explain one'],
@@ -766,6 +767,8 @@
         return this.cmdCheck(out);
       case 'handles':
         return this.cmdHandles(out);
+      case 'slabinfo': /* the page runs the pages allocator only */
+        throw new CommandError('slabinfo: only the kmalloc heap has slab caches (-a kmalloc)');
       case 'help':
         return out.put(helpText(c.text));
       case 'map':
