@@ -12,10 +12,10 @@
  * or run holds it, one bit per system page saying whether it may be
  * resident). The first arena (cfg.arena_bytes) is mapped when the heap is
  * created and its first 64 KiB touched, so the first allocations take no
- * page faults; each later one is four times the last (twice past 16 MiB),
+ * page faults; each later one is four times the last (twice from 1 MiB on),
  * or as large as the request that needs it. Free memory goes back to the
  * system: empty slabs to the zone at once (beyond a small reserve per
- * cache), and once more than cfg.retain_bytes of free memory is resident
+ * cache of up to 2 KiB), and once more than cfg.retain_bytes of free memory is resident
  * (or an eighth of the resident memory, if more), a wholly free arena other
  * than the first is unmapped, else every free page range is given back
  * with madvise(MADV_DONTNEED).
@@ -78,7 +78,7 @@ extern "C" {
 #define BKM_HUGE_DEFAULT ((size_t)1 << 20) /* requests this large are mapped alone */
 #define BKM_ARENA_DEFAULT ((size_t)256 << 10) /* the first arena */
 #define BKM_RETAIN_DEFAULT ((size_t)4 << 20) /* free resident bytes kept */
-#define BKM_MIN_SLAB_DEFAULT ((size_t)2 << 10) /* smallest slab, after the first */
+#define BKM_MIN_SLAB_DEFAULT ((size_t)4 << 10) /* smallest slab, after the first */
 #define BKM_MAX_SLAB_DEFAULT ((size_t)32 << 10) /* largest slab, usually */
 #define BKM_SMALL_SLABS_DEFAULT 2u        /* small first slabs per cache */
 #define BKM_WASTE_SHIFT_DEFAULT 4u        /* slabs leave at most 1/16 unused */
@@ -140,19 +140,20 @@ struct bkm_config {
 				 * above max_class_bytes; default 1 MiB */
 	size_t arena_bytes;     /* the first arena, rounded to a power of two of at least
 				 * 64 KiB; later ones are 4 times larger each (2 times
-				 * past 16 MiB); default 256 KiB */
+				 * from 1 MiB on); default 256 KiB */
 	size_t limit_bytes;     /* most bytes mapped for arenas and huge blocks; 0 = none */
 	size_t retain_bytes;    /* free resident bytes kept before free pages go back (or
 				 * an eighth of the resident bytes, if more); default 4 MiB */
 	size_t min_slab_bytes;  /* each class takes the smallest slab from min_slab_bytes
 				 * to max_slab_bytes that leaves at most 1/2^slab_waste_shift
-				 * of it unused; defaults 2 KiB, 32 KiB and 4 (1/16) */
+				 * of it unused; defaults 4 KiB, 32 KiB and 4 (1/16) */
 	size_t max_slab_bytes;
 	unsigned slab_waste_shift; /* 1..16 */
 	unsigned small_slabs;   /* while a cache holds fewer slabs than this, a new one is
 				 * the smallest that holds one object, so that a class
 				 * used little holds little; 0..255, default 2 */
-	unsigned slab_reserve;  /* empty slabs each cache keeps; 0..255, default 1 */
+	unsigned slab_reserve;  /* empty slabs each cache of up to 2 KiB keeps (larger
+				 * ones keep none); 0..255, default 1 */
 	unsigned zone_pcp_high; /* the zone's page cache (buddy_config.pcp_high) for slab
 				 * orders up to 4; 0 = off; default 16 */
 	void *buffer;           /* fixed memory to work in (no mapping at all), or NULL */

@@ -189,7 +189,9 @@ static int classes_setup(struct bkm_heap *h, const size_t *sizes)
 		sc.size = sizes[i];
 		/* Powers of two are aligned to their size (free: the header fills a slot). */
 		sc.align = is_pow2(sizes[i]) ? sizes[i] : KM_SMALL_STEP;
-		sc.reserve = h->cfg.slab_reserve;
+		/* Classes above 2 KiB have slabs of 8 to 32 KiB holding a few objects:
+		 * an empty one kept would be much memory for little; none is. */
+		sc.reserve = sizes[i] > KM_RESERVE_MAX_CLASS ? 0 : h->cfg.slab_reserve;
 		sc.small_slabs = h->cfg.small_slabs;
 		sc.waste_shift = h->cfg.slab_waste_shift;
 		/* Within max_slab_bytes (or the smallest slab holding an object, if larger). */

@@ -300,9 +300,10 @@ static int grow(struct bkm_heap *h, size_t npages)
 	if (bytes < need)
 		return BUDDY_ENOMEM;
 	int st = arena_map(h, bytes, 0);
-	/* Four times larger each time up to 16 MiB, then twice: few arenas to search. */
+	/* Four times larger each time up to 1 MiB, then twice: few arenas to search,
+	 * and not much more mapped (with its metadata) than the heap needs. */
 	if (st == BUDDY_OK && h->next_arena_bytes < ((size_t)1 << 30))
-		h->next_arena_bytes = bytes * (bytes < ((size_t)16 << 20) ? 4 : 2);
+		h->next_arena_bytes = bytes * (bytes < ((size_t)1 << 20) ? 4 : 2);
 	return st;
 }
 

@@ -47,6 +47,7 @@
 #define KM_TAB1_MAX 1024u    /* sizes up to this: table indexed by size / 16 */
 #define KM_TAB2_SHIFT 7u     /* above: table indexed by (size - 1) / 128 */
 #define KM_TAB2_LEN (65536u >> KM_TAB2_SHIFT)
+#define KM_RESERVE_MAX_CLASS 2048u /* larger classes keep no empty slab */
 #define KM_POPULATE_BYTES ((size_t)64 << 10) /* of the first arena, touched at creation */
 #define KM_ZONE_PCP_ORDER 4u /* the largest order the zone's page cache keeps */
 

@@ -404,8 +404,8 @@ static void test_kmalloc_slabinfo(void **state)
 	assert_int_equal(lines, 2 + 28);
 	assert_true(strncmp(buf, "slabinfo - version: 2.1\n# name ", 31) == 0);
 	/* the 64-byte class starts with a small slab (1 KiB, 15 objects); its slabs
-	 * are 2 KiB, 31 objects */
-	assert_non_null(strstr(buf, "\nkmalloc-64             3     15     64   31    2 : tunables    0    0 "
+	 * are 4 KiB, 63 objects */
+	assert_non_null(strstr(buf, "\nkmalloc-64             3     15     64   63    4 : tunables    0    0 "
 				    "   0 : slabdata      1      1      0\n"));
 	assert_non_null(strstr(buf, "\nkmalloc-4k             0      0   4096    7   32 : "));
 	assert_int_equal(bkm_slabinfo(h, NULL, 0), n);
