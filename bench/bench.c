@@ -401,7 +401,7 @@ static void bench_targets(const struct bench_cli *c)
 		    bench_value(c, "glibc", BENCH_W3), 1.0, "glibc");
 	target_line("W3 bestfit vs glibc", bench_value(c, "bestfit", BENCH_W3),
 		    bench_value(c, "glibc", BENCH_W3), 1.0, "glibc");
-	/* kmalloc (issue 11): at most 0.8x glibc's time, 1.0x its instructions */
+	/* kmalloc: at most 0.8x glibc's time, 1.0x its instructions */
 	target_line("W3 kmalloc vs glibc", bench_value(c, "kmalloc", BENCH_W3),
 		    bench_value(c, "glibc", BENCH_W3), c->callgrind ? 1.0 : 0.8, "glibc");
 	int one = w4_index(c, 1), two = w4_index(c, 2);
