@@ -329,6 +329,60 @@ static void test_slab_check_names_each_invariant(void **state)
 	f->c.slabs_allocated++;
 	expect_report_of(f, "S7: victim: 3 slabs held, 4 by the counters");
 	tzone_fini(&f->t);
+
+	/* more carved than the slab holds */
+	f = populated(o);
+	s = bslab_slab_of(&f->c, o[4]);
+	s->carved = (uint16_t)(s->objs + 1);
+	expect_report_of(f, "objects carved, more than its 4");
+	tzone_fini(&f->t);
+
+	/* a free object linking inside another object */
+	f = populated(o);
+	bslab_link_set(&f->c, o[4], (char *)o[6] + 8);
+	expect_report_of(f, "S3: victim: slab");
+	assert_int_equal(f->r.errors, 0); /* the check reports; it changes nothing */
+	tzone_fini(&f->t);
+
+	/* the freelist's head is an object in use */
+	f = populated(o);
+	s = bslab_slab_of(&f->c, o[4]);
+	s->freelist = o[5];
+	expect_report_of(f, "which is in use");
+	tzone_fini(&f->t);
+
+	/* a slab other than the current one marked current */
+	f = populated(o);
+	s = bslab_slab_of(&f->c, o[0]);
+	s->state = SLAB_CUR;
+	expect_report_of(f, "is marked current");
+	tzone_fini(&f->t);
+
+	/* the partial list holding a slab marked full */
+	f = populated(o);
+	s = bslab_slab_of(&f->c, o[4]);
+	s->state = SLAB_FULL;
+	expect_report_of(f, "S4: victim: full slab");
+	tzone_fini(&f->t);
+
+	/* the current slab not marked current */
+	f = populated(o);
+	f->c.cur->state = SLAB_PARTIAL;
+	expect_report_of(f, "S1: victim: the current slab");
+	tzone_fini(&f->t);
+
+	/* more slabs on the list of all than the counters say are held */
+	f = populated(o);
+	f->c.slabs_allocated -= 2;
+	expect_report_of(f, "S5: victim: slab list longer than the 1 slabs held");
+	tzone_fini(&f->t);
+
+	/* no cache at all */
+	struct reports r;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(bslab_check(NULL, collect, &r), 1);
+	assert_string_equal(r.text, "cache is NULL\n");
+	assert_int_equal(bslab_check(NULL, NULL, NULL), 1);
 }
 
 int main(void)
