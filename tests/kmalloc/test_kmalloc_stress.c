@@ -17,6 +17,7 @@
  * (tests/slab) runs its million operations in every build.
  */
 #include "kmalloc_test.h"
+#include "test_build.h"
 
 #include <errno.h>
 
@@ -163,20 +164,9 @@ static void run(const struct bkm_config *cfg, unsigned long nops, uint64_t seed,
 
 static unsigned long ops_per_run(void)
 {
-#if defined(__SANITIZE_ADDRESS__)
-	const int sanitized = 1;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-	const int sanitized = 1;
-#else
-	const int sanitized = 0;
-#endif
-#else
-	const int sanitized = 0;
-#endif
 	if (getenv("BUDDY_UNDER_VALGRIND"))
 		return 1000;
-	if (sanitized)
+	if (test_sanitized())
 		return 4000;
 #ifdef __OPTIMIZE__
 	return 250000;

@@ -15,6 +15,7 @@
  * cache destroyed, and the zone is whole again.
  */
 #include "slab_test.h"
+#include "test_build.h"
 
 #define NCACHES 24
 #define MAXLIVE 160 /* per cache */
@@ -249,20 +250,9 @@ static void run(size_t page_size, size_t npages, unsigned long nops, uint64_t se
  */
 static unsigned long total_ops(void)
 {
-#if defined(__SANITIZE_ADDRESS__)
-	const int sanitized = 1;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-	const int sanitized = 1;
-#else
-	const int sanitized = 0;
-#endif
-#else
-	const int sanitized = 0;
-#endif
 	if (getenv("BUDDY_UNDER_VALGRIND"))
 		return 24000ul;
-	return sanitized ? 120000ul : 1000000ul;
+	return test_sanitized() ? 120000ul : 1000000ul;
 }
 
 /* 4 KiB pages: 2 MiB, tight enough that some allocations fail. */
