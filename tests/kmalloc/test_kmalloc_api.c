@@ -579,10 +579,16 @@ static void test_kmalloc_balloc(void **state)
 	struct bkm_heap *h = bkm_create(NULL);
 	assert_int_equal(bkm_balloc(h, &a), 0);
 	assert_int_equal(bkm_balloc(NULL, &a), EINVAL);
+	assert_int_equal(bkm_balloc(h, NULL), EINVAL);
+	assert_int_equal(a.ops->walk(a.self, NULL, NULL), 0); /* no callback: nothing to do */
 	void *x = a.ops->malloc(a.self, 10);
 	assert_int_equal(bkm_usable_size(h, x), 16);
 	a.ops->free(a.self, x);
 	balloc_destroy(&a);
+	/* a buffer too small for the heap's state: the heap's errno */
+	static char tiny[64];
+	struct balloc_options small = { .buffer = tiny, .buffer_bytes = sizeof(tiny) };
+	assert_int_equal(balloc_create("kmalloc", &small, &a), ENOMEM);
 	opt.no_cache = 1;
 	assert_int_equal(balloc_create("kmalloc", &opt, &a), 0);
 	x = a.ops->malloc(a.self, 3000);
@@ -592,10 +598,69 @@ static void test_kmalloc_balloc(void **state)
 	balloc_destroy(&a);
 }
 
+/* Stops the walk at the nth block it is shown. */
+static int stop_at(void *arg, const struct bkm_block *b)
+{
+	(void)b;
+	int *n = arg;
+	return --*n == 0 ? 42 : 0;
+}
+
+/* Introspection with NULL arguments does nothing; a walk stops at any block. */
+static void test_kmalloc_introspection_edges(void **state)
+{
+	(void)state;
+	struct bkm_heap *h = bkm_create(NULL);
+	struct bkm_stats st;
+	struct bkm_block_info bi;
+	char buf[64];
+	assert_non_null(h);
+	void *obj = bkm_malloc(h, 40);
+	void *run = bkm_malloc(h, 10000);
+	void *huge = bkm_malloc(h, 2u << 20);
+	assert_non_null(obj);
+	assert_non_null(run);
+	assert_non_null(huge);
+	bkm_get_stats(NULL, &st);
+	bkm_get_stats(h, NULL);
+	bkm_block_info(h, obj, NULL);
+	bkm_block_info(NULL, obj, &bi);
+	assert_int_equal(bi.kind, BKM_BLOCK_NONE);
+	bkm_block_info(h, NULL, &bi);
+	assert_int_equal(bi.kind, BKM_BLOCK_NONE);
+	assert_int_equal(bkm_walk(h, NULL, NULL), 0);
+	assert_int_equal(bkm_walk(NULL, stop_at, NULL), 0);
+	/* the header alone without a heap, and a cache's line with no room */
+	assert_int_equal(bkm_slabinfo(NULL, buf, sizeof(buf)), bslab_slabinfo_header(NULL, 0));
+	assert_true(bslab_slabinfo(bkm_cache(h, 0), NULL, 0) > 0);
+	assert_int_equal(bslab_slabinfo(NULL, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	struct bslab_stats ss;
+	memset(&ss, 0x5a, sizeof(ss));
+	bslab_get_stats(NULL, &ss);
+	assert_int_equal(ss.allocs, 0x5a5a5a5a5a5a5a5aull); /* untouched */
+	bslab_get_stats(bkm_cache(h, 0), NULL);
+	/* every block may stop the walk, and its value is returned */
+	int total = 0, n;
+	do {
+		n = ++total;
+	} while (bkm_walk(h, stop_at, &n) == 42);
+	assert_true(total > 4); /* free blocks, the object, its free neighbours, the run, the huge */
+	for (int k = 1; k < total; k++) {
+		n = k;
+		assert_int_equal(bkm_walk(h, stop_at, &n), 42);
+	}
+	bkm_free(h, obj);
+	bkm_free(h, run);
+	bkm_free(h, huge);
+	bkm_destroy(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kmalloc_class_sizes),
+		cmocka_unit_test(test_kmalloc_introspection_edges),
 		cmocka_unit_test(test_kmalloc_malloc_zero_is_unique),
 		cmocka_unit_test(test_kmalloc_calloc),
 		cmocka_unit_test(test_kmalloc_realloc_cases),

@@ -14,7 +14,7 @@
  * build); 100,000 in an unoptimized one (the coverage build), 4,000 under
  * valgrind, 16,000 with the sanitizers, whose build also checks after
  * every call itself: the check is O(heap). The slab caches' own stress
- * (tests/slab) runs its million operations in every build.
+ * (tests/slab) runs a million operations in the same build.
  */
 #include "kmalloc_test.h"
 #include "test_build.h"
@@ -168,11 +168,7 @@ static unsigned long ops_per_run(void)
 		return 1000;
 	if (test_sanitized())
 		return 4000;
-#ifdef __OPTIMIZE__
-	return 250000;
-#else
-	return 25000;
-#endif
+	return test_optimized() ? 250000 : 25000;
 }
 
 static void test_kmalloc_stress_defaults(void **state)

@@ -54,6 +54,33 @@ static void test_slab_create_rejects_bad_config(void **state)
 	bad.name = "a-name-of-thirty-one-bytes-long";
 	assert_int_equal(bslab_cache_create(&c, &t.z, &bad), BSLAB_OK);
 	assert_int_equal(bslab_cache_destroy(&c), BSLAB_OK);
+	/* every limit of the configuration, one past it */
+	bad = cfg;
+	bad.small_slabs = 256;
+	assert_int_equal(bslab_cache_create(&c, &t.z, &bad), BSLAB_ECONFIG);
+	bad = cfg;
+	bad.reserve = 256;
+	assert_int_equal(bslab_cache_create(&c, &t.z, &bad), BSLAB_ECONFIG);
+	bad = cfg;
+	bad.waste_shift = 17;
+	assert_int_equal(bslab_cache_create(&c, &t.z, &bad), BSLAB_ECONFIG);
+	bad = cfg;
+	bad.min_order = BSLAB_ORDER_MAX + 1;
+	assert_int_equal(bslab_cache_create(&c, &t.z, &bad), BSLAB_ECONFIG);
+	bad = cfg;
+	bad.align = 2 * BSLAB_SLAB_MAX;
+	assert_int_equal(bslab_cache_create(&c, &t.z, &bad), BSLAB_ECONFIG);
+	/* no name: "cache"; an alignment below a pointer's: a pointer's */
+	bad = cfg;
+	bad.name = NULL;
+	bad.align = 2;
+	assert_int_equal(bslab_cache_create(&c, &t.z, &bad), BSLAB_OK);
+	struct bslab_stats st;
+	bslab_get_stats(&c, &st);
+	assert_string_equal(st.name, "cache");
+	assert_int_equal(st.align, sizeof(void *));
+	assert_int_equal(bslab_cache_destroy(&c), BSLAB_OK);
+	bslab_config_default(NULL); /* does nothing */
 
 	/* hooks: the page source all or nothing, lock and unlock together */
 	memset(&h, 0, sizeof(h));
@@ -238,6 +265,11 @@ static void test_slab_free_bad_pointers(void **state)
 	assert_int_equal(bslab_alloc_bulk(NULL, 0, 1, (void **)o), 0);
 	assert_int_equal(bslab_alloc_bulk(&c, 0, 1, NULL), 0);
 	assert_int_equal(bslab_free_bulk(NULL, 1, (void *const *)o, NULL), BSLAB_ENULL);
+	size_t done = 7;
+	assert_int_equal(bslab_free_bulk(&c, 1, NULL, &done), BSLAB_ENULL);
+	assert_int_equal(done, 0);
+	assert_int_equal(bslab_alloc_bulk(NULL, 0, 1, (void **)o), 0);
+	assert_int_equal(bslab_alloc_bulk(&c, 0, 1, NULL), 0);
 	assert_int_equal(bslab_shrink(NULL), 0);
 	assert_int_equal(bslab_last_error(NULL), BSLAB_ENULL);
 	bslab_get_stats(NULL, NULL);

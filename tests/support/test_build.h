@@ -22,4 +22,17 @@ static inline int test_sanitized(void)
 #endif
 }
 
+/*
+ * Nonzero in an optimized build (make check's gcc build); zero in an
+ * unoptimized one (the Debug builds: coverage, valgrind, the sanitizers).
+ */
+static inline int test_optimized(void)
+{
+#ifdef __OPTIMIZE__
+	return 1;
+#else
+	return 0;
+#endif
+}
+
 #endif
