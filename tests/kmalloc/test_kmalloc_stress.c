@@ -166,9 +166,13 @@ static unsigned long ops_per_run(void)
 {
 	if (getenv("BUDDY_UNDER_VALGRIND"))
 		return 1000;
-	if (test_sanitized())
-		return 4000;
-	return test_optimized() ? 250000 : 25000;
+#if TEST_SANITIZED
+	return 4000;
+#elif TEST_OPTIMIZED
+	return 250000;
+#else
+	return 25000;
+#endif
 }
 
 static void test_kmalloc_stress_defaults(void **state)

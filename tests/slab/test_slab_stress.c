@@ -253,9 +253,13 @@ static unsigned long total_ops(void)
 {
 	if (getenv("BUDDY_UNDER_VALGRIND"))
 		return 24000ul;
-	if (test_sanitized())
-		return 120000ul;
-	return test_optimized() ? 1000000ul : 200000ul;
+#if TEST_SANITIZED
+	return 120000ul;
+#elif TEST_OPTIMIZED
+	return 1000000ul;
+#else
+	return 200000ul;
+#endif
 }
 
 /* 4 KiB pages: 2 MiB, tight enough that some allocations fail. */
