@@ -128,8 +128,12 @@ static inline void *bslab_alloc_fast(struct bslab_cache *c, unsigned flags)
 				return bslab_corrupt_slab(c, s, "free pointer", obj);
 			s->freelist = bslab_link_get(c, obj);
 		} else if (likely(s->carved < s->objs)) {
-			idx = s->carved++;
+			/* A carved count lowered by damage would hand out a live object. */
+			idx = s->carved;
 			obj = (char *)base + idx * c->stride;
+			if (unlikely(bslab_bit(s, idx)))
+				return bslab_corrupt_slab(c, s, "carved count", obj);
+			s->carved++;
 			fresh = 1;
 		} else {
 			return bslab_alloc_slow(c, flags);

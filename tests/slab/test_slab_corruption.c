@@ -3,7 +3,8 @@
  * test_slab_corruption.c - damage to a cache's own data, as a program
  * writing after free or past an object could do it: free pointers
  * overwritten (garbage, a live object, a loop, a skip), the freelist head
- * and list links in a slab header, counts that disagree with the bitmap.
+ * and list links in a slab header, counts that disagree with the bitmap
+ * (the carved count among them).
  * The cache must report corruption once, refuse every later change, and
  * never hand out an object twice. Then each invariant S1..S7 is broken on
  * purpose and the check must name it.
@@ -145,6 +146,22 @@ static void test_slab_damaged_freelist_head(void **state)
 	assert_null(bslab_alloc(&f->c, 0));
 	assert_ptr_equal(f->r.ptr, a + 8);
 	expect_stopped(f, keep);
+}
+
+/* A carved count lowered in a slab header: the next object to carve is in use. */
+static void test_slab_damaged_carved_count(void **state)
+{
+	(void)state;
+	SKIP_UNDER_FULL_CHECKS();
+	struct fixture *f = fixture_new(64, 1);
+	char *a = bslab_alloc(&f->c, 0), *b = bslab_alloc(&f->c, 0);
+	struct bslab_slab *s = bslab_slab_of(&f->c, a);
+	s->carved = 1; /* as if b had never been handed out */
+	assert_null(bslab_alloc(&f->c, 0));
+	assert_ptr_equal(f->r.ptr, b);
+	assert_true(strncmp(f->r.msg, "bslab: alloc(): corrupted carved count in cache victim",
+			    54) == 0);
+	expect_stopped(f, a);
 }
 
 /* List links in a slab header that do not point back stop the next move. */
@@ -393,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_slab_freelist_loop),
 		cmocka_unit_test(test_slab_freelist_skip_is_seen),
 		cmocka_unit_test(test_slab_damaged_freelist_head),
+		cmocka_unit_test(test_slab_damaged_carved_count),
 		cmocka_unit_test(test_slab_damaged_list_links),
 		cmocka_unit_test(test_slab_damaged_all_list),
 		cmocka_unit_test(test_slab_count_damage_never_frees_live_slab),
