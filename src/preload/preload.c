@@ -1,0 +1,878 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * preload.c - the process malloc (buddy/malloc.h): one kmalloc heap behind
+ * a lock, per-thread object caches in front of it, the owner map that lets
+ * free find an object's size class without the lock, the thread-exit and
+ * fork handlers, the environment options and the exit report.
+ *
+ * Compiled twice: into libbuddy with the bmalloc_ names only, and (with
+ * BMALLOC_EXPORT, from preload_export.c) into libbuddymalloc, which also
+ * defines malloc, free and the rest of the C API.
+ *
+ * What it owns: the heap (all memory, through the heap's own mappings);
+ * one struct bmal_tcache per thread, itself an object of the heap; the
+ * owner map, mmap'd leaves of one byte per zone page; a few globals.
+ *
+ * Locks: heap_lock (a pthread mutex) guards the heap, the owner map's
+ * writes and every global but the options, which are written once before
+ * `ready` is published. A thread's cache is touched only by its thread (no
+ * lock); objects move between a cache and the heap in batches under one
+ * hold of heap_lock. Lock order: thread cache -> heap_lock (-> the heap's
+ * zone, which has no lock of its own here). The fork handlers hold
+ * heap_lock across fork; a malloc by the forking thread inside another
+ * prepare handler proceeds under the lock it already holds.
+ *
+ * Invariants (M1..M4; the unit tests and, for M1, BUDDY_MALLOC_CHECK=2's
+ * bkm_check verify them):
+ *   M1 the heap's own invariants hold (K1..K6 of the kmalloc heap);
+ *   M2 every object in a bin is a live block of the heap of that bin's
+ *      class, in no other bin, its second word holding free_key;
+ *   M3 for every live small block p handed out with the caches on, the
+ *      owner map byte of p's zone page is 1 + p's class; a zero byte sends
+ *      a free to the locked, checked path (always safe);
+ *   M4 a bin holds at most its class's `high` objects; `count` is its
+ *      length.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "buddy/common.h"
+#include "buddy/kmalloc.h"
+#include "buddy/malloc.h"
+#include "buddy/page.h"
+#include "buddy/slab.h"
+#include "common/compiler.h"
+#include "common/fmt.h"
+
+#define TLS_IE __attribute__((tls_model("initial-exec")))
+#define MAL_ALIGN 16u              /* every small object's alignment (max_align_t) */
+#define MAL_MAX_SMALL 4096u        /* cached classes: at most this large */
+#define MAL_CACHE_BUDGET 32768u    /* bytes a full bin holds, about */
+#define MAL_HIGH_MIN 8u
+#define MAL_HIGH_MAX 64u
+#define MAL_TOP_SHIFT 32u          /* owner map: top level by bits 32..47 */
+#define MAL_TOP_LEN ((size_t)1 << 16)
+#define MAL_ADDR_BITS 48u
+#define MAL_STATS_BUF 16384u
+
+/* One bin: objects of a class, linked through their first word (masked). */
+struct bmal_bin {
+	uintptr_t head;   /* first object ^ link_key; link_key when empty */
+	uint32_t count;
+	uint32_t unused;
+};
+
+struct bmal_tcache {
+	struct bmal_bin bins[BKM_CLASSES_MAX];
+};
+
+enum { TC_NONE, TC_MAKING, TC_READY, TC_GONE };
+
+static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct bkm_heap *heap;
+static int ready;                 /* published with release once the globals below are set */
+static int init_done;             /* key and fork handlers registered */
+
+/* Set once before `ready`, then only read. */
+static unsigned nr_classes;
+static unsigned page_shift;
+static size_t max_small;          /* the largest cached size (0: caches off) */
+static uint32_t class_bytes[BKM_CLASSES_MAX];
+static uint8_t class_high[BKM_CLASSES_MAX];
+static uint8_t class_batch[BKM_CLASSES_MAX];
+static uint8_t size_class[MAL_MAX_SMALL / MAL_ALIGN + 1]; /* (n + 15) / 16 -> class */
+static uintptr_t link_key;        /* masks the bins' links */
+static uintptr_t free_key;        /* second word of a cached object */
+static int opt_check;             /* BUDDY_MALLOC_CHECK */
+static int opt_stats;             /* BUDDY_MALLOC_STATS */
+static pthread_key_t tc_key;
+
+/* The owner map: leaves of one byte per zone page, made under heap_lock. */
+static uint8_t *map_top[MAL_TOP_LEN];
+
+/* Under heap_lock. */
+static uint64_t nr_refills, nr_flushes, nr_exits;
+static size_t nr_threads;
+static char stats_buf[MAL_STATS_BUF];
+
+static __thread struct bmal_tcache *tc_self TLS_IE;
+static __thread int tc_state TLS_IE;
+static __thread int fork_holder TLS_IE; /* this thread holds heap_lock across fork */
+
+/* ------------------------------------------------------------------ */
+/* errors                                                              */
+/* ------------------------------------------------------------------ */
+
+static void write_all(int fd, const char *s, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, s, n);
+		if (w <= 0) {
+			if (w < 0 && errno == EINTR)
+				continue;
+			return;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/*
+ * "buddymalloc: free(): double free at 0x..." (damage: the heap's own
+ * line, which says what and where) on stderr with write(2), then abort.
+ */
+static COLD void mal_error(void *arg, int kind, const char *op, const void *ptr, const char *msg)
+{
+	char line[320];
+	size_t n;
+	(void)arg;
+	if (kind == BUDDY_ERR_CORRUPT && msg) {
+		const char *colon = strchr(msg, ':');
+		n = buddy_fmt(line, sizeof(line), "buddymalloc:%s", colon ? colon + 1 : msg);
+	} else {
+		n = buddy_fmt(line, sizeof(line), "buddymalloc: %s(): %s at %p", op,
+			      buddy_error_name(kind), ptr);
+	}
+	if (n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	write_all(2, line, n);
+	abort();
+}
+
+static void check_report(void *arg, const char *msg)
+{
+	char line[320];
+	size_t n = buddy_fmt(line, sizeof(line), "buddymalloc: heap check: %s", msg);
+	(void)arg;
+	if (n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	write_all(2, line, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* the lock                                                            */
+/* ------------------------------------------------------------------ */
+
+static void heap_lock_take(void)
+{
+	if (unlikely(fork_holder))
+		return;
+	pthread_mutex_lock(&heap_lock);
+}
+
+static void heap_lock_drop(void)
+{
+	if (unlikely(opt_check >= 2) && heap && bkm_check(heap, check_report, NULL))
+		mal_error(NULL, BUDDY_ERR_CORRUPT, "check", NULL,
+			  "buddymalloc: the heap check failed (lines above)");
+	if (unlikely(fork_holder))
+		return;
+	pthread_mutex_unlock(&heap_lock);
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&heap_lock);
+	fork_holder = 1;
+}
+
+static void fork_parent(void)
+{
+	fork_holder = 0;
+	pthread_mutex_unlock(&heap_lock);
+}
+
+/* The child has one thread, this one: the others' caches are lost with them. */
+static void fork_child(void)
+{
+	fork_holder = 0;
+	nr_threads = tc_self ? 1 : 0;
+	pthread_mutex_init(&heap_lock, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* the owner map                                                       */
+/* ------------------------------------------------------------------ */
+
+/* 1 + the class of the small block at p, or 0 (not known: take the locked path). */
+static HOT_INLINE unsigned map_get(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	if (unlikely(a >> MAL_ADDR_BITS))
+		return 0;
+	uint8_t *leaf = __atomic_load_n(&map_top[a >> MAL_TOP_SHIFT], __ATOMIC_ACQUIRE);
+	if (unlikely(!leaf))
+		return 0;
+	return __atomic_load_n(&leaf[(a & 0xffffffffu) >> page_shift], __ATOMIC_RELAXED);
+}
+
+/* Under heap_lock. A leaf that cannot be made leaves the byte 0 (safe). */
+static void map_set(const void *p, unsigned code)
+{
+	uintptr_t a = (uintptr_t)p;
+	if (a >> MAL_ADDR_BITS)
+		return;
+	uint8_t **slot = &map_top[a >> MAL_TOP_SHIFT];
+	uint8_t *leaf = *slot;
+	if (!leaf) {
+		if (!code)
+			return;
+		void *m = mmap(NULL, ((size_t)1 << MAL_TOP_SHIFT) >> page_shift,
+			       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			       -1, 0);
+		if (m == MAP_FAILED)
+			return;
+		leaf = m;
+		__atomic_store_n(slot, leaf, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&leaf[(a & 0xffffffffu) >> page_shift], (uint8_t)code, __ATOMIC_RELAXED);
+}
+
+/* Under heap_lock: record a block the heap handed out on a locked path. */
+static void *note(void *p)
+{
+	if (p && max_small) {
+		struct bkm_block_info bi;
+		bkm_block_info(heap, p, &bi);
+		unsigned code = 0;
+		if (bi.kind == BKM_BLOCK_SMALL && bi.size <= max_small &&
+		    class_bytes[size_class[(bi.size + MAL_ALIGN - 1) / MAL_ALIGN]] == bi.size)
+			code = 1u + size_class[(bi.size + MAL_ALIGN - 1) / MAL_ALIGN];
+		map_set(p, code);
+	}
+	return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* initialisation                                                      */
+/* ------------------------------------------------------------------ */
+
+static int env_int(const char *name, int dflt)
+{
+	const char *v = getenv(name);
+	if (!v || !*v)
+		return dflt;
+	int x = 0;
+	for (; *v >= '0' && *v <= '9'; v++)
+		x = x * 10 + (*v - '0');
+	return x;
+}
+
+static uintptr_t key_from(uint64_t seed)
+{
+	seed ^= seed >> 31;
+	seed *= 0x9e3779b97f4a7c15ull;
+	seed ^= seed >> 29;
+	return (uintptr_t)(seed | 1u);
+}
+
+/* Classes, bins and the size table from the heap; caches off if they do not fit. */
+static void classes_setup(int caches)
+{
+	struct bkm_stats st;
+	bkm_get_stats(heap, &st);
+	nr_classes = (unsigned)st.nr_classes;
+	page_shift = 0;
+	while (((size_t)1 << page_shift) < st.page_size)
+		page_shift++;
+	for (unsigned i = 0; i < nr_classes; i++) {
+		const struct bslab_cache *c = bkm_cache(heap, i);
+		size_t high = MAL_CACHE_BUDGET / c->size;
+		if (high < MAL_HIGH_MIN)
+			high = MAL_HIGH_MIN;
+		if (high > MAL_HIGH_MAX)
+			high = MAL_HIGH_MAX;
+		class_bytes[i] = (uint32_t)c->size;
+		class_high[i] = (uint8_t)high;
+		class_batch[i] = (uint8_t)(high / 2);
+	}
+	size_t top = st.max_class_bytes < MAL_MAX_SMALL ? st.max_class_bytes : MAL_MAX_SMALL;
+	for (size_t b = 0; caches && b <= top / MAL_ALIGN; b++) {
+		/* Every size of the bucket (b*16-15 .. b*16) must round to one class. */
+		size_t lo = b ? b * MAL_ALIGN - (MAL_ALIGN - 1) : 0;
+		size_t cs = bkm_class_size(heap, b * MAL_ALIGN);
+		if (bkm_class_size(heap, lo) != cs || cs % MAL_ALIGN)
+			caches = 0;
+		for (unsigned i = 0; caches && i < nr_classes; i++)
+			if (class_bytes[i] == cs) {
+				size_class[b] = (uint8_t)i;
+				break;
+			}
+	}
+	max_small = caches ? top : 0;
+}
+
+static void heap_setup(void)
+{
+	struct bkm_config cfg;
+	bkm_config_default(&cfg);
+	cfg.on_error = mal_error;
+	heap = bkm_create(&cfg);
+	if (!heap)
+		return;
+	opt_check = env_int("BUDDY_MALLOC_CHECK", 0);
+	opt_stats = env_int("BUDDY_MALLOC_STATS", 0);
+	int caches = !opt_check && env_int("BUDDY_MALLOC_TCACHE", 1) != 0;
+	uint64_t seed = (uint64_t)(uintptr_t)heap ^ (uint64_t)(uintptr_t)&seed;
+	if (getentropy(&seed, sizeof(seed)) != 0)
+		seed ^= (uint64_t)getpid() << 32;
+	link_key = key_from(seed);
+	free_key = key_from(seed ^ 0x5bd1e995u);
+	classes_setup(caches);
+}
+
+static void thread_exit(void *arg);
+
+/* The first call in the process: the heap, then (lock dropped) the key and fork handlers. */
+static COLD int mal_init(void)
+{
+	if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
+		return 1;
+	heap_lock_take();
+	if (!heap)
+		heap_setup();
+	int ok = heap != NULL;
+	heap_lock_drop();
+	if (!ok) {
+		errno = ENOMEM;
+		return 0;
+	}
+	/* Either may allocate: the heap is there, this thread's cache is not yet. */
+	int expected = 0;
+	if (__atomic_compare_exchange_n(&init_done, &expected, 1, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE)) {
+		tc_state = TC_MAKING;
+		if (pthread_key_create(&tc_key, thread_exit) != 0)
+			max_small = 0; /* without thread exit, no caches */
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		tc_state = TC_NONE;
+		__atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+		return 1;
+	}
+	if (tc_state == TC_MAKING)
+		return 1; /* a call from inside the registrations above */
+	while (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
+		sched_yield();
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* thread caches                                                       */
+/* ------------------------------------------------------------------ */
+
+/* This thread's cache, made now if it may have one; NULL if it may not. */
+static COLD struct bmal_tcache *tc_make(void)
+{
+	if (!mal_init() || !max_small || tc_state != TC_NONE)
+		return tc_self;
+	tc_state = TC_MAKING;
+	heap_lock_take();
+	struct bmal_tcache *tc = bkm_calloc(heap, 1, sizeof(*tc));
+	if (tc) {
+		for (unsigned i = 0; i < nr_classes; i++)
+			tc->bins[i].head = link_key;
+		nr_threads++;
+	}
+	heap_lock_drop();
+	if (!tc) {
+		tc_state = TC_NONE;
+		return NULL;
+	}
+	/* May allocate (a second-level key array): this thread takes the locked path meanwhile. */
+	pthread_setspecific(tc_key, tc);
+	tc_self = tc;
+	tc_state = TC_READY;
+	return tc;
+}
+
+static HOT_INLINE void *bin_pop(struct bmal_bin *b)
+{
+	void **o = (void **)(b->head ^ link_key);
+	b->head = (uintptr_t)o[0];
+	b->count--;
+	o[1] = NULL;
+	return o;
+}
+
+static HOT_INLINE void bin_push(struct bmal_bin *b, void *p)
+{
+	void **o = p;
+	o[0] = (void *)b->head;
+	o[1] = (void *)free_key;
+	b->head = (uintptr_t)o ^ link_key;
+	b->count++;
+}
+
+/* Under heap_lock: give n objects starting at masked link `head` back to the heap. */
+static void give_back(uintptr_t head, uint32_t n)
+{
+	while (n--) {
+		void **o = (void **)(head ^ link_key);
+		head = (uintptr_t)o[0];
+		o[0] = NULL;
+		o[1] = NULL;
+		bkm_free(heap, o);
+	}
+}
+
+static NOINLINE void *refill(struct bmal_tcache *tc, unsigned c)
+{
+	struct bmal_bin *b = &tc->bins[c];
+	heap_lock_take();
+	for (unsigned i = 0; i < class_batch[c]; i++) {
+		void *o = bkm_malloc(heap, class_bytes[c]);
+		if (!o)
+			break;
+		map_set(o, 1u + c);
+		bin_push(b, o);
+	}
+	nr_refills++;
+	heap_lock_drop();
+	if (!b->count) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return bin_pop(b);
+}
+
+/* The bin is full: its `batch` coldest objects (at the tail) go back. */
+static NOINLINE void flush(struct bmal_bin *b, unsigned c)
+{
+	uint32_t keep = b->count - class_batch[c];
+	uintptr_t *link = &b->head;
+	for (uint32_t i = 0; i < keep; i++)
+		link = (uintptr_t *)((*link ^ link_key));
+	uintptr_t tail = *link;
+	*link = link_key;
+	heap_lock_take();
+	give_back(tail, b->count - keep);
+	nr_flushes++;
+	heap_lock_drop();
+	b->count = keep;
+}
+
+/* A cached object freed again while still in this thread's bin? (glibc's tcache key) */
+static COLD void double_free_scan(struct bmal_bin *b, const void *p, const char *op)
+{
+	uintptr_t at = b->head;
+	for (uint32_t i = 0; i < b->count; i++) {
+		void **o = (void **)(at ^ link_key);
+		if (o == p)
+			mal_error(NULL, BUDDY_ERR_DOUBLE, op, p, NULL);
+		at = (uintptr_t)o[0];
+	}
+}
+
+static void thread_exit(void *arg)
+{
+	struct bmal_tcache *tc = arg;
+	tc_state = TC_GONE;
+	tc_self = NULL;
+	heap_lock_take();
+	for (unsigned i = 0; i < nr_classes; i++) {
+		give_back(tc->bins[i].head, tc->bins[i].count);
+		tc->bins[i].head = link_key;
+		tc->bins[i].count = 0;
+	}
+	bkm_free(heap, tc);
+	nr_threads--;
+	nr_exits++;
+	heap_lock_drop();
+}
+
+void bmalloc_thread_flush(void)
+{
+	struct bmal_tcache *tc = tc_self;
+	if (!tc)
+		return;
+	heap_lock_take();
+	for (unsigned i = 0; i < nr_classes; i++) {
+		give_back(tc->bins[i].head, tc->bins[i].count);
+		tc->bins[i].head = link_key;
+		tc->bins[i].count = 0;
+	}
+	heap_lock_drop();
+}
+
+/* ------------------------------------------------------------------ */
+/* the C API                                                           */
+/* ------------------------------------------------------------------ */
+
+static NOINLINE void *malloc_slow(size_t n)
+{
+	if (!mal_init())
+		return NULL;
+	heap_lock_take();
+	void *p = note(bkm_malloc(heap, n));
+	heap_lock_drop();
+	return p;
+}
+
+static HOT_INLINE void *mal_malloc(size_t n)
+{
+	struct bmal_tcache *tc = tc_self;
+	if (unlikely(!tc) && n <= MAL_MAX_SMALL && tc_state == TC_NONE)
+		tc = tc_make();
+	if (likely(tc != NULL && n <= max_small)) {
+		unsigned c = size_class[(n + MAL_ALIGN - 1) / MAL_ALIGN];
+		struct bmal_bin *b = &tc->bins[c];
+		if (likely(b->count))
+			return bin_pop(b);
+		return refill(tc, c);
+	}
+	return malloc_slow(n);
+}
+
+static NOINLINE void free_slow(void *p)
+{
+	if (!p || !mal_init())
+		return;
+	heap_lock_take();
+	bkm_free(heap, p);
+	heap_lock_drop();
+}
+
+/* Push p (of class code - 1) on this thread's bin, after the double-free test. */
+static HOT_INLINE void free_cached(struct bmal_tcache *tc, void *p, unsigned c, const char *op)
+{
+	struct bmal_bin *b = &tc->bins[c];
+	if (unlikely(((void **)p)[1] == (void *)free_key))
+		double_free_scan(b, p, op);
+	if (unlikely(b->count >= class_high[c]))
+		flush(b, c);
+	bin_push(b, p);
+}
+
+static HOT_INLINE void mal_free(void *p)
+{
+	struct bmal_tcache *tc = tc_self;
+	if (unlikely(!tc) && p && tc_state == TC_NONE)
+		tc = tc_make();
+	if (likely(tc != NULL)) {
+		unsigned code = map_get(p);
+		if (likely(code != 0 && !((uintptr_t)p & (MAL_ALIGN - 1)))) {
+			free_cached(tc, p, code - 1, "free");
+			return;
+		}
+	}
+	free_slow(p);
+}
+
+static void *mal_calloc(size_t n, size_t size)
+{
+	size_t bytes;
+	if (__builtin_mul_overflow(n, size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (bytes <= MAL_MAX_SMALL) {
+		void *p = mal_malloc(bytes);
+		if (p)
+			memset(p, 0, bytes);
+		return p;
+	}
+	if (!mal_init())
+		return NULL;
+	heap_lock_take();
+	void *p = note(bkm_calloc(heap, n, size));
+	heap_lock_drop();
+	return p;
+}
+
+static void *mal_realloc(void *p, size_t n)
+{
+	if (!p)
+		return mal_malloc(n);
+	if (n == 0) {
+		mal_free(p);
+		return NULL;
+	}
+	struct bmal_tcache *tc = tc_self;
+	unsigned code = tc ? map_get(p) : 0;
+	if (code && !((uintptr_t)p & (MAL_ALIGN - 1))) {
+		unsigned c = code - 1;
+		size_t have = class_bytes[c];
+		if (unlikely(((void **)p)[1] == (void *)free_key))
+			double_free_scan(&tc->bins[c], p, "realloc");
+		if (n <= max_small && size_class[(n + MAL_ALIGN - 1) / MAL_ALIGN] == c)
+			return p;
+		void *q = mal_malloc(n);
+		if (!q)
+			return NULL;
+		memcpy(q, p, n < have ? n : have);
+		free_cached(tc, p, c, "realloc");
+		return q;
+	}
+	if (!mal_init())
+		return NULL;
+	heap_lock_take();
+	void *q = bkm_realloc(heap, p, n);
+	if (q)
+		note(q);
+	heap_lock_drop();
+	return q;
+}
+
+static void *mal_aligned(size_t align, size_t n)
+{
+	if (align <= MAL_ALIGN)
+		return mal_malloc(n);
+	if (!mal_init())
+		return NULL;
+	heap_lock_take();
+	void *p = note(bkm_aligned_alloc(heap, align, n));
+	heap_lock_drop();
+	return p;
+}
+
+static void *mal_memalign(size_t align, size_t n)
+{
+	/* glibc: an alignment that is no power of two is rounded up to one. */
+	if (align & (align - 1)) {
+		size_t a = MAL_ALIGN;
+		while (a < align && a <= (SIZE_MAX >> 1))
+			a <<= 1;
+		if (a < align) {
+			errno = EINVAL;
+			return NULL;
+		}
+		align = a;
+	}
+	return mal_aligned(align, n);
+}
+
+static int mal_posix_memalign(void **out, size_t align, size_t n)
+{
+	if (!align || (align & (align - 1)) || align % sizeof(void *))
+		return EINVAL;
+	int saved = errno;
+	void *p = mal_aligned(align, n);
+	int err = p ? 0 : errno;
+	errno = saved;
+	if (p)
+		*out = p;
+	return err;
+}
+
+static size_t sys_page(void)
+{
+	long v = sysconf(_SC_PAGESIZE);
+	return v > 0 ? (size_t)v : 4096u;
+}
+
+static void *mal_pvalloc(size_t n)
+{
+	size_t pg = sys_page();
+	if (n > SIZE_MAX - pg) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return mal_aligned(pg, (n + pg - 1) & ~(pg - 1));
+}
+
+static size_t mal_usable_size(const void *p)
+{
+	if (!p)
+		return 0;
+	unsigned code = tc_self ? map_get(p) : 0;
+	if (code && !((uintptr_t)p & (MAL_ALIGN - 1)))
+		return class_bytes[code - 1];
+	if (!mal_init())
+		return 0;
+	heap_lock_take();
+	size_t n = bkm_usable_size(heap, p);
+	heap_lock_drop();
+	return n;
+}
+
+static void *mal_reallocarray(void *p, size_t n, size_t size)
+{
+	size_t bytes;
+	if (__builtin_mul_overflow(n, size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return mal_realloc(p, bytes);
+}
+
+void *bmalloc_malloc(size_t size)
+{
+	return mal_malloc(size);
+}
+
+void bmalloc_free(void *p)
+{
+	mal_free(p);
+}
+
+void *bmalloc_calloc(size_t n, size_t size)
+{
+	return mal_calloc(n, size);
+}
+
+void *bmalloc_realloc(void *p, size_t size)
+{
+	return mal_realloc(p, size);
+}
+
+void *bmalloc_reallocarray(void *p, size_t n, size_t size)
+{
+	return mal_reallocarray(p, n, size);
+}
+
+void *bmalloc_aligned_alloc(size_t align, size_t size)
+{
+	if (!align || (align & (align - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return mal_aligned(align, size);
+}
+
+int bmalloc_posix_memalign(void **out, size_t align, size_t size)
+{
+	return mal_posix_memalign(out, align, size);
+}
+
+void *bmalloc_memalign(size_t align, size_t size)
+{
+	return mal_memalign(align, size);
+}
+
+void *bmalloc_valloc(size_t size)
+{
+	return mal_aligned(sys_page(), size);
+}
+
+void *bmalloc_pvalloc(size_t size)
+{
+	return mal_pvalloc(size);
+}
+
+size_t bmalloc_usable_size(const void *p)
+{
+	return mal_usable_size(p);
+}
+
+/* ------------------------------------------------------------------ */
+/* statistics                                                          */
+/* ------------------------------------------------------------------ */
+
+void bmalloc_get_stats(struct bmalloc_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!mal_init())
+		return;
+	heap_lock_take();
+	bkm_get_stats(heap, &st->heap);
+	st->refills = nr_refills;
+	st->flushes = nr_flushes;
+	st->thread_exits = nr_exits;
+	st->nr_threads = nr_threads;
+	heap_lock_drop();
+}
+
+void bmalloc_print_stats(int fd)
+{
+	struct bmalloc_stats st;
+	if (!mal_init())
+		return;
+	bmalloc_get_stats(&st);
+	heap_lock_take();
+	size_t n = buddy_fmt(stats_buf, sizeof(stats_buf),
+			     "buddymalloc: allocs %llu frees %llu live_allocs %zu held_bytes %zu "
+			     "footprint_bytes %zu peak_footprint_bytes %zu released_bytes %llu "
+			     "refills %llu flushes %llu thread_exits %llu nr_threads %zu\n",
+			     (unsigned long long)st.heap.allocs, (unsigned long long)st.heap.frees,
+			     st.heap.live_allocs, st.heap.held_bytes, st.heap.footprint_bytes,
+			     st.heap.peak_footprint_bytes,
+			     (unsigned long long)st.heap.released_bytes,
+			     (unsigned long long)st.refills, (unsigned long long)st.flushes,
+			     (unsigned long long)st.thread_exits, st.nr_threads);
+	if (n < sizeof(stats_buf))
+		n += buddy_buddyinfo(bkm_zone(heap), stats_buf + n, sizeof(stats_buf) - n);
+	if (n < sizeof(stats_buf))
+		n += bkm_slabinfo(heap, stats_buf + n, sizeof(stats_buf) - n);
+	if (n >= sizeof(stats_buf))
+		n = sizeof(stats_buf) - 1;
+	write_all(fd, stats_buf, n);
+	heap_lock_drop();
+}
+
+__attribute__((destructor)) static void mal_exit_report(void)
+{
+	if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE) && opt_stats)
+		bmalloc_print_stats(2);
+}
+
+/* ------------------------------------------------------------------ */
+/* the C names (libbuddymalloc only)                                   */
+/* ------------------------------------------------------------------ */
+
+#ifdef BMALLOC_EXPORT
+#define EXPORT __attribute__((visibility("default")))
+
+EXPORT void *malloc(size_t size)
+{
+	return mal_malloc(size);
+}
+
+EXPORT void free(void *p)
+{
+	mal_free(p);
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+	return mal_calloc(n, size);
+}
+
+EXPORT void *realloc(void *p, size_t size)
+{
+	return mal_realloc(p, size);
+}
+
+EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+	return mal_reallocarray(p, n, size);
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	return bmalloc_aligned_alloc(align, size);
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	return mal_posix_memalign(out, align, size);
+}
+
+EXPORT void *memalign(size_t align, size_t size)
+{
+	return mal_memalign(align, size);
+}
+
+EXPORT void *valloc(size_t size)
+{
+	return mal_aligned(sys_page(), size);
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+	return mal_pvalloc(size);
+}
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+	return mal_usable_size(p);
+}
+#endif
