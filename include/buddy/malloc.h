@@ -43,6 +43,9 @@
  * Environment (read once, at the first call):
  *   BUDDY_MALLOC_STATS=1  at exit, write the statistics, the zone's
  *                         buddyinfo line and the slabinfo lines to stderr
+ *   BUDDY_MALLOC_STATS_FILE=PATH  the same, appended to PATH instead (each
+ *                         process's report whole, for programs that close
+ *                         stderr or that run others)
  *   BUDDY_MALLOC_CHECK=1  no thread caches: every pointer is checked by the
  *                         heap (double, interior and foreign frees named);
  *                         =2 also verifies every invariant of the heap

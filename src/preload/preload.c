@@ -35,6 +35,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -50,6 +51,7 @@
 #include "buddy/slab.h"
 #include "common/compiler.h"
 #include "common/fmt.h"
+#include "kmalloc/kmalloc_internal.h"
 
 #define TLS_IE __attribute__((tls_model("initial-exec")))
 #define MAL_ALIGN 16u              /* every small object's alignment (max_align_t) */
@@ -61,6 +63,7 @@
 #define MAL_TOP_LEN ((size_t)1 << 16)
 #define MAL_ADDR_BITS 48u
 #define MAL_STATS_BUF 16384u
+#define MAL_RECIP_SHIFT 44u        /* object index by multiplication, as the slab caches */
 
 /* One bin: objects of a class, linked through their first word (masked). */
 struct bmal_bin {
@@ -80,13 +83,26 @@ static struct bkm_heap *heap;
 static int ready;                 /* published with release once the globals below are set */
 static int init_done;             /* key and fork handlers registered */
 
+/*
+ * A size class as free sees it: the object size, its slab cache's geometry
+ * (to tell an object's start from any other address) and the bin limits.
+ */
+struct bmal_class {
+	uint32_t bytes;           /* object (usable) size */
+	uint32_t stride;          /* from one object to the next */
+	uint32_t first;           /* offset of object 0 in a slab */
+	uint8_t high;             /* a bin holds at most this many */
+	uint8_t batch;            /* refilled and flushed this many at a time */
+	uint64_t recip;           /* ceil(2^44 / stride) */
+	uintptr_t slab_mask;      /* slab bytes - 1 */
+	uintptr_t small_mask;     /* the cache's small first slabs: their bytes - 1 */
+};
+
 /* Set once before `ready`, then only read. */
 static unsigned nr_classes;
 static unsigned page_shift;
 static size_t max_small;          /* the largest cached size (0: caches off) */
-static uint32_t class_bytes[BKM_CLASSES_MAX];
-static uint8_t class_high[BKM_CLASSES_MAX];
-static uint8_t class_batch[BKM_CLASSES_MAX];
+static struct bmal_class classes[BKM_CLASSES_MAX];
 static uint8_t size_class[MAL_MAX_SMALL / MAL_ALIGN + 1]; /* (n + 15) / 16 -> class */
 static uintptr_t link_key;        /* masks the bins' links */
 static uintptr_t free_key;        /* second word of a cached object */
@@ -147,15 +163,22 @@ static COLD void mal_error(void *arg, int kind, const char *op, const void *ptr,
 	abort();
 }
 
+/* BUDDY_MALLOC_CHECK=2: the first problem bkm_check finds becomes the line. */
+static char check_first[256];
+
 static void check_report(void *arg, const char *msg)
 {
-	char line[320];
-	size_t n = buddy_fmt(line, sizeof(line), "buddymalloc: heap check: %s", msg);
-	(void)arg;
-	if (n >= sizeof(line) - 1)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	write_all(2, line, n);
+	size_t *count = arg;
+	if ((*count)++ == 0)
+		buddy_fmt(check_first, sizeof(check_first), "%s", msg);
+}
+
+static COLD void check_failed(size_t count)
+{
+	char msg[320];
+	buddy_fmt(msg, sizeof(msg), "buddymalloc: check(): heap corrupted: %s (%zu problems)",
+		  check_first, count);
+	mal_error(NULL, BUDDY_ERR_CORRUPT, "check", NULL, msg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -171,9 +194,12 @@ static void heap_lock_take(void)
 
 static void heap_lock_drop(void)
 {
-	if (unlikely(opt_check >= 2) && heap && bkm_check(heap, check_report, NULL))
-		mal_error(NULL, BUDDY_ERR_CORRUPT, "check", NULL,
-			  "buddymalloc: the heap check failed (lines above)");
+	if (unlikely(opt_check >= 2) && heap) {
+		size_t count = 0;
+		bkm_check(heap, check_report, &count);
+		if (count)
+			check_failed(count);
+	}
 	if (unlikely(fork_holder))
 		return;
 	pthread_mutex_unlock(&heap_lock);
@@ -215,6 +241,27 @@ static HOT_INLINE unsigned map_get(const void *p)
 	return __atomic_load_n(&leaf[(a & 0xffffffffu) >> page_shift], __ATOMIC_RELAXED);
 }
 
+/*
+ * The class of p if it is the start of an object of a cached class, by
+ * the owner map and that class's slab geometry; -1 for anything else
+ * (which the heap's checked path then names).
+ */
+static HOT_INLINE int small_class(const void *p)
+{
+	unsigned code = map_get(p);
+	unsigned c = (code & ~KM_PG_SMALL) - 1u;
+	if (unlikely(c >= nr_classes))
+		return -1;
+	const struct bmal_class *k = &classes[c];
+	uintptr_t mask = (code & KM_PG_SMALL) ? k->small_mask : k->slab_mask;
+	uintptr_t off = ((uintptr_t)p & mask) - k->first;
+	if (unlikely(off > mask + 1 - k->first - k->stride))
+		return -1;
+	if (unlikely(((off * k->recip) >> MAL_RECIP_SHIFT) * k->stride != off))
+		return -1;
+	return (int)c;
+}
+
 /* Under heap_lock. A leaf that cannot be made leaves the byte 0 (safe). */
 static void map_set(const void *p, unsigned code)
 {
@@ -237,18 +284,34 @@ static void map_set(const void *p, unsigned code)
 	__atomic_store_n(&leaf[(a & 0xffffffffu) >> page_shift], (uint8_t)code, __ATOMIC_RELAXED);
 }
 
+/*
+ * Under heap_lock: the heap's own page map byte for block p (1 + class,
+ * plus KM_PG_SMALL on a small first slab), or 0 when p is no cached
+ * class's object.
+ */
+static unsigned page_code(const void *p)
+{
+	struct bkm_arena *ar = bkm_arena_of(heap, (uintptr_t)p);
+	if (!ar)
+		return 0;
+	unsigned code = ar->map[bkm_page_index(heap, ar, (uintptr_t)p)];
+	unsigned c = (code & ~KM_PG_SMALL) - 1u;
+	return code != KM_PG_FREE && c < nr_classes && classes[c].bytes <= max_small ? code : 0;
+}
+
 /* Under heap_lock: record a block the heap handed out on a locked path. */
+static void *note_kept(void *p)
+{
+	if (p && max_small)
+		map_set(p, page_code(p));
+	return p;
+}
+
+/* The same for a new block, whose second word may still hold a key: cleared. */
 static void *note(void *p)
 {
-	if (p && max_small) {
-		struct bkm_block_info bi;
-		bkm_block_info(heap, p, &bi);
-		unsigned code = 0;
-		if (bi.kind == BKM_BLOCK_SMALL && bi.size <= max_small &&
-		    class_bytes[size_class[(bi.size + MAL_ALIGN - 1) / MAL_ALIGN]] == bi.size)
-			code = 1u + size_class[(bi.size + MAL_ALIGN - 1) / MAL_ALIGN];
-		map_set(p, code);
-	}
+	if (note_kept(p) && max_small)
+		((void **)p)[1] = NULL;
 	return p;
 }
 
@@ -286,14 +349,20 @@ static void classes_setup(int caches)
 		page_shift++;
 	for (unsigned i = 0; i < nr_classes; i++) {
 		const struct bslab_cache *c = bkm_cache(heap, i);
+		struct bmal_class *k = &classes[i];
 		size_t high = MAL_CACHE_BUDGET / c->size;
 		if (high < MAL_HIGH_MIN)
 			high = MAL_HIGH_MIN;
 		if (high > MAL_HIGH_MAX)
 			high = MAL_HIGH_MAX;
-		class_bytes[i] = (uint32_t)c->size;
-		class_high[i] = (uint8_t)high;
-		class_batch[i] = (uint8_t)(high / 2);
+		k->bytes = (uint32_t)c->size;
+		k->stride = c->stride;
+		k->first = c->first;
+		k->recip = (((uint64_t)1 << MAL_RECIP_SHIFT) + c->stride - 1) / c->stride;
+		k->slab_mask = c->slab_bytes - 1;
+		k->small_mask = c->small_bytes - 1;
+		k->high = (uint8_t)high;
+		k->batch = (uint8_t)(high / 2);
 	}
 	size_t top = st.max_class_bytes < MAL_MAX_SMALL ? st.max_class_bytes : MAL_MAX_SMALL;
 	for (size_t b = 0; caches && b <= top / MAL_ALIGN; b++) {
@@ -303,7 +372,7 @@ static void classes_setup(int caches)
 		if (bkm_class_size(heap, lo) != cs || cs % MAL_ALIGN)
 			caches = 0;
 		for (unsigned i = 0; caches && i < nr_classes; i++)
-			if (class_bytes[i] == cs) {
+			if (classes[i].bytes == cs) {
 				size_class[b] = (uint8_t)i;
 				break;
 			}
@@ -321,6 +390,8 @@ static void heap_setup(void)
 		return;
 	opt_check = env_int("BUDDY_MALLOC_CHECK", 0);
 	opt_stats = env_int("BUDDY_MALLOC_STATS", 0);
+	if (getenv("BUDDY_MALLOC_STATS_FILE"))
+		opt_stats = 1;
 	int caches = !opt_check && env_int("BUDDY_MALLOC_TCACHE", 1) != 0;
 	uint64_t seed = (uint64_t)(uintptr_t)heap ^ (uint64_t)(uintptr_t)&seed;
 	if (getentropy(&seed, sizeof(seed)) != 0)
@@ -394,9 +465,23 @@ static COLD struct bmal_tcache *tc_make(void)
 	return tc;
 }
 
-static HOT_INLINE void *bin_pop(struct bmal_bin *b)
+static COLD void link_damaged(const void *o)
+{
+	char msg[160];
+	buddy_fmt(msg, sizeof(msg), "buddymalloc: malloc(): corrupted thread cache link to %p", o);
+	mal_error(NULL, BUDDY_ERR_CORRUPT, "malloc", o, msg);
+}
+
+/*
+ * The first object of a non-empty bin of class c. Its link was written
+ * into a free object, where a write after free can reach it: the object
+ * must be the start of an object of class c (M2), else it is reported.
+ */
+static HOT_INLINE void *bin_pop(struct bmal_bin *b, unsigned c)
 {
 	void **o = (void **)(b->head ^ link_key);
+	if (unlikely(small_class(o) != (int)c))
+		link_damaged(o);
 	b->head = (uintptr_t)o[0];
 	b->count--;
 	o[1] = NULL;
@@ -412,14 +497,34 @@ static HOT_INLINE void bin_push(struct bmal_bin *b, void *p)
 	b->count++;
 }
 
+/*
+ * The second word of a small object: free_key while it is in a bin,
+ * heap_key() once a bin gave it back to the heap (the slab's free pointer
+ * is the first word), cleared whenever the heap hands it out again. A free
+ * that finds either is looked at more closely.
+ */
+static HOT_INLINE uintptr_t heap_key(void)
+{
+	return free_key ^ 2u;
+}
+
+enum { KEY_NONE, KEY_CACHED, KEY_FREED };
+
+static HOT_INLINE int key_of(const void *p)
+{
+	uintptr_t w = (uintptr_t)((void *const *)p)[1];
+	if (likely(((w ^ free_key) | 2u) != 2u))
+		return KEY_NONE;
+	return w == free_key ? KEY_CACHED : KEY_FREED;
+}
+
 /* Under heap_lock: give n objects starting at masked link `head` back to the heap. */
 static void give_back(uintptr_t head, uint32_t n)
 {
 	while (n--) {
 		void **o = (void **)(head ^ link_key);
 		head = (uintptr_t)o[0];
-		o[0] = NULL;
-		o[1] = NULL;
+		o[1] = (void *)heap_key();
 		bkm_free(heap, o);
 	}
 }
@@ -428,11 +533,11 @@ static NOINLINE void *refill(struct bmal_tcache *tc, unsigned c)
 {
 	struct bmal_bin *b = &tc->bins[c];
 	heap_lock_take();
-	for (unsigned i = 0; i < class_batch[c]; i++) {
-		void *o = bkm_malloc(heap, class_bytes[c]);
+	for (unsigned i = 0; i < classes[c].batch; i++) {
+		void *o = bkm_malloc(heap, classes[c].bytes);
 		if (!o)
 			break;
-		map_set(o, 1u + c);
+		map_set(o, page_code(o));
 		bin_push(b, o);
 	}
 	nr_refills++;
@@ -441,13 +546,13 @@ static NOINLINE void *refill(struct bmal_tcache *tc, unsigned c)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return bin_pop(b);
+	return bin_pop(b, c);
 }
 
 /* The bin is full: its `batch` coldest objects (at the tail) go back. */
 static NOINLINE void flush(struct bmal_bin *b, unsigned c)
 {
-	uint32_t keep = b->count - class_batch[c];
+	uint32_t keep = b->count - classes[c].batch;
 	uintptr_t *link = &b->head;
 	for (uint32_t i = 0; i < keep; i++)
 		link = (uintptr_t *)((*link ^ link_key));
@@ -526,7 +631,7 @@ static HOT_INLINE void *mal_malloc(size_t n)
 		unsigned c = size_class[(n + MAL_ALIGN - 1) / MAL_ALIGN];
 		struct bmal_bin *b = &tc->bins[c];
 		if (likely(b->count))
-			return bin_pop(b);
+			return bin_pop(b, c);
 		return refill(tc, c);
 	}
 	return malloc_slow(n);
@@ -541,13 +646,11 @@ static NOINLINE void free_slow(void *p)
 	heap_lock_drop();
 }
 
-/* Push p (of class code - 1) on this thread's bin, after the double-free test. */
-static HOT_INLINE void free_cached(struct bmal_tcache *tc, void *p, unsigned c, const char *op)
+/* Push p, an object of class c whose key is KEY_NONE, on this thread's bin. */
+static HOT_INLINE void free_cached(struct bmal_tcache *tc, void *p, unsigned c)
 {
 	struct bmal_bin *b = &tc->bins[c];
-	if (unlikely(((void **)p)[1] == (void *)free_key))
-		double_free_scan(b, p, op);
-	if (unlikely(b->count >= class_high[c]))
+	if (unlikely(b->count >= classes[c].high))
 		flush(b, c);
 	bin_push(b, p);
 }
@@ -558,10 +661,15 @@ static HOT_INLINE void mal_free(void *p)
 	if (unlikely(!tc) && p && tc_state == TC_NONE)
 		tc = tc_make();
 	if (likely(tc != NULL)) {
-		unsigned code = map_get(p);
-		if (likely(code != 0 && !((uintptr_t)p & (MAL_ALIGN - 1)))) {
-			free_cached(tc, p, code - 1, "free");
-			return;
+		int c = small_class(p);
+		if (likely(c >= 0)) {
+			int key = key_of(p);
+			if (likely(key == KEY_NONE)) {
+				free_cached(tc, p, (unsigned)c);
+				return;
+			}
+			if (key == KEY_CACHED)
+				double_free_scan(&tc->bins[c], p, "free");
 		}
 	}
 	free_slow(p);
@@ -597,27 +705,27 @@ static void *mal_realloc(void *p, size_t n)
 		return NULL;
 	}
 	struct bmal_tcache *tc = tc_self;
-	unsigned code = tc ? map_get(p) : 0;
-	if (code && !((uintptr_t)p & (MAL_ALIGN - 1))) {
-		unsigned c = code - 1;
-		size_t have = class_bytes[c];
-		if (unlikely(((void **)p)[1] == (void *)free_key))
-			double_free_scan(&tc->bins[c], p, "realloc");
-		if (n <= max_small && size_class[(n + MAL_ALIGN - 1) / MAL_ALIGN] == c)
+	int c = tc ? small_class(p) : -1;
+	int key = c >= 0 ? key_of(p) : KEY_FREED;
+	if (key == KEY_CACHED)
+		double_free_scan(&tc->bins[c], p, "realloc");
+	if (key == KEY_NONE) {
+		size_t have = classes[c].bytes;
+		if (n <= max_small && size_class[(n + MAL_ALIGN - 1) / MAL_ALIGN] == (unsigned)c)
 			return p;
 		void *q = mal_malloc(n);
 		if (!q)
 			return NULL;
 		memcpy(q, p, n < have ? n : have);
-		free_cached(tc, p, c, "realloc");
+		free_cached(tc, p, (unsigned)c);
 		return q;
 	}
 	if (!mal_init())
 		return NULL;
 	heap_lock_take();
-	void *q = bkm_realloc(heap, p, n);
-	if (q)
-		note(q);
+	/* A block moved to a small object may keep a stale key past n: harmless,
+	 * such a key only sends its free to the checked path. */
+	void *q = note_kept(bkm_realloc(heap, p, n));
 	heap_lock_drop();
 	return q;
 }
@@ -683,9 +791,9 @@ static size_t mal_usable_size(const void *p)
 {
 	if (!p)
 		return 0;
-	unsigned code = tc_self ? map_get(p) : 0;
-	if (code && !((uintptr_t)p & (MAL_ALIGN - 1)))
-		return class_bytes[code - 1];
+	int c = tc_self ? small_class(p) : -1;
+	if (c >= 0 && key_of(p) == KEY_NONE)
+		return classes[c].bytes;
 	if (!mal_init())
 		return 0;
 	heap_lock_take();
@@ -808,10 +916,18 @@ void bmalloc_print_stats(int fd)
 	heap_lock_drop();
 }
 
+/* At exit: BUDDY_MALLOC_STATS_FILE (appended to; O_APPEND keeps processes' reports whole), else stderr. */
 __attribute__((destructor)) static void mal_exit_report(void)
 {
-	if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE) && opt_stats)
-		bmalloc_print_stats(2);
+	if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE) || !opt_stats)
+		return;
+	const char *path = getenv("BUDDY_MALLOC_STATS_FILE");
+	int fd = path && *path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : 2;
+	if (fd < 0)
+		return;
+	bmalloc_print_stats(fd);
+	if (fd != 2)
+		close(fd);
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_preload_api.c - the process malloc's C API through its bmalloc_
+ * names: alignment of every size, malloc(0), calloc zeroing and overflow,
+ * realloc growth and shrinking in and across classes, runs and huge
+ * blocks, reallocarray, the aligned family's arguments and results,
+ * usable sizes, the thread cache's refill and flush counted, statistics
+ * and the exit report's lines.
+ */
+#include "preload_test.h"
+
+#include <sys/mman.h>
+
+static void test_sizes_aligned_and_usable(void **state)
+{
+	(void)state;
+	static void *p[5000];
+	size_t n = 0;
+	for (size_t size = 0; size <= 70000; size += size < 5000 ? 1 : 997) {
+		void *q = bmalloc_malloc(size);
+		assert_non_null(q);
+		assert_int_equal((uintptr_t)q % 16, 0);
+		assert_true(bmalloc_usable_size(q) >= size);
+		stamp_fill(q, size, (uint32_t)size);
+		p[n++] = q;
+	}
+	n = 0;
+	for (size_t size = 0; size <= 70000; size += size < 5000 ? 1 : 997) {
+		assert_true(stamp_ok(p[n], size, (uint32_t)size));
+		bmalloc_free(p[n++]);
+	}
+	bmalloc_free(NULL);
+	assert_int_equal(bmalloc_usable_size(NULL), 0);
+}
+
+static void test_malloc_zero_unique(void **state)
+{
+	(void)state;
+	void *a = bmalloc_malloc(0), *b = bmalloc_malloc(0);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_ptr_not_equal(a, b);
+	bmalloc_free(a);
+	bmalloc_free(b);
+}
+
+static void test_calloc_zeroes(void **state)
+{
+	(void)state;
+	for (size_t n = 1; n < 200000; n = n * 3 + 1) {
+		unsigned char *p = bmalloc_malloc(n);
+		assert_non_null(p);
+		memset(p, 0xa5, n);
+		bmalloc_free(p);
+		p = bmalloc_calloc(n, 1);
+		assert_non_null(p);
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(p[i], 0);
+		bmalloc_free(p);
+	}
+	errno = 0;
+	assert_null(bmalloc_calloc(SIZE_MAX / 2, 3));
+	assert_int_equal(errno, ENOMEM);
+	void *z = bmalloc_calloc(0, 5);
+	assert_non_null(z);
+	bmalloc_free(z);
+}
+
+static void test_realloc_moves(void **state)
+{
+	(void)state;
+	assert_null(bmalloc_realloc(bmalloc_malloc(10), 0));
+	char *p = bmalloc_realloc(NULL, 20);
+	assert_non_null(p);
+	stamp_fill(p, 20, 1);
+	/* Within the class: the same block. */
+	size_t have = bmalloc_usable_size(p);
+	assert_ptr_equal(bmalloc_realloc(p, have), p);
+	/* Growing through classes, runs and a huge block, and shrinking back. */
+	size_t n = 20;
+	for (size_t next = 33; next < ((size_t)3 << 20); next = next * 2 + 7) {
+		p = bmalloc_realloc(p, next);
+		assert_non_null(p);
+		assert_true(stamp_ok(p, n, 1));
+		stamp_fill(p, next, 1);
+		n = next;
+	}
+	for (size_t next = n / 3; next > 8; next /= 3) {
+		p = bmalloc_realloc(p, next);
+		assert_non_null(p);
+		assert_true(stamp_ok(p, next, 1));
+		n = next;
+	}
+	bmalloc_free(p);
+	/* A run shrunk to a small class becomes a cached object. */
+	p = bmalloc_malloc(20000);
+	stamp_fill(p, 100, 9);
+	p = bmalloc_realloc(p, 100);
+	assert_true(stamp_ok(p, 100, 9));
+	assert_int_equal(bmalloc_usable_size(p) % 16, 0);
+	bmalloc_free(p);
+	errno = 0;
+	void *q = bmalloc_malloc(8);
+	assert_null(bmalloc_realloc(q, SIZE_MAX - 4096));
+	assert_int_equal(errno, ENOMEM);
+	bmalloc_free(q);
+}
+
+static void test_reallocarray(void **state)
+{
+	(void)state;
+	int *a = bmalloc_reallocarray(NULL, 10, sizeof(int));
+	assert_non_null(a);
+	for (int i = 0; i < 10; i++)
+		a[i] = i;
+	a = bmalloc_reallocarray(a, 1000, sizeof(int));
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(a[i], i);
+	errno = 0;
+	assert_null(bmalloc_reallocarray(a, SIZE_MAX / 2, 4));
+	assert_int_equal(errno, ENOMEM);
+	bmalloc_free(a);
+}
+
+static void test_aligned(void **state)
+{
+	(void)state;
+	long pg = sysconf(_SC_PAGESIZE);
+	for (size_t align = 1; align <= ((size_t)2 << 20); align <<= 1) {
+		for (size_t size = 1; size < 100000; size = size * 7 + 3) {
+			void *p = bmalloc_aligned_alloc(align, size);
+			assert_non_null(p);
+			assert_int_equal((uintptr_t)p % align, 0);
+			memset(p, 1, size);
+			bmalloc_free(p);
+			void *q = NULL;
+			if (align >= sizeof(void *)) {
+				assert_int_equal(bmalloc_posix_memalign(&q, align, size), 0);
+				assert_int_equal((uintptr_t)q % align, 0);
+				bmalloc_free(q);
+			}
+			q = bmalloc_memalign(align, size);
+			assert_int_equal((uintptr_t)q % align, 0);
+			assert_true(bmalloc_usable_size(q) >= size);
+			bmalloc_free(q);
+		}
+	}
+	errno = 0;
+	assert_null(bmalloc_aligned_alloc(24, 10));
+	assert_int_equal(errno, EINVAL);
+	assert_null(bmalloc_aligned_alloc(0, 10));
+	void *q = (void *)1;
+	assert_int_equal(bmalloc_posix_memalign(&q, 24, 10), EINVAL);
+	assert_int_equal(bmalloc_posix_memalign(&q, 4, 10), EINVAL);
+	assert_int_equal(bmalloc_posix_memalign(&q, 64, SIZE_MAX - 100), ENOMEM);
+	assert_ptr_equal(q, (void *)1);
+	/* memalign rounds an alignment that is no power of two up to one (glibc). */
+	q = bmalloc_memalign(48, 10);
+	assert_int_equal((uintptr_t)q % 64, 0);
+	bmalloc_free(q);
+	errno = 0;
+	assert_null(bmalloc_memalign(SIZE_MAX - 1, 10));
+	assert_int_equal(errno, EINVAL);
+	q = bmalloc_valloc(100);
+	assert_int_equal((uintptr_t)q % (uintptr_t)pg, 0);
+	bmalloc_free(q);
+	q = bmalloc_pvalloc(100);
+	assert_int_equal((uintptr_t)q % (uintptr_t)pg, 0);
+	assert_true(bmalloc_usable_size(q) >= (size_t)pg);
+	bmalloc_free(q);
+	errno = 0;
+	assert_null(bmalloc_pvalloc(SIZE_MAX - 10));
+	assert_int_equal(errno, ENOMEM);
+}
+
+static void test_cache_refill_and_flush(void **state)
+{
+	(void)state;
+	const char *tc = getenv("BUDDY_MALLOC_TCACHE"), *ck = getenv("BUDDY_MALLOC_CHECK");
+	if ((tc && !strcmp(tc, "0")) || (ck && strcmp(ck, "0"))) {
+		print_message("skipped: the thread caches are off in this run\n");
+		skip();
+	}
+	struct bmalloc_stats a, b;
+	bmalloc_thread_flush();
+	bmalloc_get_stats(&a);
+	void *p[300];
+	for (int i = 0; i < 300; i++)
+		p[i] = bmalloc_malloc(48);
+	bmalloc_get_stats(&b);
+	assert_true(b.refills > a.refills);
+	/* A cached malloc takes nothing from the heap: the heap's count moves in batches. */
+	assert_true(b.heap.allocs - a.heap.allocs >= 300);
+	assert_true(b.heap.allocs - a.heap.allocs < 300 + 64);
+	for (int i = 0; i < 300; i++)
+		bmalloc_free(p[i]);
+	bmalloc_get_stats(&b);
+	assert_true(b.flushes > a.flushes);
+	bmalloc_thread_flush();
+	bmalloc_get_stats(&b);
+	assert_int_equal(b.heap.live_allocs, a.heap.live_allocs);
+	assert_true(b.nr_threads >= 1);
+}
+
+/* Release: a large free range goes back to the system without further calls. */
+static void test_memory_returns(void **state)
+{
+	(void)state;
+	struct bmalloc_stats a, b;
+	enum { N = 4000 };
+	static void *p[N];
+	bmalloc_get_stats(&a);
+	for (int i = 0; i < N; i++) {
+		p[i] = bmalloc_malloc(i % 2 ? 3000 : 20000);
+		memset(p[i], 7, i % 2 ? 3000 : 20000);
+	}
+	for (int i = 0; i < N; i++)
+		bmalloc_free(p[i]);
+	bmalloc_thread_flush();
+	bmalloc_get_stats(&b);
+	assert_true(b.heap.peak_footprint_bytes > (size_t)40 << 20);
+	assert_true(b.heap.footprint_bytes < (size_t)16 << 20);
+	assert_true(b.heap.released_bytes + b.heap.unmaps > a.heap.released_bytes + a.heap.unmaps);
+}
+
+static void print_report(void *arg)
+{
+	(void)arg;
+	void *p = bmalloc_malloc(100);
+	bmalloc_print_stats(2);
+	bmalloc_free(p);
+}
+
+static void test_print_stats(void **state)
+{
+	(void)state;
+	struct child_end e;
+	run_child(print_report, NULL, &e);
+	assert_true(WIFEXITED(e.status));
+	assert_non_null(strstr(e.err, "buddymalloc: allocs "));
+	assert_non_null(strstr(e.err, "Node 0, zone"));
+	assert_non_null(strstr(e.err, "slabinfo - version: 2.1"));
+	assert_non_null(strstr(e.err, "kmalloc-96"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes_aligned_and_usable),
+		cmocka_unit_test(test_malloc_zero_unique),
+		cmocka_unit_test(test_calloc_zeroes),
+		cmocka_unit_test(test_realloc_moves),
+		cmocka_unit_test(test_reallocarray),
+		cmocka_unit_test(test_aligned),
+		cmocka_unit_test(test_cache_refill_and_flush),
+		cmocka_unit_test(test_memory_returns),
+		cmocka_unit_test(test_print_stats),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_preload_errors.c - misuse and damage end the program as glibc's
+ * malloc does: one line on stderr naming the call, the problem and the
+ * pointer ("buddymalloc: free(): double free at 0x..."), then SIGABRT.
+ * Each case runs in a child: a double free while the object is in the
+ * thread's cache and after the cache gave it back, of a run and of a huge
+ * block; a pointer never handed out; interior pointers; realloc and
+ * malloc_usable_size of a freed block; a damaged free pointer in a slab.
+ * ctest runs this program as it is and again with BUDDY_MALLOC_CHECK=1
+ * and =2 (no thread caches, every pointer checked by the heap): the
+ * expected lines are the same.
+ */
+#include "preload_test.h"
+
+struct bad {
+	const char *op;      /* the call named */
+	const char *problem; /* as buddy_error_name prints it */
+	void *ptr;           /* the pointer named */
+};
+
+static void expect_abort(void (*fn)(void *), struct bad *b)
+{
+	struct child_end e;
+	run_child(fn, b, &e);
+	char want[200];
+	/* The pointer is known once the child made it: children repeat the same steps. */
+	fn(NULL);
+	snprintf(want, sizeof(want), "buddymalloc: %s(): %s at %p\n", b->op, b->problem, b->ptr);
+	if (!WIFSIGNALED(e.status) || WTERMSIG(e.status) != SIGABRT || strcmp(e.err, want) != 0)
+		fail_msg("child status %d, stderr \"%s\"; wanted SIGABRT and \"%s\"", e.status,
+			 e.err, want);
+}
+
+/*
+ * Each case is called twice: in the child with b (it misbehaves and must
+ * die), then in the parent with NULL (it only computes the same pointer,
+ * into the static below, without the misuse).
+ */
+static struct bad *cur;
+
+static void *fresh(size_t n)
+{
+	void *p = bmalloc_malloc(n);
+	assert_non_null(p);
+	return p;
+}
+
+static void double_free_cached(void *arg)
+{
+	char *p = fresh(64);
+	cur->ptr = p;
+	bmalloc_free(p);
+	if (arg)
+		bmalloc_free(p);
+	else
+		bmalloc_thread_flush();
+}
+
+static void double_free_flushed(void *arg)
+{
+	char *p = fresh(80);
+	cur->ptr = p;
+	bmalloc_free(p);
+	bmalloc_thread_flush();
+	if (arg)
+		bmalloc_free(p);
+}
+
+static void double_free_run(void *arg)
+{
+	char *p = fresh(30000);
+	cur->ptr = p;
+	bmalloc_free(p);
+	if (arg)
+		bmalloc_free(p);
+}
+
+static void double_free_huge(void *arg)
+{
+	char *p = fresh((size_t)3 << 20);
+	cur->ptr = p;
+	char *guard = fresh((size_t)3 << 20); /* keeps the address from being reused at once */
+	bmalloc_free(p);
+	if (arg)
+		bmalloc_free(p);
+	bmalloc_free(guard);
+}
+
+static void foreign_pointer(void *arg)
+{
+	static long not_ours[8];
+	cur->ptr = &not_ours[2];
+	if (arg)
+		bmalloc_free(cur->ptr);
+}
+
+static void interior_small(void *arg)
+{
+	char *p = fresh(64);
+	cur->ptr = p + 16;
+	if (arg)
+		bmalloc_free(p + 16);
+	bmalloc_free(p);
+}
+
+static void interior_misaligned(void *arg)
+{
+	char *p = fresh(200);
+	cur->ptr = p + 3;
+	if (arg)
+		bmalloc_free(p + 3);
+	bmalloc_free(p);
+}
+
+static void interior_run(void *arg)
+{
+	char *p = fresh(50000);
+	cur->ptr = p + 4096;
+	if (arg)
+		bmalloc_free(p + 4096);
+	bmalloc_free(p);
+}
+
+static void realloc_freed(void *arg)
+{
+	char *p = fresh(100);
+	cur->ptr = p;
+	bmalloc_free(p);
+	if (arg)
+		bmalloc_realloc(p, 300);
+	else
+		bmalloc_thread_flush();
+}
+
+static void usable_size_freed(void *arg)
+{
+	char *p = fresh(5000);
+	cur->ptr = p;
+	bmalloc_free(p);
+	if (arg)
+		(void)bmalloc_usable_size(p);
+}
+
+#define CASE(fn, op_, problem_)                                                        \
+	static void test_##fn(void **state)                                            \
+	{                                                                              \
+		(void)state;                                                           \
+		struct bad b = { op_, problem_, NULL };                                \
+		cur = &b;                                                              \
+		expect_abort(fn, &b);                                                  \
+	}
+
+CASE(double_free_cached, "free", "double free")
+CASE(double_free_flushed, "free", "double free")
+CASE(double_free_run, "free", "double free")
+CASE(interior_small, "free", "interior pointer")
+CASE(interior_misaligned, "free", "interior pointer")
+CASE(interior_run, "free", "interior pointer")
+CASE(foreign_pointer, "free", "invalid pointer")
+CASE(realloc_freed, "realloc", "double free")
+CASE(usable_size_freed, "malloc_usable_size", "double free")
+
+/* A huge block's mapping is gone once freed: its pointer is no longer the heap's. */
+static void test_double_free_huge(void **state)
+{
+	(void)state;
+	struct bad b = { "free", "invalid pointer", NULL };
+	cur = &b;
+	expect_abort(double_free_huge, &b);
+}
+
+/* A free slab object's free pointer overwritten: the heap says so before handing anything out. */
+static void damage_free_pointer(void *arg)
+{
+	(void)arg;
+	enum { N = 200 };
+	void *p[N];
+	for (int i = 0; i < N; i++)
+		p[i] = fresh(1280);
+	for (int i = 0; i < N; i += 2)
+		bmalloc_free(p[i]);
+	bmalloc_thread_flush();
+	for (int i = 0; i < N; i += 2)
+		memset(p[i], 0x41, 8); /* use after free: the slab's free pointer */
+	for (int i = 0; i < N; i++)
+		p[i] = fresh(1280);
+}
+
+/* The same damage while the objects are in the thread's cache: its links are checked. */
+static void damage_cache_link(void *arg)
+{
+	(void)arg;
+	enum { N = 12 };
+	void *p[N];
+	for (int i = 0; i < N; i++)
+		p[i] = fresh(1280);
+	for (int i = 0; i < N; i++)
+		bmalloc_free(p[i]);
+	for (int i = 0; i < N; i++)
+		memset(p[i], 0x41, 8);
+	for (int i = 0; i < N; i++)
+		p[i] = fresh(1280);
+}
+
+static void expect_damage(void (*fn)(void *))
+{
+	struct child_end e;
+	run_child(fn, NULL, &e);
+	if (!WIFSIGNALED(e.status) || WTERMSIG(e.status) != SIGABRT ||
+	    strncmp(e.err, "buddymalloc: ", 13) != 0 || !strstr(e.err, "corrupt") ||
+	    strchr(e.err, '\n') != e.err + strlen(e.err) - 1)
+		fail_msg("child status %d, stderr \"%s\"", e.status, e.err);
+}
+
+static void test_damage_reported(void **state)
+{
+	(void)state;
+	expect_damage(damage_free_pointer);
+	expect_damage(damage_cache_link);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_double_free_cached),
+		cmocka_unit_test(test_double_free_flushed),
+		cmocka_unit_test(test_double_free_run),
+		cmocka_unit_test(test_double_free_huge),
+		cmocka_unit_test(test_interior_small),
+		cmocka_unit_test(test_interior_misaligned),
+		cmocka_unit_test(test_interior_run),
+		cmocka_unit_test(test_foreign_pointer),
+		cmocka_unit_test(test_realloc_freed),
+		cmocka_unit_test(test_usable_size_freed),
+		cmocka_unit_test(test_damage_reported),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
