@@ -2,7 +2,7 @@
 # Runs at install time (the top CMakeLists.txt sets its inputs in an
 # install(CODE)), so it sees the prefix really installed to, whether from
 # CMAKE_INSTALL_PREFIX, `cmake --install --prefix` or `make install PREFIX=`.
-# It writes lib/pkgconfig/buddy.pc and makes the shared library findable when
+# It writes lib/pkgconfig/buddy.pc (and buddymalloc.pc) and makes the shared library findable when
 # a program built against it runs:
 # - a libdir the dynamic loader searches through ld.so.conf (/usr/local/lib
 #   on Debian) needs its cache refreshed: ldconfig runs when installing as
@@ -10,7 +10,7 @@
 # - a libdir neither the linker nor the loader knows (a private prefix such as
 #   ~/.local): buddy.pc adds -Wl,-rpath, so programs built with
 #   `pkg-config --libs buddy` run without LD_LIBRARY_PATH.
-# Inputs: BUDDY_PC_IN, BUDDY_LIBDIR, BUDDY_INCLUDEDIR, BUDDY_SYSTEM_LIBDIRS,
+# Inputs: BUDDY_PC_IN, BUDDY_MALLOC_PC_IN (may be empty), BUDDY_LIBDIR, BUDDY_INCLUDEDIR, BUDDY_SYSTEM_LIBDIRS,
 # PROJECT_DESCRIPTION, PROJECT_VERSION.
 # BUDDY_PC_<DIR> is the line in buddy.pc, BUDDY_FULL_<DIR> the path.
 foreach(d LIBDIR INCLUDEDIR)
@@ -56,10 +56,14 @@ foreach(d ${BUDDY_SYSTEM_LIBDIRS} ${loader_dirs})
   endif()
 endforeach()
 
-set(pc "$ENV{DESTDIR}${BUDDY_FULL_LIBDIR}/pkgconfig/buddy.pc")
-message(STATUS "Installing: ${pc}")
-configure_file("${BUDDY_PC_IN}" "${pc}" @ONLY)
-list(APPEND CMAKE_INSTALL_MANIFEST_FILES "${pc}")
+# buddy.pc, and buddymalloc.pc when libbuddymalloc is built (BUDDY_MALLOC_PC_IN).
+foreach(in ${BUDDY_PC_IN} ${BUDDY_MALLOC_PC_IN})
+  get_filename_component(name "${in}" NAME_WE)
+  set(pc "$ENV{DESTDIR}${BUDDY_FULL_LIBDIR}/pkgconfig/${name}.pc")
+  message(STATUS "Installing: ${pc}")
+  configure_file("${in}" "${pc}" @ONLY)
+  list(APPEND CMAKE_INSTALL_MANIFEST_FILES "${pc}")
+endforeach()
 
 if(in_loader_conf AND "$ENV{DESTDIR}" STREQUAL "" AND BUDDY_LDCONFIG)
   execute_process(COMMAND id -u OUTPUT_VARIABLE uid OUTPUT_STRIP_TRAILING_WHITESPACE)

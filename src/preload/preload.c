@@ -108,6 +108,7 @@ static uintptr_t link_key;        /* masks the bins' links */
 static uintptr_t free_key;        /* second word of a cached object */
 static int opt_check;             /* BUDDY_MALLOC_CHECK */
 static int opt_stats;             /* BUDDY_MALLOC_STATS */
+static int stats_fd = -1;         /* a copy of stderr made at the first call, for the report */
 static pthread_key_t tc_key;
 
 /* The owner map: leaves of one byte per zone page, made under heap_lock. */
@@ -392,6 +393,8 @@ static void heap_setup(void)
 	opt_stats = env_int("BUDDY_MALLOC_STATS", 0);
 	if (getenv("BUDDY_MALLOC_STATS_FILE"))
 		opt_stats = 1;
+	else if (opt_stats)
+		stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 10); /* programs may close stderr before exit */
 	int caches = !opt_check && env_int("BUDDY_MALLOC_TCACHE", 1) != 0;
 	uint64_t seed = (uint64_t)(uintptr_t)heap ^ (uint64_t)(uintptr_t)&seed;
 	if (getentropy(&seed, sizeof(seed)) != 0)
@@ -922,7 +925,8 @@ __attribute__((destructor)) static void mal_exit_report(void)
 	if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE) || !opt_stats)
 		return;
 	const char *path = getenv("BUDDY_MALLOC_STATS_FILE");
-	int fd = path && *path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : 2;
+	int fd = path && *path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)
+			       : stats_fd >= 0 ? stats_fd : 2;
 	if (fd < 0)
 		return;
 	bmalloc_print_stats(fd);

@@ -83,7 +83,28 @@ ldd "$work/cm/build/prog" | grep -q "libbuddy.so.0 => $libdir/" ||
 
 # The shared library exports the public API only.
 leaked=$(nm -D --defined-only "$libdir/libbuddy.so.0" | awk '{print $3}' |
-  grep -vE '^(buddy_|bheap_|bfit_|balloc_|bslab_|bkm_)' || true)
+  grep -vE '^(buddy_|bheap_|bfit_|balloc_|bslab_|bkm_|bmalloc_)' || true)
 [ -z "$leaked" ] || fail "libbuddy.so exports internal names: $leaked"
+
+# libbuddymalloc, where it is built: the README's LD_PRELOAD line and its pkg-config line.
+if [ -e "$build/src/libbuddymalloc.so" ]; then
+  for f in "$libdir/libbuddymalloc.so.0" "$libdir/libbuddymalloc.a" "$libdir/pkgconfig/buddymalloc.pc" \
+      "$prefix/include/buddy/malloc.h"; do
+    [ -e "$f" ] || fail "make install PREFIX=$prefix did not install $f"
+  done
+  preline=$(grep -E '^    LD_PRELOAD=/usr/local/lib/libbuddymalloc\.so ' "$readme" | head -n 1 | sed 's/^    //')
+  [ -n "$preline" ] || fail "no 'LD_PRELOAD=/usr/local/lib/libbuddymalloc.so ...' line in README.md"
+  (cd "$work" && eval "$(echo "$preline" | sed "s|/usr/local/lib|$libdir|") 2>stats" >/dev/null) ||
+    fail "'$preline' failed"
+  grep -q '^buddymalloc: allocs [1-9]' "$work/stats" || fail "'$preline' did not run on the library"
+  mline=$(grep -E '^    cc myprog\.c \$\(pkg-config ' "$readme" | head -n 1 | sed 's/^    //')
+  [ -n "$mline" ] || fail "no 'cc myprog.c \$(pkg-config ...' line in README.md"
+  mkdir -p "$work/m"
+  printf '#include <stdio.h>\n#include <stdlib.h>\n#include <malloc.h>\nint main(void) { char *p = malloc(100); printf("%%zu\\n", malloc_usable_size(p)); free(p); return 0; }\n' \
+    >"$work/m/myprog.c"
+  (cd "$work/m" && unset LD_LIBRARY_PATH && export PKG_CONFIG_PATH="$libdir/pkgconfig" &&
+    eval "$mline" && ./myprog >out) || fail "'$mline' failed to build or run"
+  [ "$(cat "$work/m/out")" = 112 ] || fail "a program linked with -lbuddymalloc does not use it"
+fi
 
 echo "install consumer: make install PREFIX/DESTDIR, the README's pkg-config line and CMakeLists.txt all build and run"
