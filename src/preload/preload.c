@@ -5,9 +5,9 @@
  * free find an object's size class without the lock, the thread-exit and
  * fork handlers, the environment options and the exit report.
  *
- * Compiled twice: into libbuddy with the bmalloc_ names only, and (with
- * BMALLOC_EXPORT, from preload_export.c) into libbuddymalloc, which also
- * defines malloc, free and the rest of the C API.
+ * Compiled twice: into libbuddy with the bmalloc_ names only, and with
+ * BMALLOC_EXPORT into libbuddymalloc, which also defines malloc, free and
+ * the rest of the C API.
  *
  * What it owns: the heap (all memory, through the heap's own mappings);
  * one struct bmal_tcache per thread, itself an object of the heap; the
@@ -69,7 +69,6 @@
 struct bmal_bin {
 	uintptr_t head;   /* first object ^ link_key; link_key when empty */
 	uint32_t count;
-	uint32_t unused;
 };
 
 struct bmal_tcache {
@@ -580,17 +579,23 @@ static COLD void double_free_scan(struct bmal_bin *b, const void *p, const char 
 	}
 }
 
+/* Under heap_lock: every bin of tc back to the heap. */
+static void drain(struct bmal_tcache *tc)
+{
+	for (unsigned i = 0; i < nr_classes; i++) {
+		give_back(tc->bins[i].head, tc->bins[i].count);
+		tc->bins[i].head = link_key;
+		tc->bins[i].count = 0;
+	}
+}
+
 static void thread_exit(void *arg)
 {
 	struct bmal_tcache *tc = arg;
 	tc_state = TC_GONE;
 	tc_self = NULL;
 	heap_lock_take();
-	for (unsigned i = 0; i < nr_classes; i++) {
-		give_back(tc->bins[i].head, tc->bins[i].count);
-		tc->bins[i].head = link_key;
-		tc->bins[i].count = 0;
-	}
+	drain(tc);
 	bkm_free(heap, tc);
 	nr_threads--;
 	nr_exits++;
@@ -603,11 +608,7 @@ void bmalloc_thread_flush(void)
 	if (!tc)
 		return;
 	heap_lock_take();
-	for (unsigned i = 0; i < nr_classes; i++) {
-		give_back(tc->bins[i].head, tc->bins[i].count);
-		tc->bins[i].head = link_key;
-		tc->bins[i].count = 0;
-	}
+	drain(tc);
 	heap_lock_drop();
 }
 

@@ -54,7 +54,7 @@ struct child_end {
 };
 
 /* Run fn(arg) in a child (whose stderr is captured), which exits 0 if fn returns. */
-static inline void run_child(void (*fn)(void *), void *arg, struct child_end *out)
+static inline void run_child(void (*fn)(const void *), const void *arg, struct child_end *out)
 {
 	int fds[2];
 	assert_int_equal(pipe(fds), 0);

@@ -31,15 +31,21 @@ int main(void)
 	expect(p != NULL, "malloc(100) failed");
 	expect(malloc_usable_size(p) == bmalloc_usable_size(p), "malloc_usable_size is not ours");
 	expect(malloc_usable_size(p) == 112, "malloc(100) is not in the 112-byte class");
-	void *big = malloc(1 << 20);
+	char *big = malloc(1 << 20);
+	expect(big != NULL, "malloc(1 MiB) failed");
+	if (big)
+		memset(big, 1, 1 << 20);
 	void *al = aligned_alloc(4096, 5000);
 	void *pm = NULL;
 	expect(posix_memalign(&pm, 256, 300) == 0 && (size_t)pm % 256 == 0, "posix_memalign");
 	expect(al && (size_t)al % 4096 == 0, "aligned_alloc");
 	char *s = strdup("a string libc allocates");
 	expect(bmalloc_usable_size(s) == 32, "strdup's block is not ours");
-	p = realloc(p, 10000);
-	void *z = calloc(10, 10);
+	char *grown = realloc(p, 10000);
+	expect(grown != NULL, "realloc failed");
+	p = grown;
+	char *z = calloc(10, 10);
+	expect(z && z[99] == 0, "calloc");
 	bmalloc_get_stats(&b);
 	expect(b.heap.allocs > a.heap.allocs || b.refills > a.refills, "the heap saw no allocation");
 	expect(b.heap.huge_allocs + b.heap.large_allocs >= 2, "the large blocks are not the heap's");

@@ -89,7 +89,6 @@ static void test_realloc_moves(void **state)
 		p = bmalloc_realloc(p, next);
 		assert_non_null(p);
 		assert_true(stamp_ok(p, next, 1));
-		n = next;
 	}
 	bmalloc_free(p);
 	/* A run shrunk to a small class becomes a cached object. */
@@ -177,7 +176,7 @@ static void test_cache_refill_and_flush(void **state)
 {
 	(void)state;
 	const char *tc = getenv("BUDDY_MALLOC_TCACHE"), *ck = getenv("BUDDY_MALLOC_CHECK");
-	if ((tc && !strcmp(tc, "0")) || (ck && strcmp(ck, "0"))) {
+	if ((tc && strcmp(tc, "0") == 0) || (ck && strcmp(ck, "0") != 0)) {
 		print_message("skipped: the thread caches are off in this run\n");
 		skip();
 	}
@@ -223,7 +222,7 @@ static void test_memory_returns(void **state)
 	assert_true(b.heap.released_bytes + b.heap.unmaps > a.heap.released_bytes + a.heap.unmaps);
 }
 
-static void print_report(void *arg)
+static void print_report(const void *arg)
 {
 	(void)arg;
 	void *p = bmalloc_malloc(100);

@@ -19,7 +19,7 @@ struct bad {
 	void *ptr;           /* the pointer named */
 };
 
-static void expect_abort(void (*fn)(void *), struct bad *b)
+static void expect_abort(void (*fn)(const void *), struct bad *b)
 {
 	struct child_end e;
 	run_child(fn, b, &e);
@@ -46,7 +46,7 @@ static void *fresh(size_t n)
 	return p;
 }
 
-static void double_free_cached(void *arg)
+static void double_free_cached(const void *arg)
 {
 	char *p = fresh(64);
 	cur->ptr = p;
@@ -57,7 +57,7 @@ static void double_free_cached(void *arg)
 		bmalloc_thread_flush();
 }
 
-static void double_free_flushed(void *arg)
+static void double_free_flushed(const void *arg)
 {
 	char *p = fresh(80);
 	cur->ptr = p;
@@ -67,7 +67,7 @@ static void double_free_flushed(void *arg)
 		bmalloc_free(p);
 }
 
-static void double_free_run(void *arg)
+static void double_free_run(const void *arg)
 {
 	char *p = fresh(30000);
 	cur->ptr = p;
@@ -76,7 +76,7 @@ static void double_free_run(void *arg)
 		bmalloc_free(p);
 }
 
-static void double_free_huge(void *arg)
+static void double_free_huge(const void *arg)
 {
 	char *p = fresh((size_t)3 << 20);
 	cur->ptr = p;
@@ -87,7 +87,7 @@ static void double_free_huge(void *arg)
 	bmalloc_free(guard);
 }
 
-static void foreign_pointer(void *arg)
+static void foreign_pointer(const void *arg)
 {
 	static long not_ours[8];
 	cur->ptr = &not_ours[2];
@@ -95,7 +95,7 @@ static void foreign_pointer(void *arg)
 		bmalloc_free(cur->ptr);
 }
 
-static void interior_small(void *arg)
+static void interior_small(const void *arg)
 {
 	char *p = fresh(64);
 	cur->ptr = p + 16;
@@ -104,7 +104,7 @@ static void interior_small(void *arg)
 	bmalloc_free(p);
 }
 
-static void interior_misaligned(void *arg)
+static void interior_misaligned(const void *arg)
 {
 	char *p = fresh(200);
 	cur->ptr = p + 3;
@@ -113,7 +113,7 @@ static void interior_misaligned(void *arg)
 	bmalloc_free(p);
 }
 
-static void interior_run(void *arg)
+static void interior_run(const void *arg)
 {
 	char *p = fresh(50000);
 	cur->ptr = p + 4096;
@@ -122,7 +122,7 @@ static void interior_run(void *arg)
 	bmalloc_free(p);
 }
 
-static void realloc_freed(void *arg)
+static void realloc_freed(const void *arg)
 {
 	char *p = fresh(100);
 	cur->ptr = p;
@@ -133,7 +133,7 @@ static void realloc_freed(void *arg)
 		bmalloc_thread_flush();
 }
 
-static void usable_size_freed(void *arg)
+static void usable_size_freed(const void *arg)
 {
 	char *p = fresh(5000);
 	cur->ptr = p;
@@ -171,7 +171,7 @@ static void test_double_free_huge(void **state)
 }
 
 /* A free slab object's free pointer overwritten: the heap says so before handing anything out. */
-static void damage_free_pointer(void *arg)
+static void damage_free_pointer(const void *arg)
 {
 	(void)arg;
 	enum { N = 200 };
@@ -188,7 +188,7 @@ static void damage_free_pointer(void *arg)
 }
 
 /* The same damage while the objects are in the thread's cache: its links are checked. */
-static void damage_cache_link(void *arg)
+static void damage_cache_link(const void *arg)
 {
 	(void)arg;
 	enum { N = 12 };
@@ -203,7 +203,7 @@ static void damage_cache_link(void *arg)
 		p[i] = fresh(1280);
 }
 
-static void expect_damage(void (*fn)(void *))
+static void expect_damage(void (*fn)(const void *))
 {
 	struct child_end e;
 	run_child(fn, NULL, &e);

@@ -75,15 +75,22 @@ static void drop(struct blk *b)
 	}
 }
 
+static int all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
 static void fresh(struct blk *b, uint64_t *s)
 {
 	size_t n = pick_size(s);
 	uint32_t how = rnd(s) % 10;
 	if (how == 0) {
 		b->p = bmalloc_calloc(1, n);
-		for (size_t i = 0; i < (n < 512 ? n : 512); i++)
-			if (b->p[i])
-				__atomic_fetch_add(&bad, 1, __ATOMIC_RELAXED);
+		if (b->p && !all_zero(b->p, n < 512 ? n : 512))
+			__atomic_fetch_add(&bad, 1, __ATOMIC_RELAXED);
 	} else if (how == 1) {
 		size_t align = (size_t)16 << (rnd(s) % 12);
 		b->p = bmalloc_memalign(align, n);
