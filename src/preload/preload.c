@@ -59,10 +59,12 @@
 #define MAL_CACHE_BUDGET 32768u    /* bytes a full bin holds, about */
 #define MAL_HIGH_MIN 8u
 #define MAL_HIGH_MAX 64u
+_Static_assert(MAL_CACHE_BUDGET / MAL_MAX_SMALL >= MAL_HIGH_MIN, "a bin of the largest class holds 8");
 #define MAL_TOP_SHIFT 32u          /* owner map: top level by bits 32..47 */
 #define MAL_TOP_LEN ((size_t)1 << 16)
 #define MAL_ADDR_BITS 48u
 #define MAL_STATS_BUF 16384u
+_Static_assert(MAL_STATS_BUF >= 1024u + BKM_CLASSES_MAX * 128u, "the exit report fits");
 #define MAL_RECIP_SHIFT 44u        /* object index by multiplication, as the slab caches */
 
 /* One bin: objects of a class, linked through their first word (masked). */
@@ -130,32 +132,29 @@ static void write_all(int fd, const char *s, size_t n)
 {
 	while (n) {
 		ssize_t w = write(fd, s, n);
-		if (w <= 0) {
-			if (w < 0 && errno == EINTR)
-				continue;
-			return;
-		}
+		if (w <= 0)
+			return; /* nowhere to say it */
 		s += w;
 		n -= (size_t)w;
 	}
 }
 
 /*
- * "buddymalloc: free(): double free at 0x..." (damage: the heap's own
- * line, which says what and where) on stderr with write(2), then abort.
+ * "buddymalloc: free(): double free at 0x..." on stderr with write(2),
+ * then abort. Damage is told by the layer that found it, in its own line
+ * ("buddymalloc: bkm: malloc(): ... corrupt ... at 0x..."), which says what
+ * and where.
  */
 static COLD void mal_error(void *arg, int kind, const char *op, const void *ptr, const char *msg)
 {
 	char line[320];
 	size_t n;
 	(void)arg;
-	if (kind == BUDDY_ERR_CORRUPT && msg) {
-		const char *colon = strchr(msg, ':');
-		n = buddy_fmt(line, sizeof(line), "buddymalloc:%s", colon ? colon + 1 : msg);
-	} else {
+	if (kind == BUDDY_ERR_CORRUPT)
+		n = buddy_fmt(line, sizeof(line), "buddymalloc: %s", msg);
+	else
 		n = buddy_fmt(line, sizeof(line), "buddymalloc: %s(): %s at %p", op,
 			      buddy_error_name(kind), ptr);
-	}
 	if (n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
@@ -176,7 +175,7 @@ static void check_report(void *arg, const char *msg)
 static COLD void check_failed(size_t count)
 {
 	char msg[320];
-	buddy_fmt(msg, sizeof(msg), "buddymalloc: check(): heap corrupted: %s (%zu problems)",
+	buddy_fmt(msg, sizeof(msg), "check(): heap corrupted: %s (%zu problems)",
 		  check_first, count);
 	mal_error(NULL, BUDDY_ERR_CORRUPT, "check", NULL, msg);
 }
@@ -194,7 +193,7 @@ static void heap_lock_take(void)
 
 static void heap_lock_drop(void)
 {
-	if (unlikely(opt_check >= 2) && heap) {
+	if (unlikely(opt_check >= 2)) { /* (set only once the heap exists) */
 		size_t count = 0;
 		bkm_check(heap, check_report, &count);
 		if (count)
@@ -230,7 +229,7 @@ static void fork_child(void)
 /* ------------------------------------------------------------------ */
 
 /* 1 + the class of the small block at p, or 0 (not known: take the locked path). */
-static HOT_INLINE unsigned map_get(const void *p)
+static inline unsigned map_get(const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
 	if (unlikely(a >> MAL_ADDR_BITS))
@@ -246,7 +245,7 @@ static HOT_INLINE unsigned map_get(const void *p)
  * the owner map and that class's slab geometry; -1 for anything else
  * (which the heap's checked path then names).
  */
-static HOT_INLINE int small_class(const void *p)
+static inline int small_class(const void *p)
 {
 	unsigned code = map_get(p);
 	unsigned c = (code & ~KM_PG_SMALL) - 1u;
@@ -265,9 +264,7 @@ static HOT_INLINE int small_class(const void *p)
 /* Under heap_lock. A leaf that cannot be made leaves the byte 0 (safe). */
 static void map_set(const void *p, unsigned code)
 {
-	uintptr_t a = (uintptr_t)p;
-	if (a >> MAL_ADDR_BITS)
-		return;
+	uintptr_t a = (uintptr_t)p; /* a block of the heap: below 2^48 */
 	uint8_t **slot = &map_top[a >> MAL_TOP_SHIFT];
 	uint8_t *leaf = *slot;
 	if (!leaf) {
@@ -295,8 +292,8 @@ static unsigned page_code(const void *p)
 	if (!ar)
 		return 0;
 	unsigned code = ar->map[bkm_page_index(heap, ar, (uintptr_t)p)];
-	unsigned c = (code & ~KM_PG_SMALL) - 1u;
-	return code != KM_PG_FREE && c < nr_classes && classes[c].bytes <= max_small ? code : 0;
+	unsigned c = (code & ~KM_PG_SMALL) - 1u; /* a free page or a run: out of range */
+	return c < nr_classes ? code : 0;
 }
 
 /* Under heap_lock: record a block the heap handed out on a locked path. */
@@ -319,15 +316,11 @@ static void *note(void *p)
 /* initialisation                                                      */
 /* ------------------------------------------------------------------ */
 
+/* The number a variable holds (an empty or non-numeric value is 0), or dflt when unset. */
 static int env_int(const char *name, int dflt)
 {
 	const char *v = getenv(name);
-	if (!v || !*v)
-		return dflt;
-	int x = 0;
-	for (; *v >= '0' && *v <= '9'; v++)
-		x = x * 10 + (*v - '0');
-	return x;
+	return v ? (int)strtol(v, NULL, 10) : dflt;
 }
 
 static uintptr_t key_from(uint64_t seed)
@@ -350,9 +343,7 @@ static void classes_setup(int caches)
 	for (unsigned i = 0; i < nr_classes; i++) {
 		const struct bslab_cache *c = bkm_cache(heap, i);
 		struct bmal_class *k = &classes[i];
-		size_t high = MAL_CACHE_BUDGET / c->size;
-		if (high < MAL_HIGH_MIN)
-			high = MAL_HIGH_MIN;
+		size_t high = MAL_CACHE_BUDGET / c->size; /* >= MAL_HIGH_MIN: below */
 		if (high > MAL_HIGH_MAX)
 			high = MAL_HIGH_MAX;
 		k->bytes = (uint32_t)c->size;
@@ -364,20 +355,20 @@ static void classes_setup(int caches)
 		k->high = (uint8_t)high;
 		k->batch = (uint8_t)(high / 2);
 	}
+	/*
+	 * The heap's classes are multiples of 16, in ascending order, and a
+	 * request takes the smallest that holds it: sizes b*16-15 .. b*16 all
+	 * take the first class of at least b*16 bytes.
+	 */
 	size_t top = st.max_class_bytes < MAL_MAX_SMALL ? st.max_class_bytes : MAL_MAX_SMALL;
-	for (size_t b = 0; caches && b <= top / MAL_ALIGN; b++) {
-		/* Every size of the bucket (b*16-15 .. b*16) must round to one class. */
-		size_t lo = b ? b * MAL_ALIGN - (MAL_ALIGN - 1) : 0;
-		size_t cs = bkm_class_size(heap, b * MAL_ALIGN);
-		if (bkm_class_size(heap, lo) != cs || cs % MAL_ALIGN)
-			caches = 0;
-		for (unsigned i = 0; caches && i < nr_classes; i++)
-			if (classes[i].bytes == cs) {
-				size_class[b] = (uint8_t)i;
-				break;
-			}
+	unsigned i = 0;
+	for (size_t b = 0; b <= top / MAL_ALIGN; b++) {
+		while (classes[i].bytes < b * MAL_ALIGN)
+			i++;
+		BUDDY_ASSERT(classes[i].bytes % MAL_ALIGN == 0);
+		size_class[b] = (uint8_t)i;
 	}
-	max_small = caches ? top : 0;
+	max_small = top * (size_t)(caches != 0);
 }
 
 static void heap_setup(void)
@@ -395,9 +386,10 @@ static void heap_setup(void)
 	else if (opt_stats)
 		stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 10); /* programs may close stderr before exit */
 	int caches = !opt_check && env_int("BUDDY_MALLOC_TCACHE", 1) != 0;
-	uint64_t seed = (uint64_t)(uintptr_t)heap ^ (uint64_t)(uintptr_t)&seed;
-	if (getentropy(&seed, sizeof(seed)) != 0)
-		seed ^= (uint64_t)getpid() << 32;
+	/* Keys from the system's entropy (should that fail, from addresses ASLR moves). */
+	uint64_t seed = (uint64_t)(uintptr_t)heap ^ (uint64_t)(uintptr_t)&seed, rnd = 0;
+	(void)!getentropy(&rnd, sizeof(rnd));
+	seed ^= rnd;
 	link_key = key_from(seed);
 	free_key = key_from(seed ^ 0x5bd1e995u);
 	classes_setup(caches);
@@ -424,8 +416,8 @@ static COLD int mal_init(void)
 	if (__atomic_compare_exchange_n(&init_done, &expected, 1, 0, __ATOMIC_ACQ_REL,
 					__ATOMIC_ACQUIRE)) {
 		tc_state = TC_MAKING;
-		if (pthread_key_create(&tc_key, thread_exit) != 0)
-			max_small = 0; /* without thread exit, no caches */
+		/* Without a key (none left), no thread exit: no caches. */
+		max_small *= (size_t)(pthread_key_create(&tc_key, thread_exit) == 0);
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		tc_state = TC_NONE;
 		__atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
@@ -470,7 +462,7 @@ static COLD struct bmal_tcache *tc_make(void)
 static COLD void link_damaged(const void *o)
 {
 	char msg[160];
-	buddy_fmt(msg, sizeof(msg), "buddymalloc: malloc(): corrupted thread cache link to %p", o);
+	buddy_fmt(msg, sizeof(msg), "malloc(): corrupted thread cache link to %p", o);
 	mal_error(NULL, BUDDY_ERR_CORRUPT, "malloc", o, msg);
 }
 
@@ -479,7 +471,7 @@ static COLD void link_damaged(const void *o)
  * into a free object, where a write after free can reach it: the object
  * must be the start of an object of class c (M2), else it is reported.
  */
-static HOT_INLINE void *bin_pop(struct bmal_bin *b, unsigned c)
+static inline void *bin_pop(struct bmal_bin *b, unsigned c)
 {
 	void **o = (void **)(b->head ^ link_key);
 	if (unlikely(small_class(o) != (int)c))
@@ -490,7 +482,7 @@ static HOT_INLINE void *bin_pop(struct bmal_bin *b, unsigned c)
 	return o;
 }
 
-static HOT_INLINE void bin_push(struct bmal_bin *b, void *p)
+static inline void bin_push(struct bmal_bin *b, void *p)
 {
 	void **o = p;
 	o[0] = (void *)b->head;
@@ -505,14 +497,14 @@ static HOT_INLINE void bin_push(struct bmal_bin *b, void *p)
  * is the first word), cleared whenever the heap hands it out again. A free
  * that finds either is looked at more closely.
  */
-static HOT_INLINE uintptr_t heap_key(void)
+static inline uintptr_t heap_key(void)
 {
 	return free_key ^ 2u;
 }
 
 enum { KEY_NONE, KEY_CACHED, KEY_FREED };
 
-static HOT_INLINE int key_of(const void *p)
+static inline int key_of(const void *p)
 {
 	uintptr_t w = (uintptr_t)((void *const *)p)[1];
 	if (likely(((w ^ free_key) | 2u) != 2u))
@@ -567,16 +559,14 @@ static NOINLINE void flush(struct bmal_bin *b, unsigned c)
 	b->count = keep;
 }
 
-/* A cached object freed again while still in this thread's bin? (glibc's tcache key) */
-static COLD void double_free_scan(struct bmal_bin *b, const void *p, const char *op)
+/*
+ * p's second word holds free_key: p waits in a bin, this thread's or
+ * another's (any object handed out has that word cleared, and the key is
+ * a random secret), so this free is a second one.
+ */
+static COLD void double_free(const void *p, const char *op)
 {
-	uintptr_t at = b->head;
-	for (uint32_t i = 0; i < b->count; i++) {
-		void **o = (void **)(at ^ link_key);
-		if (o == p)
-			mal_error(NULL, BUDDY_ERR_DOUBLE, op, p, NULL);
-		at = (uintptr_t)o[0];
-	}
+	mal_error(NULL, BUDDY_ERR_DOUBLE, op, p, NULL);
 }
 
 /* Under heap_lock: every bin of tc back to the heap. */
@@ -626,7 +616,7 @@ static NOINLINE void *malloc_slow(size_t n)
 	return p;
 }
 
-static HOT_INLINE void *mal_malloc(size_t n)
+static inline void *mal_malloc(size_t n)
 {
 	struct bmal_tcache *tc = tc_self;
 	if (unlikely(!tc) && n <= MAL_MAX_SMALL && tc_state == TC_NONE)
@@ -651,7 +641,7 @@ static NOINLINE void free_slow(void *p)
 }
 
 /* Push p, an object of class c whose key is KEY_NONE, on this thread's bin. */
-static HOT_INLINE void free_cached(struct bmal_tcache *tc, void *p, unsigned c)
+static inline void free_cached(struct bmal_tcache *tc, void *p, unsigned c)
 {
 	struct bmal_bin *b = &tc->bins[c];
 	if (unlikely(b->count >= classes[c].high))
@@ -659,7 +649,7 @@ static HOT_INLINE void free_cached(struct bmal_tcache *tc, void *p, unsigned c)
 	bin_push(b, p);
 }
 
-static HOT_INLINE void mal_free(void *p)
+static inline void mal_free(void *p)
 {
 	struct bmal_tcache *tc = tc_self;
 	if (unlikely(!tc) && p && tc_state == TC_NONE)
@@ -673,7 +663,7 @@ static HOT_INLINE void mal_free(void *p)
 				return;
 			}
 			if (key == KEY_CACHED)
-				double_free_scan(&tc->bins[c], p, "free");
+				double_free(p, "free");
 		}
 	}
 	free_slow(p);
@@ -712,7 +702,7 @@ static void *mal_realloc(void *p, size_t n)
 	int c = tc ? small_class(p) : -1;
 	int key = c >= 0 ? key_of(p) : KEY_FREED;
 	if (key == KEY_CACHED)
-		double_free_scan(&tc->bins[c], p, "realloc");
+		double_free(p, "realloc");
 	if (key == KEY_NONE) {
 		size_t have = classes[c].bytes;
 		if (n <= max_small && size_class[(n + MAL_ALIGN - 1) / MAL_ALIGN] == (unsigned)c)
@@ -777,8 +767,7 @@ static int mal_posix_memalign(void **out, size_t align, size_t n)
 
 static size_t sys_page(void)
 {
-	long v = sysconf(_SC_PAGESIZE);
-	return v > 0 ? (size_t)v : 4096u;
+	return (size_t)sysconf(_SC_PAGESIZE);
 }
 
 static void *mal_pvalloc(size_t n)
@@ -796,7 +785,10 @@ static size_t mal_usable_size(const void *p)
 	if (!p)
 		return 0;
 	int c = tc_self ? small_class(p) : -1;
-	if (c >= 0 && key_of(p) == KEY_NONE)
+	int key = c >= 0 ? key_of(p) : KEY_FREED;
+	if (key == KEY_CACHED)
+		double_free(p, "malloc_usable_size");
+	if (key == KEY_NONE)
 		return classes[c].bytes;
 	if (!mal_init())
 		return 0;
@@ -910,12 +902,11 @@ void bmalloc_print_stats(int fd)
 			     (unsigned long long)st.heap.released_bytes,
 			     (unsigned long long)st.refills, (unsigned long long)st.flushes,
 			     (unsigned long long)st.thread_exits, st.nr_threads);
-	if (n < sizeof(stats_buf))
-		n += buddy_buddyinfo(bkm_zone(heap), stats_buf + n, sizeof(stats_buf) - n);
-	if (n < sizeof(stats_buf))
-		n += bkm_slabinfo(heap, stats_buf + n, sizeof(stats_buf) - n);
-	if (n >= sizeof(stats_buf))
-		n = sizeof(stats_buf) - 1;
+	/* The statistics line and buddyinfo take a few hundred bytes, the slabinfo
+	 * lines at most 128 each: MAL_STATS_BUF holds them all. */
+	n += buddy_buddyinfo(bkm_zone(heap), stats_buf + n, sizeof(stats_buf) - n);
+	n += bkm_slabinfo(heap, stats_buf + n, sizeof(stats_buf) - n);
+	n = n < sizeof(stats_buf) ? n : sizeof(stats_buf) - 1;
 	write_all(fd, stats_buf, n);
 	heap_lock_drop();
 }
@@ -926,13 +917,11 @@ __attribute__((destructor)) static void mal_exit_report(void)
 	if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE) || !opt_stats)
 		return;
 	const char *path = getenv("BUDDY_MALLOC_STATS_FILE");
-	int fd = path && *path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)
-			       : stats_fd >= 0 ? stats_fd : 2;
+	int fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : stats_fd;
 	if (fd < 0)
-		return;
+		return; /* the file cannot be opened, or stderr was closed at the first call */
 	bmalloc_print_stats(fd);
-	if (fd != 2)
-		close(fd);
+	close(fd);
 }
 
 /* ------------------------------------------------------------------ */

@@ -6,12 +6,21 @@
 # libbuddymalloc.a and real programs under LD_PRELOAD.
 set(BUDDY_PRELOAD_DIR ${CMAKE_CURRENT_LIST_DIR})
 
+if(BUDDY_COVERAGE)
+  foreach(t test_preload_api test_preload_errors test_preload_threads test_preload_stress)
+    target_compile_definitions(${t} PRIVATE BUDDY_TEST_COVERAGE)
+  endforeach()
+endif()
+
 buddy_add_test(test_preload_errors_check preload $<TARGET_FILE:test_preload_errors>)
-set_property(TEST test_preload_errors_check APPEND PROPERTY ENVIRONMENT BUDDY_MALLOC_CHECK=1)
+set_property(TEST test_preload_errors_check APPEND PROPERTY ENVIRONMENT BUDDY_MALLOC_CHECK=1
+  BUDDY_MALLOC_STATS_FILE=${CMAKE_CURRENT_BINARY_DIR}/preload-stats.txt)
 buddy_add_test(test_preload_errors_check2 preload $<TARGET_FILE:test_preload_errors>)
-set_property(TEST test_preload_errors_check2 APPEND PROPERTY ENVIRONMENT BUDDY_MALLOC_CHECK=2)
+set_property(TEST test_preload_errors_check2 APPEND PROPERTY ENVIRONMENT BUDDY_MALLOC_CHECK=2
+  BUDDY_MALLOC_STATS_FILE=/nonexistent-dir/buddy-stats)
 buddy_add_test(test_preload_api_nocache preload $<TARGET_FILE:test_preload_api>)
-set_property(TEST test_preload_api_nocache APPEND PROPERTY ENVIRONMENT BUDDY_MALLOC_TCACHE=0)
+set_property(TEST test_preload_api_nocache APPEND PROPERTY ENVIRONMENT BUDDY_MALLOC_TCACHE=0
+  BUDDY_MALLOC_STATS=1 BUDDY_MALLOC_CHECK=)
 
 if(TARGET buddymalloc_shared AND NOT BUDDY_VALGRIND AND NOT BUDDY_COVERAGE)
   add_executable(preload_static_probe ${BUDDY_PRELOAD_DIR}/static_probe.c)

@@ -10,6 +10,8 @@
 #include "preload_test.h"
 
 #include <sys/mman.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 
 static void test_sizes_aligned_and_usable(void **state)
 {
@@ -150,6 +152,7 @@ static void test_aligned(void **state)
 	assert_null(bmalloc_aligned_alloc(0, 10));
 	void *q = (void *)1;
 	assert_int_equal(bmalloc_posix_memalign(&q, 24, 10), EINVAL);
+	assert_int_equal(bmalloc_posix_memalign(&q, 0, 10), EINVAL);
 	assert_int_equal(bmalloc_posix_memalign(&q, 4, 10), EINVAL);
 	assert_int_equal(bmalloc_posix_memalign(&q, 64, SIZE_MAX - 100), ENOMEM);
 	assert_ptr_equal(q, (void *)1);
@@ -242,8 +245,142 @@ static void test_print_stats(void **state)
 	assert_non_null(strstr(e.err, "kmalloc-96"));
 }
 
-int main(void)
+/* The address space this process has mapped, from /proc/self/statm. */
+static size_t mapped_bytes(void)
 {
+	char buf[128] = { 0 };
+	int fd = open("/proc/self/statm", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_true(read(fd, buf, sizeof(buf) - 1) > 0);
+	close(fd);
+	return (size_t)strtoull(buf, NULL, 10) * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * Memory runs out (RLIMIT_AS a little above what is mapped): small, large,
+ * aligned and calloc'd requests each fail with ENOMEM, and once blocks are
+ * freed, allocation works again.
+ */
+static void run_out(const void *arg)
+{
+	(void)arg;
+	enum { N = 200000 };
+	static void *p[N];
+	struct rlimit rl;
+	assert_int_equal(getrlimit(RLIMIT_AS, &rl), 0);
+	rl.rlim_cur = mapped_bytes() + ((size_t)48 << 20);
+	assert_int_equal(setrlimit(RLIMIT_AS, &rl), 0);
+	size_t n = 0;
+	errno = 0;
+	while (n < N && (p[n] = bmalloc_malloc(1000 + n % 2000)) != NULL)
+		n++;
+	if (n == N || errno != ENOMEM)
+		child_exit(1);
+	/* What address space is left goes in mappings of their own. */
+	while (n < N && (p[n] = bmalloc_malloc((size_t)1 << 20)) != NULL)
+		n++;
+	/* (Small requests may still find objects in partial slabs and the caches.) */
+	errno = 0;
+	if (n == N || bmalloc_calloc(1, 300000) || errno != ENOMEM ||
+	    bmalloc_memalign(1 << 16, 1 << 16) || bmalloc_realloc(p[0], 200000))
+		child_exit(2);
+	void *q = NULL;
+	if (bmalloc_posix_memalign(&q, 4096, 1 << 20) != ENOMEM || q)
+		child_exit(3);
+	while (n)
+		bmalloc_free(p[--n]);
+	q = bmalloc_malloc(100000);
+	if (!q)
+		child_exit(4);
+	bmalloc_free(q);
+}
+
+static void test_out_of_memory(void **state)
+{
+	(void)state;
+	if (getenv("BUDDY_UNDER_VALGRIND")) {
+		print_message("skipped: valgrind maps its own memory, a limit on it stops the tool\n");
+		skip();
+	}
+	struct child_end e;
+	run_child(run_out, NULL, &e);
+	if (!WIFEXITED(e.status) || WEXITSTATUS(e.status) != 0)
+		fail_msg("child status %#x: %s", e.status, e.err);
+}
+
+/* A report to a descriptor that is not open writes nothing and returns. */
+static void test_print_stats_bad_fd(void **state)
+{
+	(void)state;
+	bmalloc_print_stats(-1);
+}
+
+/*
+ * Run as "test_preload_api no-memory": the process's first call finds no
+ * memory for the heap (RLIMIT_AS below what is mapped): every call fails
+ * as C says, and nothing else happens. Exit status 0 if so, else the step.
+ */
+static int no_memory_run(void)
+{
+	struct rlimit old, none;
+	if (getrlimit(RLIMIT_AS, &old) != 0)
+		return 100;
+	none = old;
+	none.rlim_cur = 0;
+	if (setrlimit(RLIMIT_AS, &none) != 0)
+		return 101;
+	int step = 0;
+	void *p = NULL;
+	struct bmalloc_stats st;
+	errno = 0;
+	if (bmalloc_malloc(10) || errno != ENOMEM)
+		step = 1;
+	else if (bmalloc_calloc(1, 100000) || bmalloc_calloc(1, 10))
+		step = 2;
+	else if (bmalloc_realloc(NULL, 10) || bmalloc_realloc((void *)64, 100000))
+		step = 3;
+	else if (bmalloc_posix_memalign(&p, 64, 100) != ENOMEM || p)
+		step = 4;
+	else if (bmalloc_aligned_alloc(64, 10) || bmalloc_valloc(10))
+		step = 5;
+	else if (bmalloc_usable_size((void *)64) != 0)
+		step = 6;
+	bmalloc_free((void *)64);
+	bmalloc_thread_flush();
+	bmalloc_get_stats(&st);
+	bmalloc_print_stats(2);
+	if (!step && (st.heap.allocs || st.nr_threads))
+		step = 7;
+	setrlimit(RLIMIT_AS, &old); /* so that exit can write what it writes */
+	return step;
+}
+
+static const char *self_path;
+
+static void test_no_memory_at_first_call(void **state)
+{
+	(void)state;
+	if (getenv("BUDDY_UNDER_VALGRIND")) {
+		print_message("skipped: valgrind maps its own memory, a limit on it stops the tool\n");
+		skip();
+	}
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl(self_path, self_path, "no-memory", (char *)NULL);
+		_exit(99);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "no-memory") == 0)
+		return no_memory_run();
+	self_path = argv[0];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes_aligned_and_usable),
 		cmocka_unit_test(test_malloc_zero_unique),
@@ -254,6 +391,9 @@ int main(void)
 		cmocka_unit_test(test_cache_refill_and_flush),
 		cmocka_unit_test(test_memory_returns),
 		cmocka_unit_test(test_print_stats),
+		cmocka_unit_test(test_print_stats_bad_fd),
+		cmocka_unit_test(test_no_memory_at_first_call),
+		cmocka_unit_test(test_out_of_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,8 @@
  */
 #include "preload_test.h"
 
+#include <pthread.h>
+
 struct bad {
 	const char *op;      /* the call named */
 	const char *problem; /* as buddy_error_name prints it */
@@ -95,6 +97,71 @@ static void foreign_pointer(const void *arg)
 		bmalloc_free(cur->ptr);
 }
 
+static void wild_pointer(const void *arg)
+{
+	cur->ptr = (void *)((uintptr_t)1 << 60);
+	if (arg)
+		bmalloc_free(cur->ptr);
+}
+
+static void usable_size_cached(const void *arg)
+{
+	char *p = fresh(48);
+	cur->ptr = p;
+	bmalloc_free(p);
+	if (arg)
+		(void)bmalloc_usable_size(p);
+	else
+		bmalloc_thread_flush();
+}
+
+/*
+ * The first free put p in another thread's bin, and that thread still
+ * runs (it waits on a pipe): the second free, here, is caught all the same.
+ */
+static int freed[2], park[2];
+
+static void *free_and_wait(void *p)
+{
+	char c = 0;
+	bmalloc_free(p);
+	if (write(freed[1], &c, 1) != 1 || read(park[0], &c, 1) < 0)
+		return NULL;
+	return NULL;
+}
+
+static void double_free_other_thread(const void *arg)
+{
+	char *p = fresh(64);
+	char c = 0;
+	pthread_t t;
+	cur->ptr = p;
+	if (pipe(freed) != 0 || pipe(park) != 0 ||
+	    pthread_create(&t, NULL, free_and_wait, p) != 0 || read(freed[0], &c, 1) != 1)
+		child_exit(5);
+	if (arg)
+		bmalloc_free(p);
+	if (write(park[1], &c, 1) != 1 || pthread_join(t, NULL) != 0)
+		child_exit(6);
+	close(freed[0]);
+	close(freed[1]);
+	close(park[0]);
+	close(park[1]);
+}
+
+/* The start of a 32 KiB slab of the 4 KiB class: its header, before the first object. */
+static void slab_header(const void *arg)
+{
+	void *p[40];
+	for (int i = 0; i < 40; i++)
+		p[i] = fresh(4096);
+	cur->ptr = (void *)((uintptr_t)p[39] & ~(uintptr_t)32767);
+	if (arg)
+		bmalloc_free(cur->ptr);
+	for (int i = 0; i < 40; i++)
+		bmalloc_free(p[i]);
+}
+
 static void interior_small(const void *arg)
 {
 	char *p = fresh(64);
@@ -158,6 +225,10 @@ CASE(interior_small, "free", "interior pointer")
 CASE(interior_misaligned, "free", "interior pointer")
 CASE(interior_run, "free", "interior pointer")
 CASE(foreign_pointer, "free", "invalid pointer")
+CASE(wild_pointer, "free", "invalid pointer")
+CASE(slab_header, "free", "invalid pointer")
+CASE(usable_size_cached, "malloc_usable_size", "double free")
+CASE(double_free_other_thread, "free", "double free")
 CASE(realloc_freed, "realloc", "double free")
 CASE(usable_size_freed, "malloc_usable_size", "double free")
 
@@ -231,6 +302,10 @@ int main(void)
 		cmocka_unit_test(test_interior_misaligned),
 		cmocka_unit_test(test_interior_run),
 		cmocka_unit_test(test_foreign_pointer),
+		cmocka_unit_test(test_wild_pointer),
+		cmocka_unit_test(test_slab_header),
+		cmocka_unit_test(test_usable_size_cached),
+		cmocka_unit_test(test_double_free_other_thread),
 		cmocka_unit_test(test_realloc_freed),
 		cmocka_unit_test(test_usable_size_freed),
 		cmocka_unit_test(test_damage_reported),

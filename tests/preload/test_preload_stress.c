@@ -208,7 +208,7 @@ static void test_stress(void **state)
 				fresh(&mine[i], &s);
 			for (int i = 0; i < 64; i++)
 				drop(&mine[i]);
-			_exit(bad != before ? 1 : 0);
+			child_exit(bad != before ? 1 : 0);
 		}
 		int status;
 		assert_int_equal(waitpid(pid, &status, 0), pid);

@@ -195,15 +195,15 @@ static void test_fork_while_threads_allocate(void **state)
 				size_t n = 1 + (size_t)i * 977;
 				p[i] = bmalloc_malloc(n);
 				if (!p[i])
-					_exit(2);
+					child_exit(2);
 				stamp_fill(p[i], n, (uint32_t)i);
 			}
 			for (int i = 0; i < 200; i++) {
 				if (!stamp_ok(p[i], 1 + (size_t)i * 977, (uint32_t)i))
-					_exit(3);
+					child_exit(3);
 				bmalloc_free(p[i]);
 			}
-			_exit(0);
+			child_exit(0);
 		}
 		int status;
 		assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -215,9 +215,93 @@ static void test_fork_while_threads_allocate(void **state)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 }
 
+/*
+ * A thread-specific value's destructor that runs after the heap's own (a
+ * key made later) allocates and frees: the thread's cache is gone by then,
+ * so these take the heap's locked path, and nothing is left behind.
+ */
+static pthread_key_t late_key;
+static int late_ok;
+
+static void late_destructor(void *v)
+{
+	void *p = bmalloc_malloc(100);
+	void *q = bmalloc_malloc(10000);
+	late_ok = p && q && v;
+	bmalloc_free(p);
+	bmalloc_free(q);
+}
+
+static void *set_late_key(void *arg)
+{
+	bmalloc_free(bmalloc_malloc(10)); /* the heap's key is set first */
+	pthread_setspecific(late_key, arg);
+	return NULL;
+}
+
+static void test_allocation_after_thread_exit(void **state)
+{
+	(void)state;
+	size_t base = live_now();
+	assert_int_equal(pthread_key_create(&late_key, late_destructor), 0);
+	pthread_t t;
+	late_ok = 0;
+	assert_int_equal(pthread_create(&t, NULL, set_late_key, &late_ok), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(late_ok);
+	assert_int_equal(live_now(), base);
+	pthread_key_delete(late_key);
+}
+
+/*
+ * Another library's fork handlers allocate. Registered before the heap's
+ * own (the first call registers those), this prepare handler runs after
+ * the heap's, while the forking thread holds the heap lock: its malloc must
+ * go through under that hold, not wait for itself.
+ */
+static int fork_hooks_on;
+static void *hook_block;
+
+static void hook_prepare(void)
+{
+	if (fork_hooks_on)
+		hook_block = bmalloc_malloc(5000);
+}
+
+static void hook_after(void)
+{
+	if (fork_hooks_on) {
+		bmalloc_free(hook_block);
+		hook_block = NULL;
+	}
+}
+
+static void test_fork_handlers_allocate(void **state)
+{
+	(void)state;
+	fork_hooks_on = 1;
+	for (int f = 0; f < 3; f++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			void *p = bmalloc_malloc(70000);
+			child_exit(p && !hook_block ? 0 : 1);
+		}
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		assert_null(hook_block);
+	}
+	fork_hooks_on = 0;
+}
+
 int main(void)
 {
+	pthread_atfork(hook_prepare, hook_after, hook_after);
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fork_handlers_allocate),
+		cmocka_unit_test(test_allocation_after_thread_exit),
 		cmocka_unit_test(test_cross_thread_handover),
 		cmocka_unit_test(test_cross_thread_stream),
 		cmocka_unit_test(test_thread_exit_gives_back),
