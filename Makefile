@@ -10,6 +10,7 @@
 #   make fuzz      run every libFuzzer harness for FUZZ_SECONDS each (build-fuzz/)
 #   make coverage  line and branch coverage of the library sources (build-cov/)
 #   make lint      clang-tidy and cppcheck over every source; fails on findings
+#   make bench-preload  libbuddymalloc against the system malloc and its peers
 #   make install   library, headers, buddy.pc, CMake package, the buddy command;
 #                  under /usr/local, or PREFIX=DIR (DESTDIR=DIR stages a package)
 #   make web       the web page (the page core in WebAssembly) in build/web/
@@ -32,7 +33,7 @@ PREFIX      ?=
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS) --timeout 900
 
 .PHONY: all build run check check-gcc check-asan check-valgrind check-tsan check-fuzz fuzz fuzz-build \
-	coverage lint deps clean install bench bench-callgrind web web-screenshot
+	coverage lint deps clean install bench bench-preload bench-callgrind web web-screenshot
 
 all: build
 
@@ -136,6 +137,17 @@ lint: $(BUILD)/CMakeCache.txt
 bench:
 	$(build_command)
 	$(BUILD)/buddy bench $(BENCH_ARGS)
+
+# libbuddymalloc against glibc, jemalloc, mimalloc and tcmalloc (not part of
+# check): the real programs' time and peak RSS (median of PRELOAD_RUNS runs),
+# the threaded benchmark at 1 and 2 threads, and the 1 GiB RSS-return program.
+PRELOAD_RUNS ?= 3
+bench-preload:
+	@[ -f $(BUILD)/CMakeCache.txt ] || $(CONFIGURE)
+	$(CMAKE) --build $(BUILD) -j$(JOBS) --target buddymalloc_shared preload_threads_bench preload_rss_return
+	bench/preload/programs.sh $(BUILD)/src/libbuddymalloc.so $(PRELOAD_RUNS)
+	bench/preload/threads.sh $(BUILD)/bench/preload_threads_bench $(BUILD)/src/libbuddymalloc.so $(PRELOAD_RUNS)
+	bench/preload/rss.sh $(BUILD)/bench/preload_rss_return $(BUILD)/src/libbuddymalloc.so
 
 bench-callgrind:
 	$(build_command)

@@ -1,0 +1,78 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The real programs of the process malloc's tests (tests/preload/workloads.sh)
+# timed on each allocator in one run: glibc, jemalloc, mimalloc and tcmalloc
+# (their Debian libraries through LD_PRELOAD) and libbuddymalloc. For each
+# program and allocator: the median of RUNS runs (default 3) of the wall time
+# and of the peak resident size of the program's largest process (GNU time's
+# %M), and the ratios to glibc; the runs of one program alternate allocators,
+# so that a change in the machine's load touches them alike. Then the
+# geometric mean of the time ratios, and the machine's load average.
+# Usage: programs.sh LIBBUDDYMALLOC_SO [RUNS]
+set -u
+lib=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+runs=${2:-3}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../../tests/preload/workloads.sh"
+gnutime=/usr/bin/time
+[ -x $gnutime ] || { echo "programs: needs GNU time (apt-get install time)"; exit 1; }
+libdir=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+allocs="glibc jemalloc mimalloc tcmalloc buddy"
+preload_of() {
+  case $1 in
+    glibc) echo "" ;;
+    jemalloc) echo "$libdir/libjemalloc.so.2" ;;
+    mimalloc) echo "$libdir/libmimalloc.so.2" ;;
+    tcmalloc) echo "$libdir/libtcmalloc_minimal.so.4" ;;
+    buddy) echo "$lib" ;;
+  esac
+}
+for a in $allocs; do
+  p=$(preload_of $a)
+  [ -z "$p" ] || [ -f "$p" ] || { echo "programs: $a: $p is missing (apt-get install libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev)"; exit 1; }
+done
+work=$(mktemp -d "${TMPDIR:-/tmp}/buddy-bench.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT INT TERM
+make_inputs "$work"
+
+# one NAME ALLOC: wall seconds and peak KiB of one run, on stdout.
+one() {
+  d="$work/run.$1.$2"
+  rm -rf "$d" && mkdir -p "$d"
+  (cd "$d" && LD_PRELOAD="$(preload_of $2)" $gnutime -f '%e %M' -o "$d.time" \
+    sh -c ". '$here/../../tests/preload/workloads.sh'; inputs='$work'; ${1%3}_work" >/dev/null 2>&1)
+  cat "$d.time" | tail -n 1
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+printf '%-8s' program
+for a in $allocs; do printf ' %17s' "$a s/MiB"; done
+printf '   buddy/glibc time  rss\n'
+geo_time=0 n=0 worst_time=0 worst_rss=0
+for name in $PRELOAD_PROGRAMS; do
+  have $name || { echo "$name: skipped, $(program_of $name) is not installed"; continue; }
+  : >"$work/$name.res"
+  r=0
+  while [ $r -lt "$runs" ]; do
+    for a in $allocs; do
+      echo "$a $(one $name $a)" >>"$work/$name.res"
+    done
+    r=$((r + 1))
+  done
+  printf '%-8s' $name
+  for a in $allocs; do
+    t=$(awk -v a=$a '$1 == a { print $2 }' "$work/$name.res" | median)
+    m=$(awk -v a=$a '$1 == a { print $3 }' "$work/$name.res" | median)
+    eval "t_$a=$t m_$a=$m"
+    printf ' %9.2f %7.1f' "$t" "$(echo "$m" | awk '{ printf "%.1f", $1 / 1024 }')"
+  done
+  rt=$(awk -v b="$t_buddy" -v g="$t_glibc" 'BEGIN { printf "%.3f", b / g }')
+  rm=$(awk -v b="$m_buddy" -v g="$m_glibc" 'BEGIN { printf "%.3f", b / g }')
+  printf '   %8sx %7sx\n' "$rt" "$rm"
+  geo_time=$(awk -v s="$geo_time" -v r="$rt" 'BEGIN { print s + log(r) }')
+  n=$((n + 1))
+done
+[ $n -gt 0 ] && awk -v s="$geo_time" -v n=$n \
+  'BEGIN { printf "geometric mean of the time ratios (buddy/glibc): %.3fx over %d programs\n", exp(s / n), n }'
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
