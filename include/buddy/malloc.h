@@ -15,7 +15,8 @@
  * of free objects per size class (a bin, a singly linked list through the
  * objects) in front of it, so the common malloc and free take no lock:
  *   - malloc of at most max_class_bytes pops the bin of its class; an
- *     empty bin is refilled with `batch` objects under one lock hold;
+ *     empty bin is refilled under one lock hold, with 2 objects at first
+ *     and twice as many each time after, up to `batch` (half of `high`);
  *   - free reads the size class of p from the owner map (one byte per
  *     zone page, written under the lock when an object is handed out, read
  *     without it: a live object's byte cannot change) and pushes p on the

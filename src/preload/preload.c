@@ -58,6 +58,7 @@
 #define MAL_MAX_SMALL 4096u        /* cached classes: at most this large */
 #define MAL_CACHE_BUDGET 32768u    /* bytes a full bin holds, about */
 #define MAL_HIGH_MIN 8u
+#define MAL_REFILL_MIN 2u
 #define MAL_HIGH_MAX 64u
 _Static_assert(MAL_CACHE_BUDGET / MAL_MAX_SMALL >= MAL_HIGH_MIN, "a bin of the largest class holds 8");
 #define MAL_TOP_SHIFT 32u          /* owner map: top level by bits 32..47 */
@@ -67,10 +68,15 @@ _Static_assert(MAL_CACHE_BUDGET / MAL_MAX_SMALL >= MAL_HIGH_MIN, "a bin of the l
 _Static_assert(MAL_STATS_BUF >= 1024u + BKM_CLASSES_MAX * 128u, "the exit report fits");
 #define MAL_RECIP_SHIFT 44u        /* object index by multiplication, as the slab caches */
 
-/* One bin: objects of a class, linked through their first word (masked). */
+/*
+ * One bin: objects of a class, linked through their first word (masked).
+ * A bin's refills start at MAL_REFILL_MIN objects and double up to the
+ * class's batch, so a class a thread uses a little holds little.
+ */
 struct bmal_bin {
 	uintptr_t head;   /* first object ^ link_key; link_key when empty */
 	uint32_t count;
+	uint32_t refill;  /* objects the next refill takes; 0 = MAL_REFILL_MIN */
 };
 
 struct bmal_tcache {
@@ -526,8 +532,10 @@ static void give_back(uintptr_t head, uint32_t n)
 static NOINLINE void *refill(struct bmal_tcache *tc, unsigned c)
 {
 	struct bmal_bin *b = &tc->bins[c];
+	unsigned want = b->refill ? b->refill : MAL_REFILL_MIN;
+	b->refill = want * 2 < classes[c].batch ? want * 2 : classes[c].batch;
 	heap_lock_take();
-	for (unsigned i = 0; i < classes[c].batch; i++) {
+	for (unsigned i = 0; i < want; i++) {
 		void *o = bkm_malloc(heap, classes[c].bytes);
 		if (!o)
 			break;
