@@ -13,8 +13,10 @@
  * allocates on the way (no stdio, no dlsym). The heap lock (a pthread
  * mutex) guards the kmalloc heap and its zone; each thread keeps a cache
  * of free objects per size class (a bin, a singly linked list through the
- * objects) in front of it, so the common malloc and free take no lock:
- *   - malloc of at most max_class_bytes pops the bin of its class; an
+ * objects) in front of it, so the common malloc and free take no lock. The
+ * heap here has size classes up to 16 KiB (36 classes; kmalloc's default
+ * stops at 4 KiB):
+ *   - malloc of at most 16 KiB pops the bin of its class; an
  *     empty bin is refilled under one lock hold, with 2 objects at first
  *     and twice as many each time after, up to `batch` (half of `high`);
  *   - free reads the size class of p from the owner map (one byte per

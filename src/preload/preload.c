@@ -55,12 +55,13 @@
 
 #define TLS_IE __attribute__((tls_model("initial-exec")))
 #define MAL_ALIGN 16u              /* every small object's alignment (max_align_t) */
-#define MAL_MAX_SMALL 4096u        /* cached classes: at most this large */
-#define MAL_CACHE_BUDGET 32768u    /* bytes a full bin holds, about */
+#define MAL_MAX_SMALL 16384u       /* the heap's largest class here, and the cached ones */
+#define MAL_CACHE_BUDGET 131072u   /* bytes a full bin holds, about */
 #define MAL_HIGH_MIN 8u
 #define MAL_REFILL_MIN 2u
 #define MAL_HIGH_MAX 64u
 _Static_assert(MAL_CACHE_BUDGET / MAL_MAX_SMALL >= MAL_HIGH_MIN, "a bin of the largest class holds 8");
+_Static_assert(MAL_CACHE_BUDGET / 2048u >= MAL_HIGH_MAX, "classes up to 2 KiB hold 64");
 #define MAL_TOP_SHIFT 32u          /* owner map: top level by bits 32..47 */
 #define MAL_TOP_LEN ((size_t)1 << 16)
 #define MAL_ADDR_BITS 48u
@@ -382,6 +383,13 @@ static void heap_setup(void)
 	struct bkm_config cfg;
 	bkm_config_default(&cfg);
 	cfg.on_error = mal_error;
+	/*
+	 * Size classes up to 16 KiB (the heap's default stops at 4 KiB): requests
+	 * of 4-16 KiB then come from the thread caches too, instead of taking the
+	 * lock for a run of pages each time (bench/preload/threads.sh: about 1.5x
+	 * the throughput at 2 threads, peak RSS of the real programs unchanged).
+	 */
+	cfg.max_class_bytes = MAL_MAX_SMALL;
 	heap = bkm_create(&cfg);
 	if (!heap)
 		return;

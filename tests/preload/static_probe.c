@@ -41,7 +41,7 @@ int main(void)
 	expect(al && (size_t)al % 4096 == 0, "aligned_alloc");
 	char *s = strdup("a string libc allocates");
 	expect(bmalloc_usable_size(s) == 32, "strdup's block is not ours");
-	char *grown = realloc(p, 10000);
+	char *grown = realloc(p, 40000);
 	expect(grown != NULL, "realloc failed");
 	p = grown;
 	char *z = calloc(10, 10);
