@@ -67,7 +67,8 @@ _Static_assert(MAL_CACHE_BUDGET / 2048u >= MAL_HIGH_MAX, "classes up to 2 KiB ho
 #define MAL_ADDR_BITS 48u
 #define MAL_STATS_BUF 16384u
 _Static_assert(MAL_STATS_BUF >= 1024u + BKM_CLASSES_MAX * 128u, "the exit report fits");
-#define MAL_RECIP_SHIFT 44u        /* object index by multiplication, as the slab caches */
+#define MAL_RECIP_SHIFT 44u
+#define MAL_CALLOC_MAP ((size_t)128 << 10) /* callocs this large get fresh zero pages */        /* object index by multiplication, as the slab caches */
 
 /*
  * One bin: objects of a class, linked through their first word (masked).
@@ -701,7 +702,15 @@ static void *mal_calloc(size_t n, size_t size)
 	if (!mal_init())
 		return NULL;
 	heap_lock_take();
-	void *p = note(bkm_calloc(heap, n, size));
+	/*
+	 * From MAL_CALLOC_MAP bytes on, a mapping of its own (the heap maps any
+	 * block aligned to huge_bytes alone), whose fresh pages are zero: nothing
+	 * is written, and the pages the program never touches stay out of its
+	 * resident size, as with glibc's mmap'd chunks (git callocs sparse hash
+	 * tables of 512 KiB).
+	 */
+	void *p = bytes >= MAL_CALLOC_MAP ? bkm_aligned_alloc(heap, BKM_HUGE_DEFAULT, bytes)
+					  : note(bkm_calloc(heap, n, size));
 	heap_lock_drop();
 	return p;
 }
