@@ -5,9 +5,10 @@
 # (their Debian libraries through LD_PRELOAD) and libbuddymalloc. For each
 # program and allocator: the median of RUNS runs (default 3) of the wall time
 # and of the peak resident size of the program's largest process (GNU time's
-# %M), and the ratios to glibc; the runs of one program alternate allocators,
-# so that a change in the machine's load touches them alike. Then the
-# geometric mean of the time ratios, and the machine's load average.
+# %M), and the ratios to glibc, with the ratio of CPU time (user + system,
+# which the machine's load disturbs less than the wall time); the runs of one
+# program alternate allocators, so that a change in the load touches them
+# alike. Then the geometric means of the ratios, and the load average.
 # Usage: programs.sh LIBBUDDYMALLOC_SO [RUNS]
 set -u
 lib=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
@@ -39,7 +40,7 @@ make_inputs "$work"
 one() {
   d="$work/run.$1.$2"
   rm -rf "$d" && mkdir -p "$d"
-  (cd "$d" && LD_PRELOAD="$(preload_of $2)" $gnutime -f '%e %M' -o "$d.time" \
+  (cd "$d" && LD_PRELOAD="$(preload_of $2)" $gnutime -f '%e %M %U %S' -o "$d.time" \
     sh -c ". '$here/../../tests/preload/workloads.sh'; inputs='$work'; ${1%3}_work" >/dev/null 2>&1)
   cat "$d.time" | tail -n 1
 }
@@ -48,8 +49,8 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 printf '%-8s' program
 for a in $allocs; do printf ' %17s' "$a s/MiB"; done
-printf '   buddy/glibc time  rss\n'
-geo_time=0 n=0 worst_time=0 worst_rss=0
+printf '   buddy/glibc time    cpu    rss\n'
+geo_time=0 geo_cpu=0 n=0
 for name in $PRELOAD_PROGRAMS; do
   have $name || { echo "$name: skipped, $(program_of $name) is not installed"; continue; }
   : >"$work/$name.res"
@@ -64,15 +65,18 @@ for name in $PRELOAD_PROGRAMS; do
   for a in $allocs; do
     t=$(awk -v a=$a '$1 == a { print $2 }' "$work/$name.res" | median)
     m=$(awk -v a=$a '$1 == a { print $3 }' "$work/$name.res" | median)
-    eval "t_$a=$t m_$a=$m"
+    c=$(awk -v a=$a '$1 == a { print $4 + $5 }' "$work/$name.res" | median)
+    eval "t_$a=$t m_$a=$m c_$a=$c"
     printf ' %9.2f %7.1f' "$t" "$(echo "$m" | awk '{ printf "%.1f", $1 / 1024 }')"
   done
   rt=$(awk -v b="$t_buddy" -v g="$t_glibc" 'BEGIN { printf "%.3f", b / g }')
   rm=$(awk -v b="$m_buddy" -v g="$m_glibc" 'BEGIN { printf "%.3f", b / g }')
-  printf '   %8sx %7sx\n' "$rt" "$rm"
+  rc=$(awk -v b="$c_buddy" -v g="$c_glibc" 'BEGIN { printf "%.3f", (b + 0.005) / (g + 0.005) }')
+  printf '   %8sx %6sx %6sx\n' "$rt" "$rc" "$rm"
   geo_time=$(awk -v s="$geo_time" -v r="$rt" 'BEGIN { print s + log(r) }')
+  geo_cpu=$(awk -v s="$geo_cpu" -v r="$rc" 'BEGIN { print s + log(r) }')
   n=$((n + 1))
 done
-[ $n -gt 0 ] && awk -v s="$geo_time" -v n=$n \
-  'BEGIN { printf "geometric mean of the time ratios (buddy/glibc): %.3fx over %d programs\n", exp(s / n), n }'
+[ $n -gt 0 ] && awk -v s="$geo_time" -v c="$geo_cpu" -v n=$n \
+  'BEGIN { printf "geometric mean of the ratios (buddy/glibc) over %d programs: wall time %.3fx, CPU time %.3fx\n", n, exp(s / n), exp(c / n) }'
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
