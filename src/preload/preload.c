@@ -49,6 +49,7 @@
 #include "buddy/malloc.h"
 #include "buddy/page.h"
 #include "buddy/slab.h"
+#include "common/annotate.h"
 #include "common/compiler.h"
 #include "common/fmt.h"
 #include "kmalloc/kmalloc_internal.h"
@@ -521,6 +522,12 @@ enum { KEY_NONE, KEY_CACHED, KEY_FREED };
 
 static inline int key_of(const void *p)
 {
+#if BUDDY_ANNOTATE_ASAN
+	/* Under AddressSanitizer a free object of the heap is poisoned: such an
+	 * object is no cached one, and the heap names the free. */
+	if (__asan_address_is_poisoned((void *const *)p + 1))
+		return KEY_FREED;
+#endif
 	uintptr_t w = (uintptr_t)((void *const *)p)[1];
 	if (likely(((w ^ free_key) | 2u) != 2u))
 		return KEY_NONE;

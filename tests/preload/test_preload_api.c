@@ -16,7 +16,7 @@
 static void test_sizes_aligned_and_usable(void **state)
 {
 	(void)state;
-	static void *p[5000];
+	static void *p[5100];
 	size_t n = 0;
 	for (size_t size = 0; size <= 70000; size += size < 5000 ? 1 : 997) {
 		void *q = bmalloc_malloc(size);
