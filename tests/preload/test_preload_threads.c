@@ -223,6 +223,7 @@ static void test_fork_while_threads_allocate(void **state)
 static pthread_key_t late_key;
 static int late_ok;
 
+/* cppcheck-suppress constParameter ; the type pthread_key_create wants */
 static void late_destructor(void *v)
 {
 	void *p = bmalloc_malloc(100);
