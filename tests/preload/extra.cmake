@@ -6,6 +6,9 @@
 # libbuddymalloc.a and real programs under LD_PRELOAD.
 set(BUDDY_PRELOAD_DIR ${CMAKE_CURRENT_LIST_DIR})
 
+# The multi-threaded ones also run under ThreadSanitizer (make check-tsan: label threads).
+set_property(TEST test_preload_threads test_preload_stress APPEND PROPERTY LABELS threads)
+
 if(BUDDY_COVERAGE)
   foreach(t test_preload_api test_preload_errors test_preload_threads test_preload_stress)
     target_compile_definitions(${t} PRIVATE BUDDY_TEST_COVERAGE)
