@@ -18,12 +18,9 @@
 #ifndef FUZZ_DAMAGE
 #define FUZZ_DAMAGE 0
 #endif
-#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "buddy/heap.h"
 #include "malloc_model.h"
@@ -37,41 +34,14 @@
 
 static _Alignas(4096) unsigned char buffer[BUFFER_BYTES];
 
-static int map_fail; /* map calls left that fail */
-
-static void *hook_map(void *arg, size_t len)
-{
-	(void)arg;
-	if (map_fail > 0) {
-		map_fail--;
-		return NULL;
-	}
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void hook_unmap(void *arg, void *p, size_t len)
-{
-	(void)arg;
-	munmap(p, len);
-}
-
-/* posix_memalign: EINVAL below sizeof(void *), *out untouched on failure. */
+/* posix_memalign: checked by the model. */
 static void op_posix_memalign(struct fm_model *m, struct fuzz_input *in)
 {
 	size_t align = (size_t)1 << (fuzz_byte(in) % 14);
 	size_t size = fm_size(in);
 	void *p = NULL;
 	int st = bheap_posix_memalign(m->ctx, &p, align, size);
-	if (align < sizeof(void *)) {
-		if (st != EINVAL || p)
-			fm_die(m, "posix_memalign accepted an alignment below sizeof(void *)");
-		return;
-	}
-	if (st == 0)
-		fm_live_add(m, p, size, align);
-	else if (p)
-		fm_die(m, "failed posix_memalign changed *out");
+	fm_posix_memalign_result(m, st, p, align, size);
 }
 
 static void op_heap(struct fm_model *m, struct fuzz_input *in)
@@ -80,7 +50,7 @@ static void op_heap(struct fm_model *m, struct fuzz_input *in)
 	if (b & 1)
 		op_posix_memalign(m, in);
 	else
-		map_fail = (int)((b >> 1) % 4);
+		fm_map_fail = (int)((b >> 1) % 4);
 }
 
 /* Damage may go where the heap's zone has a region: its chunks, mapped. */
@@ -112,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bheap_config cfg;
 
 	memset(&m, 0, sizeof(m));
-	map_fail = 0;
+	fm_map_fail = 0;
 	fuzz_reclaim(buffer, sizeof(buffer)); /* a checker may still see the last heap in it */
 	bheap_config_default(&cfg);
 	unsigned c = fuzz_byte(&in);
@@ -126,8 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	cfg.on_error = fm_on_error;
 	cfg.error_arg = &m;
-	cfg.map = hook_map;
-	cfg.unmap = hook_unmap;
+	cfg.map = fm_map;
+	cfg.unmap = fm_unmap;
 	struct bheap *h = bheap_create(&cfg);
 	if (!h || bheap_balloc(h, &m.a) != 0)
 		fm_die(&m, "heap creation failed");

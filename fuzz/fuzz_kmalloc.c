@@ -12,11 +12,8 @@
  * at the heap (slabinfo, a walk, what a pointer is) and checking what it
  * says against the model.
  */
-#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
-#include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "buddy/kmalloc.h"
 #include "malloc_model.h"
@@ -25,41 +22,14 @@
 
 static _Alignas(4096) unsigned char buffer[BUFFER_BYTES];
 
-static int map_fail; /* map calls left that fail */
-
-static void *hook_map(void *arg, size_t len)
-{
-	(void)arg;
-	if (map_fail > 0) {
-		map_fail--;
-		return NULL;
-	}
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void hook_unmap(void *arg, void *p, size_t len)
-{
-	(void)arg;
-	munmap(p, len);
-}
-
-/* posix_memalign: EINVAL below sizeof(void *), *out untouched on failure. */
+/* posix_memalign: checked by the model. */
 static void op_posix_memalign(struct fm_model *m, struct fuzz_input *in)
 {
 	size_t align = (size_t)1 << (fuzz_byte(in) % 16);
 	size_t size = fm_size(in);
 	void *p = NULL;
 	int st = bkm_posix_memalign(m->ctx, &p, align, size);
-	if (align < sizeof(void *)) {
-		if (st != EINVAL || p)
-			fm_die(m, "posix_memalign accepted an alignment below sizeof(void *)");
-		return;
-	}
-	if (st == 0)
-		fm_live_add(m, p, size, align);
-	else if (p)
-		fm_die(m, "failed posix_memalign changed *out");
+	fm_posix_memalign_result(m, st, p, align, size);
 }
 
 struct walk_count {
@@ -112,7 +82,7 @@ static void op_kmalloc(struct fm_model *m, struct fuzz_input *in)
 	if (b == 0)
 		op_posix_memalign(m, in);
 	else if (b == 1)
-		map_fail = (int)(fuzz_byte(in) % 4);
+		fm_map_fail = (int)(fuzz_byte(in) % 4);
 	else
 		op_look(m, in);
 }
@@ -126,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bkm_config cfg;
 
 	memset(&m, 0, sizeof(m));
-	map_fail = 0;
+	fm_map_fail = 0;
 	fuzz_reclaim(buffer, sizeof(buffer)); /* a checker may still see the last heap in it */
 	bkm_config_default(&cfg);
 	unsigned c = fuzz_byte(&in), d = fuzz_byte(&in);
@@ -150,8 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	cfg.on_error = fm_on_error;
 	cfg.error_arg = &m;
-	cfg.map = hook_map;
-	cfg.unmap = hook_unmap;
+	cfg.map = fm_map;
+	cfg.unmap = fm_unmap;
 	struct bkm_heap *h = bkm_create(&cfg);
 	if (!h || bkm_balloc(h, &m.a) != 0)
 		fm_die(&m, "heap creation failed");

@@ -3,6 +3,7 @@
  * malloc_model.c - the malloc-family model the byte-allocator harnesses
  * share (see malloc_model.h).
  */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "malloc_model.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void fm_die(const struct fm_model *m, const char *what)
 {
@@ -448,4 +450,36 @@ void fm_finish(struct fm_model *m)
 		fprintf(stderr, "%s: %lu bytes of damage, corruption %s\n", m->a.ops->name,
 			m->damage_writes, m->corrupted ? "reported" : "not reported");
 	balloc_destroy(&m->a);
+}
+
+void fm_posix_memalign_result(struct fm_model *m, int st, void *p, size_t align, size_t size)
+{
+	if (align < sizeof(void *)) {
+		if (st != EINVAL || p)
+			fm_die(m, "posix_memalign accepted an alignment below sizeof(void *)");
+		return;
+	}
+	if (st == 0)
+		fm_live_add(m, p, size, align);
+	else if (p)
+		fm_die(m, "failed posix_memalign changed *out");
+}
+
+int fm_map_fail;
+
+void *fm_map(void *arg, size_t len)
+{
+	(void)arg;
+	if (fm_map_fail > 0) {
+		fm_map_fail--;
+		return NULL;
+	}
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void fm_unmap(void *arg, void *p, size_t len)
+{
+	(void)arg;
+	munmap(p, len);
 }

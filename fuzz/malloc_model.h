@@ -99,6 +99,20 @@ size_t fm_size(struct fuzz_input *in);
 /* Check and record an allocation of size bytes at p (NULL: a failure) aligned to align. */
 void fm_live_add(struct fm_model *m, unsigned char *p, size_t size, size_t align);
 
+/* posix_memalign's result (st, *out = p) for a request of size bytes at
+ * align: EINVAL below sizeof(void *), *out untouched on failure, a block
+ * recorded on success. */
+void fm_posix_memalign_result(struct fm_model *m, int st, void *p, size_t align, size_t size);
+
+/*
+ * Map hooks for heaps that take memory from the system: fm_map fails the
+ * next fm_map_fail calls (a harness sets it from the input, and to 0 for
+ * each input), then maps anonymous memory; fm_unmap unmaps.
+ */
+extern int fm_map_fail;
+void *fm_map(void *arg, size_t len);
+void fm_unmap(void *arg, void *p, size_t len);
+
 /* Run every operation of the input, verifying the model after each. */
 void fm_run(struct fm_model *m, struct fuzz_input *in);
 
