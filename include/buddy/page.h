@@ -236,26 +236,38 @@ struct buddy_pageset_entry {
 };
 
 struct buddy_pageset {
+	/*
+	 * Read by the inline fast paths of buddy/pageset.h (and so compiled
+	 * into the programs that use buddy/thread.h's wrappers: the layout of
+	 * this part is part of the ABI).
+	 */
 	struct buddy_zone *zone;          /* NULL once released */
-	struct buddy_pageset *next;       /* the zone's list of page sets */
-	/* The owner's fast paths read only this structure: */
 	int busy;                         /* owner inside a call (atomic) */
 	int drain_req;                    /* a drainer holds the set, or the zone is damaged (atomic) */
+	unsigned inline_orders;           /* orders the inline paths serve (atomic): the cached
+					   * ones with the heavy barrier and no memory-checker
+					   * annotations in the library; else 0 */
+	unsigned shift;                   /* the zone's page_shift */
+	uintptr_t base;                   /* the hint region: its first page, */
+	size_t nr_pages;                  /* its pages (0: none), */
+	uint8_t *pg;                      /* its page bytes */
+	size_t allocs;                    /* allocations since the last fold (atomic) */
+	struct buddy_pageset_entry *top[BUDDY_NR_PCP_ORDERS]; /* one past the newest entry (atomic) */
+	struct buddy_pageset_entry *low[BUDDY_NR_PCP_ORDERS]; /* an allocation takes an entry
+					   * without more ado only while top > low: an empty
+					   * list, or one that may make a new peak, is below */
+	struct buddy_pageset_entry *lim[BUDDY_NR_PCP_ORDERS]; /* a free adds one while top < lim (high) */
+	/* The rest: */
+	struct buddy_pageset *next;       /* the zone's list of page sets */
 	int barrier;                      /* the zone has the heavy barrier hook */
 	unsigned nr_orders;               /* the zone's nr_fast_orders */
 	unsigned barrier_orders;          /* nr_orders with the heavy barrier, else 0 */
-	unsigned high;                    /* the zone's pcp_high */
-	uintptr_t base, span;             /* the hint region: its first page and size, */
-	uint8_t *pg;                      /* its page bytes */
-	unsigned shift;                   /* and the zone's page_shift */
-	uintptr_t mask;                   /* and page_size - 1 */
-	const struct buddy_region *hint;  /* the region those describe (NULL: none) */
-	ptrdiff_t avail;                  /* pages it may hand out before a new peak */
-	size_t mark_peak;                 /* the peak avail was measured against */
-	size_t allocs;                    /* allocations since the last fold (atomic) */
+	const struct buddy_region *hint;  /* the region base, nr_pages and pg describe (NULL: none) */
+	size_t mark_peak;                 /* the peak the low marks were set against, */
+	ptrdiff_t thresh;                 /* and the set's pages below which the zone's use
+					   * would pass it */
 	size_t moved;                     /* blocks taken from the zone less blocks
 					   * given back, since the last fold */
-	unsigned count[BUDDY_NR_PCP_ORDERS]; /* entries per order (atomic) */
 	struct buddy_pageset_entry slot[BUDDY_NR_PCP_ORDERS][BUDDY_PAGESET_SLOTS]; /* oldest first */
 };
 
@@ -484,11 +496,13 @@ void *buddy_region_owner(const struct buddy_zone *zone, const void *addr);
  * the page sets' counters as they stand, so each figure is one that was
  * true a moment before, but two figures need not be from the same moment
  * (used_pages may count a block one set just gave to another). The peak
- * is exact for one thread; with several, a thread notes a new peak when
- * its own page set's use passes the mark set at its last zone-lock
- * acquisition, so it can lag the true one by what other sets allocated
- * since. buddy_check and buddy_walk read every page set: call them only at
- * a quiescent point.
+ * is exact for one thread (its calls through its page set and the zone
+ * calls its set makes for it; buddy_alloc_pages_exact and buddy_resize
+ * called directly move the set's mark only at its next zone-lock
+ * acquisition). With several, a thread notes a new peak when its own page
+ * set's use passes the mark set at its last zone-lock acquisition, so it
+ * can be off the true one by what other threads moved since. buddy_check
+ * and buddy_walk read every page set: call them only at a quiescent point.
  */
 
 struct buddy_stats {

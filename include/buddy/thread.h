@@ -31,6 +31,7 @@
 #include <pthread.h>
 
 #include "buddy/page.h"
+#include "buddy/pageset.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -72,21 +73,22 @@ struct buddy_pageset *buddy_thread_pageset(struct buddy_zone *zone);
 
 /*
  * buddy_alloc_pages and buddy_free_pages through the calling thread's page
- * set, found inline (one thread-local load and one compare) rather than
- * through the zone's hook: for the hottest callers. They behave exactly as
- * the zone calls on a zone configured with BUDDY_THREAD_PAGESETS. When the
- * thread's last set is not the zone's, the _miss functions find or make it
- * (buddy_thread_pageset) out of line, so the inline part needs no frame.
+ * set, for the hottest callers: they behave exactly as the zone calls on a
+ * zone configured with BUDDY_THREAD_PAGESETS, and their common case runs
+ * inline (buddy/pageset.h): the thread's last zone and set come from one
+ * thread-local pair (initial-exec: no call), one compare tells the zone,
+ * and the set's own lists serve the call. Anything else (another zone,
+ * a thread without a set yet, an empty or full list, a new peak, zeroing,
+ * anything to report) goes to the _miss functions, out of line. The ABI
+ * cost: a program compiled with these depends on the layout of struct
+ * buddy_pageset's first part (see buddy/pageset.h).
  */
-extern __thread __attribute__((tls_model("initial-exec"))) struct buddy_pageset *buddy_thread_last_pageset;
-
-static inline struct buddy_pageset *buddy_thread_pageset_inline(struct buddy_zone *zone)
-{
-	struct buddy_pageset *ps = buddy_thread_last_pageset;
-	if (__builtin_expect(ps != NULL && __atomic_load_n(&ps->zone, __ATOMIC_RELAXED) == zone, 1))
-		return ps;
-	return buddy_thread_pageset(zone);
-}
+struct buddy_thread_last_ {
+	struct buddy_zone *zone; /* the zone of the thread's last set; BUDDY_THREAD_NO_ZONE_ if none */
+	struct buddy_pageset *ps;
+};
+#define BUDDY_THREAD_NO_ZONE_ ((struct buddy_zone *)1) /* no zone's address */
+extern __thread __attribute__((tls_model("initial-exec"))) struct buddy_thread_last_ buddy_thread_last_;
 
 void *buddy_thread_alloc_pages_miss(struct buddy_zone *zone, unsigned order, unsigned flags);
 int buddy_thread_free_pages_miss(struct buddy_zone *zone, void *addr, unsigned order);
@@ -94,17 +96,18 @@ int buddy_thread_free_pages_miss(struct buddy_zone *zone, void *addr, unsigned o
 static inline void *buddy_thread_alloc_pages(struct buddy_zone *zone, unsigned order,
 					     unsigned flags)
 {
-	struct buddy_pageset *ps = buddy_thread_last_pageset;
-	if (__builtin_expect(ps != NULL && __atomic_load_n(&ps->zone, __ATOMIC_RELAXED) == zone, 1))
-		return buddy_pageset_alloc_pages(ps, order, flags);
+	void *p;
+	if (__builtin_expect(buddy_thread_last_.zone == zone && !flags, 1) &&
+	    __builtin_expect(buddy_ps_alloc_fast_(buddy_thread_last_.ps, order, &p), 1))
+		return p;
 	return buddy_thread_alloc_pages_miss(zone, order, flags);
 }
 
 static inline int buddy_thread_free_pages(struct buddy_zone *zone, void *addr, unsigned order)
 {
-	struct buddy_pageset *ps = buddy_thread_last_pageset;
-	if (__builtin_expect(ps != NULL && __atomic_load_n(&ps->zone, __ATOMIC_RELAXED) == zone, 1))
-		return buddy_pageset_free_pages(ps, addr, order);
+	if (__builtin_expect(buddy_thread_last_.zone == zone, 1) &&
+	    __builtin_expect(buddy_ps_free_fast_(buddy_thread_last_.ps, addr, order), 1))
+		return BUDDY_OK;
 	return buddy_thread_free_pages_miss(zone, addr, order);
 }
 

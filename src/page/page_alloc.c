@@ -52,16 +52,25 @@
  * barrier hook (membarrier) does without it, as asymmetric Dekker locks
  * do (the pattern of Linux's membarrier(2) and of userspace RCU):
  *
- *   owner:   busy = 1; compiler barrier; if (drain_req) { busy = 0; bypass }
+ *   owner:   busy = 1; compiler barrier; load the list's mark (low for an
+ *            allocation, lim for a free, acquire); closed: busy = 0, slow
+ *            path, which looks at drain_req and bypasses the set
  *            ... use the set ...; busy = 0 (release)
- *   drainer: drain_req = 1 on every set; barrier() (every running thread
- *            passes a full fence); wait until each busy == 0 (acquire);
- *            drain; drain_req = 0 (release)
+ *   drainer: drain_req = 1 on every set; fence; close every set's marks
+ *            (low at the end of each list, lim at its start: release);
+ *            barrier() (every running thread passes a full fence); wait
+ *            until each busy == 0 (acquire); drain; open the marks again
+ *            (release); drain_req = 0 (release)
  *
- * barrier() turns the owner's compiler barrier into a full fence wherever
- * the two meet, so either the drainer sees busy == 1 and waits for the
- * owner's release, or the owner sees drain_req == 1 and keeps off the set
- * (it then allocates or frees through the zone, under the lock). Without
+ * The inline fast paths (buddy/pageset.h) read the mark they compare
+ * anyway, so entering costs one store: no load of drain_req. barrier()
+ * turns the owner's compiler barrier into a full fence wherever the two
+ * meet, so either the drainer sees busy == 1 and waits for the owner's
+ * release, or the owner sees its set closed and keeps off it
+ * (it then allocates or frees through the zone, under the lock). The
+ * owner's slow paths set the low marks too: after a full fence they look
+ * at drain_req and close the marks again if it is set (ps_publish_lows),
+ * so a mark an owner wrote never outlives a drainer's close. Without
  * the hook, busy is a real trylock: the owner's atomic exchange, the
  * drainer's compare-and-swap. Drainers take `registry` first, so one
  * drains at a time and the list of sets holds still; the owner of the
@@ -69,6 +78,7 @@
  * waits for itself), and it holds no zone lock while it waits (an owner
  * inside its set may be waiting for the zone lock).
  */
+#include "buddy/pageset.h"
 #include "common/annotate.h"
 #include "common/fmt.h"
 #include "page/page_internal.h"
@@ -169,22 +179,13 @@ static void registry_unlock(struct buddy_zone *z)
 
 /*
  * The owner enters its set; 0 when a drainer holds it, or the zone is
- * damaged (drain_req 2, set by corrupt): then it keeps off.
+ * damaged (drain_req 2, set by corrupt): then it keeps off. With the heavy
+ * barrier, buddy_ps_enter_ (buddy/pageset.h); else an exchange.
  */
-static HOT_INLINE int ps_enter_barrier(struct buddy_pageset *ps)
-{
-	__atomic_store_n(&ps->busy, 1, __ATOMIC_RELAXED);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* a full fence once barrier() runs */
-	if (likely(!__atomic_load_n(&ps->drain_req, __ATOMIC_ACQUIRE)))
-		return 1;
-	__atomic_store_n(&ps->busy, 0, __ATOMIC_RELEASE);
-	return 0;
-}
-
 static HOT_INLINE int ps_enter(struct buddy_pageset *ps)
 {
 	if (likely(ps->barrier)) {
-		return ps_enter_barrier(ps);
+		return buddy_ps_enter_(ps);
 	} else if (!__atomic_exchange_n(&ps->busy, 1, __ATOMIC_ACQUIRE)) {
 		if (likely(!LOAD_RELAXED(&ps->drain_req)))
 			return 1;
@@ -197,13 +198,46 @@ static HOT_INLINE int ps_enter(struct buddy_pageset *ps)
 
 static HOT_INLINE void ps_exit(struct buddy_pageset *ps)
 {
-	__atomic_store_n(&ps->busy, 0, __ATOMIC_RELEASE);
+	buddy_ps_exit_(ps);
+}
+
+/*
+ * Close a set's inline paths (buddy/pageset.h): every list at its low mark
+ * (its end) and full (lim at its start), so that the owner's next call
+ * takes the slow path, which looks at drain_req. Release: an owner that
+ * finds the marks open again sees what was done to the set meanwhile.
+ */
+static void ps_close(struct buddy_pageset *ps)
+{
+	for (unsigned k = 0; k < BUDDY_NR_PCP_ORDERS; k++) {
+		__atomic_store_n(&ps->low[k], &ps->slot[k][BUDDY_PAGESET_SLOTS], __ATOMIC_RELEASE);
+		__atomic_store_n(&ps->lim[k], &ps->slot[k][0], __ATOMIC_RELEASE);
+	}
+}
+
+/* Every set: drain_req = req, then (after a full fence: see ps_publish_lows) closed. */
+static void pagesets_close(struct buddy_zone *z, int req)
+{
+	struct buddy_pageset *ps;
+	for (ps = z->pagesets; ps; ps = ps->next)
+		__atomic_store_n(&ps->drain_req, req, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (ps = z->pagesets; ps; ps = ps->next)
+		ps_close(ps);
 }
 
 /*
  * Take every page set from its owner; the caller holds neither the zone
  * lock nor a set of its own. Owners are inside their sets for a bounded
  * time (at most one zone-lock acquisition), so the waits end.
+ *
+ * With the heavy barrier: drain_req = 1 and the sets closed (pagesets_close),
+ * barrier(), then wait until no owner is inside its set. An owner that
+ * entered before the barrier is seen busy; one that enters after it sees
+ * its set closed, and its slow path sees drain_req. An owner that sets its
+ * low marks again in a slow path (ps_publish_lows) looks at drain_req after
+ * a full fence and closes them again if it is set, so no open mark written
+ * before the close outlives it.
  */
 static void pagesets_stop(struct buddy_zone *z)
 {
@@ -211,9 +245,7 @@ static void pagesets_stop(struct buddy_zone *z)
 
 	registry_lock(z);
 	if (z->barrier && z->pagesets) {
-		for (ps = z->pagesets; ps; ps = ps->next)
-			__atomic_store_n(&ps->drain_req, 1, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		pagesets_close(z, 1);
 		z->barrier(z->lock_arg);
 		for (ps = z->pagesets; ps; ps = ps->next)
 			while (__atomic_load_n(&ps->busy, __ATOMIC_ACQUIRE))
@@ -224,15 +256,24 @@ static void pagesets_stop(struct buddy_zone *z)
 		word_take(z, &ps->busy);
 }
 
+static void ps_mark(struct buddy_zone *z, struct buddy_pageset *ps, int reopen);
+static void ps_lims_open(const struct buddy_zone *z, struct buddy_pageset *ps);
+
 /*
  * Give the sets back to their owners; with the zone lock, so that a zone
  * found damaged meanwhile keeps them closed (corrupt runs under the lock).
+ * The marks open first (release), then drain_req goes.
  */
 static void pagesets_start(struct buddy_zone *z)
 {
-	for (struct buddy_pageset *ps = z->pagesets; ps; ps = ps->next)
+	for (struct buddy_pageset *ps = z->pagesets; ps; ps = ps->next) {
+		if (ps->barrier && !z->corrupted) {
+			ps_mark(z, ps, 1);
+			ps_lims_open(z, ps);
+		}
 		__atomic_store_n(ps->barrier ? &ps->drain_req : &ps->busy,
 				 ps->barrier && z->corrupted ? 2 : 0, __ATOMIC_RELEASE);
+	}
 	registry_unlock(z);
 }
 
@@ -327,8 +368,7 @@ static COLD int corrupt(struct buddy_zone *z, const char *op, const char *what,
 	single_update(z);
 	set_error(z, BUDDY_ECORRUPT);
 	/* Page sets close too: their owners' calls go to the zone, which refuses. */
-	for (struct buddy_pageset *ps = z->pagesets; ps; ps = ps->next)
-		STORE_RELAXED(&ps->drain_req, 2);
+	pagesets_close(z, 2);
 	return BUDDY_ECORRUPT;
 }
 
@@ -994,7 +1034,7 @@ static size_t ps_cached(const struct buddy_pageset *ps)
 {
 	size_t n = 0;
 	for (unsigned k = 0; k < BUDDY_NR_PCP_ORDERS; k++)
-		n += (size_t)LOAD_RELAXED(&ps->count[k]) << k;
+		n += (size_t)ps_count(ps, k) << k;
 	return n;
 }
 
@@ -1014,19 +1054,80 @@ size_t buddy_used_pages(const struct buddy_zone *z)
 }
 
 /*
- * With the zone lock: how many pages the set may hand out before the zone
- * could reach a new peak. used = rest - ps_cached(ps), where rest is every
- * page neither free nor in the zone's cache nor in another set; so used >
- * peak exactly when the set's pages fall below rest - peak. The owner's
- * fast paths keep avail as its pages move (an allocation takes pages off,
- * a free puts them on) and compare it with 0; it is set again whenever
- * the owner holds the zone lock, since other sets move meanwhile.
+ * The low marks (the peak, derived lazily). The zone's use is rest - P,
+ * where P is the set's pages and rest every page neither free nor in the
+ * zone's cache nor in another set; it passes the peak mark_peak exactly
+ * when P falls below thresh = rest - mark_peak. A free only raises P, and
+ * an allocation that leaves every list at or above its low mark keeps
+ * P >= sum(low[k] << k) >= thresh: so the fast paths need no counter and
+ * no compare for the peak, only the compare of top against low that finds
+ * an empty list anyway. Below a mark, the slow path (ps_low) counts P,
+ * notes a new peak, and sets the marks again.
+ *
+ * ps_set_lows shares the slack P - thresh (P after the allocation of
+ * `order` at hand, whose list has already given up that block) among the
+ * lists, as many blocks to each (2^nr_orders - 1 pages buy one block of
+ * every order), the remainder to `order`'s, each list at most its entries (the
+ * orders the set does not cache are never served: their marks stay).
+ *
+ * The marks are also what a drainer closes (pagesets_close). The owner
+ * writes them only inside its set, and then, after a full fence, looks at
+ * drain_req: set, it closes them again. Either the drainer's store of
+ * drain_req comes first in the fences' order, and the owner sees it, or
+ * the owner's marks come before the drainer's close. `reopen`: the drainer
+ * itself opens a set it gives back (pagesets_start).
  */
-static void ps_mark(const struct buddy_zone *z, struct buddy_pageset *ps)
+static void ps_publish_lows(struct buddy_pageset *ps, struct buddy_pageset_entry *const *low,
+			    int reopen)
+{
+	for (unsigned k = 0; k < ps->nr_orders; k++)
+		__atomic_store_n(&ps->low[k], low[k], __ATOMIC_RELEASE);
+	if (reopen)
+		return;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&ps->drain_req, __ATOMIC_RELAXED))
+		ps_close(ps);
+}
+
+static void ps_set_lows(struct buddy_pageset *ps, size_t pages, unsigned order, unsigned taken,
+			int reopen)
+{
+	struct buddy_pageset_entry *low[BUDDY_NR_PCP_ORDERS];
+	/* pages >= thresh: the callers noted any new peak first. */
+	size_t slack = (size_t)((ptrdiff_t)pages - ps->thresh), weight = ((size_t)1 << ps->nr_orders) - 1;
+	size_t per = weight ? slack / weight : 0, rest = slack - per * weight;
+	for (unsigned k = 0; k < ps->nr_orders; k++) {
+		size_t n = ps_count(ps, k) - (k == order ? taken : 0);
+		size_t give = per + (k == order ? rest >> k : 0);
+		low[k] = &ps->slot[k][n - (give < n ? give : n)];
+	}
+	ps_publish_lows(ps, low, reopen);
+}
+
+/*
+ * With the zone lock: mark the set against the zone's peak as it stands
+ * (used = rest - P, above). A use already past the peak (another set's
+ * margin was stale) is noted here.
+ */
+static void ps_mark(struct buddy_zone *z, struct buddy_pageset *ps, int reopen)
 {
 	size_t rest = z->total_pages - z->free_pages - z->cached_pages - pagesets_cached(z, ps);
-	ps->mark_peak = LOAD_RELAXED(&z->peak_used_pages);
-	ps->avail = (ptrdiff_t)ps_cached(ps) - ((ptrdiff_t)rest - (ptrdiff_t)ps->mark_peak);
+	size_t pages = ps_cached(ps), peak = LOAD_RELAXED(&z->peak_used_pages);
+	if (rest - pages > peak) {
+		peak = rest - pages;
+		peak_raise(z, peak);
+	}
+	ps->mark_peak = peak;
+	ps->thresh = (ptrdiff_t)rest - (ptrdiff_t)peak;
+	ps_set_lows(ps, pages, 0, 0, reopen);
+}
+
+/* A free adds an entry to a list below high: lim, for the orders the set caches. */
+static void ps_lims_open(const struct buddy_zone *z, struct buddy_pageset *ps)
+{
+	for (unsigned k = 0; k < BUDDY_NR_PCP_ORDERS; k++)
+		__atomic_store_n(&ps->lim[k], &ps->slot[k][k < ps->nr_orders ? z->pcp_high : 0],
+				 __ATOMIC_RELEASE);
 }
 
 /*
@@ -1038,7 +1139,7 @@ static void ps_fold(struct buddy_zone *z, struct buddy_pageset *ps)
 {
 	size_t entries = 0;
 	for (unsigned k = 0; k < BUDDY_NR_PCP_ORDERS; k++)
-		entries += ps->count[k];
+		entries += ps_count(ps, k);
 	z->allocs += ps->allocs;
 	z->frees += entries - ps->moved + ps->allocs;
 	STORE_RELAXED(&ps->allocs, 0);
@@ -1051,10 +1152,9 @@ static void ps_set_hint(const struct buddy_zone *z, struct buddy_pageset *ps,
 {
 	ps->hint = r;
 	ps->base = r ? r->base : 0;
-	ps->span = r ? r->end - r->base : 0;
+	ps->nr_pages = r ? r->nr_pages : 0;
 	ps->pg = r ? r->pg : NULL;
 	ps->shift = z->page_shift;
-	ps->mask = z->page_size - 1;
 }
 
 /*
@@ -1063,7 +1163,7 @@ static void ps_set_hint(const struct buddy_zone *z, struct buddy_pageset *ps,
  */
 static int ps_give_back(struct buddy_zone *z, struct buddy_pageset *ps, unsigned order, unsigned nr)
 {
-	unsigned n = ps->count[order], i;
+	unsigned n = ps_count(ps, order), i;
 	int st = BUDDY_OK;
 
 	for (i = 0; i < nr && !st; i++) {
@@ -1080,7 +1180,7 @@ static int ps_give_back(struct buddy_zone *z, struct buddy_pageset *ps, unsigned
 	}
 	for (unsigned j = i; j < n; j++) /* the rest move down: oldest first */
 		ps->slot[order][j - i] = ps->slot[order][j];
-	STORE_RELAXED(&ps->count[order], n - i);
+	STORE_RELAXED(&ps->top[order], &ps->slot[order][n - i]);
 	ps->moved -= i;
 	return st;
 }
@@ -1096,12 +1196,12 @@ static void pagesets_drain_locked(struct buddy_zone *z)
 	for (ps = z->pagesets; ps && !z->corrupted; ps = ps->next) {
 		ps_fold(z, ps);
 		for (unsigned k = 0; k < z->nr_pcp_orders && !z->corrupted; k++)
-			ps_give_back(z, ps, k, ps->count[k]);
+			ps_give_back(z, ps, k, ps_count(ps, k));
 	}
 	for (unsigned k = 0; k < z->nr_pcp_orders && !z->corrupted; k++)
 		pcp_drain(z, k, z->pcp[k].count);
 	for (ps = z->pagesets; ps; ps = ps->next)
-		ps_mark(z, ps);
+		ps_mark(z, ps, 0);
 }
 
 /*
@@ -1135,6 +1235,14 @@ void buddy_drain_cache(struct buddy_zone *z)
 		cache_drain_relock(z);
 }
 
+/* Every list empty. */
+static void ps_lists_init(const struct buddy_zone *z, struct buddy_pageset *ps)
+{
+	for (unsigned k = 0; k < BUDDY_NR_PCP_ORDERS; k++)
+		ps->top[k] = ps->low[k] = &ps->slot[k][0];
+	ps_lims_open(z, ps);
+}
+
 int buddy_pageset_init(struct buddy_zone *z, struct buddy_pageset *ps)
 {
 	if (!z || !ps)
@@ -1146,14 +1254,16 @@ int buddy_pageset_init(struct buddy_zone *z, struct buddy_pageset *ps)
 	ps->barrier = z->barrier != NULL;
 	ps->nr_orders = z->nr_fast_orders;
 	ps->barrier_orders = ps->barrier ? ps->nr_orders : 0;
-	ps->high = z->pcp_high;
+	/* The inline paths annotate nothing: with a memory checker, every call comes here. */
+	ps->inline_orders = ANNOT_ACTIVE ? 0 : ps->barrier_orders;
+	ps_lists_init(z, ps);
 	ps_set_hint(z, ps, NULL);
 	registry_lock(z);
 	buddy_zone_lock(z);
 	ps->next = z->pagesets;
 	z->pagesets = ps;
 	single_update(z);
-	ps_mark(z, ps);
+	ps_mark(z, ps, 0);
 	buddy_zone_unlock(z);
 	registry_unlock(z);
 	return BUDDY_OK;
@@ -1164,7 +1274,7 @@ static void ps_unregister(struct buddy_zone *z, struct buddy_pageset *ps)
 {
 	ps_fold(z, ps);
 	for (unsigned k = 0; k < z->nr_pcp_orders && !z->corrupted; k++)
-		ps_give_back(z, ps, k, ps->count[k]);
+		ps_give_back(z, ps, k, ps_count(ps, k));
 	struct buddy_pageset **pp = &z->pagesets;
 	while (*pp && *pp != ps)
 		pp = &(*pp)->next;
@@ -1172,8 +1282,10 @@ static void ps_unregister(struct buddy_zone *z, struct buddy_pageset *ps)
 		*pp = ps->next;
 	single_update(z);
 	/* Released: its owner's calls miss every order and region, and find no zone. */
+	ps_close(ps);
 	ps->nr_orders = 0;
 	ps->barrier_orders = 0;
+	STORE_RELAXED(&ps->inline_orders, 0);
 	ps_set_hint(z, ps, NULL);
 	STORE_RELAXED(&ps->zone, NULL);
 }
@@ -1216,66 +1328,14 @@ static COLD void *zero_fill(void *p, size_t n)
 	return p;
 }
 
-/*
- * Inside the set, after an allocation: avail < 0 says the zone's use passed
- * the peak seen at the last mark, by -avail pages (exactly so with one
- * thread; other threads' sets may have moved since). Raise the peak to it,
- * without the zone lock: a ramp of allocations raises it on each.
- */
-static NOINLINE void ps_peak(struct buddy_pageset *ps)
-{
-	size_t used = ps->mark_peak + (size_t)-ps->avail;
-	peak_raise(ps->zone, used);
-	ps->mark_peak = used;
-	ps->avail = 0;
-}
-
-/*
- * Inside the set, n > 0 entries of `order`: hand out the newest, when its
- * page byte still says "cached, this order"; else NULL (the slow path
- * reports it). An entry lives in the set, not in the free page, so a write
- * after free cannot forge one: it needs no link validation, and its page
- * byte was found when the block came in.
- */
-static HOT_INLINE void *ps_take(struct buddy_pageset *ps, const struct buddy_pageset_entry *e,
-				unsigned order, unsigned n)
-{
-	STORE_RELAXED(e->pg, (uint8_t)(PG_HEAD | order));
-	STORE_RELAXED(&ps->count[order], n - 1);
-	STORE_RELAXED(&ps->allocs, ps->allocs + 1);
-	ps->avail -= (ptrdiff_t)1 << order;
-	return e->addr;
-}
-
-static HOT_INLINE void *ps_pop(struct buddy_pageset *ps, unsigned order, unsigned n)
-{
-	const struct buddy_pageset_entry *e = &ps->slot[order][n - 1];
-	if (unlikely(LOAD_RELAXED(e->pg) != (PG_CACHED | order)))
-		return NULL;
-	return ps_take(ps, e, order, n);
-}
-
-/* ps_alloc_done when a peak is to be noted or the block zeroed. */
-static NOINLINE void *ps_alloc_done_slow(struct buddy_pageset *ps, void *p, unsigned order,
-					 unsigned flags)
-{
-	if (ps->avail < 0)
-		ps_peak(ps);
-	ps_exit(ps);
-	annot_alloc(p, (size_t)1 << (ps->shift + order));
-	if (flags & BUDDY_ZERO)
-		return zero_fill(p, (size_t)1 << (ps->shift + order));
-	return p;
-}
-
-/* Inside the set, a block popped: note a new peak, leave, hand the block out. */
+/* Inside the set, a block popped: leave, hand the block out. */
 static HOT_INLINE void *ps_alloc_done(struct buddy_pageset *ps, void *p, unsigned order,
 				      unsigned flags)
 {
-	if (unlikely(ps->avail < 0 || (flags & BUDDY_ZERO)))
-		return ps_alloc_done_slow(ps, p, order, flags);
 	ps_exit(ps);
 	annot_alloc(p, (size_t)1 << (ps->shift + order));
+	if (unlikely(flags & BUDDY_ZERO))
+		return zero_fill(p, (size_t)1 << (ps->shift + order));
 	return p;
 }
 
@@ -1339,54 +1399,121 @@ static unsigned ps_refill(struct buddy_zone *z, struct buddy_pageset *ps, unsign
 		annot_noaccess((void *)region_addr(z, r, idx), ANNOT_LINK_BYTES); /* links no longer in use */
 		ps_take_block(z, ps, r, idx, order, n++);
 	}
-	STORE_RELAXED(&ps->count[order], n);
+	STORE_RELAXED(&ps->top[order], &ps->slot[order][n]);
 	ps->moved += n;
-	ps_mark(z, ps);
+	ps_mark(z, ps, 0);
 	return n;
 }
 
 static void *alloc_pages_zone(struct buddy_zone *z, unsigned order, unsigned flags);
 
-/* Inside the set: its list of `order` is empty, or its newest entry is damaged. */
+/*
+ * Inside the set, its list of `order` at its low mark, not empty: count the
+ * set's pages after this allocation; below thresh, the zone's use passes
+ * the peak by the difference: raise it, without the zone lock (an atomic
+ * maximum: a ramp of allocations raises it on each, exactly so with one
+ * thread; other threads' sets may have moved since the last mark). Then
+ * share the slack again (ps_set_lows).
+ */
+static void ps_low(struct buddy_pageset *ps, unsigned order)
+{
+	size_t after = ps_cached(ps) - ((size_t)1 << order);
+	if ((ptrdiff_t)after < ps->thresh) {
+		size_t used = ps->mark_peak + (size_t)(ps->thresh - (ptrdiff_t)after);
+		peak_raise(ps->zone, used);
+		ps->mark_peak = used;
+		ps->thresh = (ptrdiff_t)after;
+	}
+	ps_set_lows(ps, after, order, 1, 0);
+}
+
+/*
+ * After a call its owner made on the zone path (an order the set does not
+ * serve, an exact allocation, a set closed or empty): the zone's use moved
+ * by `pages` (an allocation +, a free -) outside the set, which moves the
+ * set's mark the same way (thresh = rest - peak, rest by `pages`, the peak
+ * as the zone path left it), so that one thread's peak stays exact. A set
+ * that a drainer holds is marked again when the drainer gives it back.
+ */
+static NOINLINE void ps_zone_moved(struct buddy_pageset *ps, ptrdiff_t pages)
+{
+	struct buddy_zone *z = ps->zone;
+	if (!z || !ps_enter(ps))
+		return;
+	ptrdiff_t rest = ps->thresh + (ptrdiff_t)ps->mark_peak + pages;
+	size_t peak = LOAD_RELAXED(&z->peak_used_pages), cached = ps_cached(ps);
+	if (rest - (ptrdiff_t)cached > (ptrdiff_t)peak) { /* another set's margin was stale */
+		peak = (size_t)(rest - (ptrdiff_t)cached);
+		peak_raise(z, peak);
+	}
+	ps->mark_peak = peak;
+	ps->thresh = rest - (ptrdiff_t)peak;
+	ps_set_lows(ps, cached, 0, 0, 0);
+	ps_exit(ps);
+}
+
+/* The zone path of an allocation the owner of ps makes. */
+static void *ps_alloc_zone_path(struct buddy_pageset *ps, unsigned order, unsigned flags)
+{
+	void *p = alloc_pages_zone(ps->zone, order, flags);
+	if (p)
+		ps_zone_moved(ps, (ptrdiff_t)1 << order);
+	return p;
+}
+
+/*
+ * Inside the set, a cached order whose newest entry buddy_ps_pop_ did not
+ * hand out: an entry whose page byte no longer says "cached" (damage: stop
+ * the zone), a list at its low mark (ps_low), an empty list (refill under
+ * the zone lock). A set a drainer closed meanwhile stays closed
+ * (ps_publish_lows): then the zone path.
+ */
 static NOINLINE void *ps_alloc_slow(struct buddy_pageset *ps, unsigned order, unsigned flags)
 {
 	struct buddy_zone *z = ps->zone;
-	unsigned n = ps->count[order];
+	struct buddy_pageset_entry *t = ps->top[order];
+	void *p;
 
-	buddy_zone_lock(z);
-	if (n)
-		corrupt(z, "alloc_pages", "corrupted page set: entry is not a cached block",
-			ps->slot[order][n - 1].addr);
-	else if (!z->corrupted && ps_refill(z, ps, order)) {
+	if (t > ps->slot[order]) {
+		if (LOAD_RELAXED(t[-1].pg) != (PG_CACHED | order)) {
+			buddy_zone_lock(z);
+			corrupt(z, "alloc_pages", "corrupted page set: entry is not a cached block",
+				t[-1].addr);
+			buddy_zone_unlock(z);
+		} else {
+			ps_low(ps, order);
+			if (buddy_ps_pop_(ps, order, &p))
+				return ps_alloc_done(ps, p, order, flags);
+		}
+	} else {
+		buddy_zone_lock(z);
+		unsigned n = z->corrupted ? 0 : ps_refill(z, ps, order);
 		buddy_zone_unlock(z);
-		return ps_alloc_done(ps, ps_pop(ps, order, ps->count[order]), order, flags);
+		/* The refilled entries' page bytes were set just now, under the lock. */
+		if (n && (buddy_ps_pop_(ps, order, &p) || (ps_low(ps, order), buddy_ps_pop_(ps, order, &p))))
+			return ps_alloc_done(ps, p, order, flags);
 	}
-	buddy_zone_unlock(z);
 	ps_exit(ps);
-	/* Nothing left on the buddy lists: the zone path drains every set, or fails. */
-	return alloc_pages_zone(z, order, flags);
+	/* Closed, or nothing left on the buddy lists: the zone path drains every set, or fails. */
+	return ps_alloc_zone_path(ps, order, flags);
 }
 
 /* An allocation the set does not serve: the zone path (none for a released set). */
 static NOINLINE void *ps_alloc_zone(struct buddy_pageset *ps, unsigned order, unsigned flags)
 {
-	struct buddy_zone *z = ps->zone;
-	return z ? alloc_pages_zone(z, order, flags) : NULL;
+	return ps->zone ? ps_alloc_zone_path(ps, order, flags) : NULL;
 }
 
 /* Inside the set, a cached order: its newest entry, else the slow path. */
 static HOT_INLINE void *ps_alloc_entered(struct buddy_pageset *ps, unsigned order, unsigned flags)
 {
-	unsigned n = ps->count[order];
-	if (likely(n)) {
-		const struct buddy_pageset_entry *e = &ps->slot[order][n - 1];
-		if (likely(LOAD_RELAXED(e->pg) == (PG_CACHED | order)))
-			return ps_alloc_done(ps, ps_take(ps, e, order, n), order, flags);
-	}
+	void *p;
+	if (likely(buddy_ps_pop_(ps, order, &p)))
+		return ps_alloc_done(ps, p, order, flags);
 	return ps_alloc_slow(ps, order, flags);
 }
 
-/* Not the inline entry: a set without the heavy barrier enters with an exchange. */
+/* Not the first choice: a set without the heavy barrier enters with an exchange. */
 static NOINLINE void *ps_alloc_other(struct buddy_pageset *ps, unsigned order, unsigned flags)
 {
 	if (!ps->barrier && order < ps->nr_orders && ps_enter(ps))
@@ -1400,11 +1527,20 @@ static NOINLINE void *ps_alloc_other(struct buddy_pageset *ps, unsigned order, u
  * is entered with plain stores. A released set caches no order
  * (ps_unregister), so its calls take the zone path, which finds no zone.
  */
-static HOT_INLINE void *pageset_alloc(struct buddy_pageset *ps, unsigned order, unsigned flags)
+static NOINLINE void *ps_alloc_full(struct buddy_pageset *ps, unsigned order, unsigned flags)
 {
-	if (likely(order < ps->barrier_orders) && likely(ps_enter_barrier(ps)))
+	if (likely(order < ps->barrier_orders) && likely(buddy_ps_enter_(ps)))
 		return ps_alloc_entered(ps, order, flags);
 	return ps_alloc_other(ps, order, flags);
+}
+
+/* The inline fast path (buddy/pageset.h) first, then everything else. */
+static HOT_INLINE void *pageset_alloc(struct buddy_pageset *ps, unsigned order, unsigned flags)
+{
+	void *p;
+	if (likely(!flags) && likely(buddy_ps_alloc_fast_(ps, order, &p)))
+		return p;
+	return ps_alloc_full(ps, order, flags);
 }
 
 void *buddy_pageset_alloc_pages(struct buddy_pageset *ps, unsigned order, unsigned flags)
@@ -1813,6 +1949,16 @@ static int free_pages_zone(struct buddy_zone *z, void *addr, unsigned order)
 	return free_alloc(z, r, idx);
 }
 
+/* Inside the set, a free checked (and annotated): the block joins the list of `order`. */
+static void ps_push(struct buddy_pageset *ps, void *addr, uint8_t *pg, unsigned order)
+{
+	struct buddy_pageset_entry *t = ps->top[order];
+	t->addr = addr;
+	t->pg = pg;
+	STORE_RELAXED(&ps->top[order], t + 1);
+	STORE_RELAXED(pg, (uint8_t)(PG_CACHED | order));
+}
+
 /*
  * Inside the set, the list of `order` full (pcp_high entries): give the
  * pcp_batch oldest back under one acquisition of the zone lock (Linux's
@@ -1823,30 +1969,26 @@ static int free_pages_zone(struct buddy_zone *z, void *addr, unsigned order)
 static NOINLINE int ps_free_slow(struct buddy_pageset *ps, void *addr, uint8_t *pg, unsigned order)
 {
 	struct buddy_zone *z = ps->zone;
-	unsigned n = ps->count[order];
+	unsigned n = ps_count(ps, order);
 	int st = BUDDY_OK;
 
 	if (n + 1 < BUDDY_PAGESET_SLOTS ? zone_trylock(z) : (buddy_zone_lock(z), 1)) {
 		ps_fold(z, ps);
 		if (!z->corrupted)
 			st = ps_give_back(z, ps, order, ps_batch(z, order) < n ? ps_batch(z, order) : n);
-		ps_mark(z, ps);
+		ps_mark(z, ps, 0);
 		buddy_zone_unlock(z);
-		n = ps->count[order];
 	}
 	if (!st) {
 		/* Annotated before the entry can be seen: a drainer may give it back at once. */
 		annot_free(addr, (size_t)1 << (ps->shift + order));
-		ps->slot[order][n] = (struct buddy_pageset_entry){ addr, pg };
-		STORE_RELAXED(&ps->count[order], n + 1);
-		STORE_RELAXED(pg, (uint8_t)(PG_CACHED | order));
-		ps->avail += (ptrdiff_t)1 << order;
+		ps_push(ps, addr, pg, order);
 	}
 	ps_exit(ps);
 	return st;
 }
 
-static int pageset_free(struct buddy_pageset *ps, void *addr, unsigned order, int any);
+static int ps_free_full(struct buddy_pageset *ps, void *addr, unsigned order, int any);
 
 /* An order as the caller gave it, or one no block has (ANY_ORDER is buddy_free's). */
 static inline unsigned order_given(unsigned order)
@@ -1877,47 +2019,57 @@ static NOINLINE int ps_free_miss(struct buddy_pageset *ps, void *addr, unsigned 
 		ps_set_hint(z, ps, r);
 	buddy_zone_unlock(z);
 	ps_exit(ps);
-	return r ? pageset_free(ps, addr, order, any) : free_pages_zone(z, addr, order_zone(order, any));
+	return r ? ps_free_full(ps, addr, order, any) : free_pages_zone(z, addr, order_zone(order, any));
 }
 
 /* A free the set does not take: the zone path, whose checks classify it. */
 static NOINLINE int ps_free_zone(struct buddy_pageset *ps, void *addr, unsigned order, int any)
 {
-	return free_pages_zone(ps->zone, addr, order_zone(order, any));
+	struct buddy_alloc_info info = { (size_t)1 << (order & 31), NULL };
+	int st = any ? free_info_zone(ps->zone, addr, &info)
+		     : free_pages_zone(ps->zone, addr, order_given(order));
+	if (!st)
+		ps_zone_moved(ps, -(ptrdiff_t)info.nr_pages);
+	return st;
 }
 
 /*
- * One free through the set: a single-block allocation of a cached order (the
- * page byte says so: the same test that finds a double, interior or
- * wrong-order free) joins the set's list; anything else takes the zone
- * path, whose checks classify it.
+ * One free through the set, every case: a single-block allocation of a
+ * cached order (the page byte says so: the same test that finds a double,
+ * interior or wrong-order free) joins the set's list; anything else takes
+ * the zone path, whose checks classify it.
  */
-static HOT_INLINE int pageset_free(struct buddy_pageset *ps, void *addr, unsigned order, int any)
+static NOINLINE int ps_free_full(struct buddy_pageset *ps, void *addr, unsigned order, int any)
 {
 	if (likely(ps_enter(ps))) {
 		uintptr_t off = (uintptr_t)addr - ps->base;
-		if (unlikely(off >= ps->span))
+		if (unlikely((off >> ps->shift) >= ps->nr_pages))
 			return ps_free_miss(ps, addr, order, any);
 		uint8_t *pg = ps->pg + (off >> ps->shift);
 		uint8_t b = LOAD_RELAXED(pg);
 		unsigned k = any ? pg_order(b) : order;
-		if (likely(b == (PG_HEAD | k) && k < ps->nr_orders && !(off & ps->mask))) {
-			unsigned n = ps->count[k];
-			if (unlikely(n >= ps->high))
+		if (likely(b == (PG_HEAD | k) && k < ps->nr_orders &&
+			   !(off & (((uintptr_t)1 << ps->shift) - 1)))) {
+			if (unlikely(ps->top[k] >= __atomic_load_n(&ps->lim[k], __ATOMIC_ACQUIRE)))
 				return ps_free_slow(ps, addr, pg, k);
 			/* Annotated inside the set: once it is left, a drainer may give
 			 * the block back to the lists (and make its links usable). */
 			annot_free(addr, (size_t)1 << (ps->shift + k));
-			ps->slot[k][n] = (struct buddy_pageset_entry){ addr, pg };
-			STORE_RELAXED(&ps->count[k], n + 1);
-			STORE_RELAXED(pg, (uint8_t)(PG_CACHED | k));
-			ps->avail += (ptrdiff_t)1 << k;
+			ps_push(ps, addr, pg, k);
 			ps_exit(ps);
 			return BUDDY_OK;
 		}
 		ps_exit(ps);
 	}
 	return ps_free_zone(ps, addr, order, any);
+}
+
+/* The inline fast path (buddy/pageset.h) first, then everything else. */
+static HOT_INLINE int pageset_free(struct buddy_pageset *ps, void *addr, unsigned order, int any)
+{
+	if (likely(!any) && likely(buddy_ps_free_fast_(ps, addr, order)))
+		return BUDDY_OK;
+	return ps_free_full(ps, addr, order, any);
 }
 
 int buddy_pageset_free_pages(struct buddy_pageset *ps, void *addr, unsigned order)

@@ -106,7 +106,7 @@ void buddy_get_stats(const struct buddy_zone *z, struct buddy_stats *st)
 	for (const struct buddy_pageset *ps = z->pagesets; ps; ps = ps->next) {
 		size_t entries = 0, allocs = LOAD_RELAXED(&ps->allocs);
 		for (unsigned k = 0; k < BUDDY_NR_PCP_ORDERS; k++) {
-			unsigned n = LOAD_RELAXED(&ps->count[k]);
+			unsigned n = ps_count(ps, k);
 			st->nr_cached[k] += n;
 			entries += n;
 		}
@@ -403,7 +403,7 @@ static int entry_repeated(const struct buddy_pageset *ps, unsigned k, unsigned i
 {
 	const void *p = ps->slot[k][i].addr;
 	for (const struct buddy_pageset *q = ps; q; q = q->next)
-		for (unsigned j = q == ps ? i + 1 : 0; j < q->count[k] && j < BUDDY_PAGESET_SLOTS; j++)
+		for (unsigned j = q == ps ? i + 1 : 0; j < ps_count(q, k) && j < BUDDY_PAGESET_SLOTS; j++)
 			if (q->slot[k][j].addr == p)
 				return 1;
 	return 0;
@@ -419,7 +419,7 @@ static size_t check_pagesets(struct checker *c, unsigned k)
 	size_t entries = 0;
 
 	for (const struct buddy_pageset *ps = z->pagesets; ps; ps = ps->next) {
-		unsigned n = ps->count[k];
+		unsigned n = ps_count(ps, k);
 		if (n > BUDDY_PAGESET_SLOTS || (n && k >= z->nr_pcp_orders)) {
 			problem(c, "P6: page set %p order %u: %u entries", (const void *)ps, k, n);
 			continue;

@@ -87,6 +87,7 @@
 #include <stdint.h>
 
 #include "buddy/page.h"
+#include "buddy/pageset.h"
 #include "common/compiler.h"
 #include "common/debug.h"
 
@@ -98,6 +99,10 @@
 #define PG_MORE 0x20u
 #define PG_ORDER 0x1fu
 #define PG_CACHED (PG_FREE | PG_MORE)
+
+/* The page sets' inline fast paths (buddy/pageset.h) know two page-byte states. */
+_Static_assert(PG_HEAD == BUDDY_PG_HEAD_ && PG_CACHED == BUDDY_PG_CACHED_,
+	       "buddy/pageset.h's page-byte states");
 
 typedef uint64_t map_word;
 #define MAP_WORD_BITS 64u
@@ -165,6 +170,12 @@ static inline int map_test(const struct buddy_region *r, unsigned k, size_t idx)
  */
 #define LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define STORE_RELAXED(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+/* Entries of `order` in a page set (any thread's read: relaxed). */
+static inline unsigned ps_count(const struct buddy_pageset *ps, unsigned order)
+{
+	return (unsigned)(LOAD_RELAXED(&ps->top[order]) - ps->slot[order]);
+}
 
 static inline uint8_t pg_get(const struct buddy_region *r, size_t idx)
 {

@@ -101,9 +101,10 @@ static int membarrier_ready(void)
 
 /*
  * A thread's page sets, one per zone it used, in a list in thread-local
- * storage; `last` is the one used last (one compare on the fast path). The
- * key's destructor gives them back when the thread exits. initial-exec:
- * a thread-local access is one move, also in the shared library.
+ * storage; buddy_thread_last_ is the one used last and its zone (one
+ * compare on the fast path). The key's destructor gives them back when the
+ * thread exits. initial-exec: a thread-local access is one move, also in
+ * the shared library.
  */
 struct thread_set {
 	struct buddy_pageset ps;
@@ -112,8 +113,17 @@ struct thread_set {
 
 #define TLS_IE __thread __attribute__((tls_model("initial-exec")))
 static TLS_IE struct thread_set *tls_sets;
-__thread struct buddy_pageset *buddy_thread_last_pageset __attribute__((tls_model("initial-exec")));
-#define tls_last buddy_thread_last_pageset
+__thread struct buddy_thread_last_ buddy_thread_last_ __attribute__((tls_model("initial-exec"))) = {
+	BUDDY_THREAD_NO_ZONE_, NULL
+};
+
+/* The thread's last set is ps (of zone z), or none. */
+static struct buddy_pageset *set_last(struct buddy_zone *z, struct buddy_pageset *ps)
+{
+	buddy_thread_last_.zone = ps ? z : BUDDY_THREAD_NO_ZONE_;
+	buddy_thread_last_.ps = ps;
+	return ps;
+}
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 static int exit_key_ok;
@@ -123,7 +133,7 @@ static void thread_exit(void *unused)
 	(void)unused;
 	struct thread_set *t = tls_sets;
 	tls_sets = NULL;
-	tls_last = NULL;
+	set_last(NULL, NULL);
 	while (t) {
 		struct thread_set *next = t->next;
 		buddy_pageset_release(&t->ps);
@@ -145,9 +155,11 @@ static NOINLINE struct buddy_pageset *thread_pageset_slow(struct buddy_zone *z)
 	while ((t = *pp) != NULL) {
 		struct buddy_zone *tz = __atomic_load_n(&t->ps.zone, __ATOMIC_RELAXED);
 		if (tz == z)
-			return tls_last = &t->ps;
+			return set_last(z, &t->ps);
 		if (!tz) {
 			*pp = t->next;
+			if (buddy_thread_last_.ps == &t->ps)
+				set_last(NULL, NULL);
 			free(t);
 			continue;
 		}
@@ -165,12 +177,12 @@ static NOINLINE struct buddy_pageset *thread_pageset_slow(struct buddy_zone *z)
 	}
 	t->next = tls_sets;
 	tls_sets = t;
-	return tls_last = &t->ps;
+	return set_last(z, &t->ps);
 }
 
 struct buddy_pageset *buddy_thread_pageset(struct buddy_zone *z)
 {
-	struct buddy_pageset *ps = tls_last;
+	struct buddy_pageset *ps = buddy_thread_last_.ps;
 	if (likely(ps && __atomic_load_n(&ps->zone, __ATOMIC_RELAXED) == z))
 		return ps;
 	return z ? thread_pageset_slow(z) : NULL;

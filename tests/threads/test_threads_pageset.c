@@ -5,7 +5,8 @@
  * statistics add the sets up; damage to a set's block is caught and stops
  * the zone; a region whose missing pages sit in page sets can go, one with
  * an allocation cannot and changes nothing; a set whose list is full keeps
- * the block when the zone lock is busy; the hosted helper's errors.
+ * the block when the zone lock is busy; the hosted helper's errors; one
+ * thread's statistics and peak exact through its set's inline paths.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -131,7 +132,7 @@ static void test_damaged_set_block_stops_the_zone(void **state)
 	void *arena = fx_arena(4096, 64, 4096);
 	void *p = set_holding_blocks(&z, &ps, arena);
 	/* The newest entry's page byte no longer says "cached". */
-	*ps.slot[0][ps.count[0] - 1].pg = PG_HEAD;
+	*ps.slot[0][ps_count(&ps, 0) - 1].pg = PG_HEAD;
 	assert_null(buddy_pageset_alloc_pages(&ps, 0, 0));
 	assert_int_equal(buddy_last_error(&z), BUDDY_ECORRUPT);
 	assert_int_equal(errors, 1);
@@ -215,7 +216,7 @@ static void test_full_list_keeps_the_block_when_the_lock_is_busy(void **state)
 		assert_int_equal(buddy_pageset_free_pages(&ps, p[i], 0), BUDDY_OK);
 	busy_lock = 0;
 	/* Over high while the lock was busy; at the last slot it waited for the lock. */
-	assert_true(ps.count[0] > 4 && ps.count[0] <= BUDDY_PAGESET_SLOTS);
+	assert_true(ps_count(&ps, 0) > 4 && ps_count(&ps, 0) <= BUDDY_PAGESET_SLOTS);
 	assert_int_equal(fx_check(&z), 0);
 	buddy_pageset_release(&ps);
 	struct buddy_stats st;
@@ -258,6 +259,111 @@ static void test_thread_helper_errors(void **state)
 	fx_arena_free(arena);
 }
 
+/* A heavy barrier for one thread: a full fence (the protocol's other side is the caller itself). */
+static void fence_barrier(void *arg)
+{
+	(void)arg;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/*
+ * One thread through its page set (the inline fast paths: a zone with the
+ * heavy barrier hook; or the thread helper's wrappers), mixed orders, some
+ * the set does not cache, drains now and then (which close the set and open
+ * it again): after every call the statistics equal a model's, the peak
+ * exactly, and no page is handed out twice (each holds its slot's stamp).
+ */
+#define MODEL_SLOTS 256
+#define MODEL_STEPS 40000
+
+static void *model_alloc(struct buddy_zone *z, struct buddy_pageset *ps, unsigned order)
+{
+	return ps ? buddy_pageset_alloc_pages(ps, order, 0) : buddy_thread_alloc_pages(z, order, 0);
+}
+
+static int model_free(struct buddy_zone *z, struct buddy_pageset *ps, void *p, unsigned order)
+{
+	return ps ? buddy_pageset_free_pages(ps, p, order) : buddy_thread_free_pages(z, p, order);
+}
+
+static void run_model(struct buddy_zone *z, struct buddy_pageset *ps)
+{
+	static uintptr_t *slot[MODEL_SLOTS];
+	static unsigned char ord[MODEL_SLOTS];
+	size_t used = 0, peak = 0;
+	uint64_t allocs = 0, frees = 0, s = 0x9E3779B97F4A7C15ull;
+	struct buddy_stats st;
+	memset(slot, 0, sizeof(slot));
+	for (unsigned step = 0; step < MODEL_STEPS; step++) {
+		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+		unsigned i = (unsigned)(s >> 40) % MODEL_SLOTS;
+		if (slot[i]) {
+			assert_int_equal(slot[i][0], i);
+			assert_int_equal(model_free(z, ps, slot[i], ord[i]), BUDDY_OK);
+			slot[i] = NULL;
+			used -= (size_t)1 << ord[i];
+			frees++;
+		} else {
+			ord[i] = (unsigned char)(s % 4); /* orders 0..2 cached, 3 not */
+			slot[i] = model_alloc(z, ps, ord[i]);
+			assert_non_null(slot[i]);
+			slot[i][0] = i;
+			used += (size_t)1 << ord[i];
+			peak = used > peak ? used : peak;
+			allocs++;
+		}
+		if (step % 997 == 996)
+			buddy_drain_cache(z);
+		buddy_get_stats(z, &st);
+		assert_int_equal(st.used_pages, used);
+		assert_int_equal(st.peak_used_pages, peak);
+		assert_int_equal(st.allocs, allocs);
+		assert_int_equal(st.frees, frees);
+	}
+	assert_int_equal(fx_check(z), 0);
+	for (unsigned i = 0; i < MODEL_SLOTS; i++)
+		if (slot[i])
+			assert_int_equal(model_free(z, ps, slot[i], ord[i]), BUDDY_OK);
+	buddy_get_stats(z, &st);
+	assert_int_equal(st.used_pages, 0);
+	assert_int_equal(st.peak_used_pages, peak);
+}
+
+static void test_one_thread_counts_exact(void **state)
+{
+	struct buddy_config cfg;
+	struct buddy_zone z;
+	struct buddy_pageset ps;
+	(void)state;
+	void *arena = fx_arena(4096, 2048, 4096);
+	buddy_config_default(&cfg);
+	cfg.pcp_high = 16;
+	cfg.pcp_max_order = 2;
+	cfg.lock = plain_lock;
+	cfg.unlock = plain_lock;
+	cfg.barrier = fence_barrier;
+	assert_int_equal(buddy_zone_init(&z, &cfg), BUDDY_OK);
+	fx_add(&z, arena, 2048);
+	assert_int_equal(buddy_pageset_init(&z, &ps), BUDDY_OK);
+	run_model(&z, &ps);
+	buddy_pageset_release(&ps);
+	fx_cleanup();
+
+	/* The same through the thread helper's inline wrappers. */
+	struct buddy_thread_lock lk;
+	buddy_config_default(&cfg);
+	cfg.pcp_high = 16;
+	cfg.pcp_max_order = 2;
+	assert_int_equal(buddy_thread_config(&cfg, &lk, BUDDY_LOCK_DEFAULT, BUDDY_THREAD_PAGESETS), 0);
+	assert_int_equal(buddy_zone_init(&z, &cfg), BUDDY_OK);
+	fx_add(&z, arena, 2048);
+	run_model(&z, NULL);
+	buddy_thread_zone_fini(&z);
+	buddy_thread_lock_destroy(&lk);
+	fx_cleanup();
+	fx_arena_free(arena);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_remove_region_with_sets),
 		cmocka_unit_test(test_full_list_keeps_the_block_when_the_lock_is_busy),
 		cmocka_unit_test(test_thread_helper_errors),
+		cmocka_unit_test(test_one_thread_counts_exact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
