@@ -89,7 +89,7 @@ check-valgrind:
 
 # Every multi-threaded test (label "threads") under ThreadSanitizer (clang): any
 # report fails the run (halt_on_error; a report is also exit code 66).
-TSAN_TESTS = test_threads_stress test_threads_exhaust test_threads_lock test_threads_pageset \
+TSAN_TESTS = test_threads_stress test_threads_exhaust test_threads_lock test_threads_pageset test_threads_double \
 	test_threads_slab test_preload_threads test_preload_stress
 check-tsan:
 	CC=clang $(CMAKE) -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUDDY_TSAN=ON -DBUDDY_DEBUG=1

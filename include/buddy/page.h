@@ -191,6 +191,22 @@ struct buddy_config {
 	 */
 	void (*barrier)(void *arg);
 	void (*relax)(void *arg);
+	/*
+	 * Strict frees, for a zone with page sets: a free through a set
+	 * claims the block's page byte with an atomic compare-and-swap
+	 * ("allocated" to "cached"), and a free on the zone path does the
+	 * same before it merges, so that two threads freeing one block at
+	 * the same instant cannot both take it: one of them gets
+	 * BUDDY_EDOUBLE. It costs an atomic read-modify-write per free (the
+	 * inline free path of buddy/pageset.h is off: every free goes out of
+	 * line). 0 (default): a free through a set reads the page byte and
+	 * then writes it, so two frees of one block racing through two sets
+	 * can both succeed; the block then sits in both sets and may be
+	 * handed out twice (a double free found only when a set meets the
+	 * block's page byte saying "allocated", as damage). Sequential double
+	 * frees, in any threads, are caught either way.
+	 */
+	int strict_frees;
 };
 
 /* --- Private types; read them only through the functions below. --- */
@@ -244,9 +260,10 @@ struct buddy_pageset {
 	struct buddy_zone *zone;          /* NULL once released */
 	int busy;                         /* owner inside a call (atomic) */
 	int drain_req;                    /* a drainer holds the set, or the zone is damaged (atomic) */
-	unsigned inline_orders;           /* orders the inline paths serve (atomic): the cached
+	unsigned inline_orders;           /* orders the inline allocations serve: the cached
 					   * ones with the heavy barrier and no memory-checker
 					   * annotations in the library; else 0 */
+	unsigned inline_free_orders;      /* the same for frees; 0 with strict frees too */
 	unsigned shift;                   /* the zone's page_shift */
 	uintptr_t base;                   /* the hint region: its first page, */
 	size_t nr_pages;                  /* its pages (0: none), */
@@ -312,6 +329,7 @@ struct buddy_zone {
 	unsigned nr_pcp_orders;     /* orders below this are cached; 0 = cache off */
 	int corrupted;              /* damage seen: every change now fails */
 	int poison;                 /* fill freed pages, check them on allocation */
+	int strict_frees;           /* buddy_config.strict_frees, with page sets */
 	unsigned nr_fast_orders;    /* orders below this take the fast paths:
 				     * nr_pcp_orders, or 0 when poisoning */
 	unsigned nr_single_orders;  /* orders below this take the one-thread fast

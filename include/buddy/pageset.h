@@ -156,8 +156,9 @@ static inline int buddy_ps_push_(struct buddy_pageset *ps, void *addr, unsigned 
  * serve the call (an order they do not cache, a set without inline paths,
  * a drainer, an empty list or a new peak, a pointer outside the hint
  * region, anything to report): then call buddy_pageset_*_pages, which does
- * everything. inline_orders changes only while no call runs through the
- * set (buddy_pageset_release, buddy_zone_release_pagesets): a plain read.
+ * everything. inline_orders and inline_free_orders change only while no
+ * call runs through the set (buddy_pageset_release,
+ * buddy_zone_release_pagesets): a plain read.
  */
 static inline int buddy_ps_alloc_fast_(struct buddy_pageset *ps, unsigned order, void **out)
 {
@@ -172,7 +173,7 @@ static inline int buddy_ps_alloc_fast_(struct buddy_pageset *ps, unsigned order,
 
 static inline int buddy_ps_free_fast_(struct buddy_pageset *ps, void *addr, unsigned order)
 {
-	if (__builtin_expect(order < ps->inline_orders, 1)) {
+	if (__builtin_expect(order < ps->inline_free_orders, 1)) {
 		buddy_ps_busy_(ps);
 		int ok = buddy_ps_push_(ps, addr, order);
 		buddy_ps_exit_(ps);

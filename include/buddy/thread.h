@@ -53,6 +53,7 @@ struct buddy_thread_lock {
 /* buddy_thread_config flags. */
 #define BUDDY_THREAD_PAGESETS 0x1u   /* a page set per thread */
 #define BUDDY_THREAD_NO_BARRIER 0x2u /* owners take their sets with an atomic exchange */
+#define BUDDY_THREAD_STRICT 0x4u     /* strict frees (buddy_config.strict_frees) */
 
 /* pcp_high and pcp_max_order set when the configuration has no page cache. */
 #define BUDDY_THREAD_PCP_HIGH 64u
@@ -62,8 +63,9 @@ struct buddy_thread_lock {
  * Fill cfg's lock hooks with lk (initialised here) of the given kind, and
  * with BUDDY_THREAD_PAGESETS the per-thread page sets (turning the page
  * cache on with BUDDY_THREAD_PCP_HIGH and BUDDY_THREAD_PCP_MAX_ORDER when
- * cfg has it off). Returns 0, or an errno value (EINVAL for a bad kind or
- * flag, or pthread_mutex_init's).
+ * cfg has it off); BUDDY_THREAD_STRICT sets cfg->strict_frees. Returns 0,
+ * or an errno value (EINVAL for a bad kind or flag, or
+ * pthread_mutex_init's).
  */
 int buddy_thread_config(struct buddy_config *cfg, struct buddy_thread_lock *lk,
 			enum buddy_lock_kind kind, unsigned flags);

@@ -810,6 +810,7 @@ void buddy_config_default(struct buddy_config *cfg)
 	cfg->pcp_batch = 0;
 	cfg->barrier = NULL;
 	cfg->relax = NULL;
+	cfg->strict_frees = 0;
 }
 
 int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
@@ -873,6 +874,7 @@ int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
 	z->pageset_arg = cfg->pageset_arg;
 	z->barrier = cfg->barrier;
 	z->relax = cfg->relax;
+	z->strict_frees = cfg->strict_frees != 0;
 	single_update(z);
 	return BUDDY_OK;
 }
@@ -1254,8 +1256,11 @@ int buddy_pageset_init(struct buddy_zone *z, struct buddy_pageset *ps)
 	ps->barrier = z->barrier != NULL;
 	ps->nr_orders = z->nr_fast_orders;
 	ps->barrier_orders = ps->barrier ? ps->nr_orders : 0;
-	/* The inline paths annotate nothing: with a memory checker, every call comes here. */
+	/* The inline paths annotate nothing, and their frees claim no page byte
+	 * atomically: with a memory checker every call comes here, with strict
+	 * frees every free. */
 	ps->inline_orders = ANNOT_ACTIVE ? 0 : ps->barrier_orders;
+	ps->inline_free_orders = ANNOT_ACTIVE || z->strict_frees ? 0 : ps->barrier_orders;
 	ps_lists_init(z, ps);
 	ps_set_hint(z, ps, NULL);
 	registry_lock(z);
@@ -1285,7 +1290,8 @@ static void ps_unregister(struct buddy_zone *z, struct buddy_pageset *ps)
 	ps_close(ps);
 	ps->nr_orders = 0;
 	ps->barrier_orders = 0;
-	STORE_RELAXED(&ps->inline_orders, 0);
+	ps->inline_orders = 0;
+	ps->inline_free_orders = 0;
 	ps_set_hint(z, ps, NULL);
 	STORE_RELAXED(&ps->zone, NULL);
 }
@@ -1870,7 +1876,7 @@ static size_t alloc_pages_count(const struct buddy_region *r, size_t idx)
 
 static int free_alloc(struct buddy_zone *z, struct buddy_region *r, size_t idx)
 {
-	uint8_t b = r->pg[idx];
+	uint8_t b = pg_get(r, idx);
 	int st;
 
 	if (ANNOT_ACTIVE || z->poison) {
@@ -1879,6 +1885,12 @@ static int free_alloc(struct buddy_zone *z, struct buddy_region *r, size_t idx)
 		poison_fill(z, a, bytes);
 		annot_free((void *)a, bytes);
 	}
+	/* Strict frees: a block a page set may take is claimed as a set does (ps_claim). */
+	if (unlikely(z->strict_frees) && z->pagesets && !(b & PG_MORE) &&
+	    pg_order(b) < z->nr_fast_orders &&
+	    !__atomic_compare_exchange_n(&r->pg[idx], &b, (uint8_t)PG_TAIL, 0, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
+		return fail(z, BUDDY_EDOUBLE);
 	z->frees++;
 	if (!(b & PG_MORE) && pg_order(b) < z->nr_pcp_orders)
 		return pcp_put(z, r, idx, pg_order(b));
@@ -2034,6 +2046,19 @@ static NOINLINE int ps_free_zone(struct buddy_pageset *ps, void *addr, unsigned 
 }
 
 /*
+ * Strict frees: the page byte goes from "allocated" (b) to "cached" by one
+ * compare-and-swap, so of two frees of one block at the same instant (two
+ * sets, or a set and the zone path, which claims too: free_alloc) one
+ * wins and the other finds the block free: BUDDY_EDOUBLE on the zone path.
+ */
+static inline int ps_claim(const struct buddy_pageset *ps, uint8_t *pg, uint8_t b)
+{
+	return !ps->zone->strict_frees ||
+	       __atomic_compare_exchange_n(pg, &b, (uint8_t)(PG_CACHED | pg_order(b)), 0,
+					   __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/*
  * One free through the set, every case: a single-block allocation of a
  * cached order (the page byte says so: the same test that finds a double,
  * interior or wrong-order free) joins the set's list; anything else takes
@@ -2049,7 +2074,7 @@ static NOINLINE int ps_free_full(struct buddy_pageset *ps, void *addr, unsigned 
 		uint8_t b = LOAD_RELAXED(pg);
 		unsigned k = any ? pg_order(b) : order;
 		if (likely(b == (PG_HEAD | k) && k < ps->nr_orders &&
-			   !(off & (((uintptr_t)1 << ps->shift) - 1)))) {
+			   !(off & (((uintptr_t)1 << ps->shift) - 1)) && ps_claim(ps, pg, b))) {
 			if (unlikely(ps->top[k] >= __atomic_load_n(&ps->lim[k], __ATOMIC_ACQUIRE)))
 				return ps_free_slow(ps, addr, pg, k);
 			/* Annotated inside the set: once it is left, a drainer may give

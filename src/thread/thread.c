@@ -217,7 +217,7 @@ int buddy_thread_config(struct buddy_config *cfg, struct buddy_thread_lock *lk,
 			enum buddy_lock_kind kind, unsigned flags)
 {
 	if (!cfg || !lk || (unsigned)kind > BUDDY_LOCK_SPIN ||
-	    (flags & ~(BUDDY_THREAD_PAGESETS | BUDDY_THREAD_NO_BARRIER)))
+	    (flags & ~(BUDDY_THREAD_PAGESETS | BUDDY_THREAD_NO_BARRIER | BUDDY_THREAD_STRICT)))
 		return EINVAL;
 	if (kind == BUDDY_LOCK_DEFAULT)
 		kind = BUDDY_LOCK_MUTEX;
@@ -239,6 +239,8 @@ int buddy_thread_config(struct buddy_config *cfg, struct buddy_thread_lock *lk,
 	cfg->relax = yield;
 	cfg->barrier = !(flags & BUDDY_THREAD_NO_BARRIER) && membarrier_ready() ? membarrier_heavy
 										 : NULL;
+	if (flags & BUDDY_THREAD_STRICT)
+		cfg->strict_frees = 1;
 	if (flags & BUDDY_THREAD_PAGESETS) {
 		if (!cfg->pcp_high) {
 			cfg->pcp_high = BUDDY_THREAD_PCP_HIGH;

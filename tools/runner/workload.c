@@ -152,8 +152,11 @@ int bench_target_page(struct bench_target *t, struct bench_page *pg, enum bench_
 		const char *lk = getenv("BUDDY_BENCH_LOCK");
 		enum buddy_lock_kind kind = !lk ? BUDDY_LOCK_DEFAULT
 				: strcmp(lk, "spin") == 0 ? BUDDY_LOCK_SPIN : BUDDY_LOCK_MUTEX;
-		if (buddy_thread_config(&cfg, &pg->lock, kind,
-					mode == BENCH_PAGE_SHARED ? BUDDY_THREAD_PAGESETS : 0) != 0) {
+		/* BUDDY_BENCH_STRICT=1: strict frees (buddy_config.strict_frees), to measure them. */
+		const char *strict = getenv("BUDDY_BENCH_STRICT");
+		unsigned flags = (mode == BENCH_PAGE_SHARED ? BUDDY_THREAD_PAGESETS : 0) |
+				 (strict && strcmp(strict, "1") == 0 ? BUDDY_THREAD_STRICT : 0);
+		if (buddy_thread_config(&cfg, &pg->lock, kind, flags) != 0) {
 			bench_page_release(pg);
 			return -1;
 		}
