@@ -11,11 +11,12 @@
  * zone's page bytes and pair bitmaps, one byte per page saying which cache
  * or run holds it, one bit per system page saying whether it may be
  * resident). The first arena (cfg.arena_bytes) is mapped when the heap is
- * created and its first 64 KiB touched, so the first allocations take no
- * page faults; each later one is four times the last (twice from 1 MiB on),
- * or as large as the request that needs it. Free memory goes back to the
- * system: empty slabs to the zone at once (beyond a small reserve per
- * cache of up to 2 KiB), and once more than cfg.retain_bytes of free memory is resident
+ * created and its first cfg.populate_bytes (64 KiB) touched, so the first
+ * allocations take no page faults; each later one is four times the last
+ * (twice from 1 MiB on), or as large as the request that needs it. Free
+ * memory goes back to the system: empty slabs to the zone at once (beyond a
+ * small reserve per cache of up to 2 KiB), and once more than
+ * cfg.retain_bytes of free memory is resident
  * (or an eighth of the resident memory, if more), a wholly free arena other
  * than the first is unmapped, else every free page range is given back
  * with madvise(MADV_DONTNEED).
@@ -77,6 +78,7 @@ extern "C" {
 #define BKM_CLASS_STEPS_DEFAULT 4u        /* classes per doubling above 128 bytes */
 #define BKM_HUGE_DEFAULT ((size_t)1 << 20) /* requests this large are mapped alone */
 #define BKM_ARENA_DEFAULT ((size_t)256 << 10) /* the first arena */
+#define BKM_POPULATE_DEFAULT ((size_t)64 << 10) /* of it, touched at creation */
 #define BKM_RETAIN_DEFAULT ((size_t)4 << 20) /* free resident bytes kept */
 #define BKM_MIN_SLAB_DEFAULT ((size_t)4 << 10) /* smallest slab, after the first */
 #define BKM_MAX_SLAB_DEFAULT ((size_t)32 << 10) /* largest slab, usually */
@@ -141,6 +143,9 @@ struct bkm_config {
 	size_t arena_bytes;     /* the first arena, rounded to a power of two of at least
 				 * 64 KiB; later ones are 4 times larger each (2 times
 				 * from 1 MiB on); default 256 KiB */
+	size_t populate_bytes;  /* of the first arena, touched at creation (rounded up to
+				 * system pages, at most the arena), so that the first
+				 * allocations take no page faults; 0 = none; default 64 KiB */
 	size_t limit_bytes;     /* most bytes mapped for arenas and huge blocks; 0 = none */
 	size_t retain_bytes;    /* free resident bytes kept before free pages go back (or
 				 * an eighth of the resident bytes, if more); default 4 MiB */

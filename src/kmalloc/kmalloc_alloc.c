@@ -243,6 +243,7 @@ void bkm_config_default(struct bkm_config *cfg)
 	cfg->class_steps = BKM_CLASS_STEPS_DEFAULT;
 	cfg->huge_bytes = BKM_HUGE_DEFAULT;
 	cfg->arena_bytes = BKM_ARENA_DEFAULT;
+	cfg->populate_bytes = BKM_POPULATE_DEFAULT;
 	cfg->retain_bytes = BKM_RETAIN_DEFAULT;
 	cfg->slab_reserve = BSLAB_RESERVE_DEFAULT;
 	cfg->min_slab_bytes = BKM_MIN_SLAB_DEFAULT;

@@ -246,12 +246,12 @@ static int arena_add(struct bkm_heap *h, uintptr_t base, size_t bytes, uint8_t *
 }
 
 /*
- * Map an arena of `bytes` (a power of two), aligned to its size. With
- * `populate`, its first KM_POPULATE_BYTES are touched first, so that the
- * heap's first allocations take no page faults (those pages count as
- * resident from then on).
+ * Map an arena of `bytes` (a power of two), aligned to its size, and touch
+ * its first `populate` bytes (at most the arena), so that the heap's first
+ * allocations take no page faults (those pages count as resident from then
+ * on).
  */
-static int arena_map(struct bkm_heap *h, size_t bytes, int populate)
+static int arena_map(struct bkm_heap *h, size_t bytes, size_t populate)
 {
 	struct arena_sizes s;
 	arena_sizes(h, bytes, &s);
@@ -268,7 +268,7 @@ static int arena_map(struct bkm_heap *h, size_t bytes, int populate)
 	size_t head = base - (uintptr_t)p;
 	unmap_pages(h, p, head);
 	unmap_pages(h, (void *)(base + bytes + s.tail), len - head - bytes - s.tail);
-	size_t pre = populate && bytes > KM_POPULATE_BYTES ? KM_POPULATE_BYTES : populate ? bytes : 0;
+	size_t pre = populate < bytes ? align_up(populate, h->sys_page) : bytes;
 	for (size_t off = 0; off < pre; off += h->sys_page)
 		*(volatile char *)(base + off) = 0;
 	/* Fresh anonymous mappings are zero; a caller's map hook promises no such thing. */
@@ -615,7 +615,7 @@ int bkm_setup(struct bkm_heap *h)
 		return setup_fixed(h, start) == BUDDY_OK ? 0 : ENOMEM;
 	}
 	/* The first arena now, ready for use; later ones grow four times as large. */
-	if (arena_map(h, h->cfg.arena_bytes, 1) != BUDDY_OK)
+	if (arena_map(h, h->cfg.arena_bytes, h->cfg.populate_bytes) != BUDDY_OK)
 		return ENOMEM;
 	h->next_arena_bytes = h->cfg.arena_bytes * 4;
 	return 0;

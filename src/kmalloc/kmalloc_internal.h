@@ -48,7 +48,6 @@
 #define KM_TAB2_SHIFT 7u     /* above: table indexed by (size - 1) / 128 */
 #define KM_TAB2_LEN (65536u >> KM_TAB2_SHIFT)
 #define KM_RESERVE_MAX_CLASS 2048u /* larger classes keep no empty slab */
-#define KM_POPULATE_BYTES ((size_t)64 << 10) /* of the first arena, touched at creation */
 #define KM_ZONE_PCP_ORDER 4u /* the largest order the zone's page cache keeps */
 
 struct bkm_arena {

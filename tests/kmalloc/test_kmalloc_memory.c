@@ -42,6 +42,47 @@ static void test_kmalloc_footprint_at_start(void **state)
 	assert_int_equal(m.calls, 2); /* the state, the first arena */
 }
 
+/*
+ * populate_bytes: 0 touches nothing at creation, so only what the zone and
+ * the first block write becomes resident (the pages of the split links and
+ * the slab); more than the arena touches the whole arena; an odd size is
+ * rounded up to system pages.
+ */
+static void test_kmalloc_populate(void **state)
+{
+	(void)state;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	const size_t want[] = { 0, (size_t)1 << 30, 5000 };
+	const size_t got[] = { 0, BKM_ARENA_DEFAULT, (5000 + pg - 1) / pg * pg };
+	for (unsigned i = 0; i < 3; i++) {
+		struct kmap m;
+		memset(&m, 0, sizeof(m));
+		struct bkm_config cfg = kconfig(&m, NULL, NULL);
+		cfg.populate_bytes = want[i];
+		struct bkm_heap *h = kheap(&cfg);
+		struct bkm_stats st;
+		bkm_get_stats(h, &st);
+		/* The zone's link in the region's first block: its page counts from the start. */
+		size_t first = got[i] ? got[i] : pg;
+		assert_int_equal(st.resident_bytes, first);
+		assert_int_equal(st.footprint_bytes, st.resident_bytes + st.meta_bytes);
+		if (i == 0) {
+			void *p = bkm_malloc(h, 10);
+			bkm_get_stats(h, &st);
+			/* Splitting 256 KiB down to a 1 KiB slab links a free half at
+			 * 128, 64, ... 2 and 1 KiB: those on a page of their own add it. */
+			size_t pages = 1;
+			for (size_t off = BKM_PAGE_DEFAULT; off < BKM_ARENA_DEFAULT; off <<= 1)
+				pages += off % pg == 0;
+			assert_int_equal(st.resident_bytes, pages * pg);
+			bkm_free(h, p);
+		}
+		assert_kheap_ok(h);
+		bkm_destroy(h);
+		assert_int_equal(m.mapped, 0);
+	}
+}
+
 /* Growing maps arenas four times larger up to 1 MiB, then twice; destroy unmaps them all. */
 static void test_kmalloc_arenas_grow(void **state)
 {
@@ -212,6 +253,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kmalloc_footprint_at_start),
+		cmocka_unit_test(test_kmalloc_populate),
 		cmocka_unit_test(test_kmalloc_arenas_grow),
 		cmocka_unit_test(test_kmalloc_limit),
 		cmocka_unit_test(test_kmalloc_map_failure),
