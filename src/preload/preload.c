@@ -60,6 +60,7 @@
 #define MAL_CACHE_BUDGET 131072u   /* bytes a full bin holds, about */
 #define MAL_HIGH_MIN 8u
 #define MAL_REFILL_MIN 2u
+#define MAL_REFILL_ONE 1024u       /* larger classes' first refill takes one object */
 #define MAL_HIGH_MAX 64u
 _Static_assert(MAL_CACHE_BUDGET / MAL_MAX_SMALL >= MAL_HIGH_MIN, "a bin of the largest class holds 8");
 _Static_assert(MAL_CACHE_BUDGET / 2048u >= MAL_HIGH_MAX, "classes up to 2 KiB hold 64");
@@ -68,18 +69,19 @@ _Static_assert(MAL_CACHE_BUDGET / 2048u >= MAL_HIGH_MAX, "classes up to 2 KiB ho
 #define MAL_ADDR_BITS 48u
 #define MAL_STATS_BUF 16384u
 _Static_assert(MAL_STATS_BUF >= 1024u + BKM_CLASSES_MAX * 128u, "the exit report fits");
-#define MAL_RECIP_SHIFT 44u
-#define MAL_CALLOC_MAP ((size_t)128 << 10) /* callocs this large get fresh zero pages */        /* object index by multiplication, as the slab caches */
+#define MAL_RECIP_SHIFT 44u        /* object index by multiplication, as the slab caches */
+#define MAL_MAP_BYTES ((size_t)128 << 10) /* blocks this large: a mapping each (huge_bytes) */
 
 /*
  * One bin: objects of a class, linked through their first word (masked).
- * A bin's refills start at MAL_REFILL_MIN objects and double up to the
- * class's batch, so a class a thread uses a little holds little.
+ * A bin's refills start at MAL_REFILL_MIN objects (one above
+ * MAL_REFILL_ONE bytes) and double up to the class's batch, so a class a
+ * thread uses a little holds little.
  */
 struct bmal_bin {
 	uintptr_t head;   /* first object ^ link_key; link_key when empty */
 	uint32_t count;
-	uint32_t refill;  /* objects the next refill takes; 0 = MAL_REFILL_MIN */
+	uint32_t refill;  /* objects the next refill takes; 0 = the class's refill0 */
 };
 
 struct bmal_tcache {
@@ -103,6 +105,7 @@ struct bmal_class {
 	uint32_t first;           /* offset of object 0 in a slab */
 	uint8_t high;             /* a bin holds at most this many */
 	uint8_t batch;            /* refilled and flushed this many at a time */
+	uint8_t refill0;          /* objects the first refill takes */
 	uint64_t recip;           /* ceil(2^44 / stride) */
 	uintptr_t slab_mask;      /* slab bytes - 1 */
 	uintptr_t small_mask;     /* the cache's small first slabs: their bytes - 1 */
@@ -363,6 +366,9 @@ static void classes_setup(int caches)
 		k->small_mask = c->small_bytes - 1;
 		k->high = (uint8_t)high;
 		k->batch = (uint8_t)(high / 2);
+		/* A second object of a large class would be most of a slab that a
+		 * program using the class once never touches (tar: 0.15 MiB). */
+		k->refill0 = c->size > MAL_REFILL_ONE ? 1 : MAL_REFILL_MIN;
 	}
 	/*
 	 * The heap's classes are multiples of 16, in ascending order, and a
@@ -392,6 +398,21 @@ static void heap_setup(void)
 	 * the throughput at 2 threads, peak RSS of the real programs unchanged).
 	 */
 	cfg.max_class_bytes = MAL_MAX_SMALL;
+	/*
+	 * A process's resident size is what counts here: nothing is touched
+	 * before a program uses it (most processes are small: a shell, git),
+	 * and blocks of MAL_MAP_BYTES and more are mappings of their own, which
+	 * go back to the system when freed, as glibc's mmap threshold (128 KiB)
+	 * does; calloc of such a block writes nothing, its fresh pages are zero
+	 * (git callocs sparse hash tables of 512 KiB). git's peak RSS: 1.20x
+	 * glibc's with these in the arenas, whose free pages go back only
+	 * beyond retain_bytes; about 1.03x so (bench/preload/programs.sh).
+	 * A lower retain_bytes did as well for git, but had a steady threaded
+	 * program give back and fault in pages over and over (4.6 times the
+	 * page faults of preload_threads_bench, a quarter less throughput).
+	 */
+	cfg.populate_bytes = 0;
+	cfg.huge_bytes = MAL_MAP_BYTES;
 	heap = bkm_create(&cfg);
 	if (!heap)
 		return;
@@ -548,7 +569,7 @@ static void give_back(uintptr_t head, uint32_t n)
 static NOINLINE void *refill(struct bmal_tcache *tc, unsigned c)
 {
 	struct bmal_bin *b = &tc->bins[c];
-	unsigned want = b->refill ? b->refill : MAL_REFILL_MIN;
+	unsigned want = b->refill ? b->refill : classes[c].refill0;
 	b->refill = want * 2 < classes[c].batch ? want * 2 : classes[c].batch;
 	heap_lock_take();
 	for (unsigned i = 0; i < want; i++) {
@@ -709,15 +730,8 @@ static void *mal_calloc(size_t n, size_t size)
 	if (!mal_init())
 		return NULL;
 	heap_lock_take();
-	/*
-	 * From MAL_CALLOC_MAP bytes on, a mapping of its own (the heap maps any
-	 * block aligned to huge_bytes alone), whose fresh pages are zero: nothing
-	 * is written, and the pages the program never touches stay out of its
-	 * resident size, as with glibc's mmap'd chunks (git callocs sparse hash
-	 * tables of 512 KiB).
-	 */
-	void *p = bytes >= MAL_CALLOC_MAP ? bkm_aligned_alloc(heap, BKM_HUGE_DEFAULT, bytes)
-					  : note(bkm_calloc(heap, n, size));
+	/* A huge block (from MAL_MAP_BYTES on) is fresh zero pages: not written. */
+	void *p = note(bkm_calloc(heap, n, size));
 	heap_lock_drop();
 	return p;
 }

@@ -9,6 +9,7 @@
  */
 #include "preload_test.h"
 
+#include <pthread.h>
 #include <sys/mman.h>
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -175,14 +176,22 @@ static void test_aligned(void **state)
 	assert_int_equal(errno, ENOMEM);
 }
 
-static void test_cache_refill_and_flush(void **state)
+/* The thread caches are off in this run (they have nothing to count): says so. */
+static int caches_off(void)
 {
-	(void)state;
 	const char *tc = getenv("BUDDY_MALLOC_TCACHE"), *ck = getenv("BUDDY_MALLOC_CHECK");
 	if ((tc && strcmp(tc, "0") == 0) || (ck && strcmp(ck, "0") != 0)) {
 		print_message("skipped: the thread caches are off in this run\n");
-		skip();
+		return 1;
 	}
+	return 0;
+}
+
+static void test_cache_refill_and_flush(void **state)
+{
+	(void)state;
+	if (caches_off())
+		skip();
 	struct bmalloc_stats a, b;
 	bmalloc_thread_flush();
 	bmalloc_get_stats(&a);
@@ -202,6 +211,57 @@ static void test_cache_refill_and_flush(void **state)
 	bmalloc_get_stats(&b);
 	assert_int_equal(b.heap.live_allocs, a.heap.live_allocs);
 	assert_true(b.nr_threads >= 1);
+}
+
+/*
+ * A thread's first refill of a class takes two objects up to 1 KiB and one
+ * above (a second large object would be most of a slab a program using the
+ * class once never touches); the next refill of the class takes twice as many.
+ */
+struct first_refill {
+	size_t size;
+	uint64_t first, second; /* objects the heap handed out at the first and second refill */
+};
+
+static void *first_refill_thread(void *arg)
+{
+	struct first_refill *r = arg;
+	struct bmalloc_stats a, b, c;
+	/* The thread's cache is made (an object of the heap) at its first malloc. */
+	void *warm = bmalloc_malloc(100);
+	bmalloc_get_stats(&a);
+	void *p = bmalloc_malloc(r->size);
+	bmalloc_get_stats(&b);
+	void *q[5];
+	for (int i = 0; i < 5; i++)
+		q[i] = bmalloc_malloc(r->size);
+	bmalloc_get_stats(&c);
+	r->first = b.heap.allocs - a.heap.allocs;
+	r->second = c.heap.allocs - b.heap.allocs;
+	bmalloc_free(p);
+	for (int i = 0; i < 5; i++)
+		bmalloc_free(q[i]);
+	bmalloc_free(warm);
+	return NULL;
+}
+
+static void test_cache_first_refill(void **state)
+{
+	(void)state;
+	if (caches_off())
+		skip();
+	const size_t sizes[] = { 48, 1024, 1025, 8000, 16384 };
+	for (unsigned i = 0; i < 5; i++) {
+		struct first_refill r = { sizes[i], 0, 0 };
+		pthread_t t;
+		/* A fresh thread, so that its bins are empty and never refilled. */
+		assert_int_equal(pthread_create(&t, NULL, first_refill_thread, &r), 0);
+		assert_int_equal(pthread_join(t, NULL), 0);
+		uint64_t first = sizes[i] > 1024 ? 1 : 2;
+		assert_int_equal(r.first, first);
+		/* The next refills double: 2 then 4 objects (or 4) serve the 5 more mallocs. */
+		assert_int_equal(r.second, first == 1 ? 2 + 4 : 4);
+	}
 }
 
 /* Release: a large free range goes back to the system without further calls. */
@@ -389,6 +449,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_reallocarray),
 		cmocka_unit_test(test_aligned),
 		cmocka_unit_test(test_cache_refill_and_flush),
+		cmocka_unit_test(test_cache_first_refill),
 		cmocka_unit_test(test_memory_returns),
 		cmocka_unit_test(test_print_stats),
 		cmocka_unit_test(test_print_stats_bad_fd),
