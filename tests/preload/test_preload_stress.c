@@ -175,10 +175,15 @@ static void test_stress(void **state)
 {
 	(void)state;
 	const char *ops = getenv("STRESS_OPS");
-	/* The instrumented builds run a tenth as much (a thread's every access is checked). */
+	/*
+	 * The instrumented builds run less (every round, thread, fork and kind
+	 * of operation still): memcheck a fortieth (it runs the threads one at
+	 * a time, every access checked: 77 s with a tenth), the sanitizers and
+	 * the coverage build (counters on every branch: 151 s in full) a quarter.
+	 */
 	if (getenv("BUDDY_UNDER_VALGRIND"))
-		ops_per_thread /= 10;
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+		ops_per_thread /= 40;
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__) || defined(BUDDY_TEST_COVERAGE)
 	ops_per_thread /= 4;
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)

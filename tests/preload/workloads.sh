@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: MIT
 # The real-program workloads the process malloc is tested and measured on
 # (sourced by tests/preload/real_programs.sh and bench/preload/programs.sh):
-# make_inputs DIR writes the inputs, then each NAME_work runs in the current
-# directory and prints what the comparison checks. find_prog PROGRAM gives the
+# make_inputs DIR [LINES] writes the inputs (the text file that sort, xz and
+# tar work on has LINES lines, 400000 by default: the benchmark's; the tests
+# take fewer, as xz on the full file is most of their time), then each
+# NAME_work runs in the current directory and prints what the comparison
+# checks. find_prog PROGRAM gives the
 # installed program's path (python3: the interpreter itself, not a shim).
 # PRELOAD_PROGRAMS lists the names; program_of NAME the program each needs.
 
@@ -38,6 +41,7 @@ have() {
 
 make_inputs() {
   inputs=$1
+  lines=${2:-400000}
   cat >"$inputs/work.py" <<'PY'
 import json, re
 d = {}
@@ -80,7 +84,7 @@ int main(void)
 	return 0;
 }
 C
-  awk 'BEGIN { for (i = 0; i < 400000; i++) printf "%d line %d %s\n", (i * 7919) % 100003, i, substr("abcdefghijklmnopqrstuvwxyz", 1 + i % 26) }' >"$inputs/big.txt"
+  awk -v n="$lines" 'BEGIN { for (i = 0; i < n; i++) printf "%d line %d %s\n", (i * 7919) % 100003, i, substr("abcdefghijklmnopqrstuvwxyz", 1 + i % 26) }' >"$inputs/big.txt"
 }
 
 python_work() { PYTHONMALLOC=malloc "$py" "$inputs/work.py"; }
