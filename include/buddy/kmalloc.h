@@ -54,9 +54,14 @@
  *                        every allocation (NULL, ENOMEM) rather than hand
  *                        out overlapping memory.
  *
- * Not thread-safe: callers sharing a heap between threads lock. (Per-thread
- * object caches and locks come with the drop-in malloc; the lock order will
- * be thread cache (none) -> slab cache lock -> heap lock -> zone lock.)
+ * Not thread-safe: callers sharing a heap between threads lock. One lock
+ * around every call is enough. A caller may instead lock each size class
+ * on its own (buddy/malloc.h does): it then calls the slab layer's paths of
+ * that class's cache under the class's lock, everything else under one heap
+ * lock, and sets cfg.page_lock, which the caches' page source (slabs taken
+ * from or given back to the zone, the page map lookups of the slab checks)
+ * takes; the lock order is then thread cache (none) -> size class lock ->
+ * heap lock (-> the zone, which has no lock of its own).
  */
 #ifndef BUDDY_KMALLOC_H
 #define BUDDY_KMALLOC_H
@@ -171,6 +176,9 @@ struct bkm_config {
 	bkm_map_fn map;         /* NULL = mmap (with MAP_NORESERVE) */
 	bkm_unmap_fn unmap;     /* NULL = munmap */
 	void *map_arg;
+	void (*page_lock)(void *arg);   /* NULL = none: taken around the page work of */
+	void (*page_unlock)(void *arg); /* the slab caches (see "Not thread-safe" above) */
+	void *lock_arg;
 };
 
 struct bkm_heap; /* opaque */

@@ -10,29 +10,33 @@
  * for programs that keep the system malloc and for the sanitizer builds.
  *
  * One heap per process, created on the first call with nothing that
- * allocates on the way (no stdio, no dlsym). The heap lock (a pthread
- * mutex) guards the kmalloc heap and its zone; each thread keeps a cache
- * of free objects per size class (a bin, a singly linked list through the
- * objects) in front of it, so the common malloc and free take no lock. The
- * heap here has size classes up to 16 KiB (36 classes; kmalloc's default
- * stops at 4 KiB):
+ * allocates on the way (no stdio, no dlsym). A lock per size class (a
+ * pthread mutex) guards that class's slab cache, and the heap lock the
+ * rest of the kmalloc heap and its zone; each thread keeps a cache of free
+ * objects per size class (a bin, a singly linked list through the objects)
+ * in front of it, so the common malloc and free take no lock. The heap here
+ * has size classes up to 16 KiB (36 classes; kmalloc's default stops at
+ * 4 KiB):
  *   - malloc of at most 16 KiB pops the bin of its class; an
- *     empty bin is refilled under one lock hold, with 2 objects at first
- *     and twice as many each time after, up to `batch` (half of `high`);
+ *     empty bin is refilled under one hold of the class's lock, with 2
+ *     objects at first (1 above 1 KiB) and twice as many each time after,
+ *     up to `batch` (half of `high`); the heap lock is taken inside only
+ *     when the cache needs a slab from the zone (or gives one back);
  *   - free reads the size class of p from the owner map (one byte per
- *     zone page, written under the lock when an object is handed out, read
- *     without it: a live object's byte cannot change) and pushes p on the
+ *     zone page, written when an object is handed out, read without a
+ *     lock: a live object's byte cannot change) and pushes p on the
  *     calling thread's bin, whichever thread allocated it (a cross-thread
  *     free is an ordinary free); a bin at `high` objects gives its `batch`
- *     coldest ones back under one lock hold;
- *   - larger blocks (runs of pages, huge mappings), aligned blocks and
- *     pointers the map does not know take the lock and the heap's checked
- *     path.
+ *     coldest ones back under one hold of the class's lock;
+ *   - larger blocks (runs of pages, blocks of 128 KiB and more mapped on
+ *     their own), aligned blocks and pointers the map does not know take
+ *     the locks of the classes they may touch, then the heap lock, and the
+ *     heap's checked path.
  * A thread's bins go back to the heap when it exits (a pthread key's
- * destructor); fork takes the heap lock first (pthread_atfork), so the
+ * destructor); fork takes every lock first (pthread_atfork), so the
  * child, even of a threaded program, finds the heap consistent and can
- * allocate. Lock order: thread cache (none) -> heap lock -> (the zone the
- * heap owns, no lock of its own).
+ * allocate. Lock order: thread cache (none) -> class locks (ascending) ->
+ * heap lock -> (the zone the heap owns, no lock of its own).
  *
  * Misuse and damage (a pointer never handed out, a double free, a pointer
  * inside a block, damaged heap data) are written with write(2) as one line,

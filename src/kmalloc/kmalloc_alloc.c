@@ -99,27 +99,48 @@ static uint8_t class_code(const struct bkm_heap *h, const struct bslab_cache *c)
 	return (uint8_t)(1 + (c - h->caches));
 }
 
+/*
+ * The caches' page source works on the zone, the arenas and the page map:
+ * under cfg.page_lock when a caller locks each class on its own.
+ */
+static void pages_lock(const struct bkm_heap *h)
+{
+	if (h->cfg.page_lock)
+		h->cfg.page_lock(h->cfg.lock_arg);
+}
+
+static void pages_unlock(const struct bkm_heap *h)
+{
+	if (h->cfg.page_unlock)
+		h->cfg.page_unlock(h->cfg.lock_arg);
+}
+
 static void *slab_pages(void *arg, struct bslab_cache *c, unsigned order)
 {
 	struct bkm_heap *h = arg;
 	uint8_t small = order == c->order ? 0 : KM_PG_SMALL;
-	return bkm_pages_alloc(h, 0, order, (uint8_t)(class_code(h, c) | small));
+	pages_lock(h);
+	void *p = bkm_pages_alloc(h, 0, order, (uint8_t)(class_code(h, c) | small));
+	pages_unlock(h);
+	return p;
 }
 
 static void slab_pages_free(void *arg, struct bslab_cache *c, void *block, unsigned order)
 {
 	struct bkm_heap *h = arg;
 	(void)c;
+	pages_lock(h);
 	bkm_pages_free(h, bkm_arena_of(h, (uintptr_t)block), block, 0, order);
+	pages_unlock(h);
 }
 
 static int slab_pages_owned(void *arg, const struct bslab_cache *c, const void *block)
 {
 	struct bkm_heap *h = arg;
+	pages_lock(h);
 	struct bkm_arena *a = bkm_arena_of(h, (uintptr_t)block);
-	if (!a)
-		return 0;
-	unsigned code = a->map[bkm_page_index(h, a, (uintptr_t)block)];
+	unsigned code = a ? a->map[bkm_page_index(h, a, (uintptr_t)block)] : KM_PG_FREE;
+	pages_unlock(h);
 	return (code & ~KM_PG_SMALL) == class_code(h, c) && bkm_code_slab(c, code, block) == block;
 }
 
@@ -270,6 +291,7 @@ static int config_resolve(struct bkm_config *cfg, size_t sys_page)
 	if (cfg->huge_bytes <= cfg->max_class_bytes)
 		return EINVAL;
 	if ((cfg->map == NULL) != (cfg->unmap == NULL) ||
+	    (cfg->page_lock == NULL) != (cfg->page_unlock == NULL) ||
 	    (cfg->buffer == NULL) != (cfg->buffer_bytes == 0))
 		return EINVAL;
 	if (cfg->arena_bytes > ((size_t)1 << 40) || cfg->small_slabs > 255 ||

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * preload.c - the process malloc (buddy/malloc.h): one kmalloc heap behind
- * a lock, per-thread object caches in front of it, the owner map that lets
- * free find an object's size class without the lock, the thread-exit and
- * fork handlers, the environment options and the exit report.
+ * a lock per size class and a heap lock, per-thread object caches in front
+ * of it, the owner map that lets free find an object's size class without
+ * a lock, the thread-exit and fork handlers, the environment options and
+ * the exit report.
  *
  * Compiled twice: into libbuddy with the bmalloc_ names only, and with
  * BMALLOC_EXPORT into libbuddymalloc, which also defines malloc, free and
@@ -13,14 +14,26 @@
  * one struct bmal_tcache per thread, itself an object of the heap; the
  * owner map, mmap'd leaves of one byte per zone page; a few globals.
  *
- * Locks: heap_lock (a pthread mutex) guards the heap, the owner map's
- * writes and every global but the options, which are written once before
- * `ready` is published. A thread's cache is touched only by its thread (no
- * lock); objects move between a cache and the heap in batches under one
- * hold of heap_lock. Lock order: thread cache -> heap_lock (-> the heap's
- * zone, which has no lock of its own here). The fork handlers hold
- * heap_lock across fork; a malloc by the forking thread inside another
- * prepare handler proceeds under the lock it already holds.
+ * Locks (pthread mutexes): class_lock[c] guards the slab cache of size
+ * class c (its slabs, lists and counters); heap_lock guards the rest of the
+ * heap (the zone, the arenas and their page maps, runs, huge blocks, the
+ * heap's counters), the owner map's leaves being made, and the globals
+ * counting threads; the options and the class table are written once
+ * before `ready` is published. A thread's cache is touched only by its
+ * thread (no lock). A refill or a flush of class c holds class_lock[c]
+ * and works on the cache through the slab layer's paths; when the cache
+ * needs a slab from the zone or gives one back, the heap's page source
+ * takes heap_lock inside (the heap's page_lock hook). Every other call
+ * (runs, huge and aligned blocks, calls without a thread cache) takes the
+ * class locks of the classes it may touch (the owner map's class of the
+ * pointer, the class of the size), in ascending order, then heap_lock,
+ * and calls the heap. Lock order: thread cache -> class_lock[c] in
+ * ascending c -> heap_lock (-> the heap's zone, which has no lock of its
+ * own here). heap_lock may be taken again by the thread holding it (a
+ * depth count): the page source's hold nests inside a call's. The
+ * counters of refills and flushes are atomic. Statistics and the fork
+ * handlers take every lock; a malloc by the forking thread inside another
+ * prepare handler proceeds under the locks it already holds.
  *
  * Invariants (M1..M4; the unit tests and, for M1, BUDDY_MALLOC_CHECK=2's
  * bkm_check verify them):
@@ -28,8 +41,9 @@
  *   M2 every object in a bin is a live block of the heap of that bin's
  *      class, in no other bin, its second word holding free_key;
  *   M3 for every live small block p handed out with the caches on, the
- *      owner map byte of p's zone page is 1 + p's class; a zero byte sends
- *      a free to the locked, checked path (always safe);
+ *      owner map byte of p's zone page is the heap's page map byte of that
+ *      page (1 + p's class, plus KM_PG_SMALL on a small slab); a zero byte
+ *      sends a free to the locked, checked path (always safe);
  *   M4 a bin holds at most its class's `high` objects; `count` is its
  *      length.
  */
@@ -53,6 +67,7 @@
 #include "common/compiler.h"
 #include "common/fmt.h"
 #include "kmalloc/kmalloc_internal.h"
+#include "slab/slab_internal.h"
 
 #define TLS_IE __attribute__((tls_model("initial-exec")))
 #define MAL_ALIGN 16u              /* every small object's alignment (max_align_t) */
@@ -91,6 +106,7 @@ struct bmal_tcache {
 enum { TC_NONE, TC_MAKING, TC_READY, TC_GONE };
 
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t class_lock[BKM_CLASSES_MAX]; /* made with the heap */
 static struct bkm_heap *heap;
 static int ready;                 /* published with release once the globals below are set */
 static int init_done;             /* key and fork handlers registered */
@@ -127,14 +143,16 @@ static pthread_key_t tc_key;
 /* The owner map: leaves of one byte per zone page, made under heap_lock. */
 static uint8_t *map_top[MAL_TOP_LEN];
 
+static uint64_t nr_refills, nr_flushes; /* atomic */
 /* Under heap_lock. */
-static uint64_t nr_refills, nr_flushes, nr_exits;
+static uint64_t nr_exits;
 static size_t nr_threads;
 static char stats_buf[MAL_STATS_BUF];
 
 static __thread struct bmal_tcache *tc_self TLS_IE;
 static __thread int tc_state TLS_IE;
-static __thread int fork_holder TLS_IE; /* this thread holds heap_lock across fork */
+static __thread int fork_holder TLS_IE; /* this thread holds every lock across fork */
+static __thread int heap_held TLS_IE;   /* this thread's holds of heap_lock (nested) */
 
 /* ------------------------------------------------------------------ */
 /* errors                                                              */
@@ -198,14 +216,16 @@ static COLD void check_failed(size_t count)
 
 static void heap_lock_take(void)
 {
-	if (unlikely(fork_holder))
+	if (heap_held++ || unlikely(fork_holder))
 		return;
 	pthread_mutex_lock(&heap_lock);
 }
 
 static void heap_lock_drop(void)
 {
-	if (unlikely(opt_check >= 2)) { /* (set only once the heap exists) */
+	if (--heap_held)
+		return;
+	if (unlikely(opt_check >= 2)) { /* (set only once the heap exists; caches off) */
 		size_t count = 0;
 		bkm_check(heap, check_report, &count);
 		if (count)
@@ -216,16 +236,118 @@ static void heap_lock_drop(void)
 	pthread_mutex_unlock(&heap_lock);
 }
 
+/* The heap's page_lock hook: its page source works under heap_lock. */
+static void page_lock(void *arg)
+{
+	(void)arg;
+	heap_lock_take();
+}
+
+static void page_unlock(void *arg)
+{
+	(void)arg;
+	heap_lock_drop();
+}
+
+static void class_lock_take(unsigned c)
+{
+	if (likely(!fork_holder))
+		pthread_mutex_lock(&class_lock[c]);
+}
+
+static void class_lock_drop(unsigned c)
+{
+	if (likely(!fork_holder))
+		pthread_mutex_unlock(&class_lock[c]);
+}
+
+/*
+ * The locks of a call that goes to the heap: the locks of classes a and b
+ * (-1: none), in ascending order, then heap_lock. With the caches off no
+ * one works on a cache under its class lock alone: heap_lock is enough.
+ * In the builds that check the whole heap after every call of it
+ * (BUDDY_DEBUG >= 2), every class lock, so that no cache is seen in the
+ * middle of a change.
+ */
+struct held {
+	int a, b; /* class locks held, -1 for none; a = -2: all of them */
+};
+
+static struct held locks_take(int a, int b)
+{
+	struct held h = { -1, -1 };
+	if (max_small) {
+		if (BUDDY_DEBUG >= 2) {
+			for (unsigned c = 0; c < nr_classes; c++)
+				class_lock_take(c);
+			h.a = -2;
+		} else {
+			h.a = a < b ? a : b;
+			h.b = a < b ? b : a;
+			if (h.a == h.b)
+				h.a = -1;
+			if (h.a >= 0)
+				class_lock_take((unsigned)h.a);
+			if (h.b >= 0)
+				class_lock_take((unsigned)h.b);
+		}
+	}
+	heap_lock_take();
+	return h;
+}
+
+static void locks_drop(struct held h)
+{
+	heap_lock_drop();
+	if (h.a == -2) {
+		for (unsigned c = nr_classes; c-- > 0;)
+			class_lock_drop(c);
+		return;
+	}
+	if (h.b >= 0)
+		class_lock_drop((unsigned)h.b);
+	if (h.a >= 0)
+		class_lock_drop((unsigned)h.a);
+}
+
+/* Every lock, for the statistics and across fork. */
+static void lock_all(void)
+{
+	for (unsigned c = 0; c < nr_classes; c++)
+		pthread_mutex_lock(&class_lock[c]);
+	pthread_mutex_lock(&heap_lock);
+}
+
+static void unlock_all(void)
+{
+	pthread_mutex_unlock(&heap_lock);
+	for (unsigned c = nr_classes; c-- > 0;)
+		pthread_mutex_unlock(&class_lock[c]);
+}
+
+/* Every lock for the statistics, unless this thread holds them across fork. */
+static void all_take(void)
+{
+	if (likely(!fork_holder))
+		lock_all();
+}
+
+static void all_drop(void)
+{
+	if (likely(!fork_holder))
+		unlock_all();
+}
+
 static void fork_prepare(void)
 {
-	pthread_mutex_lock(&heap_lock);
+	lock_all();
 	fork_holder = 1;
 }
 
 static void fork_parent(void)
 {
 	fork_holder = 0;
-	pthread_mutex_unlock(&heap_lock);
+	unlock_all();
 }
 
 /* The child has one thread, this one: the others' caches are lost with them. */
@@ -234,6 +356,8 @@ static void fork_child(void)
 	fork_holder = 0;
 	nr_threads = tc_self ? 1 : 0;
 	pthread_mutex_init(&heap_lock, NULL);
+	for (unsigned c = 0; c < nr_classes; c++)
+		pthread_mutex_init(&class_lock[c], NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -273,24 +397,50 @@ static inline int small_class(const void *p)
 	return (int)c;
 }
 
-/* Under heap_lock. A leaf that cannot be made leaves the byte 0 (safe). */
+/*
+ * Under the lock of the block's class (or heap_lock): set p's byte. A leaf
+ * is published with a compare-and-swap (two threads may make one at once:
+ * the loser unmaps its own); one that cannot be made leaves the byte 0 (safe).
+ */
 static void map_set(const void *p, unsigned code)
 {
 	uintptr_t a = (uintptr_t)p; /* a block of the heap: below 2^48 */
 	uint8_t **slot = &map_top[a >> MAL_TOP_SHIFT];
-	uint8_t *leaf = *slot;
+	uint8_t *leaf = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	if (!leaf) {
 		if (!code)
 			return;
-		void *m = mmap(NULL, ((size_t)1 << MAL_TOP_SHIFT) >> page_shift,
-			       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			       -1, 0);
+		size_t len = ((size_t)1 << MAL_TOP_SHIFT) >> page_shift;
+		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (m == MAP_FAILED)
 			return;
 		leaf = m;
-		__atomic_store_n(slot, leaf, __ATOMIC_RELEASE);
+		uint8_t *seen = NULL;
+		if (!__atomic_compare_exchange_n(slot, &seen, leaf, 0, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE)) {
+			munmap(m, len);
+			leaf = seen;
+		}
 	}
 	__atomic_store_n(&leaf[(a & 0xffffffffu) >> page_shift], (uint8_t)code, __ATOMIC_RELAXED);
+}
+
+/*
+ * The class the owner map names for p's page, or -1: the class lock a
+ * locked call on p takes (for a live small block it is the block's class;
+ * for anything else at worst one lock too many).
+ */
+static int owner_class(const void *p)
+{
+	unsigned c = (map_get(p) & ~KM_PG_SMALL) - 1u;
+	return c < nr_classes ? (int)c : -1;
+}
+
+/* The class a request of n bytes takes from the heap, or -1 (a run or a huge block). */
+static int size_class_of(size_t n)
+{
+	return n <= max_small ? (int)size_class[(n + MAL_ALIGN - 1) / MAL_ALIGN] : -1;
 }
 
 /*
@@ -413,9 +563,14 @@ static void heap_setup(void)
 	 */
 	cfg.populate_bytes = 0;
 	cfg.huge_bytes = MAL_MAP_BYTES;
+	/* The caches' page source takes heap_lock: the caches have locks of their own. */
+	cfg.page_lock = page_lock;
+	cfg.page_unlock = page_unlock;
 	heap = bkm_create(&cfg);
 	if (!heap)
 		return;
+	for (unsigned c = 0; c < BKM_CLASSES_MAX; c++)
+		pthread_mutex_init(&class_lock[c], NULL);
 	opt_check = env_int("BUDDY_MALLOC_CHECK", 0);
 	opt_stats = env_int("BUDDY_MALLOC_STATS", 0);
 	if (getenv("BUDDY_MALLOC_STATS_FILE"))
@@ -477,14 +632,14 @@ static COLD struct bmal_tcache *tc_make(void)
 	if (!mal_init() || !max_small || tc_state != TC_NONE)
 		return tc_self;
 	tc_state = TC_MAKING;
-	heap_lock_take();
+	struct held held = locks_take(size_class_of(sizeof(struct bmal_tcache)), -1);
 	struct bmal_tcache *tc = bkm_calloc(heap, 1, sizeof(*tc));
 	if (tc) {
 		for (unsigned i = 0; i < nr_classes; i++)
 			tc->bins[i].head = link_key;
 		nr_threads++;
 	}
-	heap_lock_drop();
+	locks_drop(held);
 	if (!tc) {
 		tc_state = TC_NONE;
 		return NULL;
@@ -555,15 +710,50 @@ static inline int key_of(const void *p)
 	return w == free_key ? KEY_CACHED : KEY_FREED;
 }
 
-/* Under heap_lock: give n objects starting at masked link `head` back to the heap. */
-static void give_back(uintptr_t head, uint32_t n)
+static COLD void cached_damaged(const void *o)
 {
+	char msg[160];
+	buddy_fmt(msg, sizeof(msg), "free(): corrupted thread cache object %p", o);
+	mal_error(NULL, BUDDY_ERR_CORRUPT, "free", o, msg);
+}
+
+/*
+ * Under class_lock[c]: give n objects of class c starting at masked link
+ * `head` back to their slabs, found from the owner map (M3) as the heap's
+ * free would find them from its page map. A bin holds only live objects
+ * of its class (M2): one that its slab refuses means damage.
+ */
+static void give_back(unsigned c, uintptr_t head, uint32_t n)
+{
+	struct bslab_cache *cache = &heap->caches[c];
 	while (n--) {
 		void **o = (void **)(head ^ link_key);
 		head = (uintptr_t)o[0];
+		unsigned code = map_get(o);
+		struct bslab_slab *s = bkm_code_slab(cache, code, o);
+		if (unlikely((code & ~KM_PG_SMALL) != c + 1 || s->cache != cache))
+			cached_damaged(o);
 		o[1] = (void *)heap_key();
-		bkm_free(heap, o);
+		if (unlikely(bslab_free_in(cache, s, o) != BSLAB_OK))
+			cached_damaged(o);
 	}
+}
+
+/*
+ * Under class_lock[c]: an object from class c's cache, its owner map byte
+ * set (the object came from the cache's current slab, which says whether
+ * it is one of the small first slabs); NULL when no memory is left.
+ */
+static void *take(unsigned c)
+{
+	struct bslab_cache *cache = &heap->caches[c];
+	void *o = bslab_alloc_fast(cache, 0);
+	if (unlikely(!o))
+		return NULL;
+	const struct bslab_slab *s = cache->cur;
+	BUDDY_ASSERT((uintptr_t)o - (uintptr_t)s < bslab_bytes(cache, s));
+	map_set(o, (1 + c) | (s->order != cache->order ? KM_PG_SMALL : 0));
+	return o;
 }
 
 static NOINLINE void *refill(struct bmal_tcache *tc, unsigned c)
@@ -571,17 +761,19 @@ static NOINLINE void *refill(struct bmal_tcache *tc, unsigned c)
 	struct bmal_bin *b = &tc->bins[c];
 	unsigned want = b->refill ? b->refill : classes[c].refill0;
 	b->refill = want * 2 < classes[c].batch ? want * 2 : classes[c].batch;
-	heap_lock_take();
+	class_lock_take(c);
 	for (unsigned i = 0; i < want; i++) {
-		void *o = bkm_malloc(heap, classes[c].bytes);
+		void *o = take(c);
 		if (!o)
 			break;
-		map_set(o, page_code(o));
 		bin_push(b, o);
 	}
-	nr_refills++;
-	heap_lock_drop();
+	class_lock_drop(c);
+	__atomic_fetch_add(&nr_refills, 1, __ATOMIC_RELAXED);
 	if (!b->count) {
+		heap_lock_take();
+		heap->failures++;
+		heap_lock_drop();
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -597,10 +789,10 @@ static NOINLINE void flush(struct bmal_bin *b, unsigned c)
 		link = (uintptr_t *)((*link ^ link_key));
 	uintptr_t tail = *link;
 	*link = link_key;
-	heap_lock_take();
-	give_back(tail, b->count - keep);
-	nr_flushes++;
-	heap_lock_drop();
+	class_lock_take(c);
+	give_back(c, tail, b->count - keep);
+	class_lock_drop(c);
+	__atomic_fetch_add(&nr_flushes, 1, __ATOMIC_RELAXED);
 	b->count = keep;
 }
 
@@ -614,11 +806,15 @@ static COLD void double_free(const void *p, const char *op)
 	mal_error(NULL, BUDDY_ERR_DOUBLE, op, p, NULL);
 }
 
-/* Under heap_lock: every bin of tc back to the heap. */
+/* Every bin of tc back to the heap, each under its class's lock. */
 static void drain(struct bmal_tcache *tc)
 {
 	for (unsigned i = 0; i < nr_classes; i++) {
-		give_back(tc->bins[i].head, tc->bins[i].count);
+		if (!tc->bins[i].count)
+			continue;
+		class_lock_take(i);
+		give_back(i, tc->bins[i].head, tc->bins[i].count);
+		class_lock_drop(i);
 		tc->bins[i].head = link_key;
 		tc->bins[i].count = 0;
 	}
@@ -629,22 +825,19 @@ static void thread_exit(void *arg)
 	struct bmal_tcache *tc = arg;
 	tc_state = TC_GONE;
 	tc_self = NULL;
-	heap_lock_take();
 	drain(tc);
+	struct held held = locks_take(owner_class(tc), -1);
 	bkm_free(heap, tc);
 	nr_threads--;
 	nr_exits++;
-	heap_lock_drop();
+	locks_drop(held);
 }
 
 void bmalloc_thread_flush(void)
 {
 	struct bmal_tcache *tc = tc_self;
-	if (!tc)
-		return;
-	heap_lock_take();
-	drain(tc);
-	heap_lock_drop();
+	if (tc)
+		drain(tc);
 }
 
 /* ------------------------------------------------------------------ */
@@ -655,9 +848,9 @@ static NOINLINE void *malloc_slow(size_t n)
 {
 	if (!mal_init())
 		return NULL;
-	heap_lock_take();
+	struct held held = locks_take(size_class_of(n), -1);
 	void *p = note(bkm_malloc(heap, n));
-	heap_lock_drop();
+	locks_drop(held);
 	return p;
 }
 
@@ -680,9 +873,9 @@ static NOINLINE void free_slow(void *p)
 {
 	if (!p || !mal_init())
 		return;
-	heap_lock_take();
+	struct held held = locks_take(owner_class(p), -1);
 	bkm_free(heap, p);
-	heap_lock_drop();
+	locks_drop(held);
 }
 
 /* Push p, an object of class c whose key is KEY_NONE, on this thread's bin. */
@@ -729,10 +922,10 @@ static void *mal_calloc(size_t n, size_t size)
 	}
 	if (!mal_init())
 		return NULL;
-	heap_lock_take();
+	struct held held = locks_take(-1, -1); /* a run or a huge block: no class */
 	/* A huge block (from MAL_MAP_BYTES on) is fresh zero pages: not written. */
 	void *p = note(bkm_calloc(heap, n, size));
-	heap_lock_drop();
+	locks_drop(held);
 	return p;
 }
 
@@ -762,12 +955,23 @@ static void *mal_realloc(void *p, size_t n)
 	}
 	if (!mal_init())
 		return NULL;
-	heap_lock_take();
+	struct held held = locks_take(owner_class(p), size_class_of(n));
 	/* A block moved to a small object may keep a stale key past n: harmless,
 	 * such a key only sends its free to the checked path. */
 	void *q = note_kept(bkm_realloc(heap, p, n));
-	heap_lock_drop();
+	locks_drop(held);
 	return q;
+}
+
+/* The class the heap serves an aligned request from (a power of two), or -1. */
+static int aligned_class_of(size_t align, size_t n)
+{
+	if (n > max_small || align > max_small)
+		return -1;
+	size_t c = align;
+	while (c < n)
+		c *= 2;
+	return size_class_of(c);
 }
 
 static void *mal_aligned(size_t align, size_t n)
@@ -776,9 +980,9 @@ static void *mal_aligned(size_t align, size_t n)
 		return mal_malloc(n);
 	if (!mal_init())
 		return NULL;
-	heap_lock_take();
+	struct held held = locks_take(aligned_class_of(align, n), -1);
 	void *p = note(bkm_aligned_alloc(heap, align, n));
-	heap_lock_drop();
+	locks_drop(held);
 	return p;
 }
 
@@ -838,9 +1042,9 @@ static size_t mal_usable_size(const void *p)
 		return classes[c].bytes;
 	if (!mal_init())
 		return 0;
-	heap_lock_take();
+	struct held held = locks_take(owner_class(p), -1);
 	size_t n = bkm_usable_size(heap, p);
-	heap_lock_drop();
+	locks_drop(held);
 	return n;
 }
 
@@ -922,13 +1126,13 @@ void bmalloc_get_stats(struct bmalloc_stats *st)
 	memset(st, 0, sizeof(*st));
 	if (!mal_init())
 		return;
-	heap_lock_take();
+	all_take();
 	bkm_get_stats(heap, &st->heap);
-	st->refills = nr_refills;
-	st->flushes = nr_flushes;
+	st->refills = __atomic_load_n(&nr_refills, __ATOMIC_RELAXED);
+	st->flushes = __atomic_load_n(&nr_flushes, __ATOMIC_RELAXED);
 	st->thread_exits = nr_exits;
 	st->nr_threads = nr_threads;
-	heap_lock_drop();
+	all_drop();
 }
 
 void bmalloc_print_stats(int fd)
@@ -937,7 +1141,7 @@ void bmalloc_print_stats(int fd)
 	if (!mal_init())
 		return;
 	bmalloc_get_stats(&st);
-	heap_lock_take();
+	all_take();
 	size_t n = buddy_fmt(stats_buf, sizeof(stats_buf),
 			     "buddymalloc: allocs %llu frees %llu live_allocs %zu held_bytes %zu "
 			     "footprint_bytes %zu peak_footprint_bytes %zu released_bytes %llu "
@@ -954,7 +1158,7 @@ void bmalloc_print_stats(int fd)
 	n += bkm_slabinfo(heap, stats_buf + n, sizeof(stats_buf) - n);
 	n = n < sizeof(stats_buf) ? n : sizeof(stats_buf) - 1;
 	write_all(fd, stats_buf, n);
-	heap_lock_drop();
+	all_drop();
 }
 
 /* At exit: BUDDY_MALLOC_STATS_FILE (appended to; O_APPEND keeps processes' reports whole), else stderr. */

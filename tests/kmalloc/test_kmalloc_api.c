@@ -273,6 +273,69 @@ static void test_kmalloc_null_heap(void **state)
 	assert_int_equal(bkm_walk(NULL, NULL, NULL), 0);
 }
 
+/* page_lock hooks: how often taken, and how deep now. */
+struct page_locks {
+	int takes, depth, maps_unlocked;
+};
+
+static void count_lock(void *arg)
+{
+	struct page_locks *l = arg;
+	l->takes++;
+	l->depth++;
+}
+
+static void count_unlock(void *arg)
+{
+	((struct page_locks *)arg)->depth--;
+}
+
+static struct page_locks *map_locks;
+
+/* The map hook, which the page work reaches when the heap grows: under the page lock. */
+static void *locked_map(void *arg, size_t len)
+{
+	if (map_locks && map_locks->depth != 1)
+		map_locks->maps_unlocked++;
+	return kmap_map(arg, len);
+}
+
+/*
+ * With page_lock set, the caches' page work (a slab from the zone, and the
+ * heap growing for it; a slab given back; the slab checks' page map
+ * lookups) runs under it, once per slab rather than per object.
+ */
+static void test_kmalloc_page_lock(void **state)
+{
+	(void)state;
+	struct kmap m;
+	memset(&m, 0, sizeof(m));
+	struct bkm_config cfg = kconfig(&m, NULL, NULL);
+	struct page_locks l = { 0, 0, 0 };
+	cfg.map = locked_map;
+	cfg.page_lock = count_lock;
+	cfg.page_unlock = count_unlock;
+	cfg.lock_arg = &l;
+	struct bkm_heap *h = kheap(&cfg);
+	map_locks = &l;
+	enum { N = 3000 };
+	static void *p[N];
+	for (int i = 0; i < N; i++)
+		p[i] = bkm_malloc(h, 1000);
+	int taken = l.takes;
+	assert_true(taken > 0 && taken < N / 4);
+	assert_int_equal(l.depth, 0);
+	for (int i = 0; i < N; i++)
+		bkm_free(h, p[i]);
+	assert_true(l.takes > taken);
+	assert_int_equal(l.depth, 0);
+	assert_true(m.calls > 2); /* the heap grew (under the lock) */
+	assert_int_equal(l.maps_unlocked, 0);
+	map_locks = NULL;
+	assert_kheap_ok(h);
+	bkm_destroy(h);
+}
+
 static void test_kmalloc_config(void **state)
 {
 	(void)state;
@@ -290,7 +353,7 @@ static void test_kmalloc_config(void **state)
 	assert_null(d.on_error);
 
 	struct bkm_config bad;
-	for (int i = 0; i < 14; i++) {
+	for (int i = 0; i < 15; i++) {
 		bad = d;
 		switch (i) {
 		case 0: bad.page_size = 100; break;
@@ -306,6 +369,7 @@ static void test_kmalloc_config(void **state)
 		case 10: bad.small_slabs = 256; break;
 		case 11: bad.slab_waste_shift = 0; break;
 		case 12: bad.slab_waste_shift = 17; break;
+		case 13: bad.page_lock = count_lock; break; /* without page_unlock */
 		default: bad.slab_reserve = 256; break;
 		}
 		errno = 0;
@@ -668,6 +732,7 @@ int main(void)
 		cmocka_unit_test(test_kmalloc_aligned),
 		cmocka_unit_test(test_kmalloc_null_heap),
 		cmocka_unit_test(test_kmalloc_config),
+		cmocka_unit_test(test_kmalloc_page_lock),
 		cmocka_unit_test(test_kmalloc_stats),
 		cmocka_unit_test(test_kmalloc_slabinfo),
 		cmocka_unit_test(test_kmalloc_walk_and_block_info),

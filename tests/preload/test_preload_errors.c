@@ -6,7 +6,8 @@
  * Each case runs in a child: a double free while the object is in the
  * thread's cache and after the cache gave it back, of a run and of a huge
  * block; a pointer never handed out; interior pointers; realloc and
- * malloc_usable_size of a freed block; a damaged free pointer in a slab.
+ * malloc_usable_size of a freed block; a damaged free pointer in a slab, a
+ * damaged link in a thread's cache, a damaged slab header.
  * ctest runs this program as it is and again with BUDDY_MALLOC_CHECK=1
  * and =2 (no thread caches, every pointer checked by the heap): the
  * expected lines are the same.
@@ -274,6 +275,48 @@ static void damage_cache_link(const void *arg)
 		p[i] = fresh(1280);
 }
 
+/*
+ * The header of a slab overwritten (an underflow from its first object)
+ * while an object of it waits in the thread's cache: when the cache gives
+ * the object back, the slab no longer names its cache, and that is
+ * reported rather than written through. Class 1280's slabs hold their
+ * first object 64 bytes in (docs/kmalloc.md), at an offset that no other
+ * object of a slab has modulo 1 KiB.
+ */
+static void damage_slab(size_t from, size_t len, int byte)
+{
+	enum { N = 40 };
+	char *p[N], *first = NULL;
+	for (int i = 0; i < N; i++) {
+		p[i] = fresh(1280);
+		if (!first && ((uintptr_t)p[i] & 1023) == 64)
+			first = p[i];
+	}
+	if (first) {
+		memset(first - 64 + from, byte, len);
+		bmalloc_free(first);
+		bmalloc_thread_flush();
+	}
+	child_exit(first ? 2 : 1); /* (not reached with a first object: the flush aborts) */
+}
+
+static void damage_slab_header(const void *arg)
+{
+	(void)arg;
+	damage_slab(0, 64, 0x41);
+}
+
+/*
+ * Only the in-use bitmap after the header's 56 bytes, cleared: the slab
+ * refuses the cached object it gets back. (Without the caches the heap
+ * sees a double free there, which is what a clear bit says.)
+ */
+static void damage_slab_bitmap(const void *arg)
+{
+	(void)arg;
+	damage_slab(56, 8, 0);
+}
+
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
 #elif defined(__has_feature)
@@ -305,6 +348,10 @@ static void test_damage_reported(void **state)
 	(void)state;
 	expect_damage(damage_free_pointer);
 	expect_damage(damage_cache_link);
+	expect_damage(damage_slab_header);
+	const char *ck = getenv("BUDDY_MALLOC_CHECK"), *tc = getenv("BUDDY_MALLOC_TCACHE");
+	if ((!ck || strcmp(ck, "0") == 0) && (!tc || strcmp(tc, "0") != 0))
+		expect_damage(damage_slab_bitmap);
 }
 
 int main(void)
