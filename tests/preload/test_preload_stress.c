@@ -177,12 +177,13 @@ static void test_stress(void **state)
 	const char *ops = getenv("STRESS_OPS");
 	/*
 	 * The instrumented builds run less (every round, thread, fork and kind
-	 * of operation still): memcheck a fortieth (it runs the threads one at
-	 * a time, every access checked: 77 s with a tenth), the sanitizers and
-	 * the coverage build (counters on every branch: 151 s in full) a quarter.
+	 * of operation still): memcheck a twentieth (it runs the threads one at
+	 * a time, every access checked: 77 s with a tenth; with a fortieth no
+	 * bin fills up to a flush), the sanitizers and the coverage build
+	 * (counters on every branch: 151 s in full) a quarter.
 	 */
 	if (getenv("BUDDY_UNDER_VALGRIND"))
-		ops_per_thread /= 40;
+		ops_per_thread /= 20;
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__) || defined(BUDDY_TEST_COVERAGE)
 	ops_per_thread /= 4;
 #elif defined(__has_feature)
