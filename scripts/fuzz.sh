@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: MIT
 # Run every libFuzzer harness built in a fuzz build directory for a set time.
 #
-#   scripts/fuzz.sh [--build DIR] [--seconds N | --total N] [--keep | --temp] [NAME...]
+#   scripts/fuzz.sh [--build DIR] [--seconds N | --total N] [--max-len N]
+#                   [--keep | --temp] [NAME...]
 #
 # --seconds N  seconds per harness (default 60); --total N splits N seconds
 #              evenly over the harnesses (at least 3 each).
+# --max-len N  longest input tried (default 1024)
 # --keep       grow a corpus kept in fuzz-out/corpus/<name>/ (not in the repo);
 # --temp       put new units in a temporary directory, removed afterwards.
 # The seed corpus fuzz/corpus/<name>/ and fuzz/regressions/<name>/ are read,
@@ -14,12 +16,13 @@
 # Exit status 1 if any harness found a crash.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-build=build-fuzz seconds=60 total="" mode=keep names=()
+build=build-fuzz seconds=60 total="" maxlen=1024 mode=keep names=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --total) total=$2; shift 2 ;;
+    --max-len) maxlen=$2; shift 2 ;;
     --keep) mode=keep; shift ;;
     --temp) mode=temp; shift ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
@@ -54,7 +57,7 @@ for name in "${names[@]}"; do
   seeds=("fuzz/corpus/$name")
   [ -d "fuzz/regressions/$name" ] && seeds+=("fuzz/regressions/$name")
   log=$(mktemp)
-  "$bin" -max_total_time="$seconds" -max_len=1024 -timeout=10 -rss_limit_mb=1024 \
+  "$bin" -max_total_time="$seconds" -max_len="$maxlen" -timeout=10 -rss_limit_mb=1024 \
     -print_final_stats=1 -artifact_prefix="$artifacts" "$corpus" "${seeds[@]}" >"$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

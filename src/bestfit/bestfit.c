@@ -247,6 +247,29 @@ int bfit_no_start_between(const struct bfit *h, uint32_t a, uint32_t b)
 	return level_bits_zero(h, 0, h->starts, h->start_words, a, b);
 }
 
+/*
+ * The checked size of the block g whose header claims n granules, when no
+ * block starts after g in g's bitmap word: the block must end at the next
+ * start bit, found by the record of the last block or the summaries.
+ */
+uint32_t bfit_checked_size_far(const struct bfit *h, uint32_t g, uint32_t n)
+{
+	uint32_t e = g + n;
+	size_t w = g / 64 + 1, we = e / 64;
+
+	if (n - 1u >= h->granules + 1 - g)
+		return 0;
+	if (we - w <= 4) { /* up to 5 KiB: the words between must be 0 */
+		for (; w < we; w++)
+			if (h->starts[w])
+				return 0;
+		return h->starts[we] && (uint32_t)__builtin_ctzll(h->starts[we]) == e % 64 ? n : 0;
+	}
+	if (e == h->granules + 1)
+		return g == h->last ? n : 0;
+	return is_start(h, e) && bfit_no_start_between(h, g + 1, e) ? n : 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* set-up                                                              */
 /* ------------------------------------------------------------------ */
@@ -391,13 +414,16 @@ static HOT_INLINE int free_block_add(struct bfit *h, uint32_t g, uint32_t n)
  * The best fit for m granules, out of the free blocks, its size in *n: the
  * tree's, or the top when it fits and is smaller than any tree block that
  * fits (equal sizes go to the lower address, which is the tree's). 0 when
- * nothing fits or the tree is damaged (recorded).
+ * nothing fits or the tree is damaged (recorded). With split, a tree block
+ * may leave its remainder past split granules in its place in the tree
+ * (*placed set; see bfit_tree_take).
  */
-static HOT_INLINE uint32_t block_take(struct bfit *h, uint32_t m, uint32_t *n)
+static HOT_INLINE uint32_t block_take(struct bfit *h, uint32_t m, uint32_t split, uint32_t *n,
+				      int *placed)
 {
 	uint32_t top = top_size(h), g;
 
-	g = bfit_tree_take(h, m, top >= m ? top : UINT32_MAX);
+	g = bfit_tree_take(h, m, top >= m ? top : UINT32_MAX, split, placed);
 	if (g) {
 		*n = blk_size(h, g); /* checked as it was taken */
 		return g;
@@ -413,10 +439,12 @@ static HOT_INLINE uint32_t block_take(struct bfit *h, uint32_t m, uint32_t *n)
  * Make the block g of n granules (out of the tree) an allocated block of m
  * granules, m <= n, splitting off the tail as a free block when there is
  * one; prev is its PREV_FREE flag. The block's right neighbour is
- * allocated, so the tail needs no merge. -1 when the tree turns out damaged
- * (recorded).
+ * allocated, so the tail needs no merge. When placed, the tail already
+ * holds g's place in the tree (block_take). -1 when the tree turns out
+ * damaged (recorded).
  */
-static int block_carve(struct bfit *h, uint32_t g, uint32_t n, uint32_t m, uint32_t prev)
+static int block_carve(struct bfit *h, uint32_t g, uint32_t n, uint32_t m, uint32_t prev,
+		       int placed)
 {
 	BUDDY_ASSERT(m >= 1 && m <= n && n <= h->granules + 1 - g); /* F1 */
 	free_unmark(h, g);
@@ -432,6 +460,10 @@ static int block_carve(struct bfit *h, uint32_t g, uint32_t n, uint32_t m, uint3
 	h->allocs++;
 	if (n > m) {
 		start_set(h, g + m);
+		if (placed) {
+			free_mark(h, g + m);
+			return 0;
+		}
 		return free_block_add(h, g + m, n - m);
 	}
 	*blk_hdr(h, g + n) &= ~HDR_PREV_FREE;
@@ -442,24 +474,39 @@ static int block_carve(struct bfit *h, uint32_t g, uint32_t n, uint32_t m, uint3
 struct neighbours {
 	uint32_t left;  /* the free block just before, or 0 */
 	uint32_t right; /* its size: the free block just after has it, or 0 */
+	uint32_t kept;  /* the merged block took this many granules' place in the tree, or 0 */
 };
 
-/* The free block after g + n granules: its checked size, 0 when in use, -1 damaged. */
+/* The free block at next: its checked size, 0 when in use, -1 damaged (recorded). */
 static HOT_INLINE int64_t right_free(struct bfit *h, uint32_t next)
 {
 	uint32_t rn;
 
 	if (!is_free(h, next))
 		return 0;
-	if (next == h->last) { /* the top: its size from the record */
-		rn = h->granules + 1 - next;
-		top_drop(h, rn);
-		return rn;
-	}
+	if (next == h->last) /* the top: its size from the record */
+		return h->granules + 1 - next;
 	rn = blk_checked_size(h, next, 0);
 	if (!rn)
 		return bfit_damage(h, "corrupted block header", blk_ptr(h, next));
-	return bfit_tree_remove(h, next) ? (int64_t)rn : -1;
+	return rn;
+}
+
+/*
+ * The merged block g of n granules takes the place of the tree's free
+ * block old (of `was` granules) when the order allows (bfit_tree_grow),
+ * else old leaves the tree: 0, or -1 on damage (recorded).
+ */
+static HOT_INLINE int merge_into(struct bfit *h, uint32_t old, uint32_t was, uint32_t g,
+				 uint32_t n, struct neighbours *nb)
+{
+	int grown = bfit_tree_grow(h, old, g, n << HDR_SHIFT);
+
+	if (grown > 0)
+		nb->kept = was;
+	else if (grown == 0 && !bfit_tree_remove(h, old))
+		return -1;
+	return grown < 0 ? -1 : 0;
 }
 
 /*
@@ -476,17 +523,28 @@ static HOT_INLINE int release_prepare(struct bfit *h, uint32_t g, uint32_t n,
 	 * free: a damaged hint can only leave two free blocks side by side.
 	 */
 	uint32_t left = look_left && (*blk_hdr(h, g) & HDR_PREV_FREE) ? prev_start(h, g - 1) : 0;
-	uint32_t next = g + n;
+	uint32_t next = g + n, r;
 	int64_t rn;
 
 	nb->left = left && is_free(h, left) ? left : 0;
+	nb->kept = 0;
 	if (nb->left && *blk_hdr(h, left) != (g - left) << HDR_SHIFT)
 		return bfit_damage(h, "corrupted block header", blk_ptr(h, left));
-	if (nb->left && !bfit_tree_remove(h, nb->left)) /* never the top: g follows it */
-		return -1;
 	rn = right_free(h, next);
-	nb->right = rn > 0 ? (uint32_t)rn : 0;
-	return rn < 0 ? -1 : 0;
+	if (rn < 0)
+		return -1;
+	r = nb->right = (uint32_t)rn;
+	if (r && next == h->last) /* the top grows */
+		top_drop(h, r);
+	else if (r && !nb->left)
+		return merge_into(h, next, r, g, n + r, nb);
+	else if (r && !bfit_tree_remove(h, next))
+		return -1;
+	if (!nb->left)
+		return 0;
+	if (next + r == h->granules + 1) /* the merged block becomes the top, out of the tree */
+		return bfit_tree_remove(h, left) ? 0 : -1;
+	return merge_into(h, left, g - left, left, g - left + n + r, nb);
 }
 
 /*
@@ -506,6 +564,13 @@ static HOT_INLINE int release_commit(struct bfit *h, uint32_t g, uint32_t n,
 		start_clear(h, g + n);
 		free_unmark(h, g + n);
 		n += nb->right;
+	}
+	if (nb->kept) { /* g holds a place in the tree already */
+		*blk_hdr(h, g) = n << HDR_SHIFT;
+		*blk_hdr(h, g + n) |= HDR_PREV_FREE;
+		free_mark(h, g);
+		h->free_bytes += (size_t)(n - nb->kept) * GRANULE;
+		return 0;
 	}
 	return free_block_add(h, g, n);
 }
@@ -589,6 +654,7 @@ static COLD void ptr_refused(struct bfit *h, int status, const char *func, const
 void *bfit_malloc(struct bfit *h, size_t size)
 {
 	uint32_t m, g, n = 0;
+	int placed = 0;
 
 	HEAP_CHECK_ON_RETURN(h);
 	if (unlikely(!h))
@@ -596,13 +662,13 @@ void *bfit_malloc(struct bfit *h, size_t size)
 	if (unlikely(h->corrupted))
 		return alloc_refused(h, "malloc");
 	m = granules_for(h, size);
-	g = m ? block_take(h, m, &n) : 0;
+	g = m ? block_take(h, m, m, &n, &placed) : 0;
 	if (unlikely(!g)) {
 		if (h->corrupted)
 			return alloc_refused(h, "malloc");
 		return alloc_fail(h, BFIT_ENOMEM, ENOMEM);
 	}
-	if (unlikely(block_carve(h, g, n, m, 0)))
+	if (unlikely(block_carve(h, g, n, m, 0, placed)))
 		return alloc_refused(h, "malloc");
 	return blk_ptr(h, g);
 }
@@ -709,7 +775,7 @@ static int block_grow(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
 	h->used_bytes -= (size_t)n * GRANULE; /* block_carve counts the block anew */
 	h->live_allocs--;
 	h->allocs--;
-	return block_carve(h, g, n + rn, m, *blk_hdr(h, g) & HDR_PREV_FREE) ? -1 : 1;
+	return block_carve(h, g, n + rn, m, *blk_hdr(h, g) & HDR_PREV_FREE, 0) ? -1 : 1;
 }
 
 /*
@@ -790,6 +856,7 @@ static uint32_t granule_aligned(const struct bfit *h, uint32_t g, size_t align)
 void *bfit_aligned_alloc(struct bfit *h, size_t align, size_t size)
 {
 	uint32_t m, g, n = 0, k;
+	int placed = 0;
 
 	HEAP_CHECK_ON_RETURN(h);
 	if (!h)
@@ -803,7 +870,7 @@ void *bfit_aligned_alloc(struct bfit *h, size_t align, size_t size)
 	m = granules_for(h, size);
 	if (!m || align / GRANULE > (size_t)h->granules - m + 1)
 		return alloc_fail(h, BFIT_ENOMEM, ENOMEM);
-	g = block_take(h, m + (uint32_t)(align / GRANULE) - 1, &n);
+	g = block_take(h, m + (uint32_t)(align / GRANULE) - 1, 0, &n, &placed);
 	if (!g) {
 		if (h->corrupted)
 			return alloc_refused(h, "aligned_alloc");
@@ -815,7 +882,7 @@ void *bfit_aligned_alloc(struct bfit *h, size_t align, size_t size)
 		if (free_block_add(h, g, k - g))
 			return alloc_refused(h, "aligned_alloc");
 	}
-	if (block_carve(h, k, n - (k - g), m, k > g ? HDR_PREV_FREE : 0))
+	if (block_carve(h, k, n - (k - g), m, k > g ? HDR_PREV_FREE : 0, 0))
 		return alloc_refused(h, "aligned_alloc");
 	return blk_ptr(h, k);
 }

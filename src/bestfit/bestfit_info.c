@@ -249,12 +249,9 @@ static void check_tree(struct check_state *cs, uint32_t t, uint32_t lo, uint32_t
 	if ((lo && ((uint64_t)blk_size(h, lo) << 32 | lo) >= key) ||
 	    (hi && key >= ((uint64_t)blk_size(h, hi) << 32 | hi)))
 		check_fail(cs, "F6: tree node at offset %zu out of order", (size_t)(t - 1) * GRANULE);
-	if (*blk_prio(h, t) != bfit_tree_priority(t))
-		check_fail(cs, "F6: tree node at offset %zu: stored priority damaged",
-			   (size_t)(t - 1) * GRANULE);
 	for (int side = 0; side < 2; side++) {
 		uint32_t c = side ? *blk_right(h, t) : *blk_left(h, t);
-		if (c && bfit_tree_priority(c) > bfit_tree_priority(t))
+		if (c && node_ok(h, c) && *blk_prio(h, c) > *blk_prio(h, t))
 			check_fail(cs, "F6: tree node at offset %zu breaks the heap order",
 				   (size_t)(t - 1) * GRANULE);
 	}

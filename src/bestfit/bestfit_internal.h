@@ -268,35 +268,29 @@ static inline uint32_t prev_start(const struct bfit *h, uint32_t x)
 	return bfit_prev_start_far(h, x);
 }
 
+/* blk_checked_size's answer for a block that does not end in g's word. */
+BUDDY_INTERNAL uint32_t bfit_checked_size_far(const struct bfit *h, uint32_t g, uint32_t n);
+
 /*
  * The size of the block g if its header is true: the size the start bitmap
  * gives it (the next start bit is at g + n), and ALLOC as expected (flags
  * HDR_ALLOC; PREV_FREE may be either) or a free block's (flags 0: neither,
- * since a free block's left neighbour is in use). 0 when the header is damaged. O(1) for blocks of a few
- * KiB, O(log64 heap) beyond.
+ * since a free block's left neighbour is in use). 0 when the header is
+ * damaged. A block that ends in g's own bitmap word (up to 1 KiB) costs
+ * one word read and a count of trailing zeros: the start bits after g's
+ * name the next block, and only bits up to the sentinel's exist, so a
+ * size that matches is also in bounds. O(log64 heap) beyond.
  */
 static inline uint32_t blk_checked_size(const struct bfit *h, uint32_t g, uint32_t flags)
 {
-	uint32_t hdr = *blk_hdr(h, g), n = hdr >> HDR_SHIFT, e = g + n;
-	if ((hdr & (flags ? HDR_ALLOC : HDR_FLAGS)) != flags || n - 1u >= h->granules + 1 - g)
+	uint32_t hdr = *blk_hdr(h, g), n = hdr >> HDR_SHIFT;
+	uint64_t after = h->starts[g / 64] >> (g % 64) >> 1; /* the start bits after g's */
+
+	if (unlikely((hdr & (flags ? HDR_ALLOC : HDR_FLAGS)) != flags))
 		return 0;
-	/*
-	 * The first start bit after g must be e: up to five words here; the
-	 * last block (often the largest) by its record; others by the summaries.
-	 */
-	size_t w = (size_t)(g + 1) / 64, we = e / 64;
-	if (unlikely(we - w > 4)) {
-		if (e == h->granules + 1)
-			return g == h->last ? n : 0;
-		return is_start(h, e) && bfit_no_start_between(h, g + 1, e) ? n : 0;
-	}
-	uint64_t bits = h->starts[w] & (~(uint64_t)0 << ((g + 1) % 64));
-	while (w < we) {
-		if (bits)
-			return 0;
-		bits = h->starts[++w];
-	}
-	return bits && (uint32_t)__builtin_ctzll(bits) == e % 64 ? n : 0;
+	if (likely(after))
+		return (uint32_t)__builtin_ctzll(after) + 1 == n ? n : 0;
+	return bfit_checked_size_far(h, g, n);
 }
 
 /* Record damage found at `where` (the first only); the public call reports it. */
@@ -312,9 +306,16 @@ BUDDY_INTERNAL int bfit_tree_remove(struct bfit *h, uint32_t g);
 /*
  * Take the best fit for n granules out of the tree, checked (a free block
  * whose header is true), if its size is at most max; 0 when none fits, when
- * it is larger than max (nothing taken), or on damage (recorded).
+ * it is larger than max (nothing taken), or on damage (recorded). With
+ * split (0 < split <= n), when the block is larger than split granules and
+ * its remainder past them can stay in its place in the tree, the remainder
+ * is made a free block there (header written, its granules still counted
+ * free; bitmaps not yet) and *placed set to 1.
  */
-BUDDY_INTERNAL uint32_t bfit_tree_take(struct bfit *h, uint32_t n, uint32_t max);
+BUDDY_INTERNAL uint32_t bfit_tree_take(struct bfit *h, uint32_t n, uint32_t max, uint32_t split,
+				       int *placed);
+/* The free block old's place in the tree goes to g with the larger key (hdr, g), if the order allows: 1, 0, -1 damage. */
+BUDDY_INTERNAL int bfit_tree_grow(struct bfit *h, uint32_t old, uint32_t g, uint32_t hdr);
 BUDDY_INTERNAL uint32_t bfit_tree_largest(const struct bfit *h);
 BUDDY_INTERNAL int bfit_tree_contains(const struct bfit *h, uint32_t g);
 

@@ -214,9 +214,13 @@ int bfit_tree_remove(struct bfit *h, uint32_t g)
 	return 1;
 }
 
-/* Best fit: one step down, keeping the link to the smallest fitting node seen. */
+/*
+ * Best fit: one step down, keeping the link to the smallest fitting node
+ * seen and the last node passed on the right, which ends as the best fit's
+ * predecessor in key order (the largest key of a block that does not fit).
+ */
 static inline int take_step(const struct bfit *h, uint32_t **link, uint32_t **best_link,
-			    uint32_t n_hdr)
+			    uint32_t *pred, uint32_t n_hdr)
 {
 	uint32_t t = **link;
 	if (t - 1u >= h->granules)
@@ -225,19 +229,36 @@ static inline int take_step(const struct bfit *h, uint32_t **link, uint32_t **be
 		*best_link = *link;
 		*link = blk_left(h, t);
 	} else {
+		*pred = t;
 		*link = blk_right(h, t);
 	}
 	return 1;
 }
 
-uint32_t bfit_tree_take(struct bfit *h, uint32_t n, uint32_t max)
+/*
+ * The node at *link (old, a free block) gives its place to the block g:
+ * g takes its links and its priority. The caller has made sure that g's key
+ * lies between old's neighbours in key order, so the tree stays ordered,
+ * and that g's links may be written (g is free, or being freed).
+ */
+static inline void node_replace(struct bfit *h, uint32_t *link, uint32_t old, uint32_t g)
 {
-	uint32_t *link = &h->root, *best_link = NULL, best, n_hdr = n << HDR_SHIFT;
+	*blk_left(h, g) = *blk_left(h, old);
+	*blk_right(h, g) = *blk_right(h, old);
+	*blk_prio(h, g) = *blk_prio(h, old);
+	*link = g;
+}
+
+uint32_t bfit_tree_take(struct bfit *h, uint32_t n, uint32_t max, uint32_t split, int *placed)
+{
+	uint32_t *link = &h->root, *best_link = NULL, best, n_hdr = n << HDR_SHIFT, pred = 0;
 	budget_t budget = (budget_t)h->free_blocks + STEPS - 1;
 
 	/* NOLINTNEXTLINE(misc-redundant-expression): four steps, not one */
-	while (take_step(h, &link, &best_link, n_hdr) && take_step(h, &link, &best_link, n_hdr) &&
-	       take_step(h, &link, &best_link, n_hdr) && take_step(h, &link, &best_link, n_hdr))
+	while (take_step(h, &link, &best_link, &pred, n_hdr) &&
+	       take_step(h, &link, &best_link, &pred, n_hdr) &&
+	       take_step(h, &link, &best_link, &pred, n_hdr) &&
+	       take_step(h, &link, &best_link, &pred, n_hdr))
 		if (unlikely((budget -= STEPS) < 0))
 			break;
 	if (unlikely(*link)) { /* a link out of the area, or a cycle */
@@ -259,11 +280,70 @@ uint32_t bfit_tree_take(struct bfit *h, uint32_t n, uint32_t max)
 		bfit_damage(h, "corrupted block header", blk_ptr(h, best));
 		return 0;
 	}
+	/*
+	 * Split in place: the remainder past the first `split` granules keeps
+	 * best's place in the tree when its key is still above best's
+	 * predecessor's (it is below best's, so below every later key), which
+	 * saves taking best out and putting the remainder in.
+	 */
+	uint32_t rest = best + split;
+	if (split && size > split &&
+	    (!pred || ((uint64_t)(size - split) << (HDR_SHIFT + 32) | rest) > key_of(h, pred))) {
+		*blk_hdr(h, rest) = (size - split) << HDR_SHIFT;
+		node_replace(h, best_link, best, rest);
+		h->free_bytes -= (size_t)split * GRANULE;
+		*placed = 1;
+		return best;
+	}
 	if (tree_join(h, *blk_left(h, best), *blk_right(h, best), best_link))
 		return 0;
 	h->free_bytes -= (size_t)size * GRANULE;
 	h->free_blocks--;
 	return best;
+}
+
+/*
+ * Grow in place: the free block old, in the tree, is to be replaced by the
+ * block g (old itself, or the block just before it) with the larger key
+ * (hdr, g), as a free sees a merge. Done without taking old out and putting
+ * g in when the new key stays below old's successor (the leftmost node of
+ * old's right subtree, else the last node the descent passed on the left).
+ * 1 done (g holds old's place, links and priority; nothing else changes,
+ * the counters neither), 0 when the order would break (nothing changed),
+ * -1 on damage (recorded).
+ */
+int bfit_tree_grow(struct bfit *h, uint32_t old, uint32_t g, uint32_t hdr)
+{
+	uint32_t *link = &h->root, succ = 0, t;
+	uint64_t k = key_of(h, old);
+	budget_t budget = (budget_t)h->free_blocks + 1;
+
+	for (t = *link; t != old; t = *link) {
+		if (unlikely(!node_ok(h, t) || --budget < 0))
+			break;
+		if (k < key_of(h, t)) {
+			succ = t;
+			link = blk_left(h, t);
+		} else {
+			link = blk_right(h, t);
+		}
+	}
+	if (unlikely(t != old)) {
+		bfit_damage(h, "corrupted free-block tree: a free block is not in it", blk_ptr(h, old));
+		return -1;
+	}
+	if (unlikely(!link_writable(h, link)))
+		return tree_damaged(h, link_owner(h, link));
+	for (t = *blk_right(h, old); t; t = *blk_left(h, t)) {
+		if (unlikely(!node_ok(h, t) || --budget < 0))
+			return tree_damaged(h, t);
+		succ = t;
+	}
+	if (succ && ((uint64_t)hdr << 32 | g) >= key_of(h, succ))
+		return 0;
+	if (g != old)
+		node_replace(h, link, old, g);
+	return 1;
 }
 
 /*
