@@ -248,23 +248,16 @@ int bfit_no_start_between(const struct bfit *h, uint32_t a, uint32_t b)
 }
 
 /*
- * The checked size of the block g whose header claims n granules, when no
- * block starts after g in g's bitmap word: the block must end at the next
- * start bit, found by the record of the last block or the summaries.
+ * The checked size of the block g whose header claims n granules, when the
+ * claim is out of bounds or the block ends more than five words after g's
+ * (blk_checked_size): the last block by its record, others by the summaries.
  */
 uint32_t bfit_checked_size_far(const struct bfit *h, uint32_t g, uint32_t n)
 {
 	uint32_t e = g + n;
-	size_t w = g / 64 + 1, we = e / 64;
 
 	if (n - 1u >= h->granules + 1 - g)
 		return 0;
-	if (we - w <= 4) { /* up to 5 KiB: the words between must be 0 */
-		for (; w < we; w++)
-			if (h->starts[w])
-				return 0;
-		return h->starts[we] && (uint32_t)__builtin_ctzll(h->starts[we]) == e % 64 ? n : 0;
-	}
 	if (e == h->granules + 1)
 		return g == h->last ? n : 0;
 	return is_start(h, e) && bfit_no_start_between(h, g + 1, e) ? n : 0;
@@ -443,7 +436,7 @@ static HOT_INLINE uint32_t block_take(struct bfit *h, uint32_t m, uint32_t split
  * holds g's place in the tree (block_take). -1 when the tree turns out
  * damaged (recorded).
  */
-static int block_carve(struct bfit *h, uint32_t g, uint32_t n, uint32_t m, uint32_t prev,
+static HOT_INLINE int block_carve(struct bfit *h, uint32_t g, uint32_t n, uint32_t m, uint32_t prev,
 		       int placed)
 {
 	BUDDY_ASSERT(m >= 1 && m <= n && n <= h->granules + 1 - g); /* F1 */
@@ -504,8 +497,6 @@ static HOT_INLINE int merge_into(struct bfit *h, uint32_t old, uint32_t was, uin
 
 	if (grown > 0)
 		nb->kept = was;
-	else if (grown == 0 && !bfit_tree_remove(h, old))
-		return -1;
 	return grown < 0 ? -1 : 0;
 }
 
@@ -576,7 +567,7 @@ static HOT_INLINE int release_commit(struct bfit *h, uint32_t g, uint32_t n,
 }
 
 /* Both steps: free the allocated block g of n granules (checked, counted nowhere). */
-static int block_release(struct bfit *h, uint32_t g, uint32_t n)
+static HOT_INLINE int block_release(struct bfit *h, uint32_t g, uint32_t n)
 {
 	struct neighbours nb;
 
@@ -615,7 +606,7 @@ static int ptr_misuse(const struct bfit *h, uintptr_t off)
  * misuse, or BFIT_ECORRUPT when its header disagrees with the bitmaps
  * (recorded as damage).
  */
-static uint32_t ptr_block(struct bfit *h, const void *p, int *status)
+static HOT_INLINE uint32_t ptr_block(struct bfit *h, const void *p, int *status)
 {
 	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)blk_ptr(h, 1);
 	uintptr_t hi = (uintptr_t)blk_ptr(h, h->granules + 1);

@@ -290,7 +290,16 @@ static inline uint32_t blk_checked_size(const struct bfit *h, uint32_t g, uint32
 		return 0;
 	if (likely(after))
 		return (uint32_t)__builtin_ctzll(after) + 1 == n ? n : 0;
-	return bfit_checked_size_far(h, g, n);
+	/* Up to five words on: those between must be 0, the last start at e. */
+	uint32_t e = g + n;
+	size_t w = g / 64 + 1, we = e / 64;
+	if (unlikely(we - w > 4 || n - 1u >= h->granules + 1 - g))
+		return bfit_checked_size_far(h, g, n);
+	for (; w < we; w++)
+		if (h->starts[w])
+			return 0;
+	after = h->starts[we];
+	return after && (uint32_t)__builtin_ctzll(after) == e % 64 ? n : 0;
 }
 
 /* Record damage found at `where` (the first only); the public call reports it. */
@@ -314,7 +323,10 @@ BUDDY_INTERNAL int bfit_tree_remove(struct bfit *h, uint32_t g);
  */
 BUDDY_INTERNAL uint32_t bfit_tree_take(struct bfit *h, uint32_t n, uint32_t max, uint32_t split,
 				       int *placed);
-/* The free block old's place in the tree goes to g with the larger key (hdr, g), if the order allows: 1, 0, -1 damage. */
+/*
+ * The free block old's place in the tree goes to g with the larger key
+ * (hdr, g) if the order allows (1), else old leaves the tree (0); -1 damage.
+ */
 BUDDY_INTERNAL int bfit_tree_grow(struct bfit *h, uint32_t old, uint32_t g, uint32_t hdr);
 BUDDY_INTERNAL uint32_t bfit_tree_largest(const struct bfit *h);
 BUDDY_INTERNAL int bfit_tree_contains(const struct bfit *h, uint32_t g);

@@ -309,8 +309,9 @@ uint32_t bfit_tree_take(struct bfit *h, uint32_t n, uint32_t max, uint32_t split
  * g in when the new key stays below old's successor (the leftmost node of
  * old's right subtree, else the last node the descent passed on the left).
  * 1 done (g holds old's place, links and priority; nothing else changes,
- * the counters neither), 0 when the order would break (nothing changed),
- * -1 on damage (recorded).
+ * the counters neither); 0 when the order would break: old is taken out
+ * of the tree instead, from the place the descent found (as
+ * bfit_tree_remove); -1 on damage (recorded).
  */
 int bfit_tree_grow(struct bfit *h, uint32_t old, uint32_t g, uint32_t hdr)
 {
@@ -339,8 +340,13 @@ int bfit_tree_grow(struct bfit *h, uint32_t old, uint32_t g, uint32_t hdr)
 			return tree_damaged(h, t);
 		succ = t;
 	}
-	if (succ && ((uint64_t)hdr << 32 | g) >= key_of(h, succ))
+	if (succ && ((uint64_t)hdr << 32 | g) >= key_of(h, succ)) {
+		if (tree_join(h, *blk_left(h, old), *blk_right(h, old), link))
+			return -1;
+		h->free_bytes -= (size_t)blk_size(h, old) * GRANULE;
+		h->free_blocks--;
 		return 0;
+	}
 	if (g != old)
 		node_replace(h, link, old, g);
 	return 1;
