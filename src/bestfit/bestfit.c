@@ -7,10 +7,11 @@
  *
  * Allocation: round the request up to whole granules (header included),
  * take the tree's best fit, and split off the tail when it is at least a
- * granule (the smallest block). Free: merge with the left neighbour when
+ * granule (the smallest block); the tail keeps the block's place in the
+ * tree when the key order allows. Free: merge with the left neighbour when
  * the free bitmap says it is free (the start bitmap finds where it
  * begins), with the right neighbour likewise, and put the result in the
- * tree. O(1) word reads for blocks under 1 KiB and O(log64 heap) beyond,
+ * tree, in a merged neighbour's place when the order allows. O(1) word reads for blocks under 1 KiB and O(log64 heap) beyond,
  * plus the tree updates, which are expected O(log F).
  *
  *   free(B), both neighbours free:
@@ -27,6 +28,7 @@
  * saying so.
  */
 #include "bestfit/bestfit_internal.h"
+#include "bestfit/bestfit_tree.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -400,7 +402,7 @@ static HOT_INLINE int free_block_add(struct bfit *h, uint32_t g, uint32_t n)
 		h->free_blocks++;
 		return 0;
 	}
-	return bfit_tree_insert(h, g);
+	return tree_insert(h, g);
 }
 
 /*
@@ -409,14 +411,14 @@ static HOT_INLINE int free_block_add(struct bfit *h, uint32_t g, uint32_t n)
  * fits (equal sizes go to the lower address, which is the tree's). 0 when
  * nothing fits or the tree is damaged (recorded). With split, a tree block
  * may leave its remainder past split granules in its place in the tree
- * (*placed set; see bfit_tree_take).
+ * (*placed set; see tree_take).
  */
 static HOT_INLINE uint32_t block_take(struct bfit *h, uint32_t m, uint32_t split, uint32_t *n,
 				      int *placed)
 {
 	uint32_t top = top_size(h), g;
 
-	g = bfit_tree_take(h, m, top >= m ? top : UINT32_MAX, split, placed);
+	g = tree_take(h, m, top >= m ? top : UINT32_MAX, split, placed);
 	if (g) {
 		*n = blk_size(h, g); /* checked as it was taken */
 		return g;
@@ -487,13 +489,13 @@ static HOT_INLINE int64_t right_free(struct bfit *h, uint32_t next)
 
 /*
  * The merged block g of n granules takes the place of the tree's free
- * block old (of `was` granules) when the order allows (bfit_tree_grow),
+ * block old (of `was` granules) when the order allows (tree_grow),
  * else old leaves the tree: 0, or -1 on damage (recorded).
  */
 static HOT_INLINE int merge_into(struct bfit *h, uint32_t old, uint32_t was, uint32_t g,
 				 uint32_t n, struct neighbours *nb)
 {
-	int grown = bfit_tree_grow(h, old, g, n << HDR_SHIFT);
+	int grown = tree_grow(h, old, g, n << HDR_SHIFT);
 
 	if (grown > 0)
 		nb->kept = was;
@@ -529,12 +531,12 @@ static HOT_INLINE int release_prepare(struct bfit *h, uint32_t g, uint32_t n,
 		top_drop(h, r);
 	else if (r && !nb->left)
 		return merge_into(h, next, r, g, n + r, nb);
-	else if (r && !bfit_tree_remove(h, next))
+	else if (r && !tree_remove(h, next))
 		return -1;
 	if (!nb->left)
 		return 0;
 	if (next + r == h->granules + 1) /* the merged block becomes the top, out of the tree */
-		return bfit_tree_remove(h, left) ? 0 : -1;
+		return tree_remove(h, left) ? 0 : -1;
 	return merge_into(h, left, g - left, left, g - left + n + r, nb);
 }
 
@@ -608,16 +610,15 @@ static int ptr_misuse(const struct bfit *h, uintptr_t off)
  */
 static HOT_INLINE uint32_t ptr_block(struct bfit *h, const void *p, int *status)
 {
-	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)blk_ptr(h, 1);
-	uintptr_t hi = (uintptr_t)blk_ptr(h, h->granules + 1);
+	uintptr_t off = (uintptr_t)p - (uintptr_t)h->base; /* below the base it wraps: too large */
 	uint32_t g;
 
 	*status = BFIT_EINVALID;
-	if (a < lo || a >= hi)
+	if (off - GRANULE >= (uintptr_t)h->granules * GRANULE) /* granules 1..granules */
 		return 0;
-	g = (uint32_t)((a - (uintptr_t)h->base) / GRANULE);
-	if ((a - (uintptr_t)h->base) % GRANULE || !is_start(h, g) || is_free(h, g)) {
-		*status = ptr_misuse(h, a - (uintptr_t)h->base);
+	g = (uint32_t)(off / GRANULE);
+	if (off % GRANULE || !is_start(h, g) || is_free(h, g)) {
+		*status = ptr_misuse(h, off);
 		return 0;
 	}
 	if (unlikely(!blk_checked_size(h, g, HDR_ALLOC))) {
@@ -759,7 +760,7 @@ static int block_grow(struct bfit *h, uint32_t g, uint32_t n, uint32_t m)
 		return 0;
 	if (next == h->last)
 		top_drop(h, rn);
-	else if (!bfit_tree_remove(h, next))
+	else if (!tree_remove(h, next))
 		return -1;
 	start_clear(h, next);
 	free_unmark(h, next);

@@ -19,9 +19,11 @@
  *                 block to the left is free; when clear, a free does not
  *                 look for a free left neighbour), bit 0 ALLOC.
  *   free block:   payload bytes 0..3 left child, 4..7 right child (tree
- *                 links, granule indices), 8..11 its tree priority (a
- *                 copy of bfit_tree_priority(g), kept so that a descent
- *                 reads it instead of hashing every node it passes).
+ *                 links, granule indices), 8..11 its tree priority
+ *                 (bfit_tree_priority(g) when it joins the tree; a block
+ *                 that takes another's place in the tree, a split's
+ *                 remainder or a merged block, takes that one's priority;
+ *                 kept so that a descent reads it instead of hashing).
  *
  * The sentinel is a header of size 0 with ALLOC set, after the last block.
  *
@@ -68,7 +70,8 @@
  *   F5  Coalesced: no two free blocks are neighbours.
  *   F6  Tree: the treap holds exactly the free blocks but the top (the
  *       last block, when free, which stays out of it), in (size, address)
- *       order, its priorities a max-heap; free_blocks counts them all.
+ *       order, its stored priorities a max-heap; free_blocks counts them
+ *       all.
  *   F7  Counters: free_bytes, used_bytes and live_allocs are the sums over
  *       the blocks; peak_used_bytes >= used_bytes.
  *
@@ -312,22 +315,6 @@ BUDDY_INTERNAL uint32_t bfit_tree_priority(uint32_t g);
 BUDDY_INTERNAL int bfit_tree_insert(struct bfit *h, uint32_t g);
 /* 1 when the free block g was found and taken out; 0 when not (the tree is damaged). */
 BUDDY_INTERNAL int bfit_tree_remove(struct bfit *h, uint32_t g);
-/*
- * Take the best fit for n granules out of the tree, checked (a free block
- * whose header is true), if its size is at most max; 0 when none fits, when
- * it is larger than max (nothing taken), or on damage (recorded). With
- * split (0 < split <= n), when the block is larger than split granules and
- * its remainder past them can stay in its place in the tree, the remainder
- * is made a free block there (header written, its granules still counted
- * free; bitmaps not yet) and *placed set to 1.
- */
-BUDDY_INTERNAL uint32_t bfit_tree_take(struct bfit *h, uint32_t n, uint32_t max, uint32_t split,
-				       int *placed);
-/*
- * The free block old's place in the tree goes to g with the larger key
- * (hdr, g) if the order allows (1), else old leaves the tree (0); -1 damage.
- */
-BUDDY_INTERNAL int bfit_tree_grow(struct bfit *h, uint32_t old, uint32_t g, uint32_t hdr);
 BUDDY_INTERNAL uint32_t bfit_tree_largest(const struct bfit *h);
 BUDDY_INTERNAL int bfit_tree_contains(const struct bfit *h, uint32_t g);
 
