@@ -490,11 +490,16 @@ static HOT_INLINE int64_t right_free(struct bfit *h, uint32_t next)
 /*
  * The merged block g of n granules takes the place of the tree's free
  * block old (of `was` granules) when the order allows (tree_grow),
- * else old leaves the tree: 0, or -1 on damage (recorded).
+ * else old leaves the tree: 0, or -1 on damage (recorded). A merged block
+ * that ends at the sentinel becomes the top, out of the tree (its
+ * neighbour was not the top only if the record of the last block was
+ * damaged, which a sound heap never sees).
  */
 static HOT_INLINE int merge_into(struct bfit *h, uint32_t old, uint32_t was, uint32_t g,
 				 uint32_t n, struct neighbours *nb)
 {
+	if (unlikely(g + n == h->granules + 1))
+		return tree_remove(h, old) ? 0 : -1;
 	int grown = tree_grow(h, old, g, n << HDR_SHIFT);
 
 	if (grown > 0)
@@ -535,8 +540,6 @@ static HOT_INLINE int release_prepare(struct bfit *h, uint32_t g, uint32_t n,
 		return -1;
 	if (!nb->left)
 		return 0;
-	if (next + r == h->granules + 1) /* the merged block becomes the top, out of the tree */
-		return tree_remove(h, left) ? 0 : -1;
 	return merge_into(h, left, g - left, left, g - left + n + r, nb);
 }
 

@@ -310,10 +310,13 @@ static HOT_INLINE uint32_t tree_take(struct bfit *h, uint32_t n, uint32_t max, u
 	 * Split in place: the remainder past the first `split` granules keeps
 	 * best's place in the tree when its key is still above best's
 	 * predecessor's (it is below best's, so below every later key), which
-	 * saves taking best out and putting the remainder in.
+	 * saves taking best out and putting the remainder in. Not when best is
+	 * the last block (it ends at the sentinel), which a sound tree never
+	 * holds (the top stays out of it) but a damaged one can: its remainder
+	 * must become the top.
 	 */
 	uint32_t rest = best + split;
-	if (split && size > split &&
+	if (split && size > split && best + size != h->granules + 1 &&
 	    (!pred || ((uint64_t)(size - split) << (HDR_SHIFT + 32) | rest) > key_of(h, pred))) {
 		*blk_hdr(h, rest) = (size - split) << HDR_SHIFT;
 		node_replace(h, best_link, best, rest);
