@@ -11,7 +11,20 @@
  * (opcode 9) is posix_memalign, making the next mappings fail, or looking
  * at the heap (slabinfo, a walk, what a pointer is) and checking what it
  * says against the model.
+ *
+ * Built again as fuzz_kmalloc_damage (FUZZ_DAMAGE 1): the model's damage
+ * mode, writing into freed blocks and past live ones wherever the memory is
+ * one of the heap's arenas (zone regions: slabs with their headers and free
+ * pointers, page runs, free pages with the zone's links) or, in a fixed
+ * buffer, the gap before an arena's metadata; never into the guard page
+ * behind a mapped arena, nor a huge block's own mapping, gone once freed. The heap reports damage
+ * once (a slab cache or the zone found it, and stops itself) and the input
+ * ends there (reports_once). In damage mode, what the heap says about
+ * itself (opcode 9's look) need only be said without crashing.
  */
+#ifndef FUZZ_DAMAGE
+#define FUZZ_DAMAGE 0
+#endif
 #include <stdint.h>
 #include <string.h>
 
@@ -48,17 +61,22 @@ static int walk_count(void *arg, const struct bkm_block *b)
 	return 0;
 }
 
-/* What the heap says about itself must agree with the model. */
+/*
+ * What the heap says about itself must agree with the model; once damage
+ * is written, it must only be said (a damaged slab header may change what
+ * a walk or slabinfo shows, unreported until a call relies on it).
+ */
 static void op_look(struct fm_model *m, struct fuzz_input *in)
 {
 	struct bkm_heap *h = m->ctx;
 	struct bkm_stats st;
+	int judge = !m->damaged;
 	bkm_get_stats(h, &st);
-	if (st.live_allocs != (size_t)m->nr_live)
+	if (judge && st.live_allocs != (size_t)m->nr_live)
 		fm_die(m, "live_allocs differs from the model");
 	struct walk_count w = { 0, 0, 0 };
 	bkm_walk(h, walk_count, &w);
-	if (w.live != (size_t)m->nr_live || w.order_bad)
+	if (judge && (w.live != (size_t)m->nr_live || w.order_bad))
 		fm_die(m, "the walk does not list the live blocks in address order");
 	char info[8192];
 	size_t n = bkm_slabinfo(h, info, sizeof(info));
@@ -68,10 +86,10 @@ static void op_look(struct fm_model *m, struct fuzz_input *in)
 		const struct fm_live *l = &m->live[fuzz_pick(in, m->nr_live)];
 		struct bkm_block_info b;
 		bkm_block_info(h, l->p, &b);
-		if (b.kind == BKM_BLOCK_NONE || b.addr != l->p || b.size < l->size)
+		if (judge && (b.kind == BKM_BLOCK_NONE || b.addr != l->p || b.size < l->size))
 			fm_die(m, "block_info does not describe a live block");
 		bkm_block_info(h, l->p + 1, &b);
-		if (b.kind != BKM_BLOCK_NONE)
+		if (judge && b.kind != BKM_BLOCK_NONE)
 			fm_die(m, "block_info describes an interior pointer");
 	}
 }
@@ -87,6 +105,17 @@ static void op_kmalloc(struct fm_model *m, struct fuzz_input *in)
 		op_look(m, in);
 }
 
+/*
+ * Damage may go where the heap's zone has a region: its arenas (not huge
+ * blocks, not the guard page behind a mapped arena); in a fixed buffer
+ * anywhere in it (the 16 bytes past an arena's last block are the gap
+ * before its metadata).
+ */
+static int kmalloc_writable(const struct fm_model *m, const unsigned char *p, size_t n)
+{
+	return fm_zone_writable(bkm_zone(m->ctx), p, n) || (m->lo && p >= m->lo && p + n <= m->hi);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -94,6 +123,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct fm_model m;
 	struct fuzz_input in = { data, size };
 	struct bkm_config cfg;
+
+	if (fm_damage_skip(FUZZ_DAMAGE, "fuzz_kmalloc_damage"))
+		return 0;
 
 	memset(&m, 0, sizeof(m));
 	fm_map_fail = 0;
@@ -132,6 +164,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.double_may_be_invalid = 1; /* a freed huge block or arena is unmapped at once */
 	m.extra = op_kmalloc;
 	m.ctx = h;
+	m.damage = FUZZ_DAMAGE;
+	m.writable = kmalloc_writable;
+	m.reports_once = 1;
 	fm_run(&m, &in);
 	fm_finish(&m);
 	return 0;

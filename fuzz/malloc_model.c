@@ -19,6 +19,25 @@ void fm_die(const struct fm_model *m, const char *what)
 	abort();
 }
 
+int fm_damage_skip(int damage, const char *name)
+{
+#if BUDDY_DEBUG >= 2
+	static int said;
+	if (damage && !said++)
+		fprintf(stderr, "%s: skipped at BUDDY_DEBUG >= 2\n", name);
+	return damage;
+#else
+	(void)damage, (void)name;
+	return 0;
+#endif
+}
+
+int fm_zone_writable(const struct buddy_zone *z, const unsigned char *p, size_t n)
+{
+	const void *owner = buddy_region_owner(z, p);
+	return owner && buddy_region_owner(z, p + n - 1) == owner;
+}
+
 void fm_on_error(void *arg, int kind, const char *op, const void *ptr, const char *msg)
 {
 	struct fm_model *m = arg;
@@ -380,17 +399,48 @@ static void refusals_verify(struct fm_model *m)
 }
 
 /*
- * After every operation: the allocator's check (in damage mode, which
- * verifies the check survives damage rather than finds none, right after
- * each damage operation and every 32nd other one, since it dominates the
- * run time), then the statistics against the model.
+ * How often damage mode runs the allocator's check: 0 (the default) right
+ * after each damage operation and every 32nd other one; N > 0 every N-th
+ * operation of any kind; -1 only at the end of the input. From the
+ * environment, FUZZ_DAMAGE_CHECK ("end" or N), read once: long runs, whose
+ * oracle is the model's (contents intact, no overlap, no crash), use it to
+ * spend their time on inputs rather than on the check.
  */
-static void model_verify(struct fm_model *m, int after_damage)
+static int damage_check_every(void)
+{
+	static int every = -2;
+	if (every == -2) {
+		const char *e = getenv("FUZZ_DAMAGE_CHECK");
+		every = !e ? 0 : strcmp(e, "end") == 0 ? -1 : (int)strtol(e, NULL, 10);
+		if (every < -1)
+			every = 0;
+	}
+	return every;
+}
+
+/* Whether damage mode runs the check now (after_damage: a damage operation; end: the input's). */
+static int damage_check_due(struct fm_model *m, int after_damage, int end)
+{
+	int every = damage_check_every();
+	if (end)
+		return 1;
+	if (every == 0)
+		return after_damage || ++m->checks_skipped % 32 == 0;
+	return every > 0 && ++m->checks_skipped % (unsigned)every == 0;
+}
+
+/*
+ * After every operation: the allocator's check (in damage mode, which
+ * verifies the check survives damage rather than finds none, when
+ * damage_check_due says, since it dominates the run time), then the
+ * statistics against the model.
+ */
+static void model_verify(struct fm_model *m, int after_damage, int end)
 {
 	struct balloc_stats st;
 	size_t requested = 0;
 
-	if (m->a.ops->check && (!m->damage || after_damage || ++m->checks_skipped % 32 == 0) &&
+	if (m->a.ops->check && (!m->damage || damage_check_due(m, after_damage, end)) &&
 	    m->a.ops->check(m->a.self, m->damaged ? NULL : on_problem, m) != 0 && !m->damaged)
 		fm_die(m, "the allocator's check found problems");
 	m->a.ops->stats(m->a.self, &st);
@@ -410,7 +460,7 @@ void fm_run(struct fm_model *m, struct fuzz_input *in)
 		unsigned op = fuzz_byte(in);
 		if (m->damage && op >= FM_DAMAGE_OP) {
 			op_damage(m, in);
-			model_verify(m, 1);
+			model_verify(m, 1, 0);
 			continue;
 		}
 		switch (op % 10) {
@@ -428,10 +478,11 @@ void fm_run(struct fm_model *m, struct fuzz_input *in)
 				op_usable(m, in);
 		}
 		if (m->corrupted) {
-			refusals_verify(m);
+			if (!m->reports_once)
+				refusals_verify(m);
 			return;
 		}
-		model_verify(m, 0);
+		model_verify(m, 0, 0);
 	}
 }
 
@@ -442,10 +493,10 @@ void fm_finish(struct fm_model *m)
 		m->a.ops->free(m->a.self, m->live[m->nr_live - 1].p);
 		live_remove(m, m->nr_live - 1);
 	}
-	if (m->corrupted)
+	if (m->corrupted && !m->reports_once)
 		refusals_verify(m);
-	else
-		model_verify(m, 1);
+	else if (!m->corrupted)
+		model_verify(m, 1, 1);
 	if (m->damage && getenv("FUZZ_DAMAGE_LOG")) /* what a replayed input did */
 		fprintf(stderr, "%s: %lu bytes of damage, corruption %s\n", m->a.ops->name,
 			m->damage_writes, m->corrupted ? "reported" : "not reported");

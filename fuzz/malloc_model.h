@@ -28,9 +28,14 @@
  * buffer). The oracle: the allocator reports BUDDY_ERR_CORRUPT, or every
  * live block keeps its contents and no two overlap; never a crash, and the
  * check (run after every damage operation, every 32nd other one and at
- * the end) may report problems but must return. After a report every call
- * must refuse, reporting again, and change nothing; the run then ends.
- * Without damage, a corruption report is itself a failure.
+ * the end; FUZZ_DAMAGE_CHECK=N in the environment runs it every N-th
+ * operation instead, =end only at the end) may report problems but must
+ * return. After a report every call
+ * must refuse, reporting again, and change nothing; the run then ends. An
+ * allocator that reports damage once and stops only the part it found
+ * damaged (reports_once: the kmalloc heap, whose slab caches and zone each
+ * stop on their own) ends the input at the report instead. Without damage,
+ * a corruption report is itself a failure.
  */
 #ifndef BUDDY_FUZZ_MALLOC_MODEL_H
 #define BUDDY_FUZZ_MALLOC_MODEL_H
@@ -38,6 +43,7 @@
 #include <stddef.h>
 
 #include "buddy/alloc.h"
+#include "buddy/page.h"
 #include "fuzz_input.h"
 
 #define FM_LIVE_MAX 48          /* live allocations the model tracks */
@@ -70,6 +76,8 @@ struct fm_model {
 	void (*extra)(struct fm_model *m, struct fuzz_input *in); /* opcode 9, or NULL */
 	void *ctx;                    /* for extra */
 	int damage;                   /* damage mode (FM_DAMAGE_OP) */
+	int reports_once;             /* damage mode: after a corruption report the allocator
+				       * need not refuse every call; the input ends there */
 	/* Whether [p, p + n) may be written by damage: the heap's memory, still
 	 * there (not unmapped); NULL: never. */
 	int (*writable)(const struct fm_model *m, const unsigned char *p, size_t n);
@@ -87,8 +95,23 @@ struct fm_model {
 	unsigned checks_skipped;      /* damage mode: operations since the last check */
 };
 
+/*
+ * Whether a damage-mode harness (damage set) skips its input: at
+ * BUDDY_DEBUG >= 2 the full check after every call traps on damage a call
+ * meets without noticing (harmless to it) before the model can judge, so
+ * damage mode runs in the other builds. Says so once, naming the harness.
+ */
+int fm_damage_skip(int damage, const char *name);
+
 /* The allocator's on_error: counts the call (arg is the model). */
 void fm_on_error(void *arg, int kind, const char *op, const void *ptr, const char *msg);
+
+/*
+ * A writable() for heaps over a page zone: [p, p + n) lies in one region of
+ * z (the heap's memory, mapped; never a guard page, metadata or a mapping of
+ * its own).
+ */
+int fm_zone_writable(const struct buddy_zone *z, const unsigned char *p, size_t n);
 
 /* Abort, naming the allocator and what went wrong. */
 void fm_die(const struct fm_model *m, const char *what);

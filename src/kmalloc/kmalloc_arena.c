@@ -17,7 +17,15 @@
  * block is given back with madvise (a purge), all but the system page
  * holding its first bytes (the zone's links live there).
  *
- * Costs: mapping an arena is one mmap plus O(arenas); finding the arena of
+ * An arena's metadata (the zone's region metadata, the page map, the
+ * resident bitmap and the arena's record) follows its pages, behind a gap
+ * that a write past the arena's last block meets first: a system page
+ * mapped without access in a mapped arena (the write faults at once; with a
+ * map hook whose memory mprotect refuses, the page is at least unused), 64
+ * unused bytes in a fixed buffer. The record is also the region's owner in
+ * the zone.
+ *
+ * Costs: mapping an arena is one mmap and one mprotect plus O(arenas); finding the arena of
  * a pointer is O(1) behind a hint, else O(log arenas); touching and
  * releasing are O(pages / 64) over the range.
  */
@@ -192,7 +200,11 @@ static void purge(struct bkm_heap *h)
 /* arenas                                                              */
 /* ------------------------------------------------------------------ */
 
+/* The gap between a fixed buffer's arena and its metadata (a mapped arena's is a system page). */
+#define KM_FIXED_GAP 64
+
 struct arena_sizes {
+	size_t gap;        /* between the pages and the metadata */
 	size_t zone_meta;  /* zone region metadata */
 	size_t map;        /* page map */
 	size_t bitmap;     /* resident bitmap */
@@ -201,6 +213,7 @@ struct arena_sizes {
 
 static void arena_sizes(const struct bkm_heap *h, size_t bytes, struct arena_sizes *s)
 {
+	s->gap = h->fixed ? KM_FIXED_GAP : h->sys_page;
 	s->zone_meta = align_up(buddy_meta_size(&h->zone, bytes), 8);
 	s->map = align_up(bytes >> h->page_shift, 8);
 	s->bitmap = ((bytes >> h->sys_shift) + 63) / 64 * 8;
@@ -219,6 +232,7 @@ static int arena_add(struct bkm_heap *h, uintptr_t base, size_t bytes, uint8_t *
 		return st;
 	struct bkm_arena *a =
 		(struct bkm_arena *)(meta + s->zone_meta + s->map + s->bitmap);
+	(void)buddy_region_set_owner(&h->zone, (void *)base, a); /* the region was just added */
 	memset(a, 0, sizeof(*a));
 	a->base = base;
 	a->bytes = bytes;
@@ -256,7 +270,7 @@ static int arena_map(struct bkm_heap *h, size_t bytes, size_t populate)
 	struct arena_sizes s;
 	arena_sizes(h, bytes, &s);
 	size_t slack = bytes - h->sys_page;
-	size_t len = bytes + s.tail + slack;
+	size_t len = bytes + s.gap + s.tail + slack;
 	if (h->cfg.limit_bytes &&
 	    (bytes > h->cfg.limit_bytes ||
 	     h->arena_bytes + h->huge_mapped > h->cfg.limit_bytes - bytes))
@@ -267,22 +281,23 @@ static int arena_map(struct bkm_heap *h, size_t bytes, size_t populate)
 	uintptr_t base = align_up((uintptr_t)p, bytes);
 	size_t head = base - (uintptr_t)p;
 	unmap_pages(h, p, head);
-	unmap_pages(h, (void *)(base + bytes + s.tail), len - head - bytes - s.tail);
+	unmap_pages(h, (void *)(base + bytes + s.gap + s.tail), len - head - bytes - s.gap - s.tail);
 	size_t pre = populate < bytes ? align_up(populate, h->sys_page) : bytes;
 	for (size_t off = 0; off < pre; off += h->sys_page)
 		*(volatile char *)(base + off) = 0;
 	/* Fresh anonymous mappings are zero; a caller's map hook promises no such thing. */
 	unsigned flags = h->cfg.map ? 0 : BUDDY_META_ZEROED;
-	int st = arena_add(h, base, bytes, (uint8_t *)(base + bytes), &s, flags);
+	int st = arena_add(h, base, bytes, (uint8_t *)(base + bytes + s.gap), &s, flags);
 	if (st) {
-		unmap_pages(h, (void *)base, bytes + s.tail);
+		unmap_pages(h, (void *)base, bytes + s.gap + s.tail);
 		return st;
 	}
 	struct bkm_arena *a = bkm_arena_find(h, base);
 	if (pre)
 		touch(h, a, base, pre);
 	a->map_base = (void *)base;
-	a->map_len = bytes + s.tail;
+	a->map_len = bytes + s.gap + s.tail;
+	a->guarded = mprotect((void *)(base + bytes), s.gap, PROT_NONE) == 0;
 	h->maps++;
 	bkm_event(h, BKM_EV_ARENA, (void *)base, bytes, 0, NULL);
 	return BUDDY_OK;
@@ -307,6 +322,17 @@ static int grow(struct bkm_heap *h, size_t npages)
 	return st;
 }
 
+/*
+ * Give a mapped arena's memory back, the guard page with access again first
+ * when a map hook takes it back (its owner may reuse the memory).
+ */
+static void arena_release(struct bkm_heap *h, const struct bkm_arena *a)
+{
+	if (a->guarded && h->cfg.unmap)
+		mprotect((void *)(a->base + a->bytes), h->sys_page, PROT_READ | PROT_WRITE);
+	unmap_pages(h, a->map_base, a->map_len);
+}
+
 /* Unmap the wholly free arena a (not the first). */
 static void arena_unmap(struct bkm_heap *h, struct bkm_arena *a)
 {
@@ -325,7 +351,7 @@ static void arena_unmap(struct bkm_heap *h, struct bkm_arena *a)
 	h->resident_bytes -= a->resident_pages << h->sys_shift;
 	h->unmaps++;
 	bkm_event(h, BKM_EV_ARENA_FREE, (void *)a->base, a->bytes, 0, NULL);
-	unmap_pages(h, a->map_base, a->map_len);
+	arena_release(h, a);
 }
 
 struct bkm_arena *bkm_arena_find(struct bkm_heap *h, uintptr_t a)
@@ -586,10 +612,11 @@ static int setup_fixed(struct bkm_heap *h, uintptr_t start)
 		struct arena_sizes s;
 		arena_sizes(h, bytes, &s);
 		uintptr_t base = align_up(start, bytes);
-		if (base < start || base + bytes + s.tail > end || base + bytes + s.tail < base)
+		uintptr_t meta = base + bytes + s.gap;
+		if (base < start || meta + s.tail > end || meta + s.tail < base)
 			continue;
 		h->next_arena_bytes = bytes;
-		return arena_add(h, base, bytes, (uint8_t *)(base + bytes), &s, 0);
+		return arena_add(h, base, bytes, (uint8_t *)meta, &s, 0);
 	}
 	return BUDDY_ESMALL;
 }
@@ -629,6 +656,6 @@ void bkm_teardown(struct bkm_heap *h)
 		munmap(h->huge, h->huge_map_len);
 	for (unsigned i = 0; i < h->nr_arenas; i++)
 		if (h->arenas[i]->map_base)
-			unmap_pages(h, h->arenas[i]->map_base, h->arenas[i]->map_len);
+			arena_release(h, h->arenas[i]);
 	h->nr_arenas = 0;
 }

@@ -60,6 +60,7 @@ struct bkm_arena {
 	void *map_base;           /* the whole mapping; NULL in fixed mode */
 	size_t map_len;           /* its length */
 	size_t meta_bytes;        /* region metadata, page map, bitmap, this record */
+	int guarded;              /* the page after the region is mapped without access */
 	unsigned id;              /* order of mapping, from 0 */
 };
 
