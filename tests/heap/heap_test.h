@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "buddy/heap.h"
+#include "guard_write.h"
 
 /* Map hook state: counts, and the call number (from 1) that fails. */
 struct map_ctx {
@@ -118,8 +119,7 @@ static inline void test_report(void *arg, const char *msg)
 
 static inline int under_valgrind(void)
 {
-	const char *v = getenv("BUDDY_UNDER_VALGRIND");
-	return v && *v && strcmp(v, "0") != 0;
+	return test_under_valgrind();
 }
 
 /*

@@ -11,9 +11,7 @@
  */
 #include "kmalloc_test.h"
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "guard_write.h"
 
 #define ARENA ((size_t)64 << 10)
 #define PAGE ((size_t)4096)
@@ -29,69 +27,25 @@ static struct bkm_config arena_config(struct kmap *m, struct kerr *e)
 	return cfg;
 }
 
-static int under_valgrind(void)
+/* Two 32 KiB runs fill the first arena: where a write past the last starts. */
+static unsigned char *fill_arena(void *hooked)
 {
-	const char *v = getenv("BUDDY_UNDER_VALGRIND");
-	return v && *v && strcmp(v, "0") != 0;
-}
-
-static volatile uintptr_t fault_expected;
-
-static void on_segv(int sig, siginfo_t *si, void *ctx)
-{
-	(void)sig, (void)ctx;
-	/* The fault must be the program's own write, at the gap's first byte. */
-	_exit((uintptr_t)si->si_addr == fault_expected ? 42 : 43);
-}
-
-/* Two 32 KiB runs fill the first arena; write n bytes past the end of the last. */
-static void child_overflow(size_t n, int hooked)
-{
-	struct kmap m = { 0 };
+	static struct kmap m;
 	struct bkm_config cfg = arena_config(hooked ? &m : NULL, NULL);
 	struct bkm_heap *h = bkm_create(&cfg);
 	unsigned char *a = h ? bkm_malloc(h, ARENA / 2) : NULL;
 	unsigned char *b = h ? bkm_malloc(h, ARENA / 2) : NULL;
 	unsigned char *last = a > b ? a : b;
 	if (!a || !b || (uintptr_t)(a < b ? a : b) % ARENA || bkm_usable_size(h, last) != ARENA / 2)
-		_exit(44);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_segv;
-	sa.sa_flags = SA_SIGINFO;
-	sigaction(SIGSEGV, &sa, NULL);
-	fault_expected = (uintptr_t)last + ARENA / 2;
-	volatile unsigned char *end = last + ARENA / 2;
-	for (size_t i = 0; i < n; i++)
-		end[i] = 0xff;
-	_exit(45); /* the write went through: no guard */
-}
-
-static int overflow_status(size_t n, int hooked)
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		child_overflow(n, hooked);
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+		return NULL;
+	return last + ARENA / 2;
 }
 
 /* A write of 1, 16 or 24 bytes past a mapped arena's last block faults in the guard page. */
 static void test_kmalloc_overflow_past_arena_hits_guard(void **state)
 {
 	(void)state;
-	if (under_valgrind()) {
-		print_message("skipped under valgrind: memcheck reports the write into the guard "
-			      "page itself, which is what this test provokes\n");
-		skip();
-	}
-	const size_t lens[] = { 1, 16, 24 };
-	for (int hooked = 0; hooked < 2; hooked++)
-		for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
-			assert_int_equal(overflow_status(lens[i], hooked), 42);
+	guard_write_expect_faults(fill_arena);
 }
 
 /* The blocks next to the guard are whole, and the guard goes back with its arena. */
