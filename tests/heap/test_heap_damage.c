@@ -38,7 +38,7 @@ static void quiet_report(void *arg, const char *msg)
 /* ------------------------------------------------------------------ */
 
 /* Fill a chunk with two 512 KiB blocks: where a write past the last starts. */
-static unsigned char *fill_chunk(void *hooked)
+static unsigned char *fill_chunk(const void *hooked)
 {
 	static struct map_ctx m;
 	struct bheap_config cfg = test_config(hooked ? &m : NULL, NULL, CHUNK);

@@ -28,7 +28,7 @@ static struct bkm_config arena_config(struct kmap *m, struct kerr *e)
 }
 
 /* Two 32 KiB runs fill the first arena: where a write past the last starts. */
-static unsigned char *fill_arena(void *hooked)
+static unsigned char *fill_arena(const void *hooked)
 {
 	static struct kmap m;
 	struct bkm_config cfg = arena_config(hooked ? &m : NULL, NULL);

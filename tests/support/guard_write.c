@@ -24,7 +24,7 @@ static void on_segv(int sig, siginfo_t *si, void *ctx)
 	_exit((uintptr_t)si->si_addr == fault_expected ? GUARD_FAULTED : GUARD_ELSEWHERE);
 }
 
-static void child(unsigned char *(*setup)(void *arg), void *arg, size_t n)
+static void child(unsigned char *(*setup)(const void *arg), const void *arg, size_t n)
 {
 	volatile unsigned char *at = setup(arg);
 	if (!at)
@@ -40,7 +40,7 @@ static void child(unsigned char *(*setup)(void *arg), void *arg, size_t n)
 	_exit(GUARD_WENT_IN);
 }
 
-int guard_write_status(unsigned char *(*setup)(void *arg), void *arg, size_t n)
+int guard_write_status(unsigned char *(*setup)(const void *arg), const void *arg, size_t n)
 {
 	fflush(NULL);
 	pid_t pid = fork();
@@ -60,9 +60,9 @@ int test_under_valgrind(void)
 	return v && *v && strcmp(v, "0") != 0;
 }
 
-void guard_write_expect_faults(unsigned char *(*setup)(void *hooked))
+void guard_write_expect_faults(unsigned char *(*setup)(const void *hooked))
 {
-	static int hook = 1;
+	static const int hook = 1;
 	const size_t lens[] = { 1, 16, 24 };
 
 	if (test_under_valgrind()) {

@@ -22,7 +22,7 @@ enum {
  * past its memory starts; n bytes of 0xff are then written there one by
  * one. Returns the child's exit status (above), or minus a signal number.
  */
-int guard_write_status(unsigned char *(*setup)(void *arg), void *arg, size_t n);
+int guard_write_status(unsigned char *(*setup)(const void *arg), const void *arg, size_t n);
 
 /*
  * A cmocka test's body: writes of 1, 16 and 24 bytes past the memory
@@ -30,7 +30,7 @@ int guard_write_status(unsigned char *(*setup)(void *arg), void *arg, size_t n);
  * their first byte. Skipped under valgrind, whose memcheck reports the
  * write into the guard page itself, which is what this provokes.
  */
-void guard_write_expect_faults(unsigned char *(*setup)(void *hooked));
+void guard_write_expect_faults(unsigned char *(*setup)(const void *hooked));
 
 /* Whether the test runs under valgrind (BUDDY_UNDER_VALGRIND set and not "0"). */
 int test_under_valgrind(void);
