@@ -141,14 +141,10 @@ static struct bslab_slab *slab_from_link(const struct bslab_list *l)
 	return (struct bslab_slab *)((uintptr_t)l - offsetof(struct bslab_slab, link));
 }
 
-static int slab_owned(struct bslab_cache *c, const struct bslab_slab *s);
+static int slab_owned(const struct bslab_cache *c, const struct bslab_slab *s);
 
-/*
- * May the link l, read from slab `from` where it is stored at offset `off`
- * of the header, be followed: the list head, or a slab of this cache?
- */
-static int link_ok(struct bslab_cache *c, const struct bslab_list *head,
-		   const struct bslab_list *l, size_t off)
+int bslab_link_ok(const struct bslab_cache *c, const struct bslab_list *head,
+		  const struct bslab_list *l, size_t off)
 {
 	if (l == head)
 		return 1;
@@ -164,7 +160,7 @@ static int link_ok(struct bslab_cache *c, const struct bslab_list *head,
 static int list_del(struct bslab_cache *c, const struct bslab_list *head, struct bslab_list *n,
 		    size_t off, const char *op)
 {
-	if (!link_ok(c, head, n->next, off) || !link_ok(c, head, n->prev, off) ||
+	if (!bslab_link_ok(c, head, n->next, off) || !bslab_link_ok(c, head, n->prev, off) ||
 	    n->next->prev != n || n->prev->next != n)
 		return corrupt(c, op, "slab list links", n);
 	n->prev->next = n->next;
@@ -668,7 +664,7 @@ void *bslab_alloc(struct bslab_cache *c, unsigned flags)
 }
 
 /* Is the block at s a slab the page source handed to this cache? */
-static int slab_owned(struct bslab_cache *c, const struct bslab_slab *s)
+static int slab_owned(const struct bslab_cache *c, const struct bslab_slab *s)
 {
 	if (s == c->cur)
 		return 1;

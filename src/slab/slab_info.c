@@ -281,7 +281,9 @@ static void check_slab(struct checker *k, const struct bslab_slab *s)
 
 /*
  * Walk the list at h (links at offset `off` of a slab header) for at most
- * `bound` entries, checking that links point back; call fn on each slab.
+ * `bound` entries, checking that each link leads to the head or a slab of
+ * the cache before it is followed (a damaged header must not send the
+ * checker elsewhere), and that links point back; call fn on each slab.
  * Returns the entries seen.
  */
 static size_t check_list(struct checker *k, const struct bslab_list *h, size_t off,
@@ -289,6 +291,11 @@ static size_t check_list(struct checker *k, const struct bslab_list *h, size_t o
 {
 	size_t n = 0;
 	for (const struct bslab_list *l = h;;) {
+		if (!bslab_link_ok(k->c, h, l->next, off)) {
+			problem(k, "S1", "%s list link at %p leads outside the cache's slabs", name,
+				(const void *)l);
+			return n;
+		}
 		if (l->next->prev != l) {
 			problem(k, "S1", "%s list link at %p does not point back", name, (const void *)l);
 			return n;

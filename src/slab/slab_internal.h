@@ -107,6 +107,14 @@ BUDDY_INTERNAL void *bslab_corrupt_slab(struct bslab_cache *c, const struct bsla
 				     const char *what, const void *where);
 BUDDY_INTERNAL void bslab_obj_ready(const struct bslab_cache *c, void *obj, unsigned flags,
 				 int fresh);
+/*
+ * May the list link l, read from a slab header (or the list head) where
+ * links sit at offset `off`, be followed: the list head, or a slab of this
+ * cache (aligned, its page source's, naming the cache)? For the cache's
+ * unlinks and for its checker, which must not follow a damaged link.
+ */
+BUDDY_INTERNAL int bslab_link_ok(const struct bslab_cache *c, const struct bslab_list *head,
+				 const struct bslab_list *l, size_t off);
 
 /*
  * Take the first free object of the current slab, or carve a new one; the

@@ -297,6 +297,21 @@ static void test_slab_check_names_each_invariant(void **state)
 	expect_report_of(f, "S1: victim: partial list link");
 	tzone_fini(&f->t);
 
+	/* links leading outside the cache's slabs: reported, never followed */
+	f = populated(o);
+	s = bslab_slab_of(&f->c, o[0]);
+	s->all.next = (struct bslab_list *)0x1000;
+	expect_report_of(f, "S1: victim: slab list link at");
+	expect_report_of(f, "leads outside the cache's slabs");
+	tzone_fini(&f->t);
+
+	f = populated(o);
+	s = bslab_slab_of(&f->c, o[4]);
+	s->link.next = (struct bslab_list *)(uintptr_t)0x4141414141414141ull;
+	expect_report_of(f, "S1: victim: partial list link at");
+	expect_report_of(f, "leads outside the cache's slabs");
+	tzone_fini(&f->t);
+
 	f = populated(o);
 	s = bslab_slab_of(&f->c, o[0]);
 	s->inuse = 3;
