@@ -666,6 +666,8 @@ void *bslab_alloc(struct bslab_cache *c, unsigned flags)
 /* Is the block at s a slab the page source handed to this cache? */
 static int slab_owned(const struct bslab_cache *c, const struct bslab_slab *s)
 {
+	if (!s)
+		return 0; /* a damaged link of 0 (the cache may have no current slab) */
 	if (s == c->cur)
 		return 1;
 	if (c->hooks && c->hooks->page_owned)

@@ -184,6 +184,31 @@ static void test_slab_damaged_list_links(void **state)
 	expect_stopped(f, o[1]);
 }
 
+/*
+ * A list link damaged to name the slab at address 0, while the cache has no
+ * current slab (which a link check once took for the current one, and
+ * read): refused, not followed.
+ */
+static void test_slab_list_link_to_null(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(1000, 0);
+	void *o[9];
+	for (int i = 0; i < 9; i++)
+		o[i] = bslab_alloc(&f->c, 0); /* slabs of four: the ninth starts a third */
+	bslab_free(&f->c, o[8]);              /* it empties and goes back (no reserve) */
+	assert_null(f->c.cur);
+	for (int i = 0; i < 3; i++)
+		bslab_free(&f->c, o[i]);
+	struct bslab_slab *a = bslab_slab_of(&f->c, o[3]);
+	assert_int_equal(a->state, SLAB_PARTIAL);
+	assert_int_equal(f->r.errors, 0);
+	a->link.next = (struct bslab_list *)offsetof(struct bslab_slab, link);
+	bslab_free(&f->c, o[3]); /* empties it: its unlink meets the link */
+	assert_non_null(strstr(f->r.msg, "corrupted slab list links"));
+	expect_stopped(f, o[4]);
+}
+
 /* The list of all slabs, damaged: giving an empty slab back is refused. */
 static void test_slab_damaged_all_list(void **state)
 {
@@ -427,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_slab_damaged_freelist_head),
 		cmocka_unit_test(test_slab_damaged_carved_count),
 		cmocka_unit_test(test_slab_damaged_list_links),
+		cmocka_unit_test(test_slab_list_link_to_null),
 		cmocka_unit_test(test_slab_damaged_all_list),
 		cmocka_unit_test(test_slab_count_damage_never_frees_live_slab),
 		cmocka_unit_test(test_slab_check_names_each_invariant),
