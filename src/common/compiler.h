@@ -20,6 +20,15 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define COLD __attribute__((noinline, cold))
 #define NOINLINE __attribute__((noinline))
+/*
+ * A coverage build (BUDDY_COVERAGE_BUILD) measures the source's lines and
+ * branches: a function inlined by force there counts its branches once per
+ * call site, so it is only inline, as written, in that build.
+ */
+#ifdef BUDDY_COVERAGE_BUILD
+#define HOT_INLINE inline
+#else
 #define HOT_INLINE inline __attribute__((always_inline))
+#endif
 
 #endif /* BUDDY_COMPILER_H */
