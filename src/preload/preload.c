@@ -223,14 +223,22 @@ static void heap_lock_take(void)
 
 static void heap_lock_drop(void)
 {
-	if (--heap_held)
+	if (heap_held > 1) {
+		heap_held--;
 		return;
+	}
+	/*
+	 * The check runs while this thread still counts its hold, so that the
+	 * page lookups it makes through the page_lock hook nest in it rather
+	 * than wait for the mutex this thread holds.
+	 */
 	if (unlikely(opt_check >= 2)) { /* (set only once the heap exists; caches off) */
 		size_t count = 0;
 		bkm_check(heap, check_report, &count);
 		if (count)
 			check_failed(count);
 	}
+	heap_held = 0;
 	if (unlikely(fork_holder))
 		return;
 	pthread_mutex_unlock(&heap_lock);

@@ -323,7 +323,11 @@ static void test_kmalloc_page_lock(void **state)
 	for (int i = 0; i < N; i++)
 		p[i] = bkm_malloc(h, 1000);
 	int taken = l.takes;
-	assert_true(taken > 0 && taken < N / 4);
+	assert_true(taken > 0);
+#if BUDDY_DEBUG < 2
+	/* (builds that check the whole heap on the way also take it per slab checked) */
+	assert_true(taken < N / 4);
+#endif
 	assert_int_equal(l.depth, 0);
 	for (int i = 0; i < N; i++)
 		bkm_free(h, p[i]);
