@@ -17,17 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../tests/preload/workloads.sh"
 gnutime=/usr/bin/time
 [ -x $gnutime ] || { echo "programs: needs GNU time (apt-get install time)"; exit 1; }
-libdir=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-allocs="glibc jemalloc mimalloc tcmalloc buddy"
-preload_of() {
-  case $1 in
-    glibc) echo "" ;;
-    jemalloc) echo "$libdir/libjemalloc.so.2" ;;
-    mimalloc) echo "$libdir/libmimalloc.so.2" ;;
-    tcmalloc) echo "$libdir/libtcmalloc_minimal.so.4" ;;
-    buddy) echo "$lib" ;;
-  esac
-}
+. "$here/peers.sh"
 for a in $allocs; do
   p=$(preload_of $a)
   [ -z "$p" ] || [ -f "$p" ] || { echo "programs: $a: $p is missing (apt-get install libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev)"; exit 1; }

@@ -7,14 +7,8 @@
 set -u
 bin=$1
 lib=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
-libdir=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-for a in glibc jemalloc mimalloc tcmalloc buddy; do
-  case $a in
-    glibc) p="" ;;
-    jemalloc) p=$libdir/libjemalloc.so.2 ;;
-    mimalloc) p=$libdir/libmimalloc.so.2 ;;
-    tcmalloc) p=$libdir/libtcmalloc_minimal.so.4 ;;
-    buddy) p=$lib ;;
-  esac
+. "$(cd "$(dirname "$0")" && pwd)/peers.sh"
+for a in $allocs; do
+  p=$(preload_of $a)
   printf '%-9s %s\n' $a "$(LD_PRELOAD="$p" "$bin")"
 done

@@ -10,17 +10,7 @@ set -u
 bin=$1
 lib=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 runs=${3:-3} ops=${4:-2000000}
-libdir=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-allocs="glibc jemalloc mimalloc tcmalloc buddy"
-preload_of() {
-  case $1 in
-    glibc) echo "" ;;
-    jemalloc) echo "$libdir/libjemalloc.so.2" ;;
-    mimalloc) echo "$libdir/libmimalloc.so.2" ;;
-    tcmalloc) echo "$libdir/libtcmalloc_minimal.so.4" ;;
-    buddy) echo "$lib" ;;
-  esac
-}
+. "$(cd "$(dirname "$0")" && pwd)/peers.sh"
 res=$(mktemp) || exit 1
 trap 'rm -f "$res"' EXIT INT TERM
 r=0
