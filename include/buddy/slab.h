@@ -102,11 +102,13 @@ struct bslab_event {
  * struct alive while they exist). Every field may be NULL.
  *
  * Page source: page_alloc returns a block of 2^order pages aligned to its
- * size in bytes, or NULL; page_free takes it back; page_owned says whether
- * `block` is a slab block this source handed to cache c and has not taken
- * back (bslab_free asks it before reading a header, so a stray pointer
- * never makes the cache read memory that is not a slab). All three, or
- * none: then slabs come from the cache's zone with buddy_alloc_pages and
+ * size in bytes, or NULL; page_free takes it back; page_owned returns 1 +
+ * the order of the block if `block` is a slab block this source handed to
+ * cache c and has not taken back, else 0 (bslab_free asks it before
+ * reading a header, so a stray pointer never makes the cache read memory
+ * that is not a slab, and the cache takes a slab's size from it rather
+ * than from the slab's header, which a program can overwrite). All three,
+ * or none: then slabs come from the cache's zone with buddy_alloc_pages and
  * buddy_free_pages, and buddy_alloc_size answers page_owned.
  *
  * The page source hands a block over as the zone does for memory checkers
@@ -240,6 +242,8 @@ struct bslab_cache {
 	uint32_t first;           /* offset of object 0 from the slab start */
 	uint32_t objs;            /* objects per slab */
 	uint32_t link_off;        /* offset of the free pointer inside a free object */
+	uint32_t cur_objs;        /* objects of the current slab, from its order as the
+				   * page source knows it (not from its header) */
 	uint64_t recip;           /* ceil(2^44 / stride): index by multiplication */
 	size_t size;              /* object size asked for */
 	int corrupted;            /* damage seen: every change now fails */

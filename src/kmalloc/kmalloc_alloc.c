@@ -141,7 +141,9 @@ static int slab_pages_owned(void *arg, const struct bslab_cache *c, const void *
 	struct bkm_arena *a = bkm_arena_of(h, (uintptr_t)block);
 	unsigned code = a ? a->map[bkm_page_index(h, a, (uintptr_t)block)] : KM_PG_FREE;
 	pages_unlock(h);
-	return (code & ~KM_PG_SMALL) == class_code(h, c) && bkm_code_slab(c, code, block) == block;
+	if ((code & ~KM_PG_SMALL) != class_code(h, c) || bkm_code_slab(c, code, block) != block)
+		return 0;
+	return 1 + (int)((code & KM_PG_SMALL) ? c->small_order : c->order);
 }
 
 static void slab_log(void *arg, const struct bslab_event *ev)
@@ -468,12 +470,21 @@ static int lookup(struct bkm_heap *h, const void *p, struct bkm_ref *r)
 		return BUDDY_ERR_CORRUPT;
 	uintptr_t off = a - bslab_objs_base(c, s);
 	size_t i = bslab_index(c, off);
-	if (off >= (uintptr_t)s->objs * c->stride || i >= s->carved)
-		return BUDDY_ERR_INVALID;
-	if (i * c->stride != off)
-		return BUDDY_ERR_INTERIOR;
-	if (!bslab_bit(s, i))
-		return BUDDY_ERR_DOUBLE;
+	int kind = 0;
+	/* (bslab_free_in's tests, and more: a pointer found here frees there) */
+	if (off >= (uintptr_t)s->objs * c->stride || i >= s->carved || s->carved > c->objs)
+		kind = BUDDY_ERR_INVALID;
+	else if (i * c->stride != off)
+		kind = BUDDY_ERR_INTERIOR;
+	else if (!bslab_bit(s, i))
+		kind = BUDDY_ERR_DOUBLE;
+	/* The caller is blamed only if the slab's header holds together. */
+	if (kind && bslab_slab_damaged(c, s)) {
+		bslab_stop(c);
+		return BUDDY_ERR_CORRUPT;
+	}
+	if (kind)
+		return kind;
 	r->kind = BKM_BLOCK_SMALL;
 	r->cache = c;
 	r->slab = s;
@@ -485,7 +496,10 @@ static int lookup(struct bkm_heap *h, const void *p, struct bkm_ref *r)
 static void ref_free(struct bkm_heap *h, void *p, const struct bkm_ref *r)
 {
 	if (r->kind == BKM_BLOCK_SMALL) {
-		bslab_free_in(r->cache, r->slab, p);
+		/* lookup made the same tests: this fails only in a cache that
+		 * stopped on damage, and the refusal is said, not swallowed */
+		if (bslab_free_in(r->cache, r->slab, p) != BSLAB_OK)
+			bkm_report(h, BUDDY_ERR_CORRUPT, "free", p);
 	} else if (r->kind == BKM_BLOCK_LARGE) {
 		h->large_allocs--;
 		h->large_bytes -= r->size;

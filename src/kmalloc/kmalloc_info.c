@@ -125,7 +125,7 @@ void bkm_block_info(const struct bkm_heap *h, const void *p, struct bkm_block_in
 	uintptr_t off = a - bslab_objs_base(c, s);
 	size_t i = bslab_index(c, off);
 	if (s->cache != c || off >= (uintptr_t)s->objs * c->stride || i * c->stride != off ||
-	    i >= s->carved || !bslab_bit(s, i))
+	    i >= s->carved || i >= c->objs || !bslab_bit(s, i))
 		return;
 	*out = (struct bkm_block_info){ BKM_BLOCK_SMALL, (void *)p, c->size, c, s, (unsigned)i };
 }
@@ -166,11 +166,13 @@ static int emit_huge(struct walker *w, uintptr_t limit)
 	return 0;
 }
 
+/* The objects of slab s, code its page map byte (not its header, which damage may change). */
 static int emit_slab(struct walker *w, const struct bslab_cache *c, const struct bslab_slab *s,
-		     size_t off)
+		     unsigned code, size_t off)
 {
 	uintptr_t base = bslab_objs_base(c, s);
-	for (size_t i = 0; i < s->objs; i++) {
+	size_t objs = (code & KM_PG_SMALL) ? c->small_objs : c->objs;
+	for (size_t i = 0; i < objs; i++) {
 		struct bkm_block b = { (void *)(base + i * c->stride), c->size,
 				       off + (base - (uintptr_t)s) + i * c->stride,
 				       i < s->carved && bslab_bit(s, i), BKM_BLOCK_SMALL, -1,
@@ -214,7 +216,7 @@ static int walk_block(void *arg, const struct buddy_block *blk)
 		return emit(w, &b);
 	}
 	const struct bslab_cache *c = bkm_code_cache(h, code);
-	return c ? emit_slab(w, c, (const struct bslab_slab *)a, off) : 0;
+	return c ? emit_slab(w, c, (const struct bslab_slab *)a, code, off) : 0;
 }
 
 int bkm_walk(const struct bkm_heap *h, bkm_walk_fn fn, void *arg)

@@ -89,16 +89,21 @@ static COLD int corrupt(struct bslab_cache *c, const char *op, const char *what,
 }
 
 /*
- * Damage found in slab s. The slab stops being the current one (it stays
- * on no list, so nothing is taken from it again) and the cache stops.
+ * Damage found by an allocation: the current slab is dropped (it stays on
+ * no list, so nothing is taken from it again) and the cache stops.
  */
-void *bslab_corrupt_slab(struct bslab_cache *c, const struct bslab_slab *s, const char *what,
-			 const void *where)
+void *bslab_corrupt_slab(struct bslab_cache *c, const char *what, const void *where)
 {
-	if (c->cur == s)
-		c->cur = NULL;
 	corrupt(c, "alloc", what, where);
+	bslab_stop(c);
 	return NULL;
+}
+
+/* With no current slab, every allocation takes the slow path, which refuses. */
+void bslab_stop(struct bslab_cache *c)
+{
+	c->cur = NULL;
+	c->corrupted = 1;
 }
 
 #if BUDDY_DEBUG >= 2
@@ -341,6 +346,28 @@ static struct bslab_slab *cur_refill(struct bslab_cache *c)
 }
 
 /*
+ * How many objects the fast path may carve or take in s, about to become
+ * current (it never reads the header's count): from the header's order,
+ * believed only where damage could not make it claim more than the block
+ * holds. The full order is believed while the cache holds no small slab;
+ * otherwise the page source is asked. The small order asks for fewer
+ * (safe either way). 0: the header does not add up. (Carved and inuse
+ * counts damaged past this bound stop the cache at the next carve or slab
+ * switch.)
+ */
+static uint32_t cur_objs_of(const struct bslab_cache *c, const struct bslab_slab *s)
+{
+	uint32_t objs;
+	if (s->order == c->order && (!c->nr_small || bslab_source_order(c, s) == (int)c->order))
+		objs = c->objs;
+	else if (s->order == c->small_order && c->small_slabs)
+		objs = c->small_objs;
+	else
+		return 0;
+	return s->objs == objs ? objs : 0;
+}
+
+/*
  * The current slab has no free object (or there is none): take the next
  * one, and the old one becomes full (SLUB keeps full slabs on no list).
  */
@@ -351,8 +378,8 @@ void *bslab_alloc_slow(struct bslab_cache *c, unsigned flags)
 		return NULL;
 	}
 	struct bslab_slab *old = c->cur;
-	if (old && old->inuse != old->objs)
-		return bslab_corrupt_slab(c, old, "slab count (no free object but not full)", old);
+	if (old && old->inuse != c->cur_objs)
+		return bslab_corrupt_slab(c, "slab count (no free object but not full)", old);
 	/* The replacement first, so that a failure leaves the current slab as it was. */
 	struct bslab_slab *s = cur_refill(c);
 	if (!s)
@@ -362,8 +389,12 @@ void *bslab_alloc_slow(struct bslab_cache *c, unsigned flags)
 		c->nr_full++;
 	}
 	c->cur = s;
-	if (!s->freelist && s->carved == s->objs)
-		return bslab_corrupt_slab(c, s, "slab count (partial slab with no free object)", s);
+	uint32_t objs = cur_objs_of(c, s);
+	if (!objs)
+		return bslab_corrupt_slab(c, "slab header", s);
+	c->cur_objs = objs;
+	if (!s->freelist && s->carved == objs)
+		return bslab_corrupt_slab(c, "slab count (partial slab with no free object)", s);
 	return bslab_alloc_fast(c, flags);
 }
 
@@ -663,7 +694,28 @@ void *bslab_alloc(struct bslab_cache *c, unsigned flags)
 	return obj;
 }
 
-/* Is the block at s a slab the page source handed to this cache? */
+/*
+ * The order of the slab block at s as the page source knows it (never read
+ * from s's header, which a program can overwrite); -1 if s is no slab
+ * block the source handed to this cache.
+ */
+int bslab_source_order(const struct bslab_cache *c, const struct bslab_slab *s)
+{
+	if (!s)
+		return -1; /* a damaged link of 0 (the cache may have no current slab) */
+	if (c->hooks && c->hooks->page_owned) {
+		int o = c->hooks->page_owned(c->hooks->arg, c, s) - 1;
+		return o == (int)c->order || (c->small_slabs && o == (int)c->small_order) ? o : -1;
+	}
+	size_t pages = buddy_alloc_size(c->zone, s);
+	if (pages == (size_t)1 << c->order)
+		return (int)c->order;
+	if (c->small_slabs && pages == (size_t)1 << c->small_order)
+		return (int)c->small_order;
+	return -1;
+}
+
+/* Is the block at s a slab the page source handed to this cache (of either order)? */
 static int slab_owned(const struct bslab_cache *c, const struct bslab_slab *s)
 {
 	if (!s)
@@ -671,22 +723,22 @@ static int slab_owned(const struct bslab_cache *c, const struct bslab_slab *s)
 	if (s == c->cur)
 		return 1;
 	if (c->hooks && c->hooks->page_owned)
-		return c->hooks->page_owned(c->hooks->arg, c, s);
+		return c->hooks->page_owned(c->hooks->arg, c, s) != 0;
 	size_t pages = buddy_alloc_size(c->zone, s);
 	return pages == (size_t)1 << c->order ||
 	       (c->small_slabs && pages == (size_t)1 << c->small_order);
 }
 
-/* The slab holding obj, checked with the page source before it is read; NULL if none. */
+/* The slab holding obj, its size asked of the page source before it is read; NULL if none. */
 static struct bslab_slab *slab_find(struct bslab_cache *c, const void *obj)
 {
 	struct bslab_slab *s = bslab_slab_at(obj, c->slab_bytes);
-	if (slab_owned(c, s) && s->cache == c && s->order == c->order)
+	if (bslab_source_order(c, s) == (int)c->order && s->cache == c)
 		return s;
 	if (!c->small_slabs)
 		return NULL;
 	s = bslab_slab_at(obj, c->small_bytes);
-	if (slab_owned(c, s) && s->cache == c && s->order == c->small_order)
+	if (bslab_source_order(c, s) == (int)c->small_order && s->cache == c)
 		return s;
 	return NULL;
 }
@@ -702,6 +754,11 @@ static int free_checked(struct bslab_cache *c, void *obj, const char *op)
 	if (!s)
 		return misuse(c, BSLAB_EINVALID, op, obj);
 	int st = bslab_free_in(c, s, obj);
+	if (st && bslab_slab_damaged(c, s)) {
+		corrupt(c, op, "slab header", s);
+		bslab_stop(c);
+		return BSLAB_ECORRUPT;
+	}
 	return st ? misuse(c, st, op, obj) : BSLAB_OK;
 }
 

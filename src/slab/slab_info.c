@@ -130,9 +130,10 @@ static void info_fill(const struct bslab_cache *c, const struct bslab_slab *s,
 	in->order = s->order;
 	in->bytes = bslab_bytes(c, s);
 	in->state = (enum bslab_slab_state)s->state;
-	in->objs = s->objs;
+	/* Clamped, so that a damaged header never sends a reader past the bitmap. */
+	in->objs = s->objs < c->objs ? s->objs : c->objs;
 	in->inuse = s->inuse;
-	in->carved = s->carved;
+	in->carved = s->carved < in->objs ? s->carved : in->objs;
 	in->first_obj = (void *)bslab_objs_base(c, s);
 	in->stride = c->stride;
 	in->inuse_map = s->map;
@@ -234,7 +235,9 @@ static void check_freelist(struct checker *k, const struct bslab_slab *s)
 				(const void *)s, want);
 			return;
 		}
-		if (off >= (uintptr_t)s->carved * c->stride || idx * c->stride != off) {
+		/* (s->objs is the page source's count here: S1 passed) */
+		if (off >= (uintptr_t)s->carved * c->stride || idx >= s->objs ||
+		    idx * c->stride != off) {
 			problem(k, "S3", "slab %p freelist leads to %p, not a carved object of it",
 				(const void *)s, (const void *)p);
 			return;
@@ -255,11 +258,13 @@ static void check_freelist(struct checker *k, const struct bslab_slab *s)
 static void check_slab(struct checker *k, const struct bslab_slab *s)
 {
 	const struct bslab_cache *c = k->c;
-	int small = c->small_slabs && s->order == c->small_order;
+	int order = bslab_source_order(c, s); /* the page source's word, not the header's */
+	int small = c->small_slabs && order == (int)c->small_order;
 	size_t bytes = small ? c->small_bytes : c->slab_bytes;
 	k->slabs++;
-	if (s->cache != c || ((uintptr_t)s & (bytes - 1)) || s->state > SLAB_EMPTY ||
-	    (s->order != c->order && !small) || s->objs != (small ? c->small_objs : c->objs)) {
+	if (order < 0 || s->order != (unsigned)order || s->cache != c ||
+	    ((uintptr_t)s & (bytes - 1)) || s->state > SLAB_EMPTY ||
+	    s->objs != (small ? c->small_objs : c->objs)) {
 		problem(k, "S1", "slab %p does not belong to the cache (owner, alignment, state, "
 			"order or size)", (const void *)s);
 		return;
@@ -277,6 +282,22 @@ static void check_slab(struct checker *k, const struct bslab_slab *s)
 	if (!ok)
 		problem(k, "S4", "%s slab %p has %u of %u objects in use", state_names[s->state],
 			(const void *)s, (unsigned)s->inuse, (unsigned)s->objs);
+}
+
+/*
+ * Whether slab s shows damage: S1 (but its lists), S2, S3 and S4 for it
+ * alone. The misuse paths ask before they blame the caller: a header
+ * damaged behind the cache's back (a live object's bit cleared, the carved
+ * count lowered) makes a valid pointer look like a double or invalid free,
+ * which is then reported as the corruption it is. Reads only the slab.
+ */
+int bslab_slab_damaged(const struct bslab_cache *c, const struct bslab_slab *s)
+{
+	struct checker k;
+	__builtin_memset(&k, 0, sizeof(k));
+	k.c = c;
+	check_slab(&k, s);
+	return k.problems != 0;
 }
 
 /*

@@ -102,11 +102,16 @@ static inline void *bslab_link_get(const struct bslab_cache *c, const void *obj)
 
 /* slab.c: the slow paths (not inline: they run once per slab, or on damage). */
 BUDDY_INTERNAL void *bslab_alloc_slow(struct bslab_cache *c, unsigned flags);
+/* Damage found in one of c's slabs, reported by the caller: c refuses every later change. */
+BUDDY_INTERNAL void bslab_stop(struct bslab_cache *c);
 BUDDY_INTERNAL void bslab_free_slow(struct bslab_cache *c, struct bslab_slab *s);
-BUDDY_INTERNAL void *bslab_corrupt_slab(struct bslab_cache *c, const struct bslab_slab *s,
-				     const char *what, const void *where);
+BUDDY_INTERNAL void *bslab_corrupt_slab(struct bslab_cache *c, const char *what, const void *where);
 BUDDY_INTERNAL void bslab_obj_ready(const struct bslab_cache *c, void *obj, unsigned flags,
 				 int fresh);
+/* slab_info.c: does slab s break an invariant of its own (header, bitmap, freelist, state)? */
+/* slab.c: the order of slab s as the page source knows it, or -1 if it is none of c's. */
+BUDDY_INTERNAL int bslab_source_order(const struct bslab_cache *c, const struct bslab_slab *s);
+BUDDY_INTERNAL int bslab_slab_damaged(const struct bslab_cache *c, const struct bslab_slab *s);
 /*
  * May the list link l, read from a slab header (or the list head) where
  * links sit at offset `off`, be followed: the list head, or a slab of this
@@ -131,16 +136,24 @@ static inline void *bslab_alloc_fast(struct bslab_cache *c, unsigned flags)
 		if (likely(obj != NULL)) {
 			uintptr_t off = (uintptr_t)obj - base;
 			idx = bslab_index(c, off);
-			if (unlikely(off >= (uintptr_t)s->carved * c->stride ||
+			/* Below cur_objs (not the header's counts, which damage
+			 * may raise): inside the slab and its bitmap. An object
+			 * not carved yet would be caught when carving reaches it. */
+			if (unlikely(off >= (uintptr_t)c->cur_objs * c->stride ||
 					  idx * c->stride != off || bslab_bit(s, idx)))
-				return bslab_corrupt_slab(c, s, "free pointer", obj);
+				return bslab_corrupt_slab(c, "free pointer", obj);
 			s->freelist = bslab_link_get(c, obj);
-		} else if (likely(s->carved < s->objs)) {
-			/* A carved count lowered by damage would hand out a live object. */
+		} else if (likely(s->carved < c->cur_objs)) {
+			/*
+			 * A carved count lowered by damage would hand out a live
+			 * object: its bit says so, and with the freelist empty every
+			 * carved object is in use, so inuse must equal carved (a
+			 * second witness, for damage that also cleared the bit).
+			 */
 			idx = s->carved;
 			obj = (char *)base + idx * c->stride;
-			if (unlikely(bslab_bit(s, idx)))
-				return bslab_corrupt_slab(c, s, "carved count", obj);
+			if (unlikely(bslab_bit(s, idx) || s->inuse != idx))
+				return bslab_corrupt_slab(c, "carved count", obj);
 			s->carved++;
 			fresh = 1;
 		} else {
@@ -164,9 +177,11 @@ static inline int bslab_free_in(struct bslab_cache *c, struct bslab_slab *s, voi
 {
 	if (unlikely(c->corrupted))
 		return BSLAB_ECORRUPT;
-	/* In the header, the leftover tail, or never handed out: not an object. */
+	/* In the header, the leftover tail, or never handed out: not an object.
+	 * (A carved count damaged past the cache's objects per slab would
+	 * index beyond the bitmap.) */
 	uintptr_t off = (uintptr_t)obj - bslab_objs_base(c, s);
-	if (unlikely(off >= (uintptr_t)s->carved * c->stride))
+	if (unlikely(off >= (uintptr_t)s->carved * c->stride || s->carved > c->objs))
 		return BSLAB_EINVALID;
 	size_t idx = bslab_index(c, off);
 	if (unlikely(idx * c->stride != off))

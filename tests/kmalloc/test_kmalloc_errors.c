@@ -230,6 +230,49 @@ static void test_kmalloc_damaged_slab_header(void **state)
 	bkm_destroy(f->h);
 }
 
+/*
+ * Counts in a slab header lowered by damage: a live block's bit cleared, or
+ * the carved count below it. Its free or its size must not be blamed on
+ * the caller (double free, invalid pointer) while the header itself does
+ * not add up: the heap reports corruption and frees nothing.
+ */
+static void test_kmalloc_damaged_slab_counts(void **state)
+{
+	(void)state;
+	for (int how = 0; how < 3; how++) {
+		struct fx *f = fx_new();
+		char *a = bkm_malloc(f->h, 100), *b = bkm_malloc(f->h, 100);
+		struct bslab_slab *s = (struct bslab_slab *)((uintptr_t)a & ~(uintptr_t)1023);
+		struct bkm_block_info bi;
+		bkm_block_info(f->h, b, &bi);
+		assert_ptr_equal(bi.slab, s);
+		if (how == 0)
+			s->map[bi.index / 64] &= ~((uint64_t)1 << (bi.index % 64));
+		else
+			s->carved = (uint16_t)bi.index;
+		struct bkm_stats before, after;
+		bkm_get_stats(f->h, &before);
+		if (how < 2)
+			bkm_free(f->h, b);
+		else
+			assert_int_equal(bkm_usable_size(f->h, b), 0);
+		bkm_get_stats(f->h, &after);
+		assert_int_equal(f->e.count, 1);
+		assert_int_equal(f->e.kind, BUDDY_ERR_CORRUPT);
+		assert_string_equal(f->e.op, how < 2 ? "free" : "malloc_usable_size");
+		assert_int_equal(after.frees, before.frees);
+		assert_int_equal(after.live_allocs, before.live_allocs);
+		/* the damaged class refuses from now on: a malloc without a second
+		 * report, a free of its live block saying so */
+		assert_null(bkm_malloc(f->h, 100));
+		assert_int_equal(f->e.count, 1);
+		bkm_free(f->h, a);
+		assert_int_equal(f->e.count, 2);
+		assert_int_equal(f->e.kind, BUDDY_ERR_CORRUPT);
+		bkm_destroy(f->h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_kmalloc_default_handler_aborts),
 		cmocka_unit_test(test_kmalloc_damaged_free_pointer),
 		cmocka_unit_test(test_kmalloc_damaged_slab_header),
+		cmocka_unit_test(test_kmalloc_damaged_slab_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,7 +149,7 @@ static inline void trec_page_free(void *arg, struct bslab_cache *c, void *block,
 static inline int trec_page_owned(void *arg, const struct bslab_cache *c, const void *block)
 {
 	struct trec *r = arg;
-	return buddy_alloc_size(r->zone, block) == (size_t)1 << c->order;
+	return buddy_alloc_size(r->zone, block) == (size_t)1 << c->order ? 1 + (int)c->order : 0;
 }
 
 /* Hooks with everything recorded: errors and log always, lock and pages on request. */

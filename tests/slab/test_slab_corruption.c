@@ -164,6 +164,101 @@ static void test_slab_damaged_carved_count(void **state)
 	expect_stopped(f, a);
 }
 
+/*
+ * A live object's bit cleared in its slab header: its free would look like
+ * a double free, but the header no longer adds up (inuse counts one more
+ * object than the bitmap), so the free reports corruption instead.
+ */
+static void test_slab_cleared_bit_is_corruption_not_double_free(void **state)
+{
+	(void)state;
+	SKIP_UNDER_FULL_CHECKS();
+	struct fixture *f = fixture_new(64, 1);
+	char *a = bslab_alloc(&f->c, 0), *b = bslab_alloc(&f->c, 0);
+	struct bslab_slab *s = bslab_slab_of(&f->c, a);
+	s->map[0] &= ~(uint64_t)2; /* b's bit */
+	assert_int_equal(bslab_free(&f->c, b), BSLAB_ECORRUPT);
+	assert_int_equal(f->r.kind, BUDDY_ERR_CORRUPT);
+	assert_string_equal(f->r.op, "free");
+	assert_non_null(strstr(f->r.msg, "corrupted slab header"));
+	expect_stopped(f, a);
+}
+
+/* A carved count lowered below a live object: its free is corruption, not an invalid pointer. */
+static void test_slab_lowered_carved_is_corruption_not_invalid(void **state)
+{
+	(void)state;
+	SKIP_UNDER_FULL_CHECKS();
+	struct fixture *f = fixture_new(64, 1);
+	char *a = bslab_alloc(&f->c, 0), *b = bslab_alloc(&f->c, 0);
+	bslab_slab_of(&f->c, a)->carved = 1;
+	assert_int_equal(bslab_free(&f->c, b), BSLAB_ECORRUPT);
+	assert_int_equal(f->r.kind, BUDDY_ERR_CORRUPT);
+	expect_stopped(f, a);
+}
+
+/* The carved count lowered and the live object's bit cleared with it: inuse still tells. */
+static void test_slab_lowered_carved_and_bit_caught_on_carve(void **state)
+{
+	(void)state;
+	SKIP_UNDER_FULL_CHECKS();
+	struct fixture *f = fixture_new(64, 1);
+	char *a = bslab_alloc(&f->c, 0), *b = bslab_alloc(&f->c, 0);
+	struct bslab_slab *s = bslab_slab_of(&f->c, a);
+	s->carved = 1;
+	s->map[0] &= ~(uint64_t)2; /* as if b had never been handed out */
+	assert_null(bslab_alloc(&f->c, 0)); /* b is not handed out again */
+	assert_ptr_equal(f->r.ptr, b);
+	assert_non_null(strstr(f->r.msg, "corrupted carved count"));
+	expect_stopped(f, a);
+}
+
+/*
+ * The current slab's header raised to claim more objects than it has: the
+ * cache carves only as many as the page source's block holds, so nothing is
+ * handed out past the slab's end; the check names the slab. (The slab,
+ * never counted full again, is not reused: its free objects are lost.)
+ */
+static void test_slab_raised_object_count_stays_inside(void **state)
+{
+	(void)state;
+	SKIP_UNDER_FULL_CHECKS();
+	struct fixture *f = fixture_new(64, 1);
+	char *first = bslab_alloc(&f->c, 0);
+	struct bslab_slab *s = bslab_slab_of(&f->c, first);
+	unsigned n = s->objs;
+	s->objs = (uint16_t)(n + 8);
+	char *last = NULL;
+	for (unsigned i = 1; i < n + 8; i++) {
+		char *o = bslab_alloc(&f->c, 0);
+		assert_non_null(o);
+		if (i < n)
+			assert_true(o >= (char *)s && o + 64 <= (char *)s + f->c.slab_bytes);
+		else
+			assert_true(o < (char *)s || o >= (char *)s + f->c.slab_bytes);
+		last = o;
+	}
+	assert_int_equal(bslab_free(&f->c, first), BSLAB_OK);
+	assert_int_equal(bslab_free(&f->c, last), BSLAB_OK);
+	assert_int_equal(f->r.errors, 0);
+	assert_true(bslab_check(&f->c, NULL, NULL) > 0);
+	tzone_fini(&f->t);
+}
+
+/* A real double free in an intact slab is still called one. */
+static void test_slab_double_free_in_intact_slab(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(64, 1);
+	char *a = bslab_alloc(&f->c, 0), *b = bslab_alloc(&f->c, 0);
+	assert_int_equal(bslab_free(&f->c, b), BSLAB_OK);
+	assert_int_equal(bslab_free(&f->c, b), BSLAB_EDOUBLE);
+	assert_int_equal(f->r.kind, BUDDY_ERR_DOUBLE);
+	assert_int_equal(bslab_free(&f->c, a), BSLAB_OK);
+	assert_int_equal(bslab_check(&f->c, NULL, NULL), 0);
+	tzone_fini(&f->t);
+}
+
 /* List links in a slab header that do not point back stop the next move. */
 static void test_slab_damaged_list_links(void **state)
 {
@@ -451,6 +546,11 @@ int main(void)
 		cmocka_unit_test(test_slab_freelist_skip_is_seen),
 		cmocka_unit_test(test_slab_damaged_freelist_head),
 		cmocka_unit_test(test_slab_damaged_carved_count),
+		cmocka_unit_test(test_slab_cleared_bit_is_corruption_not_double_free),
+		cmocka_unit_test(test_slab_lowered_carved_is_corruption_not_invalid),
+		cmocka_unit_test(test_slab_lowered_carved_and_bit_caught_on_carve),
+		cmocka_unit_test(test_slab_raised_object_count_stays_inside),
+		cmocka_unit_test(test_slab_double_free_in_intact_slab),
 		cmocka_unit_test(test_slab_damaged_list_links),
 		cmocka_unit_test(test_slab_list_link_to_null),
 		cmocka_unit_test(test_slab_damaged_all_list),
