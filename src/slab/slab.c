@@ -132,13 +132,27 @@ static void list_init(struct bslab_list *h)
 	h->prev = h;
 }
 
-/* Add n after h. Only h's own links are followed: nothing read from a slab. */
+/* Add n after the list head h. Only h's own links are read: nothing from a slab. */
 static void list_add(struct bslab_list *h, struct bslab_list *n)
 {
 	n->next = h->next;
 	n->prev = h;
 	h->next->prev = n;
 	h->next = n;
+}
+
+/*
+ * Add n before the list head h (at the tail). The tail's link is written,
+ * never read: it lives in a slab header, where damage could have put any
+ * pointer (following it crashed a free).
+ */
+static void list_add_tail(struct bslab_list *h, struct bslab_list *n)
+{
+	struct bslab_list *tail = h->prev;
+	n->next = h;
+	n->prev = tail;
+	tail->next = n;
+	h->prev = n;
 }
 
 static struct bslab_slab *slab_from_link(const struct bslab_list *l)
@@ -194,7 +208,7 @@ static void slab_enlist(struct bslab_cache *c, struct bslab_slab *s, uint8_t sta
 	BUDDY_ASSERT(state == SLAB_PARTIAL || state == SLAB_EMPTY); /* S4: only these are listed */
 	s->state = state;
 	if (state == SLAB_PARTIAL) {
-		list_add(c->partial.prev, &s->link);
+		list_add_tail(&c->partial, &s->link);
 		c->nr_partial++;
 	} else {
 		list_add(&c->empty, &s->link);

@@ -146,9 +146,12 @@ int bslab_walk(const struct bslab_cache *c, bslab_walk_fn fn, void *arg)
 	if (!c || !fn)
 		return 0;
 	cache_lock(c);
-	size_t bound = held_slabs(c);
-	for (const struct bslab_list *l = c->slabs.next; !rc && l != &c->slabs && bound--;
-	     l = l->next) {
+	size_t bound = held_slabs(c), off = offsetof(struct bslab_slab, all);
+	/* Each link is checked before it is followed: a damaged header ends the walk early. */
+	for (const struct bslab_list *l = &c->slabs; !rc && bound--;) {
+		l = l->next;
+		if (l == &c->slabs || !bslab_link_ok(c, &c->slabs, l, off))
+			break;
 		info_fill(c, slab_from_all(l), &in);
 		rc = fn(arg, &in);
 	}

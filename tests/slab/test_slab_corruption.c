@@ -245,6 +245,68 @@ static void test_slab_raised_object_count_stays_inside(void **state)
 	tzone_fini(&f->t);
 }
 
+/*
+ * The partial list's tail slab with its forward link overwritten: a full
+ * slab that then gets a free goes behind it without the damaged link being
+ * followed (it crashed), and the link is rewritten in passing.
+ */
+static void test_slab_damaged_partial_tail_not_followed(void **state)
+{
+	(void)state;
+	SKIP_UNDER_FULL_CHECKS();
+	struct fixture *f = fixture_new(64, 1);
+	char *first = bslab_alloc(&f->c, 0);
+	unsigned n = bslab_slab_of(&f->c, first)->objs;
+	char *o[2] = { first, NULL };
+	for (unsigned i = 1; i < 2 * n + 1; i++) { /* two full slabs and one more object */
+		char *p = bslab_alloc(&f->c, 0);
+		assert_non_null(p);
+		if (i == n)
+			o[1] = p; /* the second slab's first object */
+	}
+	struct bslab_slab *a = bslab_slab_of(&f->c, o[0]), *b = bslab_slab_of(&f->c, o[1]);
+	assert_ptr_not_equal(a, b);
+	assert_int_equal(bslab_free(&f->c, o[0]), BSLAB_OK); /* a: full -> partial, the tail */
+	assert_ptr_equal(f->c.partial.prev, &a->link);
+	a->link.next = (struct bslab_list *)(uintptr_t)0x4141414141414141ull;
+	assert_int_equal(bslab_free(&f->c, o[1]), BSLAB_OK); /* b goes behind a */
+	assert_ptr_equal(f->c.partial.prev, &b->link);
+	assert_ptr_equal(a->link.next, &b->link);
+	assert_int_equal(f->r.errors, 0);
+	assert_int_equal(bslab_check(&f->c, NULL, NULL), 0);
+	tzone_fini(&f->t);
+}
+
+static int count_slab(void *arg, const struct bslab_block *b)
+{
+	(void)b;
+	++*(int *)arg;
+	return 0;
+}
+
+/* A slab's link on the list of all slabs overwritten: the walk stops there instead of following it. */
+static void test_slab_walk_stops_at_damaged_link(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(64, 1);
+	char *first = bslab_alloc(&f->c, 0);
+	unsigned n = bslab_slab_of(&f->c, first)->objs;
+	for (unsigned i = 1; i < n + 1; i++) /* a second slab */
+		assert_non_null(bslab_alloc(&f->c, 0));
+	int seen = 0;
+	bslab_walk(&f->c, count_slab, &seen);
+	assert_int_equal(seen, 2);
+	struct bslab_slab *newest = (struct bslab_slab *)((uintptr_t)f->c.slabs.next -
+							   offsetof(struct bslab_slab, all));
+	newest->all.next = (struct bslab_list *)(uintptr_t)0x4141414141414140ull;
+	seen = 0;
+	bslab_walk(&f->c, count_slab, &seen);
+	assert_int_equal(seen, 1);
+	assert_true(bslab_check(&f->c, NULL, NULL) > 0);
+	newest->all.next = &bslab_slab_of(&f->c, first)->all; /* repaired for the teardown */
+	tzone_fini(&f->t);
+}
+
 /* A real double free in an intact slab is still called one. */
 static void test_slab_double_free_in_intact_slab(void **state)
 {
@@ -550,6 +612,8 @@ int main(void)
 		cmocka_unit_test(test_slab_lowered_carved_is_corruption_not_invalid),
 		cmocka_unit_test(test_slab_lowered_carved_and_bit_caught_on_carve),
 		cmocka_unit_test(test_slab_raised_object_count_stays_inside),
+		cmocka_unit_test(test_slab_damaged_partial_tail_not_followed),
+		cmocka_unit_test(test_slab_walk_stops_at_damaged_link),
 		cmocka_unit_test(test_slab_double_free_in_intact_slab),
 		cmocka_unit_test(test_slab_damaged_list_links),
 		cmocka_unit_test(test_slab_list_link_to_null),
