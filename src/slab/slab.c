@@ -174,27 +174,37 @@ int bslab_link_ok(const struct bslab_cache *c, const struct bslab_list *head,
 
 /*
  * Unlink n (at offset off of its slab header) from the list at head, after
- * checking that its neighbours are valid and point back at it.
+ * checking that it is on a list (a slab on none links to itself) and that
+ * its neighbours are valid and point back at it. n is left linking to
+ * itself.
  */
-static int list_del(struct bslab_cache *c, const struct bslab_list *head, struct bslab_list *n,
-		    size_t off, const char *op)
+static HOT_INLINE int list_del(struct bslab_cache *c, const struct bslab_list *head,
+			       struct bslab_list *n, size_t off, const char *op)
 {
-	if (!bslab_link_ok(c, head, n->next, off) || !bslab_link_ok(c, head, n->prev, off) ||
-	    n->next->prev != n || n->prev->next != n)
+	if (n->next == n || !bslab_link_ok(c, head, n->next, off) ||
+	    !bslab_link_ok(c, head, n->prev, off) || n->next->prev != n || n->prev->next != n)
 		return corrupt(c, op, "slab list links", n);
 	n->prev->next = n->next;
 	n->next->prev = n->prev;
+	n->next = n->prev = n;
 	return BSLAB_OK;
 }
 
-/* Take s off the partial or empty list. */
-static int slab_unlist(struct bslab_cache *c, struct bslab_slab *s, const char *op)
+/*
+ * Take s off the partial list (partial) or the empty one: the caller says
+ * which, from where it found s, not from s's state byte, which damage can
+ * change; a count that is already 0 is damage too.
+ */
+static HOT_INLINE int slab_unlist(struct bslab_cache *c, struct bslab_slab *s, int partial,
+				  const char *op)
 {
-	int partial = s->state == SLAB_PARTIAL;
+	size_t *count = partial ? &c->nr_partial : &c->nr_empty;
+	if (!*count)
+		return corrupt(c, op, "slab lists (a count of 0)", s);
 	int st = list_del(c, partial ? &c->partial : &c->empty, &s->link,
 			  offsetof(struct bslab_slab, link), op);
 	if (st == BSLAB_OK)
-		(*(partial ? &c->nr_partial : &c->nr_empty))--;
+		(*count)--;
 	return st;
 }
 
@@ -304,12 +314,14 @@ static int slab_release(struct bslab_cache *c, struct bslab_slab *s, const char 
 	for (size_t i = 0; i < map_words(c); i++)
 		if (s->map[i])
 			return corrupt(c, op, "slab counted empty with objects in use", s);
-	if (s->order != c->order && (s->order != c->small_order || !c->small_slabs))
+	/* Given back at the order the page source handed it over, not the header's. */
+	int source_order = bslab_source_order(c, s);
+	if (source_order < 0 || s->order != (unsigned)source_order)
 		return corrupt(c, op, "slab order", s);
 	int st = list_del(c, &c->slabs, &s->all, offsetof(struct bslab_slab, all), op);
 	if (st)
 		return st;
-	unsigned order = s->order;
+	unsigned order = (unsigned)source_order;
 	size_t bytes = bslab_bytes(c, s);
 	c->nr_small -= order != c->order;
 	slab_log(c, BSLAB_EV_FREE_SLAB, s, order);
@@ -324,9 +336,10 @@ static int slab_release(struct bslab_cache *c, struct bslab_slab *s, const char 
 static int empty_trim(struct bslab_cache *c, size_t keep, const char *op)
 {
 	while (c->nr_empty > keep) {
-		BUDDY_ASSERT(c->empty.prev != &c->empty); /* S5: nr_empty counts the list */
+		if (c->empty.prev == &c->empty) /* S5: nr_empty counts the list */
+			return corrupt(c, op, "slab lists (counts disagree)", &c->empty);
 		struct bslab_slab *s = slab_from_link(c->empty.prev);
-		int st = slab_unlist(c, s, op);
+		int st = slab_unlist(c, s, 0, op);
 		if (st == BSLAB_OK)
 			st = slab_release(c, s, op);
 		if (st)
@@ -343,15 +356,18 @@ static int empty_trim(struct bslab_cache *c, size_t keep, const char *op)
 static struct bslab_slab *cur_refill(struct bslab_cache *c)
 {
 	struct bslab_slab *s = NULL;
-	/* S5: the counts say whether the lists hold slabs */
-	BUDDY_ASSERT(!c->nr_partial == (c->partial.next == &c->partial));
-	BUDDY_ASSERT(!c->nr_empty == (c->empty.next == &c->empty));
+	/* S5: the counts say whether the lists hold slabs (damage to a state byte can part them) */
+	if (!c->nr_partial != (c->partial.next == &c->partial) ||
+	    !c->nr_empty != (c->empty.next == &c->empty)) {
+		corrupt(c, "alloc", "slab lists (counts disagree)", c);
+		return NULL;
+	}
 	if (c->nr_partial)
 		s = slab_from_link(c->partial.next);
 	else if (c->nr_empty)
 		s = slab_from_link(c->empty.next);
 	if (s) {
-		if (slab_unlist(c, s, "alloc"))
+		if (slab_unlist(c, s, c->nr_partial != 0, "alloc"))
 			return NULL;
 		s->state = SLAB_CUR;
 		return s;
@@ -429,11 +445,16 @@ void bslab_free_slow(struct bslab_cache *c, struct bslab_slab *s)
 		return;
 	}
 	if (s->state == SLAB_FULL) {
+		/* A full slab is on no list, so it links to itself. */
+		if (!c->nr_full || s->link.next != &s->link) {
+			corrupt(c, "free", "slab state", s);
+			return;
+		}
 		c->nr_full--;
 	} else if (s->state != SLAB_PARTIAL) {
 		corrupt(c, "free", "slab state", s);
 		return;
-	} else if (slab_unlist(c, s, "free")) {
+	} else if (slab_unlist(c, s, 1, "free")) {
 		return;
 	}
 	if (s->inuse == 0) {

@@ -284,7 +284,7 @@ static int count_slab(void *arg, const struct bslab_block *b)
 	return 0;
 }
 
-/* A slab's link on the list of all slabs overwritten: the walk stops there instead of following it. */
+/* A slab's link on the list of all slabs overwritten: the walk stops there, not following it. */
 static void test_slab_walk_stops_at_damaged_link(void **state)
 {
 	(void)state;
@@ -304,6 +304,37 @@ static void test_slab_walk_stops_at_damaged_link(void **state)
 	assert_int_equal(seen, 1);
 	assert_true(bslab_check(&f->c, NULL, NULL) > 0);
 	newest->all.next = &bslab_slab_of(&f->c, first)->all; /* repaired for the teardown */
+	tzone_fini(&f->t);
+}
+
+/*
+ * A partial slab's state byte overwritten to say full, then the free that
+ * empties it: the slab is not put on a list a second time (a full slab
+ * links to itself; this one is still on the partial list), the damage is
+ * reported.
+ */
+static void test_slab_state_damaged_to_full(void **state)
+{
+	(void)state;
+	SKIP_UNDER_FULL_CHECKS();
+	struct fixture *f = fixture_new(64, 1);
+	char *first = bslab_alloc(&f->c, 0);
+	unsigned n = bslab_slab_of(&f->c, first)->objs;
+	for (unsigned i = 1; i < n + 1; i++) /* the first slab full, a second current */
+		assert_non_null(bslab_alloc(&f->c, 0));
+	char *second = first + f->c.stride;
+	assert_int_equal(bslab_free(&f->c, first), BSLAB_OK); /* full -> partial */
+	struct bslab_slab *s = bslab_slab_of(&f->c, first);
+	assert_int_equal(s->state, BSLAB_SLAB_PARTIAL);
+	s->state = BSLAB_SLAB_FULL;
+	assert_int_equal(bslab_free(&f->c, second), BSLAB_OK); /* no move: not emptied yet */
+	for (unsigned i = 2; i < n - 1; i++)
+		bslab_free(&f->c, first + i * f->c.stride);
+	assert_int_equal(f->r.errors, 0);
+	bslab_free(&f->c, first + (n - 1) * f->c.stride); /* emptied: moves, and finds the damage */
+	assert_int_equal(f->r.errors, 1);
+	assert_int_equal(f->r.kind, BUDDY_ERR_CORRUPT);
+	assert_non_null(strstr(f->r.msg, "corrupted slab state"));
 	tzone_fini(&f->t);
 }
 
@@ -614,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_slab_raised_object_count_stays_inside),
 		cmocka_unit_test(test_slab_damaged_partial_tail_not_followed),
 		cmocka_unit_test(test_slab_walk_stops_at_damaged_link),
+		cmocka_unit_test(test_slab_state_damaged_to_full),
 		cmocka_unit_test(test_slab_double_free_in_intact_slab),
 		cmocka_unit_test(test_slab_damaged_list_links),
 		cmocka_unit_test(test_slab_list_link_to_null),
