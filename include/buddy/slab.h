@@ -242,11 +242,11 @@ struct bslab_cache {
 	uint32_t first;           /* offset of object 0 from the slab start */
 	uint32_t objs;            /* objects per slab */
 	uint32_t link_off;        /* offset of the free pointer inside a free object */
-	uint32_t cur_objs;        /* objects of the current slab, from its order as the
-				   * page source knows it (not from its header) */
 	uint64_t recip;           /* ceil(2^44 / stride): index by multiplication */
 	size_t size;              /* object size asked for */
 	int corrupted;            /* damage seen: every change now fails */
+	uint32_t cur_objs;        /* objects of the current slab, from its order as the
+				   * page source knows it (not from its header) */
 	/* --- lists (counts in slabs) --- */
 	struct bslab_list slabs;   /* every slab held, newest first */
 	struct bslab_list partial; /* some objects free (not the current slab) */

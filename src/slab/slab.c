@@ -162,14 +162,21 @@ static struct bslab_slab *slab_from_link(const struct bslab_list *l)
 
 static int slab_owned(const struct bslab_cache *c, const struct bslab_slab *s);
 
-int bslab_link_ok(const struct bslab_cache *c, const struct bslab_list *head,
-		  const struct bslab_list *l, size_t off)
+/* bslab_link_ok, inline in the list moves. */
+static HOT_INLINE int link_ok(const struct bslab_cache *c, const struct bslab_list *head,
+			      const struct bslab_list *l, size_t off)
 {
 	if (l == head)
 		return 1;
 	const struct bslab_slab *s = (const struct bslab_slab *)((uintptr_t)l - off);
 	size_t small = c->small_slabs ? c->small_bytes : c->slab_bytes;
 	return !((uintptr_t)s & (small - 1)) && slab_owned(c, s) && s->cache == c;
+}
+
+int bslab_link_ok(const struct bslab_cache *c, const struct bslab_list *head,
+		  const struct bslab_list *l, size_t off)
+{
+	return link_ok(c, head, l, off);
 }
 
 /*
@@ -181,8 +188,8 @@ int bslab_link_ok(const struct bslab_cache *c, const struct bslab_list *head,
 static HOT_INLINE int list_del(struct bslab_cache *c, const struct bslab_list *head,
 			       struct bslab_list *n, size_t off, const char *op)
 {
-	if (n->next == n || !bslab_link_ok(c, head, n->next, off) ||
-	    !bslab_link_ok(c, head, n->prev, off) || n->next->prev != n || n->prev->next != n)
+	if (n->next == n || !link_ok(c, head, n->next, off) || !link_ok(c, head, n->prev, off) ||
+	    n->next->prev != n || n->prev->next != n)
 		return corrupt(c, op, "slab list links", n);
 	n->prev->next = n->next;
 	n->next->prev = n->prev;
