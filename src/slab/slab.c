@@ -764,11 +764,10 @@ static int slab_owned(const struct bslab_cache *c, const struct bslab_slab *s)
 		return 0; /* a damaged link of 0 (the cache may have no current slab) */
 	if (s == c->cur)
 		return 1;
+	/* (the hook's answer as it stands: the order is not needed here) */
 	if (c->hooks && c->hooks->page_owned)
 		return c->hooks->page_owned(c->hooks->arg, c, s) != 0;
-	size_t pages = buddy_alloc_size(c->zone, s);
-	return pages == (size_t)1 << c->order ||
-	       (c->small_slabs && pages == (size_t)1 << c->small_order);
+	return bslab_source_order(c, s) >= 0;
 }
 
 /* The slab holding obj, its size asked of the page source before it is read; NULL if none. */
