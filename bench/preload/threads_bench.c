@@ -5,9 +5,13 @@
  * bench/preload/threads.sh): THREADS threads each do OPS operations on 4096
  * slots of their own, mixed small (16-256 bytes, 70%), medium (257-4096,
  * 25%) and larger (4097-32768, 5%) mallocs, each block's first and last
- * bytes written; one block in eight is handed to the next thread through a
- * ring under a mutex and freed there. Prints the operations (a malloc and
- * its free) per second over all threads.
+ * bytes written; one block in eight is handed to the next thread and freed
+ * there. Hand-offs go in batches of OUTBOX blocks through a ring under a
+ * mutex (each ring on cache lines of its own), so that the benchmark's own
+ * synchronisation stays small beside the allocator's work: one lock per
+ * 512 operations or so, as a program that passes work between threads in
+ * batches does. Prints the operations (a malloc and its free) per second
+ * over all threads.
  * Usage: threads_bench THREADS [OPS]
  */
 #define _GNU_SOURCE
@@ -18,12 +22,12 @@
 #include <string.h>
 #include <time.h>
 
-enum { SLOTS = 4096, RING = 1024 };
+enum { SLOTS = 4096, RING = 1024, OUTBOX = 64 };
 
 struct ring {
-	pthread_mutex_t lock;
+	_Alignas(64) pthread_mutex_t lock;
+	unsigned head, tail; /* head: written under the lock, read without it to skip an empty ring */
 	void *slot[RING];
-	unsigned head, tail;
 };
 
 static struct ring *rings;
@@ -53,6 +57,8 @@ static void drain(struct ring *r)
 {
 	void *batch[RING];
 	unsigned n = 0;
+	if (__atomic_load_n(&r->head, __ATOMIC_RELAXED) == r->tail)
+		return; /* only this thread moves tail */
 	pthread_mutex_lock(&r->lock);
 	while (r->tail != r->head)
 		batch[n++] = r->slot[r->tail++ % RING];
@@ -61,17 +67,18 @@ static void drain(struct ring *r)
 		free(batch[i]);
 }
 
-/* Hand p to ring r; 0 if it is full (then the caller frees p itself). */
-static int hand(struct ring *r, void *p)
+/* Hand the n blocks of out to ring r; those that do not fit are freed here. */
+static void hand(struct ring *r, void **out, unsigned n)
 {
-	int ok = 0;
+	unsigned i = 0;
 	pthread_mutex_lock(&r->lock);
-	if (r->head - r->tail < RING) {
-		r->slot[r->head++ % RING] = p;
-		ok = 1;
+	for (; i < n && r->head - r->tail < RING; i++) {
+		r->slot[r->head % RING] = out[i];
+		__atomic_store_n(&r->head, r->head + 1, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&r->lock);
-	return ok;
+	for (; i < n; i++)
+		free(out[i]);
 }
 
 static void *worker(void *arg)
@@ -79,16 +86,22 @@ static void *worker(void *arg)
 	int id = (int)(intptr_t)arg;
 	uint64_t s = 0x9e3779b97f4a7c15ull * (uint64_t)(id + 1);
 	char **slot = calloc(SLOTS, sizeof(*slot));
+	void *out[OUTBOX];
+	unsigned nout = 0;
 	struct ring *next = &rings[(id + 1) % nthreads];
 	for (long i = 0; i < ops; i++) {
 		unsigned k = rnd(&s) % SLOTS;
 		if (slot[k]) {
-			if (rnd(&s) % 8 == 0 && hand(next, slot[k]))
-				slot[k] = NULL;
-			else {
+			if (rnd(&s) % 8 == 0) {
+				out[nout++] = slot[k];
+				if (nout == OUTBOX) {
+					hand(next, out, nout);
+					nout = 0;
+				}
+			} else {
 				free(slot[k]);
-				slot[k] = NULL;
 			}
+			slot[k] = NULL;
 		}
 		size_t n = pick(&s);
 		slot[k] = malloc(n);
@@ -97,6 +110,7 @@ static void *worker(void *arg)
 		if ((i & 255) == 0)
 			drain(&rings[id]);
 	}
+	hand(next, out, nout);
 	for (unsigned k = 0; k < SLOTS; k++)
 		free(slot[k]);
 	free(slot);
@@ -111,7 +125,10 @@ int main(int argc, char **argv)
 	}
 	if (argc > 2)
 		ops = strtol(argv[2], NULL, 10);
-	rings = calloc((size_t)nthreads, sizeof(*rings));
+	rings = aligned_alloc(_Alignof(struct ring), (size_t)nthreads * sizeof(*rings));
+	if (!rings)
+		return 1;
+	memset(rings, 0, (size_t)nthreads * sizeof(*rings));
 	for (int i = 0; i < nthreads; i++)
 		pthread_mutex_init(&rings[i].lock, NULL);
 	pthread_t *t = calloc((size_t)nthreads, sizeof(*t));
