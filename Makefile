@@ -140,13 +140,15 @@ bench:
 
 # libbuddymalloc against glibc, jemalloc, mimalloc and tcmalloc (not part of
 # check): the real programs' time and peak RSS (median of PRELOAD_RUNS runs),
-# the threaded benchmark at 1 and 2 threads, and the 1 GiB RSS-return program.
+# the threaded benchmark at 1 and 2 threads (median of PRELOAD_THREAD_RUNS),
+# and the 1 GiB RSS-return program.
 PRELOAD_RUNS ?= 3
+PRELOAD_THREAD_RUNS ?= 5
 bench-preload:
 	@[ -f $(BUILD)/CMakeCache.txt ] || $(CONFIGURE)
 	$(CMAKE) --build $(BUILD) -j$(JOBS) --target buddymalloc_shared preload_threads_bench preload_rss_return
 	bench/preload/programs.sh $(BUILD)/src/libbuddymalloc.so $(PRELOAD_RUNS)
-	bench/preload/threads.sh $(BUILD)/bench/preload_threads_bench $(BUILD)/src/libbuddymalloc.so $(PRELOAD_RUNS)
+	bench/preload/threads.sh $(BUILD)/bench/preload_threads_bench $(BUILD)/src/libbuddymalloc.so $(PRELOAD_THREAD_RUNS)
 	bench/preload/rss.sh $(BUILD)/bench/preload_rss_return $(BUILD)/src/libbuddymalloc.so
 
 bench-callgrind:

@@ -3,13 +3,15 @@
 # threads_bench (mixed small and medium mallocs and frees, one block in eight
 # freed by another thread) at 1 and 2 threads on glibc, jemalloc, mimalloc,
 # tcmalloc and libbuddymalloc in one run, alternating allocators; the median
-# of RUNS runs (default 3) of operations per second, each allocator's 2-thread
-# over 1-thread ratio, and libbuddymalloc's over glibc's.
+# of RUNS runs (default 5: single 1-thread runs differ by up to 1.5x even on
+# a quiet machine) of OPS operations per thread (default 8000000) of the
+# operations per second, each allocator's 2-thread over 1-thread ratio, and
+# libbuddymalloc's over glibc's.
 # Usage: threads.sh THREADS_BENCH LIBBUDDYMALLOC_SO [RUNS] [OPS]
 set -u
 bin=$1
 lib=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
-runs=${3:-3} ops=${4:-2000000}
+runs=${3:-5} ops=${4:-8000000}
 . "$(cd "$(dirname "$0")" && pwd)/peers.sh"
 res=$(mktemp) || exit 1
 trap 'rm -f "$res"' EXIT INT TERM
