@@ -5,12 +5,14 @@
  * and consistent, and the op counts are what the report divides by.
  * No timing is asserted.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "workload.h"
@@ -109,6 +111,31 @@ static void test_bench_threads_shared_zone(void **state)
 	bench_page_release(&pg);
 }
 
+/* BUDDY_BENCH_W4=W1|W2 times that part alone: W1 pairs = ops, W2 the rest; else both. */
+static void test_bench_threads_one_part(void **state)
+{
+	struct bench_target page;
+	struct bench_page pg;
+	struct bench_result both, w1, w2, other;
+	(void)state;
+	assert_int_equal(bench_target_page(&page, &pg, BENCH_PAGE_SHARED, 2), 0);
+	assert_int_equal(unsetenv("BUDDY_BENCH_W4"), 0);
+	assert_int_equal(bench_run_threads(&page, 2, 20000, 1, &both), 0);
+	assert_int_equal(setenv("BUDDY_BENCH_W4", "W1", 1), 0);
+	assert_int_equal(bench_run_threads(&page, 2, 20000, 1, &w1), 0);
+	assert_int_equal(setenv("BUDDY_BENCH_W4", "w2", 1), 0);
+	assert_int_equal(bench_run_threads(&page, 2, 20000, 1, &w2), 0);
+	assert_int_equal(setenv("BUDDY_BENCH_W4", "W3", 1), 0); /* not a part: both */
+	assert_int_equal(bench_run_threads(&page, 2, 20000, 1, &other), 0);
+	assert_int_equal(unsetenv("BUDDY_BENCH_W4"), 0);
+	assert_int_equal(both.failures + w1.failures + w2.failures + other.failures, 0);
+	assert_int_equal(w1.pairs, 20000);
+	assert_true(w2.pairs > 0 && w2.pairs < 20000);
+	assert_int_equal(w1.pairs + w2.pairs, both.pairs);
+	assert_int_equal(other.pairs, both.pairs);
+	bench_page_release(&pg);
+}
+
 static void test_bench_bad_run_count(void **state)
 {
 	(void)state;
@@ -126,6 +153,7 @@ int main(void)
 		cmocka_unit_test(test_bench_malloc_target_w3_matches_loop),
 		cmocka_unit_test(test_bench_workload_names),
 		cmocka_unit_test(test_bench_threads_shared_zone),
+		cmocka_unit_test(test_bench_threads_one_part),
 		cmocka_unit_test(test_bench_bad_run_count),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

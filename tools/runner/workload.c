@@ -374,6 +374,7 @@ struct w4_thread {
 	uint64_t ops;
 	pthread_barrier_t *start, *stop;
 	int runs;
+	int w1, w2; /* the parts each thread times */
 	uint64_t pairs, failures;
 	void *slot[BENCH_W2_SLOTS];
 	unsigned char order[BENCH_W2_SLOTS];
@@ -388,8 +389,9 @@ static void *w4_main(void *arg)
 	th->failures = 0;
 	for (int i = 0; i < th->runs; i++) {
 		pthread_barrier_wait(th->start);
-		th->pairs = bench_loop_w1(th->t, th->ops, &th->failures);
-		th->pairs += bench_loop_w2(th->t, th->ops, th->slot, th->order, &th->failures);
+		th->pairs = th->w1 ? bench_loop_w1(th->t, th->ops, &th->failures) : 0;
+		if (th->w2)
+			th->pairs += bench_loop_w2(th->t, th->ops, th->slot, th->order, &th->failures);
 		pthread_barrier_wait(th->stop);
 	}
 	return NULL;
@@ -410,10 +412,14 @@ int bench_run_threads(const struct bench_target *t, int threads, uint64_t ops, i
 	r->runs = runs < BENCH_MAX_RUNS ? runs : BENCH_MAX_RUNS;
 	pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
 	pthread_barrier_init(&stop, NULL, (unsigned)threads + 1);
+	/* BUDDY_BENCH_W4=W1|W2: time only that part in each thread (default both), to
+	 * tell which one limits the scaling. */
+	const char *part = getenv("BUDDY_BENCH_W4");
+	int w1 = !part || strcasecmp(part, "W2") != 0, w2 = !part || strcasecmp(part, "W1") != 0;
 	int started = 0;
 	for (; started < threads; started++) {
 		th[started] = (struct w4_thread){ .t = t, .ops = ops, .start = &start, .stop = &stop,
-						  .runs = r->runs };
+						  .runs = r->runs, .w1 = w1, .w2 = w2 };
 		if (pthread_create(&tid[started], NULL, w4_main, &th[started]) != 0)
 			break;
 	}
