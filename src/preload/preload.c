@@ -105,7 +105,11 @@ struct bmal_tcache {
 
 enum { TC_NONE, TC_MAKING, TC_READY, TC_GONE };
 
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP /* glibc: see lock_init */
 static pthread_mutex_t heap_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+#else
+static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+#endif
 static pthread_mutex_t class_lock[BKM_CLASSES_MAX]; /* made with the heap */
 static struct bkm_heap *heap;
 static int ready;                 /* published with release once the globals below are set */
@@ -366,11 +370,15 @@ static void fork_parent(void)
  */
 static void lock_init(pthread_mutex_t *m)
 {
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
 	pthread_mutexattr_t attr;
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
 	pthread_mutex_init(m, &attr);
 	pthread_mutexattr_destroy(&attr);
+#else /* a C library without it: plain mutexes */
+	pthread_mutex_init(m, NULL);
+#endif
 }
 
 /* The child has one thread, this one: the others' caches are lost with them. */
