@@ -577,10 +577,11 @@ static void heap_setup(void)
 	 * of 4-32 KiB then come from the thread caches too, instead of taking the
 	 * heap lock for a run of pages each time. 16 KiB classes gave about 1.5x
 	 * the throughput of 4 KiB ones at 2 threads in bench/preload/threads.sh;
-	 * 32 KiB ones, about twice that again (the runs of 16-32 KiB, 2.5% of its
-	 * requests, had its two threads waiting on the heap lock a third of the
-	 * time). The real programs' peak RSS was unchanged both times: a slab
-	 * of one 20 KiB object spans 32 KiB, but its tail is never touched.
+	 * 32 KiB ones, about twice that again (with 16 KiB classes its two
+	 * threads spent about a third of their time in futex calls, most of it
+	 * on the heap lock that each run of 16-32 KiB took: 2.5% of its
+	 * requests). The real programs' peak RSS was unchanged both times: a
+	 * slab of one 20 KiB object spans 32 KiB, but its tail is never touched.
 	 */
 	cfg.max_class_bytes = MAL_MAX_SMALL;
 	/*
