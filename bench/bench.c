@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "options.h"
@@ -324,15 +323,6 @@ static void target_line(const char *what, double ours, double ref, double limit,
 	       r <= limit ? "met" : "not met");
 }
 
-/* BUDDY_BENCH_W4=W1|W2 (the runners read it too): the one part W4 times, or NULL. */
-static const char *w4_part(void)
-{
-	const char *p = getenv("BUDDY_BENCH_W4");
-	if (!p)
-		return NULL;
-	return strcasecmp(p, "W1") == 0 ? "W1" : strcasecmp(p, "W2") == 0 ? "W2" : NULL;
-}
-
 /* W4's value for allocator `name` with c->threads[ti] threads, or -1. */
 static double w4_value(const struct bench_cli *c, const char *name, int ti)
 {
@@ -366,14 +356,11 @@ static void w4_print(const struct bench_cli *c)
 					printf("%s,W4x%d,%.2f,0\n", c->allocs[a], c->threads[i], c->w4[a][i]);
 		return;
 	}
-	const char *part = w4_part();
-	if (part)
-		printf("\nW4: threads each running %s at once (BUDDY_BENCH_W4); Mpairs/s per thread "
-		       "(scaling: total vs 1 thread); %llu ops, %d run(s)\n%-12s", part, c->ops, c->runs,
-		       "allocator");
-	else
-		printf("\nW4: threads each running W1 then W2 at once; Mpairs/s per thread (scaling: "
-		       "total vs 1 thread); %llu ops, %d run(s)\n%-12s", c->ops, c->runs, "allocator");
+	enum bench_workload part = bench_w4_part();
+	printf("\nW4: threads each running %s at once%s; Mpairs/s per thread (scaling: total vs 1 "
+	       "thread); %llu ops, %d run(s)\n%-12s",
+	       part == BENCH_W4 ? "W1 then W2" : bench_workload_name(part),
+	       part == BENCH_W4 ? "" : " (BUDDY_BENCH_W4)", c->ops, c->runs, "allocator");
 	for (int i = 0; i < c->nthreads; i++)
 		printf("  %2d thread%s        ", c->threads[i], c->threads[i] > 1 ? "s" : " ");
 	printf("\n");
@@ -421,7 +408,7 @@ static void bench_targets(const struct bench_cli *c)
 	target_line("W3 kmalloc vs glibc", bench_value(c, "kmalloc", BENCH_W3),
 		    bench_value(c, "glibc", BENCH_W3), c->callgrind ? 1.0 : 0.8, "glibc");
 	int one = w4_index(c, 1), two = w4_index(c, 2);
-	if (one < 0 || two < 0 || w4_part()) /* the W4 targets are for W1 then W2 */
+	if (one < 0 || two < 0 || bench_w4_part() != BENCH_W4) /* the targets are for W1 then W2 */
 		return;
 	double p1 = w4_value(c, "page", one), p2 = w4_value(c, "page", two);
 	double t2 = w4_value(c, "tcmalloc", two);

@@ -44,6 +44,13 @@ int bench_workload_parse(const char *name)
 	return -1;
 }
 
+enum bench_workload bench_w4_part(void)
+{
+	const char *p = getenv("BUDDY_BENCH_W4");
+	int w = p ? bench_workload_parse(p) : -1;
+	return w == BENCH_W1 || w == BENCH_W2 ? (enum bench_workload)w : BENCH_W4;
+}
+
 /* --- Targets --- */
 
 static char loop_block[64];
@@ -412,10 +419,10 @@ int bench_run_threads(const struct bench_target *t, int threads, uint64_t ops, i
 	r->runs = runs < BENCH_MAX_RUNS ? runs : BENCH_MAX_RUNS;
 	pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
 	pthread_barrier_init(&stop, NULL, (unsigned)threads + 1);
-	/* BUDDY_BENCH_W4=W1|W2: time only that part in each thread (default both), to
-	 * tell which one limits the scaling. */
-	const char *part = getenv("BUDDY_BENCH_W4");
-	int w1 = !part || strcasecmp(part, "W2") != 0, w2 = !part || strcasecmp(part, "W1") != 0;
+	/* BUDDY_BENCH_W4=W1|W2: time only that part in each thread, to tell which one
+	 * limits the scaling. */
+	enum bench_workload part = bench_w4_part();
+	int w1 = part != BENCH_W2, w2 = part != BENCH_W1;
 	int started = 0;
 	for (; started < threads; started++) {
 		th[started] = (struct w4_thread){ .t = t, .ops = ops, .start = &start, .stop = &stop,

@@ -89,6 +89,8 @@ struct bench_page_rust {
 
 const char *bench_workload_name(enum bench_workload w);
 int bench_workload_parse(const char *name); /* "W1".."W4" (any case); -1 if unknown */
+/* What W4's threads time: BENCH_W1 or BENCH_W2 alone when BUDDY_BENCH_W4 names it, else BENCH_W4 (both). */
+enum bench_workload bench_w4_part(void);
 
 /* Targets. */
 void bench_target_loop(struct bench_target *t);
