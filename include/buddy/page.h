@@ -7,7 +7,8 @@
  * A zone manages one or more regions. Each region is carved into naturally
  * aligned blocks of 2^order pages (aligned relative to the region base).
  * Free blocks sit on one circular doubly linked list per order, with the
- * links stored inside the free blocks. One bit per buddy pair per order
+ * links stored inside the free blocks (or, with buddy_config.outside_links,
+ * in the region's metadata). One bit per buddy pair per order
  * records whether exactly one of the two buddies is free at that order; it
  * is toggled on every allocation and free and decides whether a freed block
  * merges with its buddy.
@@ -207,13 +208,31 @@ struct buddy_config {
 	 * frees, in any threads, are caught either way.
 	 */
 	int strict_frees;
+	/*
+	 * Outside links (as Linux keeps a free page's list links in its
+	 * struct page): each region's metadata holds one struct buddy_list
+	 * per page (16 bytes a page more, see buddy_meta_size), and the free
+	 * lists are linked through it, so the zone never writes into a free
+	 * block. A page nothing was ever allocated from is then never
+	 * touched (over fresh mmap memory: never made resident), splitting a
+	 * block or trimming an exact allocation writes no page of it, and a
+	 * write after free cannot reach a link. 0 (default): the links live
+	 * in the first 16 bytes of each free block.
+	 */
+	int outside_links;
 };
 
 /* --- Private types; read them only through the functions below. --- */
 
+/*
+ * A free-list entry. next and prev hold the addresses of the neighbouring
+ * free blocks (or of the list head); the entry itself is bytes 0..15 of
+ * its free block, or with outside links the block's entry in its region's
+ * metadata.
+ */
 struct buddy_list {
-	struct buddy_list *next; /* stored in bytes 0..7 of a free block */
-	struct buddy_list *prev; /* stored in bytes 8..15 of a free block */
+	struct buddy_list *next;
+	struct buddy_list *prev;
 };
 
 struct buddy_free_area {
@@ -330,11 +349,13 @@ struct buddy_zone {
 	int corrupted;              /* damage seen: every change now fails */
 	int poison;                 /* fill freed pages, check them on allocation */
 	int strict_frees;           /* buddy_config.strict_frees, with page sets */
+	int outside_links;          /* buddy_config.outside_links */
 	unsigned nr_fast_orders;    /* orders below this take the fast paths:
 				     * nr_pcp_orders, or 0 when poisoning */
 	unsigned nr_single_orders;  /* orders below this take the one-thread fast
 				     * paths: nr_fast_orders in a zone without lock,
-				     * page-set hook, page sets or damage; else 0 */
+				     * page-set hook, page sets, outside links or damage;
+				     * else 0 */
 	buddy_error_fn on_error;
 	void *error_arg;
 	char name[16];
@@ -362,7 +383,8 @@ int buddy_zone_init(struct buddy_zone *zone, const struct buddy_config *cfg);
 
 /*
  * Bytes of metadata a region of `len` bytes needs (pair bitmaps, one byte
- * per page, a small header): one byte per page plus about one bitmap bit per page, plus a ~380-byte header.
+ * per page, a small header): one byte per page plus about one bitmap bit per page, plus a ~380-byte header;
+ * with outside links, 16 bytes more per page.
  */
 size_t buddy_meta_size(const struct buddy_zone *zone, size_t len);
 

@@ -29,7 +29,9 @@
  * For memory checkers (common/annotate.h): an allocation is announced as a
  * malloc-like block and its memory becomes no-access again when freed; of
  * a free block only its first ANNOT_LINK_BYTES (the list links) stay
- * accessible, re-poisoned when the block merges into a larger one.
+ * accessible, re-poisoned when the block merges into a larger one; with
+ * outside links (buddy_config.outside_links) none: the zone never writes
+ * into a free block, and the entries live in the region's metadata.
  *
  * Assertions (common/debug.h) name the invariant they rely on (P1..P9,
  * page_internal.h). With BUDDY_DEBUG >= 2 every public call that changes
@@ -131,7 +133,8 @@ static int fail(struct buddy_zone *z, int status)
 static void single_update(struct buddy_zone *z)
 {
 	if (!z->lock && !z->pageset_get)
-		z->nr_single_orders = !z->pagesets && !z->corrupted ? z->nr_fast_orders : 0;
+		z->nr_single_orders =
+			!z->pagesets && !z->corrupted && !z->outside_links ? z->nr_fast_orders : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -318,36 +321,67 @@ static void list_init(struct buddy_list *h)
 	h->prev = h;
 }
 
+/*
+ * Outside links: the entry of p, a list head (inside the zone) or a free
+ * block of a region. Every caller passes a head or a block address that
+ * was checked or that the zone linked itself, so the region is there.
+ */
+struct buddy_list *buddy_links_outside(const struct buddy_zone *z, const struct buddy_list *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	if (a - (uintptr_t)z < sizeof(*z))
+		return (struct buddy_list *)p;
+	const struct buddy_region *r = buddy_region_lookup(z, a);
+	BUDDY_ASSERT(r != NULL);
+	return region_link_of(z, r, a);
+}
+
+/* Put the block at a (its list entry e) at the front of the list at h. */
+static inline void list_push(const struct buddy_zone *z, struct buddy_list *h, uintptr_t a,
+			     struct buddy_list *e)
+{
+	struct buddy_list *n = (struct buddy_list *)a;
+	if (!z->outside_links)
+		annot_links(n);
+	e->next = h->next;
+	e->prev = h;
+	list_entry(z, h->next)->prev = n;
+	h->next = n;
+}
+
 static void area_add(struct buddy_zone *z, unsigned order, uintptr_t a)
 {
 	struct buddy_free_area *fa = &z->free_area[order];
-	struct buddy_list *n = (struct buddy_list *)a;
-	struct buddy_list *h = &fa->free_list;
 
-	annot_links(n);
-	n->next = h->next;
-	n->prev = h;
-	h->next->prev = n;
-	h->next = n;
+	list_push(z, &fa->free_list, a, list_entry(z, (struct buddy_list *)a));
 	if (fa->nr_free++ == 0)
 		z->nonempty |= 1u << order;
 }
 
 /* Take n off its list (its links were checked: node_check or pcp_take). */
-static inline void list_del(struct buddy_list *n)
+static inline void list_del(const struct buddy_zone *z, struct buddy_list *n)
 {
+	struct buddy_list *e = list_entry(z, n);
+	struct buddy_list *next = list_entry(z, e->next), *prev = list_entry(z, e->prev);
 	/* P4, P6: a node on a list is pointed back at by both neighbours. */
-	BUDDY_ASSERT(n->next->prev == n && n->prev->next == n);
-	n->prev->next = n->next;
-	n->next->prev = n->prev;
+	BUDDY_ASSERT(next->prev == n && prev->next == n);
+	prev->next = e->next;
+	next->prev = e->prev;
 }
+
+/*
+ * The block at a leaves the lists for good (merged into its buddy, or
+ * handed to a page set): links in the block get the poison byte back (it
+ * may become part of a larger free block) and lose access again.
+ */
+static void links_retire(const struct buddy_zone *z, uintptr_t a);
 
 static void area_unlink(struct buddy_zone *z, unsigned order, uintptr_t a)
 {
 	struct buddy_free_area *fa = &z->free_area[order];
 
 	BUDDY_ASSERT(fa->nr_free > 0);
-	list_del((struct buddy_list *)a);
+	list_del(z, (struct buddy_list *)a);
 	if (--fa->nr_free == 0)
 		z->nonempty &= ~(1u << order);
 }
@@ -383,19 +417,29 @@ static void poison_fill(const struct buddy_zone *z, uintptr_t a, size_t n)
 		__builtin_memset((void *)a, (int)BUDDY_POISON_BYTE, n);
 }
 
+static void links_retire(const struct buddy_zone *z, uintptr_t a)
+{
+	if (z->outside_links)
+		return;
+	poison_fill(z, a, ANNOT_LINK_BYTES);
+	annot_noaccess((void *)a, ANNOT_LINK_BYTES);
+}
+
 /*
  * The free block of n bytes at a is about to be handed out: all but its
- * links must still hold the poison byte. A memory checker is told the
- * bytes are readable first, since the allocator itself reads them.
+ * links (none with outside links) must still hold the poison byte. A
+ * memory checker is told the bytes are readable first, since the
+ * allocator itself reads them.
  */
 static COLD int poison_check(struct buddy_zone *z, const char *op, uintptr_t a, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)a;
+	size_t from = z->outside_links ? 0 : ANNOT_LINK_BYTES;
 
-	if (n <= ANNOT_LINK_BYTES)
+	if (n <= from)
 		return BUDDY_OK;
-	annot_defined(p + ANNOT_LINK_BYTES, n - ANNOT_LINK_BYTES);
-	for (size_t i = ANNOT_LINK_BYTES; i < n; i++)
+	annot_defined(p + from, n - from);
+	for (size_t i = from; i < n; i++)
 		if (p[i] != BUDDY_POISON_BYTE)
 			return corrupt(z, op, "corrupted free page: freed page written after free",
 				       p + i);
@@ -435,9 +479,10 @@ static int node_check(struct buddy_zone *z, const char *op, const struct buddy_l
 	const struct buddy_list *n = (const struct buddy_list *)a;
 	if (!link_ok(z, head, n, want) || n == head)
 		return corrupt(z, op, "corrupted free list: list entry is not a free block", n);
-	if (!link_ok(z, head, n->next, want) || !link_ok(z, head, n->prev, want))
+	const struct buddy_list *e = list_entry(z, n);
+	if (!link_ok(z, head, e->next, want) || !link_ok(z, head, e->prev, want))
 		return corrupt(z, op, "corrupted free list: link points outside the free blocks", n);
-	if (n->next->prev != n || n->prev->next != n)
+	if (list_entry(z, e->next)->prev != n || list_entry(z, e->prev)->next != n)
 		return corrupt(z, op, "corrupted free list: neighbours do not point back", n);
 	return BUDDY_OK;
 }
@@ -539,7 +584,10 @@ static size_t meta_bytes_for(const struct buddy_zone *z, size_t nr_pages)
 
 	for (unsigned k = 0; k < top; k++)
 		bytes += map_words(nr_pages, k) * sizeof(map_word);
-	return bytes + nr_pages;
+	bytes += nr_pages;
+	if (z->outside_links)
+		bytes = ((bytes + 7) & ~(size_t)7) + nr_pages * sizeof(struct buddy_list);
+	return bytes;
 }
 
 size_t buddy_meta_size(const struct buddy_zone *zone, size_t len)
@@ -572,6 +620,7 @@ static struct buddy_region *region_setup(struct buddy_zone *z, uintptr_t base,
 		p += map_words(nr_pages, k) * sizeof(map_word);
 	}
 	r->pg = p;
+	/* Outside links need no set-up: an entry is read only once its block is linked. */
 	r->meta = meta;
 	r->meta_bytes = meta_len;
 	return r;
@@ -811,6 +860,7 @@ void buddy_config_default(struct buddy_config *cfg)
 	cfg->barrier = NULL;
 	cfg->relax = NULL;
 	cfg->strict_frees = 0;
+	cfg->outside_links = 0;
 }
 
 int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
@@ -875,6 +925,7 @@ int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
 	z->barrier = cfg->barrier;
 	z->relax = cfg->relax;
 	z->strict_frees = cfg->strict_frees != 0;
+	z->outside_links = cfg->outside_links != 0;
 	single_update(z);
 	return BUDDY_OK;
 }
@@ -948,13 +999,14 @@ static struct buddy_region *rmqueue(struct buddy_zone *z, unsigned order, size_t
 static HOT_INLINE struct buddy_region *pcp_take(struct buddy_zone *z, unsigned order, size_t *idx_out)
 {
 	struct buddy_pcp *pc = &z->pcp[order];
-	struct buddy_list *h = &pc->list, *n = h->next, *next = n->next;
+	struct buddy_list *h = &pc->list, *n = h->next, *e = list_entry(z, n), *next = e->next;
 
-	if (n->prev != h || !link_ok(z, h, next, (uint8_t)(PG_CACHED | order)) || next->prev != n) {
+	if (e->prev != h || !link_ok(z, h, next, (uint8_t)(PG_CACHED | order)) ||
+	    list_entry(z, next)->prev != n) {
 		corrupt(z, "alloc_pages", "corrupted free list: cached block's links are damaged", n);
 		return NULL;
 	}
-	list_del(n);
+	list_del(z, n);
 	pc->count--;
 	z->cached_pages -= (size_t)1 << order;
 	struct buddy_region *r = region_find(z, (uintptr_t)n);
@@ -971,10 +1023,8 @@ static NOINLINE int pcp_drain(struct buddy_zone *z, unsigned order, size_t count
 		struct buddy_list *n = pc->list.prev;
 		if (node_check(z, "drain_cache", &pc->list, (uintptr_t)n, (uint8_t)(PG_CACHED | order)))
 			return BUDDY_ECORRUPT;
-		list_del(n);
-		/* Its links may end up inside a merged block: poison them like the rest. */
-		poison_fill(z, (uintptr_t)n, ANNOT_LINK_BYTES);
-		annot_noaccess(n, ANNOT_LINK_BYTES);
+		list_del(z, n);
+		links_retire(z, (uintptr_t)n);
 		pc->count--;
 		z->cached_pages -= (size_t)1 << order;
 		struct buddy_region *r = region_find(z, (uintptr_t)n);
@@ -985,23 +1035,36 @@ static NOINLINE int pcp_drain(struct buddy_zone *z, unsigned order, size_t count
 	return BUDDY_OK;
 }
 
-/* Cache the block instead of merging it; trim the list when it grows long. */
-static HOT_INLINE int pcp_put(struct buddy_zone *z, struct buddy_region *r, size_t idx, unsigned order)
+/*
+ * Cache the block instead of merging it; trim the list when it grows long.
+ * outside: z->outside_links (a constant 0 on the one-thread fast path).
+ */
+static HOT_INLINE int pcp_put_in(struct buddy_zone *z, struct buddy_region *r, size_t idx,
+				 unsigned order, int outside)
 {
 	struct buddy_pcp *pc = &z->pcp[order];
 	struct buddy_list *n = (struct buddy_list *)region_addr(z, r, idx);
 
 	r->pg[idx] = (uint8_t)(PG_CACHED | order);
-	annot_links(n);
-	n->next = pc->list.next;
-	n->prev = &pc->list;
-	pc->list.next->prev = n;
-	pc->list.next = n;
+	if (outside) {
+		list_push(z, &pc->list, (uintptr_t)n, region_link_of(z, r, (uintptr_t)n));
+	} else {
+		annot_links(n);
+		n->next = pc->list.next;
+		n->prev = &pc->list;
+		pc->list.next->prev = n;
+		pc->list.next = n;
+	}
 	pc->count++;
 	z->cached_pages += (size_t)1 << order;
 	if (pc->count > z->pcp_high)
 		return pcp_drain(z, order, (z->pcp_high + 1) / 2);
 	return BUDDY_OK;
+}
+
+static inline int pcp_put(struct buddy_zone *z, struct buddy_region *r, size_t idx, unsigned order)
+{
+	return pcp_put_in(z, r, idx, order, z->outside_links);
 }
 
 /* Pages in use only grow on allocation: note a new peak. */
@@ -1397,12 +1460,14 @@ static unsigned ps_refill(struct buddy_zone *z, struct buddy_pageset *ps, unsign
 	struct buddy_region *r = n || chunk == order || z->corrupted ? NULL : rmqueue(z, chunk, &idx);
 	if (r) {
 		/* The block's inner pair bits read "both in use" already (P3), as cached blocks need. */
-		annot_noaccess((void *)region_addr(z, r, idx), ANNOT_LINK_BYTES);
+		if (!z->outside_links)
+			annot_noaccess((void *)region_addr(z, r, idx), ANNOT_LINK_BYTES);
 		for (size_t sub = 0; sub < ((size_t)1 << chunk); sub += (size_t)1 << order)
 			ps_take_block(z, ps, r, idx + sub, order, n++);
 	}
 	while (n < want && !z->corrupted && (r = rmqueue(z, order, &idx)) != NULL) {
-		annot_noaccess((void *)region_addr(z, r, idx), ANNOT_LINK_BYTES); /* links no longer in use */
+		if (!z->outside_links) /* links no longer in use */
+			annot_noaccess((void *)region_addr(z, r, idx), ANNOT_LINK_BYTES);
 		ps_take_block(z, ps, r, idx, order, n++);
 	}
 	STORE_RELAXED(&ps->top[order], &ps->slot[order][n]);
@@ -1660,6 +1725,7 @@ void *buddy_alloc_pages(struct buddy_zone *z, unsigned order, unsigned flags)
 {
 	SINGLE_CHECK_ON_RETURN(z); /* at the very end: after damage is recorded, too */
 	if (likely(z && order < z->nr_single_orders)) {
+		/* Links inside the blocks: a zone with outside links has no such path. */
 		struct buddy_list *h = &z->pcp[order].list, *n = h->next, *next;
 		const struct buddy_region *r = z->hint;
 		if (likely(r != NULL)) {
@@ -1795,8 +1861,7 @@ static NOINLINE int free_block(struct buddy_zone *z, struct buddy_region *r, siz
 				       (void *)ba);
 		pair_toggle(r, order, idx);
 		area_unlink(z, order, ba);
-		poison_fill(z, ba, ANNOT_LINK_BYTES);
-		annot_noaccess((void *)ba, ANNOT_LINK_BYTES);
+		links_retire(z, ba);
 		r->pg[buddy] = PG_TAIL;
 		idx &= ~((size_t)1 << order);
 		order++;
@@ -2148,7 +2213,7 @@ int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
 	    likely(*pg == (PG_HEAD | order))) {
 		annot_free(addr, (size_t)z->page_size << order);
 		z->frees++;
-		return pcp_put(z, r, (size_t)(pg - r->pg), order);
+		return pcp_put_in(z, r, (size_t)(pg - r->pg), order, 0);
 	}
 	return free_pages_other(z, addr, order_given(order));
 }
@@ -2170,7 +2235,7 @@ int buddy_free_info(struct buddy_zone *z, void *addr, struct buddy_alloc_info *i
 				info->owner = r->owner;
 			}
 			z->frees++;
-			return pcp_put(z, r, (size_t)(pg - r->pg), k);
+			return pcp_put_in(z, r, (size_t)(pg - r->pg), k, 0);
 		}
 	}
 	return free_info_zone(z, addr, info);
@@ -2281,7 +2346,7 @@ static int block_grow(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 			r->free_pages -= (size_t)1 << k;
 			z->free_pages -= (size_t)1 << k;
 		} else {
-			list_del((struct buddy_list *)ba);
+			list_del(z, (struct buddy_list *)ba);
 			z->pcp[k].count--;
 			z->cached_pages -= (size_t)1 << k;
 		}

@@ -374,7 +374,8 @@ static int check_list(struct checker *c, const char *tag, const char *what, unsi
 				(const void *)n);
 			return 0;
 		}
-		if (n->prev != prev) {
+		const struct buddy_list *e = region_link_of(z, r, (uintptr_t)n);
+		if (e->prev != prev) {
 			problem(c, "%s: %s order %u: node %p: prev does not point back", tag, what, k,
 				(const void *)n);
 			return 0;
@@ -384,7 +385,7 @@ static int check_list(struct checker *c, const char *tag, const char *what, unsi
 			return 0;
 		}
 		prev = n;
-		n = n->next;
+		n = e->next;
 	}
 	if (h->prev != prev) {
 		problem(c, "%s: %s order %u: list head's prev is not the last node", tag, what, k);

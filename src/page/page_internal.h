@@ -7,6 +7,8 @@
  * Per region, the metadata is laid out as
  *
  *     [struct buddy_region][pair bitmap, order 0][order 1]...[one byte per page]
+ *     [with outside links: one struct buddy_list per page, 8-byte aligned; the
+ *      entry of a free block's first page is its list entry]
  *
  * When it is carved from the region's own tail (buddy_add_region with meta
  * NULL), a guard of buddy_guard_pages() unused pages comes first:
@@ -116,7 +118,8 @@ struct buddy_region {
 				       * (page-cache blocks not included) */
 	unsigned id;                  /* order of addition, from 0 */
 	unsigned max_order;           /* largest block order; no map at this order */
-	uint8_t *pg;                  /* nr_pages page bytes */
+	uint8_t *pg;                  /* nr_pages page bytes (with outside links, then
+				       * the list entries: region_links) */
 	map_word *map[BUDDY_NR_ORDERS]; /* pair bitmaps, orders 0..max_order-1 */
 	void *meta;                   /* start of this region's metadata */
 	size_t meta_bytes;            /* its length */
@@ -185,6 +188,32 @@ static inline uint8_t pg_get(const struct buddy_region *r, size_t idx)
 static inline void pg_set(const struct buddy_region *r, size_t idx, unsigned v)
 {
 	STORE_RELAXED(&r->pg[idx], (uint8_t)v);
+}
+
+/*
+ * The list entry of p, the address of a list head or of a free block that
+ * was checked (link_ok) or that the zone itself linked: p itself, or with
+ * outside links the entry of p's first page in its region's metadata.
+ */
+static inline struct buddy_list *region_links(const struct buddy_region *r)
+{
+	return (struct buddy_list *)(((uintptr_t)r->pg + r->nr_pages + 7) & ~(uintptr_t)7);
+}
+
+static inline struct buddy_list *region_link_of(const struct buddy_zone *z,
+						const struct buddy_region *r, uintptr_t a)
+{
+	return z->outside_links ? &region_links(r)[region_index(z, r, a)] : (struct buddy_list *)a;
+}
+
+BUDDY_INTERNAL struct buddy_list *buddy_links_outside(const struct buddy_zone *z,
+						      const struct buddy_list *p);
+
+static inline struct buddy_list *list_entry(const struct buddy_zone *z, const struct buddy_list *p)
+{
+	if (likely(!z->outside_links))
+		return (struct buddy_list *)p;
+	return buddy_links_outside(z, p);
 }
 
 /* The zone lock, when the zone has one (inline: a zone without costs one test). */

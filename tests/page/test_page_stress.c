@@ -614,8 +614,8 @@ static unsigned long long ops_total(void)
  * One phase: a zone with this page size, cap and page cache (pcp_high 0 =
  * off), ops operations, then tear-down.
  */
-static void run_phase(size_t ps, unsigned max_order, unsigned pcp_high, uint64_t seed,
-		      unsigned long long ops)
+static void run_phase(size_t ps, unsigned max_order, unsigned pcp_high, int outside,
+		      uint64_t seed, unsigned long long ops)
 {
 	struct buddy_config cfg;
 	memset(&M, 0, sizeof(M));
@@ -626,6 +626,7 @@ static void run_phase(size_t ps, unsigned max_order, unsigned pcp_high, uint64_t
 	cfg.max_order = max_order;
 	cfg.pcp_high = pcp_high;
 	cfg.pcp_max_order = 2;
+	cfg.outside_links = outside;
 	assert_int_equal(buddy_zone_init(&M.z, &cfg), BUDDY_OK);
 	M.zone_max = max_order == BUDDY_MAX_ORDER_AUTO ? BUDDY_MAX_ORDER : max_order;
 	M.cap = max_order == BUDDY_MAX_ORDER_AUTO ? 8 : max_order;
@@ -651,25 +652,29 @@ static void run_phase(size_t ps, unsigned max_order, unsigned pcp_high, uint64_t
 		slot_release(&M.slots[i]);
 		model_verify();
 	}
-	print_message("page size %zu, max order %s, cache %s: %llu operations: %llu allocations, "
+	print_message("page size %zu, max order %s, cache %s, links %s: %llu operations: "
+		      "%llu allocations, "
 		      "%llu frees, %llu ENOMEM, %llu resizes (%llu grows refused), "
 		      "%llu regions removed (%llu busy), %llu bad calls; peak %zu pages\n", ps,
-		      max_order == BUDDY_MAX_ORDER_AUTO ? "auto" : "capped", pcp_high ? "on" : "off", M.ops,
+		      max_order == BUDDY_MAX_ORDER_AUTO ? "auto" : "capped", pcp_high ? "on" : "off",
+		      outside ? "outside" : "inside", M.ops,
 		      (unsigned long long)M.allocs, (unsigned long long)M.frees,
 		      (unsigned long long)M.failures, M.resized, M.grow_refused, M.removed,
 		      M.remove_busy, M.bad_calls, M.peak);
 }
 
 /*
- * Each test runs a third of the total, in three phases: auto order, capped
- * order, and auto order with the page cache on (deferred merging).
+ * Each test runs a third of the total, in four phases: auto order, capped
+ * order, auto order with the page cache on (deferred merging), and capped
+ * order with the cache and outside links (buddy_config.outside_links).
  */
 static void run_size(size_t ps, unsigned cap, uint64_t seed)
 {
-	unsigned long long ops = (ops_total() + 8) / 9;
-	run_phase(ps, BUDDY_MAX_ORDER_AUTO, 0, seed, ops);
-	run_phase(ps, cap, 0, seed ^ 0x5deece66dull, ops);
-	run_phase(ps, BUDDY_MAX_ORDER_AUTO, 4, seed ^ 0x2545f4914f6cdd1dull, ops);
+	unsigned long long ops = (ops_total() + 11) / 12;
+	run_phase(ps, BUDDY_MAX_ORDER_AUTO, 0, 0, seed, ops);
+	run_phase(ps, cap, 0, 0, seed ^ 0x5deece66dull, ops);
+	run_phase(ps, BUDDY_MAX_ORDER_AUTO, 4, 0, seed ^ 0x2545f4914f6cdd1dull, ops);
+	run_phase(ps, cap, 4, 1, seed ^ 0x9e3779b97f4a7c15ull, ops);
 }
 
 static void test_page_stress_page_size_16(void **state)
@@ -697,6 +702,6 @@ int main(void)
 		cmocka_unit_test(test_page_stress_page_size_64),
 		cmocka_unit_test(test_page_stress_page_size_4096),
 	};
-	print_message("stress: %llu operations in total\n", (ops_total() + 5) / 6 * 6);
+	print_message("stress: %llu operations in total\n", (ops_total() + 11) / 12 * 12);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,6 +68,7 @@ struct config {
 	enum ps_mode ps;
 	enum buddy_lock_kind lock;
 	unsigned flags; /* BUDDY_THREAD_NO_BARRIER */
+	int outside;    /* buddy_config.outside_links */
 };
 
 struct worker;
@@ -410,14 +411,14 @@ static unsigned long total_ops(void)
 }
 
 static const struct config configs[] = {
-	{ 4096, 2, PS_HOOK, BUDDY_LOCK_MUTEX, 0 },
-	{ 64, 4, PS_HOOK, BUDDY_LOCK_SPIN, BUDDY_THREAD_NO_BARRIER },
-	{ 16, 8, PS_EXPLICIT, BUDDY_LOCK_MUTEX, 0 },
-	{ 4096, 2, PS_NONE, BUDDY_LOCK_SPIN, 0 },
-	{ 256, 4, PS_NONE, BUDDY_LOCK_MUTEX, 0 },
-	{ 256, 8, PS_HOOK, BUDDY_LOCK_MUTEX, BUDDY_THREAD_NO_BARRIER },
-	{ 16, 2, PS_EXPLICIT, BUDDY_LOCK_SPIN, BUDDY_THREAD_NO_BARRIER },
-	{ 64, 8, PS_NONE, BUDDY_LOCK_DEFAULT, 0 },
+	{ 4096, 2, PS_HOOK, BUDDY_LOCK_MUTEX, 0, 0 },
+	{ 64, 4, PS_HOOK, BUDDY_LOCK_SPIN, BUDDY_THREAD_NO_BARRIER, 1 },
+	{ 16, 8, PS_EXPLICIT, BUDDY_LOCK_MUTEX, 0, 0 },
+	{ 4096, 2, PS_NONE, BUDDY_LOCK_SPIN, 0, 1 },
+	{ 256, 4, PS_NONE, BUDDY_LOCK_MUTEX, 0, 0 },
+	{ 256, 8, PS_HOOK, BUDDY_LOCK_MUTEX, BUDDY_THREAD_NO_BARRIER, 1 },
+	{ 16, 2, PS_EXPLICIT, BUDDY_LOCK_SPIN, BUDDY_THREAD_NO_BARRIER, 0 },
+	{ 64, 8, PS_NONE, BUDDY_LOCK_DEFAULT, 0, 1 },
 };
 #define NR_CONFIGS (sizeof(configs) / sizeof(configs[0]))
 
@@ -444,6 +445,7 @@ static void run_config(const struct config *cfg)
 	} else {
 		bc.pcp_high = 16; /* the zone's own page cache, under the lock */
 	}
+	bc.outside_links = cfg->outside;
 	assert_int_equal(buddy_thread_config(&bc, &run.lk, cfg->lock,
 					     cfg->flags | (cfg->ps == PS_HOOK ? BUDDY_THREAD_PAGESETS : 0)),
 			 0);
@@ -500,13 +502,14 @@ static void run_config(const struct config *cfg)
 		assert_int_equal(buddy_region_info(&run.zone, i, &ri), BUDDY_OK);
 		assert_int_equal(ri.free_pages, ri.nr_pages);
 	}
-	printf("%d threads, %4zu-byte pages, %s, %s lock%s: %lu operations, %lu allocations "
+	printf("%d threads, %4zu-byte pages, %s, %s lock%s, links %s: %lu operations, %lu allocations "
 	       "(%lu ENOMEM), %lu hand-offs, %lu drains, %lu region removals; peak %zu pages\n",
 	       cfg->threads, cfg->page_size,
 	       cfg->ps == PS_HOOK ? "page sets (hook)" : cfg->ps == PS_EXPLICIT ? "page sets (explicit)"
 										: "no page sets",
 	       cfg->lock == BUDDY_LOCK_SPIN ? "spin" : "mutex",
-	       cfg->flags & BUDDY_THREAD_NO_BARRIER ? ", no barrier" : "", ops, allocs, enomem, handoffs,
+	       cfg->flags & BUDDY_THREAD_NO_BARRIER ? ", no barrier" : "",
+	       cfg->outside ? "outside" : "inside", ops, allocs, enomem, handoffs,
 	       drains, removes, st.peak_used_pages);
 	ops_done += ops;
 	buddy_thread_zone_fini(&run.zone);
