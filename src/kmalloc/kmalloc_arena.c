@@ -10,12 +10,13 @@
  * It is mapped with MAP_NORESERVE: its pages cost nothing until touched.
  * The heap counts a system page as resident from the moment it hands the
  * page out or the zone writes a free-list link into it (the zone's split
- * events say where: the upper half of every split gets a link), until it
- * gives the page back. When a free leaves more than retain_bytes of free
- * pages resident (beyond what the last purge could not give back), a
- * wholly free arena other than the first is unmapped, or else every free
- * block is given back with madvise (a purge), all but the system page
- * holding its first bytes (the zone's links live there).
+ * events say where: the upper half of every split gets a link; with
+ * cfg.outside_links the links live in the metadata and no free page is
+ * written), until it gives the page back. When a free leaves more than
+ * retain_bytes of free pages resident (beyond what the last purge could
+ * not give back), a wholly free arena other than the first is unmapped, or
+ * else every free block is given back with madvise (a purge), all but the
+ * system page holding its first bytes when the zone's links live there.
  *
  * An arena's metadata (the zone's region metadata, the page map, the
  * resident bitmap and the arena's record) follows its pages, behind a gap
@@ -124,14 +125,14 @@ static size_t touch(struct bkm_heap *h, struct bkm_arena *a, uintptr_t addr, siz
 
 /*
  * Give back the resident system pages wholly inside the free block
- * [addr, addr + len), except the one holding its first bytes (the zone's
- * links live there).
+ * [addr, addr + len), except the one holding its first bytes when the
+ * zone's links live there.
  */
 static void release_range(struct bkm_heap *h, struct bkm_arena *a, uintptr_t addr, size_t len)
 {
 	if (h->fixed)
 		return;
-	size_t from = ((addr - a->base) >> h->sys_shift) + 1;
+	size_t from = ((addr - a->base) >> h->sys_shift) + (h->cfg.outside_links ? 0 : 1);
 	size_t to = (addr + len - a->base) >> h->sys_shift;
 	size_t run = 0;
 	for (size_t i = from; i <= to; i++) {
@@ -179,7 +180,7 @@ static int purge_block(void *arg, const struct buddy_block *b)
 {
 	struct bkm_heap *h = ((struct purge_walk *)arg)->h;
 	size_t len = (size_t)1 << (b->order + h->page_shift);
-	if (b->state == BUDDY_BLOCK_FREE && len > h->sys_page) {
+	if (b->state == BUDDY_BLOCK_FREE && len >= h->sys_page + !h->cfg.outside_links) {
 		struct bkm_arena *a = bkm_arena_of(h, (uintptr_t)b->addr);
 		if (a)
 			release_range(h, a, (uintptr_t)b->addr, len);
@@ -254,7 +255,8 @@ static int arena_add(struct bkm_heap *h, uintptr_t base, size_t bytes, uint8_t *
 	h->arena_bytes += bytes;
 	h->arena_meta_bytes += a->meta_bytes;
 	/* The zone linked the region's first block into a free list. */
-	touch(h, a, base, 16);
+	if (!h->cfg.outside_links)
+		touch(h, a, base, 16);
 	peak_note(h);
 	return BUDDY_OK;
 }
@@ -382,7 +384,7 @@ static void zone_log(void *arg, const struct buddy_event *ev)
 	uintptr_t addr = (uintptr_t)ev->addr;
 	if (ev->kind == BUDDY_EV_SPLIT) {
 		uintptr_t upper = addr + ((size_t)1 << (ev->order - 1 + h->page_shift));
-		struct bkm_arena *a = bkm_arena_of(h, upper);
+		struct bkm_arena *a = h->cfg.outside_links ? NULL : bkm_arena_of(h, upper);
 		if (a)
 			touch(h, a, upper, 16);
 		bkm_event(h, BKM_EV_SPLIT, ev->addr, (size_t)1 << (ev->order + h->page_shift),
@@ -629,6 +631,7 @@ int bkm_setup(struct bkm_heap *h)
 	zc.name = "kmalloc";
 	zc.pcp_high = h->cfg.zone_pcp_high;
 	zc.pcp_max_order = KM_ZONE_PCP_ORDER;
+	zc.outside_links = h->cfg.outside_links;
 	zc.log = zone_log;
 	zc.log_arg = h;
 	zc.on_error = zone_error;

@@ -83,6 +83,48 @@ static void test_kmalloc_populate(void **state)
 	}
 }
 
+/*
+ * outside_links: the zone writes no free page, so a fresh heap with nothing
+ * populated holds no page, and a first small block makes only its slab's
+ * page resident (splitting the arena links no free half); the metadata
+ * holds 16 bytes per zone page more. Freed pages go back whole: their
+ * first page holds no link.
+ */
+static void test_kmalloc_outside_links(void **state)
+{
+	(void)state;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	struct bkm_stats in, st;
+	struct bkm_config cfg = kconfig(NULL, NULL, NULL);
+	cfg.populate_bytes = 0;
+	struct bkm_heap *h = kheap(&cfg);
+	bkm_get_stats(h, &in);
+	bkm_destroy(h);
+	cfg.outside_links = 1;
+	cfg.retain_bytes = 0;
+	h = kheap(&cfg);
+	bkm_get_stats(h, &st);
+	assert_int_equal(st.resident_bytes, 0);
+	assert_true(st.meta_bytes >= in.meta_bytes + BKM_ARENA_DEFAULT / BKM_PAGE_DEFAULT * 16 - pg);
+	void *p = bkm_malloc(h, 10);
+	assert_non_null(p);
+	bkm_get_stats(h, &st);
+	assert_int_equal(st.resident_bytes, pg);
+	/* A run of 40 KiB written whole, then freed: its pages all go back. */
+	unsigned char *r = bkm_malloc(h, 40u << 10);
+	assert_non_null(r);
+	memset(r, 7, 40u << 10);
+	bkm_get_stats(h, &st);
+	assert_int_equal(st.resident_bytes, pg + (40u << 10));
+	bkm_free(h, r);
+	bkm_get_stats(h, &st);
+	assert_int_equal(st.resident_bytes, pg);
+	assert_int_equal(st.released_bytes, 40u << 10);
+	bkm_free(h, p);
+	assert_kheap_ok(h);
+	bkm_destroy(h);
+}
+
 /* Growing maps arenas four times larger up to 1 MiB, then twice; destroy unmaps them all. */
 static void test_kmalloc_arenas_grow(void **state)
 {
@@ -254,6 +296,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kmalloc_footprint_at_start),
 		cmocka_unit_test(test_kmalloc_populate),
+		cmocka_unit_test(test_kmalloc_outside_links),
 		cmocka_unit_test(test_kmalloc_arenas_grow),
 		cmocka_unit_test(test_kmalloc_limit),
 		cmocka_unit_test(test_kmalloc_map_failure),

@@ -195,6 +195,16 @@ static void test_kmalloc_stress_4k_pages_low_retain(void **state)
 	run(&cfg, ops_per_run(), 0x2545f4914f6cdd1dull, 1);
 }
 
+/* The zone's links in the metadata; a low retain, so free pages go back whole. */
+static void test_kmalloc_stress_outside_links(void **state)
+{
+	(void)state;
+	struct bkm_config cfg = kconfig(NULL, NULL, NULL);
+	cfg.outside_links = 1;
+	cfg.retain_bytes = 64u << 10;
+	run(&cfg, ops_per_run() / 4, 0x51ed270b27402c1dull, 1);
+}
+
 static void test_kmalloc_stress_limited(void **state)
 {
 	(void)state;
@@ -221,6 +231,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kmalloc_stress_defaults),
 		cmocka_unit_test(test_kmalloc_stress_4k_pages_low_retain),
+		cmocka_unit_test(test_kmalloc_stress_outside_links),
 		cmocka_unit_test(test_kmalloc_stress_limited),
 		cmocka_unit_test(test_kmalloc_stress_fixed_buffer),
 	};
