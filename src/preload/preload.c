@@ -599,6 +599,15 @@ static void heap_setup(void)
 	 */
 	cfg.populate_bytes = 0;
 	cfg.huge_bytes = MAL_MAP_BYTES;
+	/*
+	 * The zone's free-list links in the arenas' metadata, not in the free
+	 * pages: splitting a fresh arena's block, or trimming a run of pages,
+	 * then writes (and so faults in) none of the pages it leaves free, and
+	 * a program's write after free cannot reach a link. Anonymous memory
+	 * at exit: tar czf 308 KiB against 344 (glibc: 212), its gzip 724
+	 * against 740 (664), git --version 340 against 348 (244).
+	 */
+	cfg.outside_links = 1;
 	/* The caches' page source takes heap_lock: the caches have locks of their own. */
 	cfg.page_lock = page_lock;
 	cfg.page_unlock = page_unlock;
