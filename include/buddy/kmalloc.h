@@ -17,7 +17,7 @@
  * memory goes back to the system: empty slabs to the zone at once (beyond a
  * small reserve per cache of up to 2 KiB), and once more than
  * cfg.retain_bytes of free memory is resident
- * (or an eighth of the resident memory, if more), a wholly free arena other
+ * (or a quarter of the resident memory, if more), a wholly free arena other
  * than the first is unmapped, else every free page range is given back
  * with madvise(MADV_DONTNEED).
  *
@@ -154,7 +154,7 @@ struct bkm_config {
 				 * allocations take no page faults; 0 = none; default 64 KiB */
 	size_t limit_bytes;     /* most bytes mapped for arenas and huge blocks; 0 = none */
 	size_t retain_bytes;    /* free resident bytes kept before free pages go back (or
-				 * an eighth of the resident bytes, if more); default 4 MiB */
+				 * a quarter of the resident bytes, if more); default 4 MiB */
 	size_t min_slab_bytes;  /* each class takes the smallest slab from min_slab_bytes
 				 * to max_slab_bytes that leaves at most 1/2^slab_waste_shift
 				 * of it unused; defaults 4 KiB, 32 KiB and 4 (1/16) */
