@@ -349,11 +349,14 @@ static inline void list_push(const struct buddy_zone *z, struct buddy_list *h, u
 	h->next = n;
 }
 
-static void area_add(struct buddy_zone *z, unsigned order, uintptr_t a)
+/* The free block of `order` at page idx of r joins its free list. */
+static HOT_INLINE void area_add(struct buddy_zone *z, const struct buddy_region *r, unsigned order,
+				 size_t idx)
 {
 	struct buddy_free_area *fa = &z->free_area[order];
+	uintptr_t a = region_addr(z, r, idx);
 
-	list_push(z, &fa->free_list, a, list_entry(z, (struct buddy_list *)a));
+	list_push(z, &fa->free_list, a, region_link_of(z, r, a));
 	if (fa->nr_free++ == 0)
 		z->nonempty |= 1u << order;
 }
@@ -376,12 +379,32 @@ static inline void list_del(const struct buddy_zone *z, struct buddy_list *n)
  */
 static void links_retire(const struct buddy_zone *z, uintptr_t a);
 
-static void area_unlink(struct buddy_zone *z, unsigned order, uintptr_t a)
+/* The list entries of a checked node (node_check) and of its two neighbours. */
+struct node_links {
+	struct buddy_list *e, *next, *prev;
+};
+
+/* Take the checked node n off its list, through the entries node_check found. */
+static inline void node_unlink(const struct node_links *l, const struct buddy_list *n)
+{
+	/* P4, P6: a node on a list is pointed back at by both neighbours. */
+	BUDDY_ASSERT(l->next->prev == n && l->prev->next == n);
+	(void)n;
+	l->prev->next = l->e->next;
+	l->next->prev = l->e->prev;
+}
+
+/* Unlink the free block at a: through its checked entries l, or (l NULL) found anew. */
+static void area_unlink(struct buddy_zone *z, unsigned order, uintptr_t a,
+			const struct node_links *l)
 {
 	struct buddy_free_area *fa = &z->free_area[order];
 
 	BUDDY_ASSERT(fa->nr_free > 0);
-	list_del(z, (struct buddy_list *)a);
+	if (l)
+		node_unlink(l, (const struct buddy_list *)a);
+	else
+		list_del(z, (struct buddy_list *)a);
 	if (--fa->nr_free == 0)
 		z->nonempty &= ~(1u << order);
 }
@@ -454,36 +477,54 @@ static inline struct buddy_region *hint_region(const struct buddy_region *hint, 
 
 /*
  * Is p a list head of this zone's lists, or the first page of a block
- * whose page byte is `want`? Checked before p is ever dereferenced.
+ * whose page byte is `want`? Checked before p is ever dereferenced. The
+ * entry of p (p itself, or with outside links its entry in the region's
+ * metadata), or NULL when it is neither.
  */
-static inline int link_ok(const struct buddy_zone *z, const struct buddy_list *head,
-			  const struct buddy_list *p, uint8_t want)
+static inline struct buddy_list *link_entry(const struct buddy_zone *z,
+					    const struct buddy_list *head,
+					    const struct buddy_list *p, uint8_t want, int outside)
 {
 	if (p == head)
-		return 1;
+		return (struct buddy_list *)p;
 	uintptr_t a = (uintptr_t)p;
 	const struct buddy_region *r = hint_region(z->hint, a);
 	if (unlikely(!r))
 		r = buddy_region_lookup(z, a);
-	return r && !(a & (z->page_size - 1)) && r->pg[region_index(z, r, a)] == want;
+	if (!r || (a & (z->page_size - 1)) || r->pg[region_index(z, r, a)] != want)
+		return NULL;
+	return outside ? &region_links(r)[region_index(z, r, a)] : (struct buddy_list *)p;
+}
+
+static inline int link_ok(const struct buddy_zone *z, const struct buddy_list *head,
+			  const struct buddy_list *p, uint8_t want)
+{
+	return link_entry(z, head, p, want, z->outside_links) != NULL;
 }
 
 /*
  * Check the node at a (a block whose page byte should be `want`, on the
  * list `head`) and its neighbours before unlinking: both links must lead
- * to valid nodes that point back at it, as glibc's unlink checks.
+ * to valid nodes that point back at it, as glibc's unlink checks. On
+ * success *l (when l is not NULL) holds the three entries, for
+ * area_unlink to use without finding them again.
  */
 static int node_check(struct buddy_zone *z, const char *op, const struct buddy_list *head,
-		      uintptr_t a, uint8_t want)
+		      uintptr_t a, uint8_t want, struct node_links *l)
 {
 	const struct buddy_list *n = (const struct buddy_list *)a;
-	if (!link_ok(z, head, n, want) || n == head)
+	int outside = z->outside_links;
+	struct buddy_list *e = n == head ? NULL : link_entry(z, head, n, want, outside);
+	if (!e)
 		return corrupt(z, op, "corrupted free list: list entry is not a free block", n);
-	const struct buddy_list *e = list_entry(z, n);
-	if (!link_ok(z, head, e->next, want) || !link_ok(z, head, e->prev, want))
+	struct buddy_list *next = link_entry(z, head, e->next, want, outside);
+	struct buddy_list *prev = link_entry(z, head, e->prev, want, outside);
+	if (!next || !prev)
 		return corrupt(z, op, "corrupted free list: link points outside the free blocks", n);
-	if (list_entry(z, e->next)->prev != n || list_entry(z, e->prev)->next != n)
+	if (next->prev != n || prev->next != n)
 		return corrupt(z, op, "corrupted free list: neighbours do not point back", n);
+	if (l)
+		*l = (struct node_links){ e, next, prev };
 	return BUDDY_OK;
 }
 
@@ -794,13 +835,13 @@ static int remove_region_locked(struct buddy_zone *z, void *base)
 	for (size_t idx = 0; idx < r->nr_pages;) {
 		unsigned k = buddy_carve_order(idx, r->nr_pages, r->max_order);
 		if (node_check(z, "remove_region", &z->free_area[k].free_list,
-			       region_addr(z, r, idx), (uint8_t)(PG_FREE | k)))
+			       region_addr(z, r, idx), (uint8_t)(PG_FREE | k), NULL))
 			return BUDDY_ECORRUPT;
 		idx += (size_t)1 << k;
 	}
 	for (size_t idx = 0; idx < r->nr_pages;) {
 		unsigned k = buddy_carve_order(idx, r->nr_pages, r->max_order);
-		area_unlink(z, k, region_addr(z, r, idx));
+		area_unlink(z, k, region_addr(z, r, idx), NULL);
 		idx += (size_t)1 << k;
 	}
 	annot_defined((void *)r->base, r->nr_pages << z->page_shift);
@@ -954,7 +995,7 @@ static void expand(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 		high--;
 		size_t upper = idx + ((size_t)1 << high);
 		r->pg[upper] = (uint8_t)(PG_FREE | high);
-		area_add(z, high, region_addr(z, r, upper));
+		area_add(z, r, high, upper);
 		pair_toggle(r, high, upper);
 	}
 }
@@ -972,12 +1013,13 @@ static struct buddy_region *rmqueue(struct buddy_zone *z, unsigned order, size_t
 	unsigned cur = order + (unsigned)__builtin_ctz(avail);
 	struct buddy_list *head = &z->free_area[cur].free_list;
 	uintptr_t a = (uintptr_t)head->next;
-	if (node_check(z, "alloc_pages", head, a, (uint8_t)(PG_FREE | cur)))
+	struct node_links l = { NULL, NULL, NULL };
+	if (node_check(z, "alloc_pages", head, a, (uint8_t)(PG_FREE | cur), &l))
 		return NULL;
 	struct buddy_region *r = region_find(z, a);
 	size_t idx = region_index(z, r, a);
 
-	area_unlink(z, cur, a);
+	area_unlink(z, cur, a, &l);
 	if (cur < r->max_order)
 		pair_toggle(r, cur, idx);
 	expand(z, r, idx, order, cur);
@@ -1021,9 +1063,11 @@ static NOINLINE int pcp_drain(struct buddy_zone *z, unsigned order, size_t count
 
 	while (count-- && pc->count) {
 		struct buddy_list *n = pc->list.prev;
-		if (node_check(z, "drain_cache", &pc->list, (uintptr_t)n, (uint8_t)(PG_CACHED | order)))
+		struct node_links l = { NULL, NULL, NULL };
+		if (node_check(z, "drain_cache", &pc->list, (uintptr_t)n, (uint8_t)(PG_CACHED | order),
+			       &l))
 			return BUDDY_ECORRUPT;
-		list_del(z, n);
+		node_unlink(&l, n);
 		links_retire(z, (uintptr_t)n);
 		pc->count--;
 		z->cached_pages -= (size_t)1 << order;
@@ -1784,14 +1828,14 @@ static void trim_exact(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 			p += half;
 		} else {
 			r->pg[p + half] = (uint8_t)(PG_FREE | k);
-			area_add(z, k, region_addr(z, r, p + half));
+			area_add(z, r, k, p + half);
 			pair_toggle(r, k, p + half);
 		}
 	}
 	/* The working block left over after the last kept block is free (P2: it ends the block). */
 	BUDDY_ASSERT(p == idx + npages && p + ((size_t)1 << k) <= idx + ((size_t)1 << order));
 	r->pg[p] = (uint8_t)(PG_FREE | k);
-	area_add(z, k, region_addr(z, r, p));
+	area_add(z, r, k, p);
 	pair_toggle(r, k, p);
 	size_t freed = ((size_t)1 << order) - npages;
 	r->free_pages += freed;
@@ -1854,13 +1898,14 @@ static NOINLINE int free_block(struct buddy_zone *z, struct buddy_region *r, siz
 		size_t buddy = idx ^ ((size_t)1 << order);
 		uintptr_t ba = region_addr(z, r, buddy);
 		/* P3: the pair bit says the buddy is free: it must be on its list (P4). */
+		struct node_links l = { NULL, NULL, NULL };
 		if (buddy >= r->nr_pages || node_check(z, "free_pages", &z->free_area[order].free_list,
-						       ba, (uint8_t)(PG_FREE | order)))
+						       ba, (uint8_t)(PG_FREE | order), &l))
 			return corrupt(z, "free_pages",
 				       "corrupted free list: pair bitmap names a buddy that is not free",
 				       (void *)ba);
 		pair_toggle(r, order, idx);
-		area_unlink(z, order, ba);
+		area_unlink(z, order, ba, &l);
 		links_retire(z, ba);
 		r->pg[buddy] = PG_TAIL;
 		idx &= ~((size_t)1 << order);
@@ -1869,7 +1914,7 @@ static NOINLINE int free_block(struct buddy_zone *z, struct buddy_region *r, siz
 			log_event(z, r, BUDDY_EV_MERGE, order, idx);
 	}
 	r->pg[idx] = (uint8_t)(PG_FREE | order);
-	area_add(z, order, region_addr(z, r, idx));
+	area_add(z, r, order, idx);
 	return BUDDY_OK;
 }
 
@@ -2332,7 +2377,7 @@ static int block_grow(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 							? &z->free_area[k].free_list
 							: &z->pcp[k].list;
 		uintptr_t ba = region_addr(z, r, buddy);
-		if (node_check(z, "resize", head, ba, r->pg[buddy]))
+		if (node_check(z, "resize", head, ba, r->pg[buddy], NULL))
 			return BUDDY_ECORRUPT;
 		if (z->poison && poison_check(z, "resize", ba, (size_t)z->page_size << k))
 			return BUDDY_ECORRUPT;
@@ -2341,7 +2386,7 @@ static int block_grow(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 		size_t buddy = idx + ((size_t)1 << k);
 		uintptr_t ba = region_addr(z, r, buddy);
 		if (r->pg[buddy] == (PG_FREE | k)) {
-			area_unlink(z, k, ba);
+			area_unlink(z, k, ba, NULL);
 			pair_toggle(r, k, buddy);
 			r->free_pages -= (size_t)1 << k;
 			z->free_pages -= (size_t)1 << k;
