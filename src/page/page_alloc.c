@@ -515,14 +515,22 @@ static int node_check(struct buddy_zone *z, const char *op, const struct buddy_l
 	const struct buddy_list *n = (const struct buddy_list *)a;
 	int outside = z->outside_links;
 	struct buddy_list *e = n == head ? NULL : link_entry(z, head, n, want, outside);
-	if (!e)
-		return corrupt(z, op, "corrupted free list: list entry is not a free block", n);
-	struct buddy_list *next = link_entry(z, head, e->next, want, outside);
-	struct buddy_list *prev = link_entry(z, head, e->prev, want, outside);
-	if (!next || !prev)
-		return corrupt(z, op, "corrupted free list: link points outside the free blocks", n);
-	if (next->prev != n || prev->next != n)
-		return corrupt(z, op, "corrupted free list: neighbours do not point back", n);
+	const char *what = NULL;
+	struct buddy_list *next = NULL, *prev = NULL;
+	if (!e) {
+		what = "corrupted free list: list entry is not a free block";
+	} else {
+		next = link_entry(z, head, e->next, want, outside);
+		prev = link_entry(z, head, e->prev, want, outside);
+		if (!next || !prev)
+			what = "corrupted free list: link points outside the free blocks";
+		else if (next->prev != n || prev->next != n)
+			what = "corrupted free list: neighbours do not point back";
+	}
+	if (what) {
+		corrupt(z, op, what, n);
+		return BUDDY_ECORRUPT;
+	}
 	if (l)
 		*l = (struct node_links){ e, next, prev };
 	return BUDDY_OK;
