@@ -6,8 +6,8 @@
  * The first bytes of the input pick the configuration: zone page size,
  * classes per doubling, largest class, huge threshold, the first arena,
  * a mapping limit, the bytes retained before pages go back, small first
- * slabs and the reserve of empty slabs, and whether the heap works in a
- * fixed buffer. Then the model's operations follow; the heap's own
+ * slabs and the reserve of empty slabs, whether the zone's links live in
+ * the arenas' metadata, and whether the heap works in a fixed buffer. Then the model's operations follow; the heap's own
  * (opcode 9) is posix_memalign, making the next mappings fail, or looking
  * at the heap (slabinfo, a walk, what a pointer is) and checking what it
  * says against the model.
@@ -146,7 +146,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.small_slabs = (c >> 7) ? 0 : 2;
 	cfg.slab_reserve = (d >> 7);
 	cfg.random = 0x5eedull;
-	if (fuzz_byte(&in) % 4 == 0) {
+	unsigned e = fuzz_byte(&in);
+	cfg.outside_links = (int)((e >> 2) & 1); /* the zone's links in the arenas' metadata */
+	if (e % 4 == 0) {
 		cfg.buffer = buffer;
 		cfg.buffer_bytes = BUFFER_BYTES - (size_t)(fuzz_byte(&in) % 16) * 4096;
 	}

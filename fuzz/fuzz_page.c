@@ -3,8 +3,9 @@
  * fuzz_page.c - fuzz harness for the page allocator core (buddy_*).
  *
  * The input is an operation stream. The first three bytes pick the zone
- * configuration (page size 16..2048 bytes, max order, page cache size and
- * orders, page poisoning); every following
+ * configuration (page size 16..2048 bytes, links in the blocks or outside
+ * them from 32-byte pages up, max order, page cache size and orders, page
+ * poisoning); every following
  * operation is one opcode byte and its argument bytes:
  *
  *     alloc order k | alloc exact n pages | free (by order, by page count or
@@ -31,7 +32,7 @@
 #define SLOT_PAGES ((size_t)256)     /* pages per region buffer, at any page size */
 #define PAGE_MAX 2048u       /* largest page size tried */
 #define SLOT_BYTES (SLOT_PAGES * PAGE_MAX) /* bytes per region buffer */
-#define META_BYTES 4096u     /* bytes per separate metadata buffer */
+#define META_BYTES 8192u     /* bytes per separate metadata buffer (outside links: ~17 a page) */
 #define TAG_BYTES 32u        /* tagged bytes at the start of every allocated page */
 #define LIVE_MAX 64          /* live allocations the model tracks */
 #define REGIONS_MAX 8        /* regions the model tracks */
@@ -401,7 +402,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&m, 0, sizeof(m));
 	buddy_config_default(&cfg);
-	cfg.page_size = (size_t)16 << (fuzz_byte(&in) % 8);
+	unsigned b0 = fuzz_byte(&in);
+	cfg.page_size = (size_t)16 << (b0 % 8);
+	/* Outside links need 16 bytes a page more: the first region (metadata carved) must fit. */
+	cfg.outside_links = (int)((b0 >> 3) & 1) && cfg.page_size >= 32;
 	unsigned mo = fuzz_byte(&in) % 16;
 	cfg.max_order = mo >= 12 ? BUDDY_MAX_ORDER_AUTO : mo;
 	unsigned pcp = fuzz_byte(&in);
