@@ -236,10 +236,11 @@ static int classes_setup(struct bkm_heap *h, const size_t *sizes)
 			c++;
 		h->tab1[k] = (uint8_t)c;
 	}
+	c = 0; /* the sizes ascend: one pass */
 	for (size_t j = 0; ((j + 1) << KM_TAB2_SHIFT) <= h->max_class_bytes; j++) {
 		size_t top = (j + 1) << KM_TAB2_SHIFT;
-		for (c = 0; sizes[c] < top; c++)
-			;
+		while (sizes[c] < top)
+			c++;
 		h->tab2[j] = (uint8_t)c;
 	}
 	return 0;
