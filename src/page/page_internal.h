@@ -190,16 +190,13 @@ static inline void pg_set(const struct buddy_region *r, size_t idx, unsigned v)
 	STORE_RELAXED(&r->pg[idx], (uint8_t)v);
 }
 
-/*
- * The list entry of p, the address of a list head or of a free block that
- * was checked (link_ok) or that the zone itself linked: p itself, or with
- * outside links the entry of p's first page in its region's metadata.
- */
+/* With outside links: the region's list entries, after its page bytes, 8-byte aligned. */
 static inline struct buddy_list *region_links(const struct buddy_region *r)
 {
 	return (struct buddy_list *)(((uintptr_t)r->pg + r->nr_pages + 7) & ~(uintptr_t)7);
 }
 
+/* The list entry of the block at a in r: the block itself, or its entry in r's metadata. */
 static inline struct buddy_list *region_link_of(const struct buddy_zone *z,
 						const struct buddy_region *r, uintptr_t a)
 {
@@ -209,6 +206,11 @@ static inline struct buddy_list *region_link_of(const struct buddy_zone *z,
 BUDDY_INTERNAL struct buddy_list *buddy_links_outside(const struct buddy_zone *z,
 						      const struct buddy_list *p);
 
+/*
+ * The list entry of p, the address of a list head or of a free block that
+ * was checked (link_ok) or that the zone itself linked: p itself, or with
+ * outside links the entry of p's first page in its region's metadata.
+ */
 static inline struct buddy_list *list_entry(const struct buddy_zone *z, const struct buddy_list *p)
 {
 	if (likely(!z->outside_links))
