@@ -336,16 +336,19 @@ struct buddy_list *buddy_links_outside(const struct buddy_zone *z, const struct 
 	return region_link_of(z, r, a);
 }
 
-/* Put the block at a (its list entry e) at the front of the list at h. */
-static inline void list_push(const struct buddy_zone *z, struct buddy_list *h, uintptr_t a,
-			     struct buddy_list *e)
+/*
+ * Put the block at a (its list entry e) at the front of the list at h.
+ * outside: z->outside_links (a constant where the caller knows it).
+ */
+static HOT_INLINE void list_push(const struct buddy_zone *z, struct buddy_list *h, uintptr_t a,
+				 struct buddy_list *e, int outside)
 {
 	struct buddy_list *n = (struct buddy_list *)a;
-	if (!z->outside_links)
+	if (!outside)
 		annot_links(n);
 	e->next = h->next;
 	e->prev = h;
-	list_entry(z, h->next)->prev = n;
+	(outside ? buddy_links_outside(z, h->next) : h->next)->prev = n;
 	h->next = n;
 }
 
@@ -356,7 +359,7 @@ static HOT_INLINE void area_add(struct buddy_zone *z, const struct buddy_region 
 	struct buddy_free_area *fa = &z->free_area[order];
 	uintptr_t a = region_addr(z, r, idx);
 
-	list_push(z, &fa->free_list, a, region_link_of(z, r, a));
+	list_push(z, &fa->free_list, a, region_link_of(z, r, a), z->outside_links);
 	if (fa->nr_free++ == 0)
 		z->nonempty |= 1u << order;
 }
@@ -1098,15 +1101,8 @@ static HOT_INLINE int pcp_put_in(struct buddy_zone *z, struct buddy_region *r, s
 	struct buddy_list *n = (struct buddy_list *)region_addr(z, r, idx);
 
 	r->pg[idx] = (uint8_t)(PG_CACHED | order);
-	if (outside) {
-		list_push(z, &pc->list, (uintptr_t)n, region_link_of(z, r, (uintptr_t)n));
-	} else {
-		annot_links(n);
-		n->next = pc->list.next;
-		n->prev = &pc->list;
-		pc->list.next->prev = n;
-		pc->list.next = n;
-	}
+	list_push(z, &pc->list, (uintptr_t)n, outside ? region_link_of(z, r, (uintptr_t)n) : n,
+		  outside);
 	pc->count++;
 	z->cached_pages += (size_t)1 << order;
 	if (pc->count > z->pcp_high)
