@@ -1224,60 +1224,22 @@ __attribute__((destructor)) static void mal_exit_report(void)
 /* ------------------------------------------------------------------ */
 
 #ifdef BMALLOC_EXPORT
-#define EXPORT __attribute__((visibility("default")))
+/*
+ * Each C name is its bmalloc_ function under a second name, not a copy of
+ * it: one copy of every path keeps the library's resident text small
+ * (text pages are mapped in 64 KiB windows, so every 4 KiB counts).
+ */
+#define EXPORT_AS(f) __attribute__((alias(#f), visibility("default")))
 
-EXPORT void *malloc(size_t size)
-{
-	return mal_malloc(size);
-}
-
-EXPORT void free(void *p)
-{
-	mal_free(p);
-}
-
-EXPORT void *calloc(size_t n, size_t size)
-{
-	return mal_calloc(n, size);
-}
-
-EXPORT void *realloc(void *p, size_t size)
-{
-	return mal_realloc(p, size);
-}
-
-EXPORT void *reallocarray(void *p, size_t n, size_t size)
-{
-	return mal_reallocarray(p, n, size);
-}
-
-EXPORT void *aligned_alloc(size_t align, size_t size)
-{
-	return bmalloc_aligned_alloc(align, size);
-}
-
-EXPORT int posix_memalign(void **out, size_t align, size_t size)
-{
-	return mal_posix_memalign(out, align, size);
-}
-
-EXPORT void *memalign(size_t align, size_t size)
-{
-	return mal_memalign(align, size);
-}
-
-EXPORT void *valloc(size_t size)
-{
-	return mal_aligned(sys_page(), size);
-}
-
-EXPORT void *pvalloc(size_t size)
-{
-	return mal_pvalloc(size);
-}
-
-EXPORT size_t malloc_usable_size(void *p)
-{
-	return mal_usable_size(p);
-}
+void *malloc(size_t size) EXPORT_AS(bmalloc_malloc);
+void free(void *p) EXPORT_AS(bmalloc_free);
+void *calloc(size_t n, size_t size) EXPORT_AS(bmalloc_calloc);
+void *realloc(void *p, size_t size) EXPORT_AS(bmalloc_realloc);
+void *reallocarray(void *p, size_t n, size_t size) EXPORT_AS(bmalloc_reallocarray);
+void *aligned_alloc(size_t align, size_t size) EXPORT_AS(bmalloc_aligned_alloc);
+int posix_memalign(void **out, size_t align, size_t size) EXPORT_AS(bmalloc_posix_memalign);
+void *memalign(size_t align, size_t size) EXPORT_AS(bmalloc_memalign);
+void *valloc(size_t size) EXPORT_AS(bmalloc_valloc);
+void *pvalloc(size_t size) EXPORT_AS(bmalloc_pvalloc);
+size_t malloc_usable_size(void *p) EXPORT_AS(bmalloc_usable_size);
 #endif
