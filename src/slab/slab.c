@@ -640,7 +640,6 @@ static int hooks_ok(const struct bslab_hooks *h)
 int bslab_cache_create(struct bslab_cache *c, struct buddy_zone *zone,
 		       const struct bslab_config *cfg)
 {
-	struct buddy_stats zs;
 	struct slab_layout l;
 
 	if (!c || !zone || !cfg)
@@ -657,8 +656,11 @@ int bslab_cache_create(struct bslab_cache *c, struct buddy_zone *zone,
 		return BSLAB_ECONFIG;
 	if (align < sizeof(void *))
 		align = sizeof(void *);
-	buddy_get_stats(zone, &zs);
-	if (layout_choose(cfg, align, zs.page_size, &l))
+	/* Fixed when the zone was set up. Read as a field: buddy_get_stats
+	 * adds up all the zone's counters (over 300 instructions), and a heap
+	 * makes dozens of caches at start-up. */
+	size_t page_size = zone->page_size;
+	if (layout_choose(cfg, align, page_size, &l))
 		return BSLAB_ECONFIG;
 
 	__builtin_memset(c, 0, sizeof(*c));
@@ -679,13 +681,13 @@ int bslab_cache_create(struct bslab_cache *c, struct buddy_zone *zone,
 	c->ctor = cfg->ctor;
 	c->ctor_arg = cfg->ctor_arg;
 	c->align = (uint32_t)align;
-	c->order = (uint8_t)__builtin_ctzll((unsigned long long)(l.slab_bytes / zs.page_size));
+	c->order = (uint8_t)__builtin_ctzll((unsigned long long)(l.slab_bytes / page_size));
 	c->small_order = c->order;
 	c->small_bytes = c->slab_bytes;
 	c->small_objs = c->objs;
 	c->reserve = (uint8_t)cfg->reserve;
 	__builtin_memcpy(c->name, name, name_len);
-	if (small_choose(c, cfg, zs.page_size)) {
+	if (small_choose(c, cfg, page_size)) {
 		__builtin_memset(c, 0, sizeof(*c));
 		return BSLAB_ECONFIG;
 	}
