@@ -527,11 +527,14 @@ static uintptr_t key_from(uint64_t seed)
 /* Classes, bins and the size table from the heap; caches off if they do not fit. */
 static void classes_setup(int caches)
 {
-	struct bkm_stats st;
-	bkm_get_stats(heap, &st);
-	nr_classes = (unsigned)st.nr_classes;
+	/* The caches and the zone themselves, not bkm_get_stats (which adds up
+	 * every counter of the heap): this runs at every process's start. */
+	nr_classes = 0;
+	while (bkm_cache(heap, nr_classes))
+		nr_classes++;
+	size_t page_size = bkm_zone(heap)->page_size;
 	page_shift = 0;
-	while (((size_t)1 << page_shift) < st.page_size)
+	while (((size_t)1 << page_shift) < page_size)
 		page_shift++;
 	for (unsigned i = 0; i < nr_classes; i++) {
 		const struct bslab_cache *c = bkm_cache(heap, i);
@@ -554,15 +557,19 @@ static void classes_setup(int caches)
 	/*
 	 * The heap's classes are multiples of 16, in ascending order, and a
 	 * request takes the smallest that holds it: sizes b*16-15 .. b*16 all
-	 * take the first class of at least b*16 bytes.
+	 * take the first class of at least b*16 bytes. One run of entries per
+	 * class.
 	 */
-	size_t top = st.max_class_bytes < MAL_MAX_SMALL ? st.max_class_bytes : MAL_MAX_SMALL;
-	unsigned i = 0;
-	for (size_t b = 0; b <= top / MAL_ALIGN; b++) {
-		while (classes[i].bytes < b * MAL_ALIGN)
-			i++;
+	size_t max_class = nr_classes ? classes[nr_classes - 1].bytes : 0;
+	size_t top = max_class < MAL_MAX_SMALL ? max_class : MAL_MAX_SMALL;
+	size_t b = 0;
+	for (unsigned i = 0; i < nr_classes && b <= top / MAL_ALIGN; i++) {
 		BUDDY_ASSERT(classes[i].bytes % MAL_ALIGN == 0);
-		size_class[b] = (uint8_t)i;
+		size_t end = classes[i].bytes / MAL_ALIGN; /* the last entry of class i */
+		if (end > top / MAL_ALIGN)
+			end = top / MAL_ALIGN;
+		memset(size_class + b, (int)i, end + 1 - b);
+		b = end + 1;
 	}
 	max_small = top * (size_t)(caches != 0);
 }
@@ -614,8 +621,6 @@ static void heap_setup(void)
 	heap = bkm_create(&cfg);
 	if (!heap)
 		return;
-	for (unsigned c = 0; c < BKM_CLASSES_MAX; c++)
-		lock_init(&class_lock[c]);
 	opt_check = env_int("BUDDY_MALLOC_CHECK", 0);
 	opt_stats = env_int("BUDDY_MALLOC_STATS", 0);
 	if (getenv("BUDDY_MALLOC_STATS_FILE"))
@@ -630,6 +635,8 @@ static void heap_setup(void)
 	link_key = key_from(seed);
 	free_key = key_from(seed ^ 0x5bd1e995u);
 	classes_setup(caches);
+	for (unsigned c = 0; c < nr_classes; c++)
+		lock_init(&class_lock[c]);
 }
 
 static void thread_exit(void *arg);
