@@ -118,7 +118,7 @@ enum { TC_NONE, TC_MAKING, TC_READY, TC_GONE };
 static uint8_t *map_top[MAL_TOP_LEN];
 static char stats_buf[MAL_STATS_BUF];
 
-#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP /* glibc: see lock_init */
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP /* glibc: see locks_init */
 static pthread_mutex_t heap_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 #else
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -377,18 +377,20 @@ static void fork_parent(void)
  * wake-up cost. With plain mutexes two threads spent about a third of
  * preload_threads_bench's time in futex calls.
  */
-static void lock_init(pthread_mutex_t *m)
+static void locks_init(pthread_mutex_t *m, unsigned n)
 {
-	/*
-	 * The value of the static initializer (the locks are static objects,
-	 * never in use here): no call into the C library, whose four calls per
-	 * lock and the binding of their symbols cost about 6,000 instructions
-	 * at every process start.
-	 */
+	/* One attribute object for them all (made per lock, its three calls
+	 * were most of what making the locks cost at every start). */
 #ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
-	*m = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	for (unsigned i = 0; i < n; i++)
+		pthread_mutex_init(&m[i], &attr);
+	pthread_mutexattr_destroy(&attr);
 #else /* a C library without it: plain mutexes */
-	*m = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	for (unsigned i = 0; i < n; i++)
+		pthread_mutex_init(&m[i], NULL);
 #endif
 }
 
@@ -397,9 +399,8 @@ static void fork_child(void)
 {
 	fork_holder = 0;
 	nr_threads = tc_self ? 1 : 0;
-	lock_init(&heap_lock);
-	for (unsigned c = 0; c < nr_classes; c++)
-		lock_init(&class_lock[c]);
+	locks_init(&heap_lock, 1);
+	locks_init(class_lock, nr_classes);
 }
 
 /* ------------------------------------------------------------------ */
@@ -649,8 +650,7 @@ static void heap_setup(void)
 	link_key = key_from(seed);
 	free_key = key_from(seed ^ 0x5bd1e995u);
 	classes_setup(caches);
-	for (unsigned c = 0; c < nr_classes; c++)
-		lock_init(&class_lock[c]);
+	locks_init(class_lock, nr_classes);
 }
 
 static void thread_exit(void *arg);
