@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "common/annotate.h"
+#include "common/fmt.h"
 #include "kmalloc/kmalloc_internal.h"
 #include "slab/slab_internal.h"
 
@@ -177,33 +178,15 @@ static unsigned class_sizes(const struct bkm_config *cfg, size_t *out)
 	return n;
 }
 
-/*
- * "kmalloc-96", "kmalloc-2k", as Linux names its caches. Written by hand:
- * every process start names 40 caches, and snprintf took 750 instructions
- * a name (the freestanding formatter 290; this, about 75).
- */
+/* "kmalloc-96", "kmalloc-2k", as Linux names its caches: with the freestanding
+ * formatter (every process start names 40 caches; snprintf cost 750
+ * instructions a name, this about 290). */
 static void class_name(char *buf, size_t len, size_t size)
 {
-	static const char prefix[] = "kmalloc-";
-	char digits[24];
-	int k = size >= 1024 && size % 1024 == 0;
-	size_t v = k ? size / 1024 : size, nd = 0, n = 0;
-	do {
-		digits[nd++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	if (len < sizeof(prefix) + nd + (size_t)k) { /* cannot happen with BSLAB_NAME_MAX */
-		if (len)
-			buf[0] = '\0';
-		return;
-	}
-	for (size_t i = 0; i + 1 < sizeof(prefix); i++)
-		buf[n++] = prefix[i];
-	while (nd)
-		buf[n++] = digits[--nd];
-	if (k)
-		buf[n++] = 'k';
-	buf[n] = '\0';
+	if (size >= 1024 && size % 1024 == 0)
+		buddy_fmt(buf, len, "kmalloc-%zuk", size / 1024);
+	else
+		buddy_fmt(buf, len, "kmalloc-%zu", size);
 }
 
 /* splitmix64 (Steele, Lea, Flood, 2014), to spread one seed over the caches. */

@@ -544,10 +544,7 @@ static void classes_setup(int caches)
 	nr_classes = 0;
 	while (bkm_cache(heap, nr_classes))
 		nr_classes++;
-	size_t page_size = bkm_zone(heap)->page_size;
-	page_shift = 0;
-	while (((size_t)1 << page_shift) < page_size)
-		page_shift++;
+	page_shift = bkm_zone(heap)->page_shift;
 	for (unsigned i = 0; i < nr_classes; i++) {
 		const struct bslab_cache *c = bkm_cache(heap, i);
 		struct bmal_class *k = &classes[i];
