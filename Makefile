@@ -146,8 +146,9 @@ PRELOAD_RUNS ?= 3
 PRELOAD_THREAD_RUNS ?= 5
 bench-preload:
 	@[ -f $(BUILD)/CMakeCache.txt ] || $(CONFIGURE)
-	$(CMAKE) --build $(BUILD) -j$(JOBS) --target buddymalloc_shared preload_threads_bench preload_rss_return
-	bench/preload/programs.sh $(BUILD)/src/libbuddymalloc.so $(PRELOAD_RUNS)
+	$(CMAKE) --build $(BUILD) -j$(JOBS) --target buddymalloc_shared preload_threads_bench preload_rss_return \
+		preload_runstat
+	bench/preload/programs.sh $(BUILD)/src/libbuddymalloc.so $(PRELOAD_RUNS) $(BUILD)/bench/preload_runstat
 	bench/preload/threads.sh $(BUILD)/bench/preload_threads_bench $(BUILD)/src/libbuddymalloc.so $(PRELOAD_THREAD_RUNS)
 	bench/preload/rss.sh $(BUILD)/bench/preload_rss_return $(BUILD)/src/libbuddymalloc.so
 

@@ -5,18 +5,26 @@
 # (their Debian libraries through LD_PRELOAD) and libbuddymalloc. For each
 # program and allocator: the median of RUNS runs (default 3) of the wall time
 # and of the peak resident size of the program's largest process (GNU time's
-# %M), and the ratios to glibc, with the ratio of CPU time (user + system,
+# %M, or RUNSTAT's, which reads the same at microsecond resolution), and the
+# ratios to glibc, with the ratio of CPU time (user + system,
 # which the machine's load disturbs less than the wall time); the runs of one
 # program alternate allocators, so that a change in the load touches them
 # alike. Then the geometric means of the ratios, and the load average.
-# Usage: programs.sh LIBBUDDYMALLOC_SO [RUNS]
+# Usage: programs.sh LIBBUDDYMALLOC_SO [RUNS [RUNSTAT]]
 set -u
 lib=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 runs=${2:-3}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../tests/preload/workloads.sh"
-gnutime=/usr/bin/time
-[ -x $gnutime ] || { echo "programs: needs GNU time (apt-get install time)"; exit 1; }
+if [ -n "${3:-}" ]; then
+  [ -x "$3" ] || { echo "programs: $3 is not an executable (make bench-preload builds it)"; exit 1; }
+  timer() { out=$1; shift; RUNSTAT_PRELOAD="$LD_PRELOAD" LD_PRELOAD= "$runstat" "$out" "$@"; }
+  runstat=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
+else
+  gnutime=/usr/bin/time
+  [ -x $gnutime ] || { echo "programs: needs GNU time (apt-get install time), or RUNSTAT"; exit 1; }
+  timer() { out=$1; shift; $gnutime -f '%e %M %U %S' -o "$out" "$@"; }
+fi
 . "$here/peers.sh"
 for a in $allocs; do
   p=$(preload_of $a)
@@ -30,7 +38,7 @@ make_inputs "$work"
 one() {
   d="$work/run.$1.$2"
   rm -rf "$d" && mkdir -p "$d"
-  (cd "$d" && LD_PRELOAD="$(preload_of $2)" $gnutime -f '%e %M %U %S' -o "$d.time" \
+  (cd "$d" && LD_PRELOAD="$(preload_of $2)" timer "$d.time" \
     sh -c ". '$here/../../tests/preload/workloads.sh'; inputs='$work'; ${1%3}_work" >/dev/null 2>&1)
   cat "$d.time" | tail -n 1
 }
@@ -57,7 +65,7 @@ for name in $PRELOAD_PROGRAMS; do
     m=$(awk -v a=$a '$1 == a { print $3 }' "$work/$name.res" | median)
     c=$(awk -v a=$a '$1 == a { print $4 + $5 }' "$work/$name.res" | median)
     eval "t_$a=$t m_$a=$m c_$a=$c"
-    printf ' %9.2f %7.1f' "$t" "$(echo "$m" | awk '{ printf "%.1f", $1 / 1024 }')"
+    printf ' %9.3f %7.1f' "$t" "$(echo "$m" | awk '{ printf "%.1f", $1 / 1024 }')"
   done
   rt=$(awk -v b="$t_buddy" -v g="$t_glibc" 'BEGIN { printf "%.3f", b / g }')
   rm=$(awk -v b="$m_buddy" -v g="$m_glibc" 'BEGIN { printf "%.3f", b / g }')
