@@ -819,19 +819,34 @@ static void *take(unsigned c)
 	return o;
 }
 
+/*
+ * The bin is empty: take up to `want` objects (a batch, growing from the
+ * class's refill0) under the class lock. They go in so that the bin hands
+ * them out in the order the slab did, which in a fresh slab is by rising
+ * address: consecutive allocations then lie one after the other, as a
+ * program that walks its objects in allocation order (Python's cyclic
+ * collector walks its lists of containers so) likes best. Handed out in
+ * the reverse order of each batch instead, python3's workload of
+ * tests/preload/workloads.sh took 20% more CPU time (median 0.54 s against
+ * 0.45, six alternating runs).
+ */
 static NOINLINE void *refill(struct bmal_tcache *tc, unsigned c)
 {
 	struct bmal_bin *b = &tc->bins[c];
-	unsigned want = b->refill ? b->refill : classes[c].refill0;
+	unsigned want = b->refill ? b->refill : classes[c].refill0, n = 0;
+	void *got[MAL_HIGH_MAX];
+	BUDDY_ASSERT(want <= MAL_HIGH_MAX);
 	b->refill = want * 2 < classes[c].batch ? want * 2 : classes[c].batch;
 	class_lock_take(c);
-	for (unsigned i = 0; i < want; i++) {
+	while (n < want) {
 		void *o = take(c);
 		if (!o)
 			break;
-		bin_push(b, o);
+		got[n++] = o;
 	}
 	class_lock_drop(c);
+	while (n)
+		bin_push(b, got[--n]);
 	__atomic_fetch_add(&nr_refills, 1, __ATOMIC_RELAXED);
 	if (!b->count) {
 		heap_lock_take();

@@ -14,6 +14,29 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 
+/*
+ * Objects come out of a thread cache in the order their slab handed them
+ * to it, which in a fresh slab is by rising address: consecutive mallocs of
+ * one class lie one after the other. Runs first, while the class (3 KiB)
+ * has no slab yet; handed out in the reverse order of each refill, as they
+ * were before, only 4 of the 39 steps rose.
+ */
+static void test_refill_in_address_order(void **state)
+{
+	(void)state;
+	enum { N = 40 };
+	char *p[N];
+	int rising = 0;
+	for (int i = 0; i < N; i++) {
+		p[i] = bmalloc_malloc(2900);
+		assert_non_null(p[i]);
+		rising += i > 0 && p[i] > p[i - 1];
+	}
+	for (int i = 0; i < N; i++)
+		bmalloc_free(p[i]);
+	assert_true(rising >= N - 5);
+}
+
 static void test_sizes_aligned_and_usable(void **state)
 {
 	(void)state;
@@ -442,6 +465,7 @@ int main(int argc, char **argv)
 		return no_memory_run();
 	self_path = argv[0];
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_refill_in_address_order), /* first: its class is fresh */
 		cmocka_unit_test(test_sizes_aligned_and_usable),
 		cmocka_unit_test(test_malloc_zero_unique),
 		cmocka_unit_test(test_calloc_zeroes),
