@@ -18,8 +18,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../tests/preload/workloads.sh"
 if [ -n "${3:-}" ]; then
   [ -x "$3" ] || { echo "programs: $3 is not an executable (make bench-preload builds it)"; exit 1; }
-  timer() { out=$1; shift; RUNSTAT_PRELOAD="$LD_PRELOAD" LD_PRELOAD= "$runstat" "$out" "$@"; }
   runstat=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
+  timer() { out=$1; shift; RUNSTAT_PRELOAD="$LD_PRELOAD" LD_PRELOAD= "$runstat" "$out" "$@"; }
 else
   gnutime=/usr/bin/time
   [ -x $gnutime ] || { echo "programs: needs GNU time (apt-get install time), or RUNSTAT"; exit 1; }
