@@ -18,8 +18,8 @@
  * small reserve per cache of up to 2 KiB), and once more than
  * cfg.retain_bytes of free memory is resident
  * (or a quarter of the resident memory, if more), a wholly free arena other
- * than the first is unmapped, else every free page range is given back
- * with madvise(MADV_DONTNEED).
+ * than the first is unmapped, else every free page range of at least
+ * cfg.release_min_bytes (16 KiB) is given back with madvise(MADV_DONTNEED).
  *
  * Footprint: the bytes the heap holds from the system that may be resident:
  * its state and metadata, every system page of an arena that it has handed
@@ -86,6 +86,7 @@ extern "C" {
 #define BKM_ARENA_DEFAULT ((size_t)256 << 10) /* the first arena */
 #define BKM_POPULATE_DEFAULT ((size_t)64 << 10) /* of it, touched at creation */
 #define BKM_RETAIN_DEFAULT ((size_t)4 << 20) /* free resident bytes kept */
+#define BKM_RELEASE_MIN_DEFAULT ((size_t)16 << 10) /* smallest free range given back */
 #define BKM_MIN_SLAB_DEFAULT ((size_t)4 << 10) /* smallest slab, after the first */
 #define BKM_MAX_SLAB_DEFAULT ((size_t)32 << 10) /* largest slab, usually */
 #define BKM_SMALL_SLABS_DEFAULT 2u        /* small first slabs per cache */
@@ -155,6 +156,10 @@ struct bkm_config {
 	size_t limit_bytes;     /* most bytes mapped for arenas and huge blocks; 0 = none */
 	size_t retain_bytes;    /* free resident bytes kept before free pages go back (or
 				 * a quarter of the resident bytes, if more); default 4 MiB */
+	size_t release_min_bytes; /* free pages go back only in ranges of at least this
+				 * many bytes (one madvise call each); smaller free ranges
+				 * stay resident until they merge into a larger one;
+				 * 0 = every range; default 16 KiB */
 	size_t min_slab_bytes;  /* each class takes the smallest slab from min_slab_bytes
 				 * to max_slab_bytes that leaves at most 1/2^slab_waste_shift
 				 * of it unused; defaults 4 KiB, 32 KiB and 4 (1/16) */

@@ -273,6 +273,7 @@ void bkm_config_default(struct bkm_config *cfg)
 	cfg->arena_bytes = BKM_ARENA_DEFAULT;
 	cfg->populate_bytes = BKM_POPULATE_DEFAULT;
 	cfg->retain_bytes = BKM_RETAIN_DEFAULT;
+	cfg->release_min_bytes = BKM_RELEASE_MIN_DEFAULT;
 	cfg->slab_reserve = BSLAB_RESERVE_DEFAULT;
 	cfg->min_slab_bytes = BKM_MIN_SLAB_DEFAULT;
 	cfg->max_slab_bytes = BKM_MAX_SLAB_DEFAULT;

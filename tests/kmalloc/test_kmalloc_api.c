@@ -352,6 +352,7 @@ static void test_kmalloc_config(void **state)
 	assert_int_equal(d.huge_bytes, BKM_HUGE_DEFAULT);
 	assert_int_equal(d.arena_bytes, BKM_ARENA_DEFAULT);
 	assert_int_equal(d.retain_bytes, BKM_RETAIN_DEFAULT);
+	assert_int_equal(d.release_min_bytes, BKM_RELEASE_MIN_DEFAULT);
 	assert_int_equal(d.small_slabs, BKM_SMALL_SLABS_DEFAULT);
 	assert_int_equal(d.slab_waste_shift, BKM_WASTE_SHIFT_DEFAULT);
 	assert_null(d.on_error);

@@ -125,6 +125,47 @@ static void test_kmalloc_outside_links(void **state)
 	bkm_destroy(h);
 }
 
+/*
+ * release_min_bytes: a purge gives back runs of free resident pages of at
+ * least that many bytes; a smaller one stays resident (and counted) until
+ * it merges into a larger one. 0 gives back every run.
+ */
+static void test_kmalloc_release_min(void **state)
+{
+	(void)state;
+	for (int every = 0; every < 2; every++) {
+		struct bkm_stats st0, st;
+		struct bkm_config cfg = kconfig(NULL, NULL, NULL);
+		cfg.populate_bytes = 0;
+		cfg.outside_links = 1;
+		cfg.retain_bytes = 0;
+		if (every)
+			cfg.release_min_bytes = 0;
+		struct bkm_heap *h = kheap(&cfg);
+		unsigned char *a = bkm_malloc(h, 8u << 10), *b = bkm_malloc(h, 8u << 10);
+		assert_non_null(a);
+		assert_ptr_equal(b, a + (8u << 10)); /* buddies in a fresh arena */
+		memset(a, 1, 8u << 10);
+		memset(b, 2, 8u << 10);
+		bkm_get_stats(h, &st0);
+		assert_int_equal(st0.resident_bytes, 16u << 10);
+		/* 8 KiB free and resident: below the default least run. */
+		bkm_free(h, a);
+		bkm_get_stats(h, &st);
+		assert_int_equal(st.resident_bytes, every ? 8u << 10 : 16u << 10);
+		assert_int_equal(st.released_bytes, every ? 8u << 10 : 0);
+		assert_int_equal(st.footprint_bytes, st0.footprint_bytes - st0.resident_bytes +
+							     st.resident_bytes);
+		/* With its buddy, one free run of 16 KiB: it goes back either way. */
+		bkm_free(h, b);
+		bkm_get_stats(h, &st);
+		assert_int_equal(st.resident_bytes, 0);
+		assert_int_equal(st.released_bytes, 16u << 10);
+		assert_kheap_ok(h);
+		bkm_destroy(h);
+	}
+}
+
 /* Growing maps arenas four times larger up to 1 MiB, then twice; destroy unmaps them all. */
 static void test_kmalloc_arenas_grow(void **state)
 {
@@ -297,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_kmalloc_footprint_at_start),
 		cmocka_unit_test(test_kmalloc_populate),
 		cmocka_unit_test(test_kmalloc_outside_links),
+		cmocka_unit_test(test_kmalloc_release_min),
 		cmocka_unit_test(test_kmalloc_arenas_grow),
 		cmocka_unit_test(test_kmalloc_limit),
 		cmocka_unit_test(test_kmalloc_map_failure),
