@@ -2303,6 +2303,19 @@ int buddy_free_pages_exact(struct buddy_zone *z, void *addr, size_t npages)
 	struct buddy_region *r;
 	size_t idx;
 
+	/*
+	 * A power of two of pages is one block (buddy_alloc_pages_exact makes
+	 * it so): when its page byte says exactly that, buddy_free_pages' fast
+	 * path frees it. Anything else takes the zone path, which names it.
+	 */
+	if (likely(z && npages && !(npages & (npages - 1)))) {
+		unsigned order = log2_floor(npages);
+		const uint8_t *pg;
+		if (order < z->nr_single_orders &&
+		    likely((pg = single_pg(z, (uintptr_t)addr, &r)) != NULL) &&
+		    likely(*pg == (PG_HEAD | order)))
+			return buddy_free_pages(z, addr, order);
+	}
 	ZONE_LOCK_SCOPE(z);
 	ZONE_CHECK_ON_RETURN(z);
 	int st = lookup_alloc(z, addr, &r, &idx);

@@ -386,6 +386,40 @@ static struct buddy_pageset *no_pageset(struct buddy_zone *z, void *arg)
  * last one used), a pointer off a page boundary, no last region (it was
  * removed), and a zone with a page-set hook but no lock.
  */
+/*
+ * buddy_free_pages_exact of a power of two of pages frees one block of
+ * that order, as buddy_free_pages does (now through its fast path): a
+ * cached order goes to the page cache; a wrong count or a second free is
+ * refused, and a three-page run takes the zone path.
+ */
+static void test_page_cache_exact_free_fast_path(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(8, 1);
+	struct buddy_stats st;
+
+	void *a = buddy_alloc_pages_exact(&f->zone, 2, 0), *b = buddy_alloc_pages_exact(&f->zone, 3, 0);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(buddy_free_pages_exact(&f->zone, a, 1), BUDDY_EORDER);
+	assert_int_equal(buddy_free_pages_exact(&f->zone, a, 4), BUDDY_EORDER);
+	assert_int_equal(buddy_free_pages_exact(&f->zone, b, 4), BUDDY_EORDER);
+	buddy_get_stats(&f->zone, &st);
+	size_t cached = st.cached_pages;
+	assert_int_equal(buddy_free_pages_exact(&f->zone, a, 2), BUDDY_OK);
+	buddy_get_stats(&f->zone, &st);
+	assert_int_equal(st.cached_pages, cached + 2);
+	assert_int_equal(buddy_free_pages_exact(&f->zone, a, 2), BUDDY_EDOUBLE);
+	/* Three pages are no single block: the zone path frees them. */
+	assert_int_equal(buddy_free_pages_exact(&f->zone, b, 3), BUDDY_OK);
+	buddy_get_stats(&f->zone, &st);
+	assert_int_equal(st.cached_pages, cached + 2);
+	assert_ptr_equal(buddy_alloc_pages(&f->zone, 1, 0), a); /* from the cache */
+	assert_int_equal(buddy_free_pages(&f->zone, a, 1), BUDDY_OK);
+	assert_sound(&f->zone);
+	fixture_free(f);
+}
+
 static void test_page_cache_fast_path_misses(void **state)
 {
 	(void)state;
@@ -463,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_page_cache_fast_paths),
 		cmocka_unit_test(test_page_cache_fast_path_damage),
 		cmocka_unit_test(test_page_cache_fast_path_misses),
+		cmocka_unit_test(test_page_cache_exact_free_fast_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
