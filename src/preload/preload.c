@@ -72,13 +72,24 @@
 #define TLS_IE __attribute__((tls_model("initial-exec")))
 #define MAL_ALIGN 16u              /* every small object's alignment (max_align_t) */
 #define MAL_MAX_SMALL 32768u       /* the heap's largest class here, and the cached ones */
-#define MAL_CACHE_BUDGET 131072u   /* bytes a full bin holds, about */
+/*
+ * Bytes a full bin holds, about (at most MAL_HIGH_MAX objects): 8 objects
+ * of 32 KiB, 16 of 16 KiB, 64 up to 4 KiB. At 128 KiB (4 of 32 KiB, 32 of
+ * 4 KiB) preload_threads_bench's two threads spent their time in the
+ * refills and flushes of the classes above 4 KiB, whose slabs hold one to
+ * three objects: every refill took slabs from the zone under heap_lock and
+ * every flush gave them back. At 256 KiB, in one run of 12 alternating
+ * pairs, 2 threads did 49-53 M operations a second against 40-43 while
+ * cache lines moved slowly between the cores, and 1 thread 56-60 against
+ * 53-55.
+ */
+#define MAL_CACHE_BUDGET 262144u
 #define MAL_HIGH_MIN 4u
 #define MAL_REFILL_MIN 2u
 #define MAL_REFILL_ONE 1024u       /* larger classes' first refill takes one object */
 #define MAL_HIGH_MAX 64u
 _Static_assert(MAL_CACHE_BUDGET / MAL_MAX_SMALL >= MAL_HIGH_MIN, "a bin of the largest class holds 4");
-_Static_assert(MAL_CACHE_BUDGET / 2048u >= MAL_HIGH_MAX, "classes up to 2 KiB hold 64");
+_Static_assert(MAL_CACHE_BUDGET / 4096u >= MAL_HIGH_MAX, "classes up to 4 KiB hold 64");
 #define MAL_TOP_SHIFT 32u          /* owner map: top level by bits 32..47 */
 #define MAL_TOP_LEN ((size_t)1 << 16)
 #define MAL_ADDR_BITS 48u
