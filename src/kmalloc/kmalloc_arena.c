@@ -102,26 +102,37 @@ static void peak_note(struct bkm_heap *h)
 /* ------------------------------------------------------------------ */
 
 /* Mark the system pages of [addr, addr + len) resident; returns how many were not. */
-static size_t touch(struct bkm_heap *h, struct bkm_arena *a, uintptr_t addr, size_t len)
+static NOINLINE size_t touch_pages(struct bkm_heap *h, struct bkm_arena *a, size_t first,
+				   size_t last)
 {
-	size_t first = (addr - a->base) >> h->sys_shift;
-	size_t last = (addr + len - 1 - a->base) >> h->sys_shift;
 	size_t added = 0;
-	for (size_t i = first; i <= last;) {
-		size_t w = i / 64, lo = i % 64;
-		size_t hi = (last - i < 63 - lo) ? lo + (last - i) : 63;
-		uint64_t m = (hi == 63 ? ~(uint64_t)0 : (((uint64_t)1 << (hi + 1)) - 1)) &
-			     ~(((uint64_t)1 << lo) - 1);
+	for (size_t w = first / 64; w <= last / 64; w++) {
+		uint64_t m = ~(uint64_t)0;
+		if (w == first / 64)
+			m <<= first % 64;
+		if (w == last / 64)
+			m &= ~(uint64_t)0 >> (63 - last % 64);
 		uint64_t fresh = m & ~a->resident[w];
 		if (fresh) {
 			added += (size_t)__builtin_popcountll((unsigned long long)fresh);
 			a->resident[w] |= m;
 		}
-		i += hi - lo + 1;
 	}
 	a->resident_pages += added;
 	h->resident_bytes += added << h->sys_shift;
 	return added;
+}
+
+static size_t touch(struct bkm_heap *h, struct bkm_arena *a, uintptr_t addr, size_t len)
+{
+	size_t first = (addr - a->base) >> h->sys_shift;
+	size_t last = (addr + len - 1 - a->base) >> h->sys_shift;
+	/* Mostly one word of the bitmap, whose pages are resident already. */
+	if (first / 64 == last / 64 &&
+	    !(((~(uint64_t)0 << (first % 64)) & (~(uint64_t)0 >> (63 - last % 64))) &
+	      ~a->resident[first / 64]))
+		return 0;
+	return touch_pages(h, a, first, last);
 }
 
 /*
@@ -361,6 +372,8 @@ static void arena_unmap(struct bkm_heap *h, struct bkm_arena *a)
 	h->nr_arenas--;
 	if (h->hint == a)
 		h->hint = &h->none;
+	if (h->hint2 == a)
+		h->hint2 = &h->none;
 	h->arena_bytes -= a->bytes;
 	h->arena_meta_bytes -= a->meta_bytes;
 	h->resident_bytes -= a->resident_pages << h->sys_shift;
@@ -371,6 +384,16 @@ static void arena_unmap(struct bkm_heap *h, struct bkm_arena *a)
 
 struct bkm_arena *bkm_arena_find(struct bkm_heap *h, uintptr_t a)
 {
+	/* The arena the hint named before: a heap of a few arenas mostly
+	 * moves between two. cc1-O0-small.rep: of 4,732 look-ups that miss
+	 * the hint, 116 are left to bisect (the bisections were 3% of the
+	 * replay's instructions). */
+	struct bkm_arena *r = h->hint2;
+	if (likely(a - r->base < r->bytes)) {
+		h->hint2 = h->hint;
+		h->hint = r;
+		return r;
+	}
 	unsigned lo = 0, hi = h->nr_arenas;
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
@@ -379,9 +402,10 @@ struct bkm_arena *bkm_arena_find(struct bkm_heap *h, uintptr_t a)
 		else
 			hi = mid;
 	}
-	struct bkm_arena *r = lo ? h->arenas[lo - 1] : NULL;
+	r = lo ? h->arenas[lo - 1] : NULL;
 	if (!r || a - r->base >= r->bytes)
 		return NULL;
+	h->hint2 = h->hint;
 	h->hint = r;
 	return r;
 }
@@ -651,7 +675,7 @@ int bkm_setup(struct bkm_heap *h)
 	zc.error_arg = h;
 	if (buddy_zone_init(&h->zone, &zc) != BUDDY_OK)
 		return EINVAL;
-	h->hint = &h->none;
+	h->hint = h->hint2 = &h->none;
 	h->next_arena_bytes = h->cfg.arena_bytes;
 	if (h->fixed) {
 		uintptr_t start = (uintptr_t)h->caches + h->nr_classes * sizeof(*h->caches);

@@ -89,6 +89,7 @@ struct bkm_huge {
 struct bkm_heap {
 	/* --- read by malloc and free first --- */
 	struct bkm_arena *hint;    /* arena of the last lookup (never NULL) */
+	struct bkm_arena *hint2;   /* the one before it (never NULL) */
 	size_t max_class_bytes;         /* largest class */
 	unsigned page_shift;      /* log2(page_size) */
 	unsigned nr_classes;      /* caches in use */
