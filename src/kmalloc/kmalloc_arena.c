@@ -50,13 +50,11 @@ static size_t align_up(size_t v, size_t a)
 /* events and reports                                                  */
 /* ------------------------------------------------------------------ */
 
-void bkm_event(struct bkm_heap *h, enum bkm_event_kind kind, void *addr, size_t bytes,
-	      unsigned order, const char *cache)
+void bkm_event_emit(struct bkm_heap *h, enum bkm_event_kind kind, void *addr, size_t bytes,
+		    unsigned order, const char *cache)
 {
-	if (h->cfg.log) {
-		struct bkm_event ev = { kind, addr, bytes, order, cache };
-		h->cfg.log(h->cfg.log_arg, &ev);
-	}
+	struct bkm_event ev = { kind, addr, bytes, order, cache };
+	h->cfg.log(h->cfg.log_arg, &ev);
 }
 
 /* ------------------------------------------------------------------ */
@@ -384,16 +382,7 @@ static void arena_unmap(struct bkm_heap *h, struct bkm_arena *a)
 
 struct bkm_arena *bkm_arena_find(struct bkm_heap *h, uintptr_t a)
 {
-	/* The arena the hint named before: a heap of a few arenas mostly
-	 * moves between two. cc1-O0-small.rep: of 4,732 look-ups that miss
-	 * the hint, 116 are left to bisect (the bisections were 3% of the
-	 * replay's instructions). */
-	struct bkm_arena *r = h->hint2;
-	if (likely(a - r->base < r->bytes)) {
-		h->hint2 = h->hint;
-		h->hint = r;
-		return r;
-	}
+	struct bkm_arena *r;
 	unsigned lo = 0, hi = h->nr_arenas;
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
