@@ -79,8 +79,8 @@
  * refills and flushes of the classes above 4 KiB, whose slabs hold one to
  * three objects: every refill took slabs from the zone under heap_lock and
  * every flush gave them back. At 256 KiB, in one run of 12 alternating
- * pairs, 2 threads did 49-53 M operations a second against 40-43 while
- * cache lines moved slowly between the cores, and 1 thread 56-60 against
+ * pairs, 2 threads did 49-53 M operations a second against 40-44 while
+ * cache lines moved slowly between the cores, and 1 thread 54-60 against
  * 53-55.
  */
 #define MAL_CACHE_BUDGET 262144u
