@@ -100,16 +100,23 @@ static void peak_note(struct bkm_heap *h)
 /* ------------------------------------------------------------------ */
 
 /* Mark the system pages of [addr, addr + len) resident; returns how many were not. */
+/* The bits of bitmap word w that pages first..last cover. */
+static inline uint64_t word_mask(size_t w, size_t first, size_t last)
+{
+	uint64_t m = ~(uint64_t)0;
+	if (w == first / 64)
+		m <<= first % 64;
+	if (w == last / 64)
+		m &= ~(uint64_t)0 >> (63 - last % 64);
+	return m;
+}
+
 static NOINLINE size_t touch_pages(struct bkm_heap *h, struct bkm_arena *a, size_t first,
 				   size_t last)
 {
 	size_t added = 0;
 	for (size_t w = first / 64; w <= last / 64; w++) {
-		uint64_t m = ~(uint64_t)0;
-		if (w == first / 64)
-			m <<= first % 64;
-		if (w == last / 64)
-			m &= ~(uint64_t)0 >> (63 - last % 64);
+		uint64_t m = word_mask(w, first, last);
 		uint64_t fresh = m & ~a->resident[w];
 		if (fresh) {
 			added += (size_t)__builtin_popcountll((unsigned long long)fresh);
@@ -127,8 +134,7 @@ static size_t touch(struct bkm_heap *h, struct bkm_arena *a, uintptr_t addr, siz
 	size_t last = (addr + len - 1 - a->base) >> h->sys_shift;
 	/* Mostly one word of the bitmap, whose pages are resident already. */
 	if (first / 64 == last / 64 &&
-	    !(((~(uint64_t)0 << (first % 64)) & (~(uint64_t)0 >> (63 - last % 64))) &
-	      ~a->resident[first / 64]))
+	    !(word_mask(first / 64, first, last) & ~a->resident[first / 64]))
 		return 0;
 	return touch_pages(h, a, first, last);
 }
@@ -382,7 +388,6 @@ static void arena_unmap(struct bkm_heap *h, struct bkm_arena *a)
 
 struct bkm_arena *bkm_arena_find(struct bkm_heap *h, uintptr_t a)
 {
-	struct bkm_arena *r;
 	unsigned lo = 0, hi = h->nr_arenas;
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
@@ -391,12 +396,10 @@ struct bkm_arena *bkm_arena_find(struct bkm_heap *h, uintptr_t a)
 		else
 			hi = mid;
 	}
-	r = lo ? h->arenas[lo - 1] : NULL;
+	struct bkm_arena *r = lo ? h->arenas[lo - 1] : NULL;
 	if (!r || a - r->base >= r->bytes)
 		return NULL;
-	h->hint2 = h->hint;
-	h->hint = r;
-	return r;
+	return bkm_hint_set(h, r);
 }
 
 /* ------------------------------------------------------------------ */

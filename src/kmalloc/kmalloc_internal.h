@@ -172,17 +172,21 @@ BUDDY_INTERNAL struct bkm_arena *bkm_arena_find(struct bkm_heap *h, uintptr_t a)
  * replay's instructions, with the first hint alone; 51 times with both),
  * else bisection.
  */
+static inline struct bkm_arena *bkm_hint_set(struct bkm_heap *h, struct bkm_arena *ar)
+{
+	h->hint2 = h->hint;
+	h->hint = ar;
+	return ar;
+}
+
 static inline struct bkm_arena *bkm_arena_of(struct bkm_heap *h, uintptr_t a)
 {
 	struct bkm_arena *ar = h->hint;
 	if (likely(a - ar->base < ar->bytes))
 		return ar;
 	ar = h->hint2;
-	if (likely(a - ar->base < ar->bytes)) {
-		h->hint2 = h->hint;
-		h->hint = ar;
-		return ar;
-	}
+	if (likely(a - ar->base < ar->bytes))
+		return bkm_hint_set(h, ar);
 	return bkm_arena_find(h, a);
 }
 

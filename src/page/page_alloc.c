@@ -2249,21 +2249,36 @@ static HOT_INLINE uint8_t *single_pg(const struct buddy_zone *z, uintptr_t a,
 /*
  * A single block of a cached order (its page byte says exactly that: the
  * test that also finds a double, interior or wrong-order free) goes onto
- * the page cache without the zone path's frame; anything else takes the
- * zone path, whose checks classify it.
+ * the page cache without the zone path's frame: its page byte (and *rp
+ * its region) when it qualifies, else NULL (the caller's zone path then
+ * classifies the call).
  */
+static HOT_INLINE uint8_t *single_block(const struct buddy_zone *z, void *addr, unsigned order,
+					struct buddy_region **rp)
+{
+	uint8_t *pg;
+	if (likely(order < z->nr_single_orders) &&
+	    likely((pg = single_pg(z, (uintptr_t)addr, rp)) != NULL) &&
+	    likely(*pg == (PG_HEAD | order)))
+		return pg;
+	return NULL;
+}
+
+static HOT_INLINE int single_put(struct buddy_zone *z, struct buddy_region *r, const uint8_t *pg,
+				 void *addr, unsigned order)
+{
+	annot_free(addr, (size_t)z->page_size << order);
+	z->frees++;
+	return pcp_put_in(z, r, (size_t)(pg - r->pg), order, 0);
+}
+
 int buddy_free_pages(struct buddy_zone *z, void *addr, unsigned order)
 {
 	SINGLE_CHECK_ON_RETURN(z);
 	struct buddy_region *r;
 	uint8_t *pg;
-	if (likely(z && order < z->nr_single_orders) &&
-	    likely((pg = single_pg(z, (uintptr_t)addr, &r)) != NULL) &&
-	    likely(*pg == (PG_HEAD | order))) {
-		annot_free(addr, (size_t)z->page_size << order);
-		z->frees++;
-		return pcp_put_in(z, r, (size_t)(pg - r->pg), order, 0);
-	}
+	if (likely(z != NULL) && likely((pg = single_block(z, addr, order, &r)) != NULL))
+		return single_put(z, r, pg, addr, order);
 	return free_pages_other(z, addr, order_given(order));
 }
 
@@ -2305,16 +2320,15 @@ int buddy_free_pages_exact(struct buddy_zone *z, void *addr, size_t npages)
 
 	/*
 	 * A power of two of pages is one block (buddy_alloc_pages_exact makes
-	 * it so): when its page byte says exactly that, buddy_free_pages' fast
-	 * path frees it. Anything else takes the zone path, which names it.
+	 * it so): buddy_free_pages' fast path frees it when its page byte says
+	 * exactly that. Anything else takes the zone path, which names it.
 	 */
 	if (likely(z && npages && !(npages & (npages - 1)))) {
+		SINGLE_CHECK_ON_RETURN(z);
 		unsigned order = log2_floor(npages);
-		const uint8_t *pg;
-		if (order < z->nr_single_orders &&
-		    likely((pg = single_pg(z, (uintptr_t)addr, &r)) != NULL) &&
-		    likely(*pg == (PG_HEAD | order)))
-			return buddy_free_pages(z, addr, order);
+		uint8_t *pg = single_block(z, addr, order, &r);
+		if (pg)
+			return single_put(z, r, pg, addr, order);
 	}
 	ZONE_LOCK_SCOPE(z);
 	ZONE_CHECK_ON_RETURN(z);
