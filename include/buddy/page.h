@@ -258,12 +258,27 @@ struct buddy_region; /* lives in the region's metadata */
  * and frees to it without the zone lock: an empty list is refilled with
  * pcp_batch blocks under one acquisition of the zone lock, a list over
  * pcp_high gives pcp_batch blocks back. The entries are pointers kept here,
- * outside the free pages, so a write after free cannot damage them; each
- * block's page byte still says "cached", so every check of a free (double,
- * interior, wrong order, foreign) works as on the zone. Any thread may free
- * a block that another allocated. Before an allocation fails, every page
- * set is drained (Linux's drain_all_pages), safely while owners run: see
- * the protocol in page_alloc.c. Fields are private.
+ * outside the free pages, so a write after free cannot forge one. Any
+ * thread may free a block that another allocated. Before an allocation
+ * fails, every page set is drained (Linux's drain_all_pages), safely while
+ * owners run: see the protocol in page_alloc.c. Fields are private.
+ *
+ * Every check of a free (double, interior, wrong order, foreign) works as
+ * on the zone, through one of two marks of a block a set holds: its page
+ * byte says "cached" (a block a refill brought, and every block in a zone
+ * without a tag key), or, in a zone with a tag key (buddy_zone.tag_key),
+ * its page byte still says "allocated" and its first word holds its free
+ * tag: its address XOR the key. A free through a set writes the tag instead
+ * of the page byte, and the allocation that hands the block out again
+ * checks and clears it. So the page bytes, 64 pages' to a cache line, are
+ * written only under the zone lock: two threads whose blocks' bytes share
+ * a line do not move the line between their CPUs at every call. The first
+ * word of a block of a cached order is then written when the block is
+ * freed and read when it is freed or looked up (buddy_alloc_info,
+ * buddy_alloc_size): it must be readable and writable then, as the zone's
+ * links already require of a free block without outside links. A write
+ * after free over a tag is found when a set would hand the block out, or
+ * give it back (damage: the zone stops).
  */
 struct buddy_pageset_entry {
 	void *addr;  /* a cached block */
@@ -280,10 +295,10 @@ struct buddy_pageset {
 	int busy;                         /* owner inside a call (atomic) */
 	int drain_req;                    /* a drainer holds the set, or the zone is damaged (atomic) */
 	unsigned inline_orders;           /* orders the inline allocations serve: the cached
-					   * ones with the heavy barrier and no memory-checker
-					   * annotations in the library; else 0 */
-	unsigned inline_free_orders;      /* the same for frees; 0 with strict frees too */
+					   * ones in a zone with free tags (tag_key); else 0 */
+	unsigned inline_free_orders;      /* the same for frees */
 	unsigned shift;                   /* the zone's page_shift */
+	uintptr_t tag_key;                /* the zone's tag_key */
 	uintptr_t base;                   /* the hint region: its first page, */
 	size_t nr_pages;                  /* its pages (0: none), */
 	uint8_t *pg;                      /* its page bytes */
@@ -352,6 +367,11 @@ struct buddy_zone {
 	int outside_links;          /* buddy_config.outside_links */
 	unsigned nr_fast_orders;    /* orders below this take the fast paths:
 				     * nr_pcp_orders, or 0 when poisoning */
+	uintptr_t tag_key;          /* free tags (see struct buddy_pageset): a
+				     * zone with the heavy barrier hook, without
+				     * memory-checker annotations in the library,
+				     * strict frees, outside links or poisoning has
+				     * a key (never 0); else 0 */
 	unsigned nr_single_orders;  /* orders below this take the one-thread fast
 				     * paths: nr_fast_orders in a zone without lock,
 				     * page-set hook, page sets, outside links or damage;

@@ -26,11 +26,23 @@ extern "C" {
 
 /*
  * Page-byte states (src/page/page_internal.h): an allocation's first page,
- * a cached block's; the order (below BUDDY_NR_PCP_ORDERS here) in the low
- * bits, added (which is or-ing them, in one instruction).
+ * a cached block's (one a refill brought, or any in a zone without a tag
+ * key); the order (below BUDDY_NR_PCP_ORDERS here) in the low bits, added
+ * (which is or-ing them, in one instruction).
  */
 #define BUDDY_PG_HEAD_ 0x80u
 #define BUDDY_PG_CACHED_ 0x60u
+
+/*
+ * A block's first word, where its free tag goes: a type that may alias any
+ * other, so that the compiler keeps the program's own accesses to the
+ * block (of any type) on their side of the tag's.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+typedef uintptr_t __attribute__((__may_alias__)) buddy_ps_word_;
+#else
+typedef uintptr_t buddy_ps_word_;
+#endif
 
 /*
  * Loads and stores of words another thread may access at the same time:
@@ -94,15 +106,22 @@ static inline int buddy_ps_enter_(struct buddy_pageset *ps)
 	return 0;
 }
 
+/* A block's free tag (buddy/page.h, struct buddy_pageset): its address XOR the zone's key. */
+static inline uintptr_t buddy_ps_tag_(uintptr_t key, const void *addr)
+{
+	return (uintptr_t)addr ^ key;
+}
+
 /*
- * Inside the set, order < BUDDY_NR_PCP_ORDERS: the newest entry of `order`
- * becomes an allocation (*out), when the list is above its low mark (an
- * empty list, one whose next allocation may make a new peak, and a set
- * that a drainer closed are at or below it) and the entry's page byte
- * still says "cached, this order"; else 0 (the slow path refills, notes
- * the peak, finds the drainer or reports). The entry lives in the set, not
- * in the free page: a write after free cannot forge one, so it needs no
- * link validation.
+ * Inside the set, order < BUDDY_NR_PCP_ORDERS, in a zone with a tag key:
+ * the newest entry of `order` becomes an allocation (*out), when the list
+ * is above its low mark (an empty list, one whose next allocation may make
+ * a new peak, and a set that a drainer closed are at or below it) and the
+ * block holds its free tag, which is cleared (a block with its tag is in
+ * this set alone: a free of it anywhere is refused as a double free); else 0 (the slow path refills, takes a
+ * block a refill brought, notes the peak, finds the drainer or reports).
+ * The entry lives in the set, not in the free page: a write after free
+ * cannot forge one. Nothing shared is written.
  */
 static inline int buddy_ps_pop_(struct buddy_pageset *ps, unsigned order, void **out)
 {
@@ -111,24 +130,27 @@ static inline int buddy_ps_pop_(struct buddy_pageset *ps, unsigned order, void *
 				   *t = BUDDY_PS_READ_(&ps->top[order]);
 	if (__builtin_expect(t <= low, 0))
 		return 0;
-	uint8_t *pg = t[-1].pg, b = BUDDY_PS_READ_(pg);
-	if (__builtin_expect(b != (uint8_t)(BUDDY_PG_CACHED_ + order), 0))
+	void *a = t[-1].addr;
+	buddy_ps_word_ *w = (buddy_ps_word_ *)a;
+	if (__builtin_expect(BUDDY_PS_READ_(w) != buddy_ps_tag_(ps->tag_key, a), 0))
 		return 0;
-	__atomic_store_n(pg, (uint8_t)(BUDDY_PG_HEAD_ + order), __ATOMIC_RELAXED);
+	BUDDY_PS_STORE_(w, (uintptr_t)0);
 	BUDDY_PS_STORE_(&ps->top[order], t - 1);
 	BUDDY_PS_INC_(&ps->allocs);
-	*out = t[-1].addr;
+	*out = a;
 	return 1;
 }
 
 /*
- * Inside the set, order < BUDDY_NR_PCP_ORDERS: the set takes this free at
- * once when its list is below lim (high; a closed set's is at its start),
- * addr starts a page of the hint region (one rotation finds its page and,
- * in the high bits, any offset into the page: one compare tests both), and
- * its page byte says "an allocation of one block of this order" (the test
- * that also finds a double, interior or wrong-order free). Else 0: the
- * slow path.
+ * Inside the set, order < BUDDY_NR_PCP_ORDERS, in a zone with a tag key:
+ * the set takes this free at once when its list is below lim (high; a
+ * closed set's is at its start), addr starts a page of the hint region (one
+ * rotation finds its page and, in the high bits, any offset into the page:
+ * one compare tests both), its page byte says "an allocation of one block
+ * of this order" (the test that also finds an interior or wrong-order
+ * free) and it does not hold its free tag (else a double free, or a
+ * program's word that equals the tag: the slow path tells). The block gets
+ * its tag; its page byte is only read. Else 0: the slow path.
  */
 static inline int buddy_ps_push_(struct buddy_pageset *ps, void *addr, unsigned order)
 {
@@ -142,12 +164,15 @@ static inline int buddy_ps_push_(struct buddy_pageset *ps, void *addr, unsigned 
 	if (__builtin_expect(idx >= ps->nr_pages, 0))
 		return 0;
 	uint8_t *pg = ps->pg + idx;
-	if (__builtin_expect(BUDDY_PS_READ_(pg) != (uint8_t)(BUDDY_PG_HEAD_ + order), 0))
+	buddy_ps_word_ *w = (buddy_ps_word_ *)addr;
+	uintptr_t tag = buddy_ps_tag_(ps->tag_key, addr);
+	if (__builtin_expect(BUDDY_PS_READ_(pg) != (uint8_t)(BUDDY_PG_HEAD_ + order) ||
+			     BUDDY_PS_READ_(w) == tag, 0))
 		return 0;
+	BUDDY_PS_STORE_(w, tag);
 	t->addr = addr;
 	t->pg = pg;
 	BUDDY_PS_STORE_(&ps->top[order], t + 1);
-	__atomic_store_n(pg, (uint8_t)(BUDDY_PG_CACHED_ + order), __ATOMIC_RELAXED);
 	return 1;
 }
 

@@ -799,13 +799,13 @@ void *buddy_region_owner(const struct buddy_zone *z, const void *addr)
 	return r ? r->owner : NULL;
 }
 
-size_t buddy_region_cached_pages(const struct buddy_region *r)
+size_t buddy_region_cached_pages(const struct buddy_zone *z, const struct buddy_region *r)
 {
 	size_t n = 0;
 	for (size_t idx = 0; idx < r->nr_pages;) {
 		uint8_t b = pg_get(r, idx);
 		size_t len = pg_state(b) == PG_TAIL ? 1 : (size_t)1 << pg_order(b);
-		if ((b & ~PG_ORDER) == PG_CACHED)
+		if (pg_held(z, r, idx, b))
 			n += len;
 		idx += len;
 	}
@@ -832,7 +832,7 @@ static int remove_region_locked(struct buddy_zone *z, void *base)
 	if (!r)
 		return fail(z, BUDDY_EOUTSIDE);
 	if (r->free_pages != r->nr_pages &&
-	    r->free_pages + (z->cached_pages || z->pagesets ? buddy_region_cached_pages(r) : 0) !=
+	    r->free_pages + (z->cached_pages || z->pagesets ? buddy_region_cached_pages(z, r) : 0) !=
 		    r->nr_pages)
 		return fail(z, BUDDY_EBUSY);
 	if (r->free_pages != r->nr_pages) {
@@ -915,6 +915,28 @@ void buddy_config_default(struct buddy_config *cfg)
 	cfg->outside_links = 0;
 }
 
+/*
+ * A zone's tag key: odd (a page-aligned block's tag is then never 0, the
+ * cleared word), different for each zone this process initialises (a
+ * counter) and, with address-space randomisation, from run to run (the
+ * zone's and the stack's addresses), mixed by splitmix64's finaliser. The
+ * tags find damage, as the links' checks do; they are no secret from a
+ * program that reads its freed memory.
+ */
+static uintptr_t tag_key_new(const struct buddy_zone *z)
+{
+	static uint64_t seq;
+	uint64_t x = (uint64_t)(uintptr_t)z ^ ((uint64_t)(uintptr_t)&seq << 21) ^
+		     ((uint64_t)(uintptr_t)&x << 7) ^
+		     __atomic_add_fetch(&seq, 0x9e3779b97f4a7c15ull, __ATOMIC_RELAXED);
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return (uintptr_t)x | 1u;
+}
+
 int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
 {
 	struct buddy_config def;
@@ -978,6 +1000,14 @@ int buddy_zone_init(struct buddy_zone *z, const struct buddy_config *cfg)
 	z->relax = cfg->relax;
 	z->strict_frees = cfg->strict_frees != 0;
 	z->outside_links = cfg->outside_links != 0;
+	/* Free tags where the sets' inline paths run (see struct buddy_pageset):
+	 * not where a memory checker watches the free pages, a strict free
+	 * claims the page byte, the zone promises never to write into a free
+	 * block, or poisoning fills it. */
+	z->tag_key = z->barrier && !ANNOT_ACTIVE && !z->strict_frees && !z->outside_links &&
+				     z->nr_fast_orders
+			     ? tag_key_new(z)
+			     : 0;
 	single_update(z);
 	return BUDDY_OK;
 }
@@ -1284,12 +1314,16 @@ static int ps_give_back(struct buddy_zone *z, struct buddy_pageset *ps, unsigned
 		uintptr_t a = (uintptr_t)e->addr;
 		struct buddy_region *r = region_find(z, a);
 		size_t idx = r ? region_index(z, r, a) : 0;
+		uint8_t b = r ? r->pg[idx] : 0;
 		if (!r || (a & (z->page_size - 1)) || e->pg != &r->pg[idx] ||
-		    r->pg[idx] != (PG_CACHED | order))
+		    pg_order(b) != order || !pg_held(z, r, idx, b)) {
 			st = corrupt(z, "drain_cache", "corrupted page set: entry is not a cached block",
 				     e->addr);
-		else
+		} else {
+			if (b == (PG_HEAD | order))
+				block_untag(a);
 			st = free_block(z, r, idx, order);
+		}
 	}
 	for (unsigned j = i; j < n; j++) /* the rest move down: oldest first */
 		ps->slot[order][j - i] = ps->slot[order][j];
@@ -1367,11 +1401,11 @@ int buddy_pageset_init(struct buddy_zone *z, struct buddy_pageset *ps)
 	ps->barrier = z->barrier != NULL;
 	ps->nr_orders = z->nr_fast_orders;
 	ps->barrier_orders = ps->barrier ? ps->nr_orders : 0;
-	/* The inline paths annotate nothing, and their frees claim no page byte
-	 * atomically: with a memory checker every call comes here, with strict
-	 * frees every free. */
-	ps->inline_orders = ANNOT_ACTIVE ? 0 : ps->barrier_orders;
-	ps->inline_free_orders = ANNOT_ACTIVE || z->strict_frees ? 0 : ps->barrier_orders;
+	/* The inline paths use free tags (and so annotate nothing and claim no
+	 * page byte atomically): without a tag key every call comes here. */
+	ps->tag_key = z->tag_key;
+	ps->inline_orders = z->tag_key ? ps->barrier_orders : 0;
+	ps->inline_free_orders = ps->inline_orders;
 	ps_lists_init(z, ps);
 	ps_set_hint(z, ps, NULL);
 	registry_lock(z);
@@ -1445,6 +1479,44 @@ static COLD void *zero_fill(void *p, size_t n)
 	return p;
 }
 
+/*
+ * Inside the set, the newest entry of `order` becomes an allocation, as
+ * buddy_ps_pop_ does, whichever mark it has: a "cached" page byte (a block
+ * a refill brought, or any in a zone without a tag key), which it sets to
+ * "allocated", or a free tag, which it clears. 0 at the low mark or when
+ * the entry has neither (the caller tells which).
+ */
+static int ps_pop(struct buddy_pageset *ps, unsigned order, void **out)
+{
+	struct buddy_pageset_entry *low = BUDDY_PS_LOAD_(&ps->low[order]),
+				   *t = BUDDY_PS_READ_(&ps->top[order]);
+	if (t <= low)
+		return 0;
+	uint8_t *pg = t[-1].pg, b = LOAD_RELAXED(pg);
+	void *a = t[-1].addr;
+	if (b == (PG_CACHED | order))
+		STORE_RELAXED(pg, (uint8_t)(PG_HEAD | order));
+	else if (b == (PG_HEAD | order) && ps->tag_key &&
+		 LOAD_RELAXED(block_word((uintptr_t)a)) == buddy_ps_tag_(ps->tag_key, a))
+		STORE_RELAXED(block_word((uintptr_t)a), (uintptr_t)0);
+	else
+		return 0;
+	STORE_RELAXED(&ps->top[order], t - 1);
+	BUDDY_PS_INC_(&ps->allocs);
+	*out = a;
+	return 1;
+}
+
+/* The newest entry of `order`, of a list that has one, holds a block with either mark. */
+static int ps_top_held(const struct buddy_pageset *ps, unsigned order)
+{
+	const struct buddy_pageset_entry *e = ps->top[order] - 1;
+	uint8_t b = LOAD_RELAXED(e->pg);
+	return b == (PG_CACHED | order) ||
+	       (b == (PG_HEAD | order) && ps->tag_key &&
+		LOAD_RELAXED(block_word((uintptr_t)e->addr)) == buddy_ps_tag_(ps->tag_key, e->addr));
+}
+
 /* Inside the set, a block popped: leave, hand the block out. */
 static HOT_INLINE void *ps_alloc_done(struct buddy_pageset *ps, void *p, unsigned order,
 				      unsigned flags)
@@ -1470,8 +1542,13 @@ static unsigned ps_batch(const struct buddy_zone *z, unsigned order)
 static void ps_take_block(struct buddy_zone *z, struct buddy_pageset *ps, struct buddy_region *r,
 			  size_t idx, unsigned order, unsigned n)
 {
-	pg_set(r, idx, PG_CACHED | order);
-	ps->slot[order][n] = (struct buddy_pageset_entry){ (void *)region_addr(z, r, idx), &r->pg[idx] };
+	void *a = (void *)region_addr(z, r, idx);
+	/* With tags, the page byte is written here, under the lock, for the whole batch, and
+	 * the allocation that hands the block out writes nothing shared. */
+	if (ps->tag_key)
+		STORE_RELAXED(block_word((uintptr_t)a), buddy_ps_tag_(ps->tag_key, a));
+	pg_set(r, idx, ps->tag_key ? PG_HEAD | order : PG_CACHED | order);
+	ps->slot[order][n] = (struct buddy_pageset_entry){ a, &r->pg[idx] };
 	if (r != ps->hint)
 		ps_set_hint(z, ps, r);
 }
@@ -1594,14 +1671,14 @@ static NOINLINE void *ps_alloc_slow(struct buddy_pageset *ps, unsigned order, un
 	void *p;
 
 	if (t > ps->slot[order]) {
-		if (LOAD_RELAXED(t[-1].pg) != (PG_CACHED | order)) {
+		if (!ps_top_held(ps, order)) {
 			buddy_zone_lock(z);
 			corrupt(z, "alloc_pages", "corrupted page set: entry is not a cached block",
 				t[-1].addr);
 			buddy_zone_unlock(z);
 		} else {
 			ps_low(ps, order);
-			if (buddy_ps_pop_(ps, order, &p))
+			if (ps_pop(ps, order, &p))
 				return ps_alloc_done(ps, p, order, flags);
 		}
 	} else {
@@ -1609,7 +1686,7 @@ static NOINLINE void *ps_alloc_slow(struct buddy_pageset *ps, unsigned order, un
 		unsigned n = z->corrupted ? 0 : ps_refill(z, ps, order);
 		buddy_zone_unlock(z);
 		/* The refilled entries' page bytes were set just now, under the lock. */
-		if (n && (buddy_ps_pop_(ps, order, &p) || (ps_low(ps, order), buddy_ps_pop_(ps, order, &p))))
+		if (n && (ps_pop(ps, order, &p) || (ps_low(ps, order), ps_pop(ps, order, &p))))
 			return ps_alloc_done(ps, p, order, flags);
 	}
 	ps_exit(ps);
@@ -1627,7 +1704,7 @@ static NOINLINE void *ps_alloc_zone(struct buddy_pageset *ps, unsigned order, un
 static HOT_INLINE void *ps_alloc_entered(struct buddy_pageset *ps, unsigned order, unsigned flags)
 {
 	void *p;
-	if (likely(buddy_ps_pop_(ps, order, &p)))
+	if (likely(ps_pop(ps, order, &p)))
 		return ps_alloc_done(ps, p, order, flags);
 	return ps_alloc_slow(ps, order, flags);
 }
@@ -1927,16 +2004,18 @@ static NOINLINE int free_block(struct buddy_zone *z, struct buddy_region *r, siz
  * block means it was freed already (double free); otherwise it points into
  * the middle of an allocation.
  */
-static int classify_bad(const struct buddy_region *r, size_t idx)
+static int classify_bad(const struct buddy_zone *z, const struct buddy_region *r, size_t idx)
 {
-	if (pg_state(pg_get(r, idx)) == PG_FREE)
+	uint8_t b = pg_get(r, idx);
+	if (pg_state(b) == PG_FREE || pg_held(z, r, idx, b))
 		return BUDDY_EDOUBLE;
 	for (unsigned k = 1; k <= r->max_order; k++) {
 		size_t head = idx & ~(((size_t)1 << k) - 1);
-		uint8_t b = pg_get(r, head);
+		b = pg_get(r, head);
 		if (pg_state(b) != PG_TAIL)
-			return pg_state(b) == PG_FREE && pg_order(b) >= k ? BUDDY_EDOUBLE
-									 : BUDDY_ENOTBLOCK;
+			return (pg_state(b) == PG_FREE || pg_held(z, r, head, b)) && pg_order(b) >= k
+				       ? BUDDY_EDOUBLE
+				       : BUDDY_ENOTBLOCK;
 	}
 	return BUDDY_ENOTBLOCK;
 }
@@ -1957,9 +2036,10 @@ static int lookup_alloc_status(struct buddy_zone *z, const void *addr,
 	*r_out = r;
 	*idx_out = idx;
 	if (a & (z->page_size - 1))
-		return classify_bad(r, idx) == BUDDY_EDOUBLE ? BUDDY_EDOUBLE : BUDDY_ENOTBLOCK;
-	if (pg_state(pg_get(r, idx)) != PG_HEAD)
-		return classify_bad(r, idx);
+		return classify_bad(z, r, idx) == BUDDY_EDOUBLE ? BUDDY_EDOUBLE : BUDDY_ENOTBLOCK;
+	uint8_t b = pg_get(r, idx);
+	if (pg_state(b) != PG_HEAD || (z->tag_key && pg_held(z, r, idx, b)))
+		return classify_bad(z, r, idx);
 	return BUDDY_OK;
 }
 
@@ -2081,8 +2161,11 @@ static void ps_push(struct buddy_pageset *ps, void *addr, uint8_t *pg, unsigned 
 	struct buddy_pageset_entry *t = ps->top[order];
 	t->addr = addr;
 	t->pg = pg;
+	if (ps->tag_key)
+		STORE_RELAXED(block_word((uintptr_t)addr), buddy_ps_tag_(ps->tag_key, addr));
 	STORE_RELAXED(&ps->top[order], t + 1);
-	STORE_RELAXED(pg, (uint8_t)(PG_CACHED | order));
+	if (!ps->tag_key)
+		STORE_RELAXED(pg, (uint8_t)(PG_CACHED | order));
 }
 
 /*
@@ -2188,7 +2271,10 @@ static NOINLINE int ps_free_full(struct buddy_pageset *ps, void *addr, unsigned 
 		uint8_t b = LOAD_RELAXED(pg);
 		unsigned k = any ? pg_order(b) : order;
 		if (likely(b == (PG_HEAD | k) && k < ps->nr_orders &&
-			   !(off & (((uintptr_t)1 << ps->shift) - 1)) && ps_claim(ps, pg, b))) {
+			   !(off & (((uintptr_t)1 << ps->shift) - 1)) &&
+			   !(ps->tag_key && LOAD_RELAXED(block_word((uintptr_t)addr)) ==
+						    buddy_ps_tag_(ps->tag_key, addr)) &&
+			   ps_claim(ps, pg, b))) {
 			if (unlikely(ps->top[k] >= __atomic_load_n(&ps->lim[k], __ATOMIC_ACQUIRE)))
 				return ps_free_slow(ps, addr, pg, k);
 			/* Annotated inside the set: once it is left, a drainer may give
@@ -2352,8 +2438,9 @@ size_t buddy_alloc_size(struct buddy_zone *z, const void *addr)
 	uintptr_t a = (uintptr_t)addr;
 	const struct buddy_region *h = hint_region(z->hint, a);
 	if (likely(h && !(a & (z->page_size - 1)) && !z->corrupted)) {
-		uint8_t b = pg_get(h, region_index(z, h, a));
-		if ((b & (PG_STATE | PG_MORE)) == PG_HEAD)
+		size_t idx0 = region_index(z, h, a);
+		uint8_t b = pg_get(h, idx0);
+		if ((b & (PG_STATE | PG_MORE)) == PG_HEAD && !(z->tag_key && pg_held(z, h, idx0, b)))
 			return (size_t)1 << pg_order(b);
 	}
 	return lookup_alloc(z, addr, &r, &idx) ? 0 : alloc_pages_count(r, idx);

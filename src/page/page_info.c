@@ -199,10 +199,10 @@ int buddy_walk(const struct buddy_zone *z, buddy_walk_fn fn, void *arg)
 				.region = r->id,
 				.page = idx,
 				.order = pg_order(b),
-				.state = b == (PG_CACHED | pg_order(b)) ? BUDDY_BLOCK_CACHED
-					 : pg_state(b) == PG_FREE      ? BUDDY_BLOCK_FREE
-								       : BUDDY_BLOCK_ALLOCATED,
-				.first = pg_state(b) == PG_HEAD,
+				.state = pg_held(z, r, idx, b)    ? BUDDY_BLOCK_CACHED
+					 : pg_state(b) == PG_FREE ? BUDDY_BLOCK_FREE
+								  : BUDDY_BLOCK_ALLOCATED,
+				.first = pg_state(b) == PG_HEAD && !pg_held(z, r, idx, b),
 			};
 			int rc = fn(arg, &blk);
 			if (rc)
@@ -232,7 +232,7 @@ int buddy_region_info(const struct buddy_zone *z, unsigned i, struct buddy_regio
 	out->base = (void *)r->base;
 	out->nr_pages = r->nr_pages;
 	out->free_pages = r->free_pages;
-	out->cached_pages = z->cached_pages || z->pagesets ? buddy_region_cached_pages(r) : 0;
+	out->cached_pages = z->cached_pages || z->pagesets ? buddy_region_cached_pages(z, r) : 0;
 	out->id = r->id;
 	out->max_order = r->max_order;
 	out->meta = r->meta;
@@ -313,7 +313,7 @@ static void check_blocks(struct checker *c, const struct buddy_region *r)
 		if (b == (PG_FREE | k)) {
 			free_pages += n;
 			c->free_heads[k]++;
-		} else if (b == (PG_CACHED | k)) {
+		} else if (pg_held(c->z, r, idx, b)) {
 			c->cached_heads[k]++;
 		}
 		idx += n;
@@ -431,7 +431,7 @@ static size_t check_pagesets(struct checker *c, unsigned k)
 			const struct buddy_region *r = buddy_region_lookup(z, a);
 			size_t idx = r ? region_index(z, r, a) : 0;
 			if (!r || (a & (z->page_size - 1)) || e->pg != &r->pg[idx] ||
-			    r->pg[idx] != (PG_CACHED | k))
+			    pg_order(r->pg[idx]) != k || !pg_held(z, r, idx, r->pg[idx]))
 				problem(c, "P6: page set %p order %u: entry %p is not a cached block",
 					(const void *)ps, k, e->addr);
 			else if (entry_repeated(ps, k, i))

@@ -190,6 +190,43 @@ static inline void pg_set(const struct buddy_region *r, size_t idx, unsigned v)
 	STORE_RELAXED(&r->pg[idx], (uint8_t)v);
 }
 
+/*
+ * Free tags (buddy/page.h, struct buddy_pageset): in a zone with a tag key,
+ * a block a page set holds keeps (or, from a refill, gets) a PG_HEAD byte,
+ * and its first word holds its address XOR the key. The tag is cleared when the block
+ * leaves the set (handed out or given back), so a block outside the sets
+ * never holds its own.
+ */
+static inline buddy_ps_word_ *block_word(uintptr_t a)
+{
+	return (buddy_ps_word_ *)a;
+}
+
+static inline int block_tagged(const struct buddy_zone *z, uintptr_t a)
+{
+	return LOAD_RELAXED(block_word(a)) == buddy_ps_tag_(z->tag_key, (const void *)a);
+}
+
+static inline void block_untag(uintptr_t a)
+{
+	STORE_RELAXED(block_word(a), (uintptr_t)0);
+}
+
+/*
+ * Does the block at idx, whose page byte is b, sit in a page set or the
+ * page cache? A "cached" byte, or an "allocated" one of a single block of
+ * a cached order with its free tag (read only while the zone has page sets:
+ * without them no block holds its tag). With the zone lock.
+ */
+static inline int pg_held(const struct buddy_zone *z, const struct buddy_region *r, size_t idx,
+			  uint8_t b)
+{
+	if (b == (PG_CACHED | pg_order(b)))
+		return 1;
+	return z->tag_key && z->pagesets && b == (PG_HEAD | pg_order(b)) &&
+	       pg_order(b) < z->nr_fast_orders && block_tagged(z, region_addr(z, r, idx));
+}
+
 /* With outside links: the region's list entries, after its page bytes, 8-byte aligned. */
 static inline struct buddy_list *region_links(const struct buddy_region *r)
 {
@@ -246,7 +283,7 @@ static inline void buddy_zone_unlock_at_exit(const struct buddy_zone **zp)
 	buddy_zone_lock(zone_lock_scope_)
 
 /* Pages of r held in page caches (the zone's or a set's): a scan of its blocks. */
-BUDDY_INTERNAL size_t buddy_region_cached_pages(const struct buddy_region *r);
+BUDDY_INTERNAL size_t buddy_region_cached_pages(const struct buddy_zone *z, const struct buddy_region *r);
 
 /* buddy_check with the zone lock already held. */
 BUDDY_INTERNAL size_t buddy_check_locked(const struct buddy_zone *z, buddy_report_fn report,

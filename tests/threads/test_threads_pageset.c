@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@
 
 #include "buddy/page.h"
 #include "buddy/thread.h"
+#include "common/annotate.h"
 #include "page/page_internal.h"
 #include "page_fixture.h"
 
@@ -366,6 +368,210 @@ static void test_one_thread_counts_exact(void **state)
 	fx_arena_free(arena);
 }
 
+
+/* A zone of `pages` pages with the heavy barrier hook: free tags, unless the library annotates. */
+static int zone_with_tags(struct buddy_zone *z, void *arena, size_t pages, int strict, int outside)
+{
+	struct buddy_config cfg;
+	buddy_config_default(&cfg);
+	cfg.pcp_high = 8;
+	cfg.pcp_batch = 2;
+	cfg.pcp_max_order = 2;
+	cfg.on_error = on_error;
+	cfg.lock = plain_lock;
+	cfg.unlock = plain_lock;
+	cfg.trylock = plain_trylock;
+	cfg.barrier = fence_barrier;
+	cfg.strict_frees = strict;
+	cfg.outside_links = outside;
+	assert_int_equal(buddy_zone_init(z, &cfg), BUDDY_OK);
+	fx_add(z, arena, pages);
+	errors = 0;
+	if (ANNOT_ACTIVE) {
+		/* The memory checker watches free pages: no tags, every call out of line. */
+		assert_true(z->tag_key == 0);
+		printf("free tags: off in a library built for a memory checker; checked that\n");
+		return 0;
+	}
+	return 1;
+}
+
+static int walk_state_of(void *arg, const struct buddy_block *b)
+{
+	struct buddy_block *want = arg;
+	if (b->addr == want->addr) {
+		*want = *b;
+		return 1;
+	}
+	return 0;
+}
+
+static enum buddy_block_state state_of(const struct buddy_zone *z, void *p)
+{
+	struct buddy_block b = { .addr = p };
+	assert_int_equal(buddy_walk(z, walk_state_of, &b), 1);
+	return b.state;
+}
+
+/*
+ * Free tags: a block freed through a set keeps its "allocated" page byte
+ * and gets its tag; every check of a free, the look-ups, the walk and
+ * buddy_check see it as cached, in this set and from another; handing it
+ * out clears the tag.
+ */
+static void test_free_tags_keep_every_check(void **state)
+{
+	struct buddy_zone z;
+	struct buddy_pageset ps, other;
+	struct buddy_alloc_info info;
+	struct fx_snap snap;
+	(void)state;
+	void *arena = fx_arena(4096, 64, 4096);
+	if (!zone_with_tags(&z, arena, 64, 0, 0)) {
+		fx_cleanup();
+		fx_arena_free(arena);
+		return;
+	}
+	assert_true(z.tag_key & 1u);
+	assert_int_equal(buddy_pageset_init(&z, &ps), BUDDY_OK);
+	assert_int_equal(buddy_pageset_init(&z, &other), BUDDY_OK);
+	assert_true(ps.inline_orders > 0 && ps.inline_free_orders > 0);
+	char *a = buddy_pageset_alloc_pages(&ps, 0, 0);
+	char *b = buddy_pageset_alloc_pages(&ps, 1, 0);
+	assert_non_null(a);
+	assert_non_null(b);
+	memset(a, 0x5a, 4096);
+	memset(b, 0x5a, 8192);
+	const struct buddy_region *r = buddy_region_lookup(&z, (uintptr_t)a);
+	size_t ia = region_index(&z, r, (uintptr_t)a);
+	assert_int_equal(buddy_pageset_free_pages(&ps, a, 0), BUDDY_OK);
+	assert_int_equal(buddy_pageset_free_pages(&ps, b, 1), BUDDY_OK);
+	/* The page byte is untouched; the tag marks the block. */
+	assert_int_equal(r->pg[ia], PG_HEAD); /* order 0 */
+	assert_true(block_tagged(&z, (uintptr_t)a));
+	assert_int_equal(state_of(&z, a), BUDDY_BLOCK_CACHED);
+	assert_int_equal(state_of(&z, b), BUDDY_BLOCK_CACHED);
+	assert_int_equal(fx_check(&z), 0);
+
+	fx_snap_take(&z, &snap);
+	assert_int_equal(buddy_pageset_free_pages(&ps, a, 0), BUDDY_EDOUBLE);
+	assert_int_equal(buddy_pageset_free_pages(&other, a, 0), BUDDY_EDOUBLE);
+	assert_int_equal(buddy_free_pages(&z, a, 0), BUDDY_EDOUBLE);
+	assert_int_equal(buddy_free(&z, b), BUDDY_EDOUBLE);
+	assert_int_equal(buddy_pageset_free_pages(&ps, b + 4096, 0), BUDDY_EDOUBLE);
+	assert_int_equal(buddy_pageset_free_pages(&ps, a + 8, 0), BUDDY_EDOUBLE);
+	assert_int_equal(buddy_pageset_free_pages(&ps, a, 1), BUDDY_EDOUBLE);
+	assert_int_equal(buddy_alloc_info(&z, a, &info), BUDDY_EDOUBLE);
+	assert_int_equal(buddy_alloc_size(&z, a), 0);
+	assert_int_equal(buddy_resize(&z, a, 1), BUDDY_EDOUBLE);
+	fx_snap_expect(&z, &snap);
+	assert_int_equal(errors, 0);
+
+	/* Handed out again (newest first), with the tag cleared: the rest of the page as left. */
+	assert_ptr_equal(buddy_pageset_alloc_pages(&ps, 1, 0), b);
+	assert_ptr_equal(buddy_pageset_alloc_pages(&ps, 0, 0), a);
+	assert_false(block_tagged(&z, (uintptr_t)a));
+	assert_int_equal(state_of(&z, a), BUDDY_BLOCK_ALLOCATED);
+	size_t zeros = 0;
+	for (size_t i = 0; i < 4096; i++)
+		zeros += a[i] == 0;
+	assert_int_equal(zeros, sizeof(uintptr_t)); /* the tag word, cleared */
+	assert_int_equal(buddy_alloc_size(&z, a), 1); /* pages */
+	/* Freed from the other set: its tag there; the first set's entry is gone. */
+	assert_int_equal(buddy_pageset_free_pages(&other, a, 0), BUDDY_OK);
+	assert_int_equal(buddy_pageset_free_pages(&ps, a, 0), BUDDY_EDOUBLE);
+	assert_int_equal(buddy_pageset_free_pages(&ps, b, 1), BUDDY_OK);
+	assert_int_equal(fx_check(&z), 0);
+
+	/* Given back to the buddy lists: tags cleared, everything merges. */
+	buddy_drain_cache(&z);
+	assert_false(block_tagged(&z, (uintptr_t)a));
+	assert_false(block_tagged(&z, (uintptr_t)b));
+	struct buddy_stats st;
+	buddy_get_stats(&z, &st);
+	assert_int_equal(st.free_pages, 64);
+	assert_int_equal(fx_check(&z), 0);
+	buddy_pageset_release(&ps);
+	buddy_pageset_release(&other);
+	assert_int_equal(errors, 0);
+	fx_cleanup();
+
+	/* The thread helper's zones have tags wherever the kernel gives the heavy barrier. */
+	struct buddy_config cfg;
+	struct buddy_thread_lock lk;
+	buddy_config_default(&cfg);
+	cfg.pcp_high = 16;
+	assert_int_equal(buddy_thread_config(&cfg, &lk, BUDDY_LOCK_DEFAULT, BUDDY_THREAD_PAGESETS), 0);
+	assert_int_equal(buddy_zone_init(&z, &cfg), BUDDY_OK);
+	assert_int_equal(z.tag_key != 0, cfg.barrier != NULL);
+	printf("thread helper: heavy barrier %s, free tags %s\n", cfg.barrier ? "yes" : "no",
+	       z.tag_key ? "on" : "off");
+	buddy_thread_zone_fini(&z);
+	buddy_thread_lock_destroy(&lk);
+	fx_arena_free(arena);
+}
+
+/* A write after free over a tag: found when the set would hand the block out, or give it back. */
+static void test_damaged_free_tag_stops_the_zone(void **state)
+{
+	struct buddy_zone z;
+	struct buddy_pageset ps;
+	(void)state;
+	void *arena = fx_arena(4096, 64, 4096);
+	for (int give_back = 0; give_back < 2; give_back++) {
+		if (!zone_with_tags(&z, arena, 64, 0, 0))
+			break;
+		assert_int_equal(buddy_pageset_init(&z, &ps), BUDDY_OK);
+		char *p = buddy_pageset_alloc_pages(&ps, 0, 0);
+		assert_int_equal(buddy_pageset_free_pages(&ps, p, 0), BUDDY_OK);
+		memset(p, 0, 4096); /* the program writes to the block it freed */
+		if (give_back)
+			buddy_drain_cache(&z);
+		else
+			assert_null(buddy_pageset_alloc_pages(&ps, 0, 0));
+		assert_int_equal(buddy_last_error(&z), BUDDY_ECORRUPT);
+		assert_int_equal(errors, 1);
+		/* Stopped: nothing is handed out or taken again. */
+		assert_null(buddy_pageset_alloc_pages(&ps, 0, 0));
+		assert_int_equal(buddy_pageset_free_pages(&ps, p, 0), BUDDY_ECORRUPT);
+		buddy_pageset_release(&ps);
+		assert_int_equal(errors, 1);
+	}
+	fx_cleanup();
+	fx_arena_free(arena);
+}
+
+/* No tags where a strict free claims the page byte, or the zone writes nothing into free blocks. */
+static void test_free_tags_off(void **state)
+{
+	struct buddy_zone z;
+	struct buddy_pageset ps;
+	(void)state;
+	void *arena = fx_arena(4096, 64, 4096);
+	for (int i = 0; i < 2; i++) {
+		zone_with_tags(&z, arena, 64, i == 0, i == 1);
+		assert_true(z.tag_key == 0);
+		assert_int_equal(buddy_pageset_init(&z, &ps), BUDDY_OK);
+		assert_int_equal(ps.inline_orders, 0);
+		assert_int_equal(ps.inline_free_orders, 0);
+		char *p = buddy_pageset_alloc_pages(&ps, 0, 0);
+		memset(p, 0x33, 4096);
+		assert_int_equal(buddy_pageset_free_pages(&ps, p, 0), BUDDY_OK);
+		const struct buddy_region *r = buddy_region_lookup(&z, (uintptr_t)p);
+		assert_int_equal(r->pg[region_index(&z, r, (uintptr_t)p)], PG_CACHED); /* order 0 */
+		/* Nothing written into it (links in the first 16 bytes, or none); a memory
+		 * checker's library keeps it inaccessible. */
+		for (size_t j = i == 1 ? 0 : 16; !ANNOT_ACTIVE && j < 4096; j++)
+			if ((unsigned char)p[j] != 0x33)
+				fail_msg("byte %zu of a cached block changed", j);
+		assert_int_equal(buddy_pageset_free_pages(&ps, p, 0), BUDDY_EDOUBLE);
+		buddy_pageset_release(&ps);
+		assert_int_equal(fx_check(&z), 0);
+	}
+	fx_cleanup();
+	fx_arena_free(arena);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +582,9 @@ int main(void)
 		cmocka_unit_test(test_full_list_keeps_the_block_when_the_lock_is_busy),
 		cmocka_unit_test(test_thread_helper_errors),
 		cmocka_unit_test(test_one_thread_counts_exact),
+		cmocka_unit_test(test_free_tags_keep_every_check),
+		cmocka_unit_test(test_damaged_free_tag_stops_the_zone),
+		cmocka_unit_test(test_free_tags_off),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
