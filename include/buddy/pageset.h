@@ -7,9 +7,10 @@
  * first, so there is one fast path. Not an API of its own: the functions
  * and constants here are private (their names end in an underscore), and a
  * program that inlines them depends on the layout of struct buddy_pageset's
- * first part, on the page-byte values below and on the protocol with the
- * drainers (src/page/page_alloc.c). A library in which any of these changes
- * is a new major version: its programs must be compiled again.
+ * first part, on the page-byte value and the free tags below and on the
+ * protocol with the drainers (src/page/page_alloc.c). A library in which
+ * any of these changes is a new major version: its programs must be
+ * compiled again.
  *
  * Freestanding (stdint, compiler builtins), like the core.
  */

@@ -39,8 +39,9 @@
  *
  * Threads. With lock hooks, every public call holds the zone lock from its
  * first look at the zone to its return (ZONE_LOCK_SCOPE), except the page
- * sets' fast paths, which touch only their own set and the page bytes of
- * the blocks they hold or are handed. Lock order: page set (entered by its
+ * sets' fast paths, which touch only their own set, the page bytes of the
+ * blocks they hold or are handed, and (free tags) those blocks' first
+ * words. Lock order: page set (entered by its
  * owner) -> zone lock; nothing that holds the zone lock waits for a page
  * set, and nothing that holds a page set waits for another one.
  *
@@ -1659,8 +1660,8 @@ static void *ps_alloc_zone_path(struct buddy_pageset *ps, unsigned order, unsign
 
 /*
  * Inside the set, a cached order whose newest entry buddy_ps_pop_ did not
- * hand out: an entry whose page byte no longer says "cached" (damage: stop
- * the zone), a list at its low mark (ps_low), an empty list (refill under
+ * hand out: an entry whose block has neither mark of a cached block
+ * (ps_pop: damage, stop the zone), a list at its low mark (ps_low), an empty list (refill under
  * the zone lock). A set a drainer closed meanwhile stays closed
  * (ps_publish_lows): then the zone path.
  */
@@ -1685,7 +1686,7 @@ static NOINLINE void *ps_alloc_slow(struct buddy_pageset *ps, unsigned order, un
 		buddy_zone_lock(z);
 		unsigned n = z->corrupted ? 0 : ps_refill(z, ps, order);
 		buddy_zone_unlock(z);
-		/* The refilled entries' page bytes were set just now, under the lock. */
+		/* The refilled entries' marks were set just now, under the lock. */
 		if (n && (ps_pop(ps, order, &p) || (ps_low(ps, order), ps_pop(ps, order, &p))))
 			return ps_alloc_done(ps, p, order, flags);
 	}
@@ -2257,9 +2258,10 @@ static inline int ps_claim(const struct buddy_pageset *ps, uint8_t *pg, uint8_t 
 
 /*
  * One free through the set, every case: a single-block allocation of a
- * cached order (the page byte says so: the same test that finds a double,
- * interior or wrong-order free) joins the set's list; anything else takes
- * the zone path, whose checks classify it.
+ * cached order (the page byte says so: the same test that finds an
+ * interior or wrong-order free; with free tags, the block does not hold
+ * its tag already: a double free) joins the set's list; anything else
+ * takes the zone path, whose checks classify it.
  */
 static NOINLINE int ps_free_full(struct buddy_pageset *ps, void *addr, unsigned order, int any)
 {
