@@ -273,10 +273,12 @@ struct buddy_region; /* lives in the region's metadata */
  * checks and clears it. So the page bytes, 64 pages' to a cache line, are
  * written only under the zone lock: two threads whose blocks' bytes share
  * a line do not move the line between their CPUs at every call. The first
- * word of a block of a cached order is then written when the block is
- * freed and read when it is freed or looked up (buddy_alloc_info,
- * buddy_alloc_size): it must be readable and writable then, as the zone's
- * links already require of a free block without outside links. A write
+ * word of a block of a cached order is then read and written when the
+ * block is freed (and read when it is resized): it must be readable and
+ * writable then, as the zone's links already require of a free block
+ * without outside links. A look-up (buddy_alloc_info, buddy_alloc_size),
+ * which may name a block that another thread holds, reads the sets'
+ * entries instead. A write
  * after free over a tag is found when a set would hand the block out, or
  * give it back (damage: the zone stops).
  */

@@ -171,8 +171,8 @@ static inline int buddy_ps_push_(struct buddy_pageset *ps, void *addr, unsigned 
 			     BUDDY_PS_READ_(w) == tag, 0))
 		return 0;
 	BUDDY_PS_STORE_(w, tag);
-	t->addr = addr;
-	t->pg = pg;
+	BUDDY_PS_STORE_(&t->addr, addr);
+	BUDDY_PS_STORE_(&t->pg, pg);
 	BUDDY_PS_STORE_(&ps->top[order], t + 1);
 	return 1;
 }

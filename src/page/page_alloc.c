@@ -1317,7 +1317,7 @@ static int ps_give_back(struct buddy_zone *z, struct buddy_pageset *ps, unsigned
 		size_t idx = r ? region_index(z, r, a) : 0;
 		uint8_t b = r ? r->pg[idx] : 0;
 		if (!r || (a & (z->page_size - 1)) || e->pg != &r->pg[idx] ||
-		    pg_order(b) != order || !pg_held(z, r, idx, b)) {
+		    !(b == (PG_CACHED | order) || (b == (PG_HEAD | order) && pg_tagged(z, r, idx, b)))) {
 			st = corrupt(z, "drain_cache", "corrupted page set: entry is not a cached block",
 				     e->addr);
 		} else {
@@ -2021,9 +2021,14 @@ static int classify_bad(const struct buddy_zone *z, const struct buddy_region *r
 	return BUDDY_ENOTBLOCK;
 }
 
-/* Classify addr: BUDDY_OK when it starts an allocation, found at *r_out, *idx_out. */
+/*
+ * Classify addr: BUDDY_OK when it starts an allocation, found at *r_out,
+ * *idx_out. `own`: the caller holds the block (a free, a resize), so its
+ * first word may be read for a free tag; else (a look-up, perhaps of a
+ * block another thread holds and writes) the page sets' entries tell.
+ */
 static int lookup_alloc_status(struct buddy_zone *z, const void *addr,
-			       struct buddy_region **r_out, size_t *idx_out)
+			       struct buddy_region **r_out, size_t *idx_out, int own)
 {
 	if (z->corrupted)
 		return BUDDY_ECORRUPT;
@@ -2039,9 +2044,9 @@ static int lookup_alloc_status(struct buddy_zone *z, const void *addr,
 	if (a & (z->page_size - 1))
 		return classify_bad(z, r, idx) == BUDDY_EDOUBLE ? BUDDY_EDOUBLE : BUDDY_ENOTBLOCK;
 	uint8_t b = pg_get(r, idx);
-	if (pg_state(b) != PG_HEAD || (z->tag_key && pg_held(z, r, idx, b)))
+	if (pg_state(b) != PG_HEAD)
 		return classify_bad(z, r, idx);
-	return BUDDY_OK;
+	return (own ? pg_tagged(z, r, idx, b) : pg_held(z, r, idx, b)) ? BUDDY_EDOUBLE : BUDDY_OK;
 }
 
 /*
@@ -2049,11 +2054,11 @@ static int lookup_alloc_status(struct buddy_zone *z, const void *addr,
  * region and first page, or fail (recording last_error) changing nothing.
  */
 static int lookup_alloc(struct buddy_zone *z, const void *addr,
-			struct buddy_region **r_out, size_t *idx_out)
+			struct buddy_region **r_out, size_t *idx_out, int own)
 {
 	if (!z)
 		return BUDDY_ENULL;
-	int st = lookup_alloc_status(z, addr, r_out, idx_out);
+	int st = lookup_alloc_status(z, addr, r_out, idx_out, own);
 	return st ? fail(z, st) : BUDDY_OK;
 }
 
@@ -2112,7 +2117,7 @@ int buddy_alloc_info(struct buddy_zone *z, const void *addr, struct buddy_alloc_
 	ZONE_LOCK_SCOPE(z);
 	if (!info)
 		return z ? fail(z, BUDDY_ENULL) : BUDDY_ENULL;
-	int st = lookup_alloc(z, addr, &r, &idx);
+	int st = lookup_alloc(z, addr, &r, &idx, 0);
 	if (!st)
 		alloc_info_fill(r, idx, info);
 	return st;
@@ -2125,7 +2130,7 @@ static NOINLINE int free_info_zone(struct buddy_zone *z, void *addr, struct budd
 
 	ZONE_LOCK_SCOPE(z);
 	ZONE_CHECK_ON_RETURN(z);
-	int st = lookup_alloc(z, addr, &r, &idx);
+	int st = lookup_alloc(z, addr, &r, &idx, 1);
 	if (st)
 		return st;
 	if (info)
@@ -2147,7 +2152,7 @@ static int free_pages_zone(struct buddy_zone *z, void *addr, unsigned order)
 
 	ZONE_LOCK_SCOPE(z);
 	ZONE_CHECK_ON_RETURN(z);
-	int st = lookup_alloc(z, addr, &r, &idx);
+	int st = lookup_alloc(z, addr, &r, &idx, 1);
 	if (st)
 		return st;
 	uint8_t b = r->pg[idx];
@@ -2160,8 +2165,8 @@ static int free_pages_zone(struct buddy_zone *z, void *addr, unsigned order)
 static void ps_push(struct buddy_pageset *ps, void *addr, uint8_t *pg, unsigned order)
 {
 	struct buddy_pageset_entry *t = ps->top[order];
-	t->addr = addr;
-	t->pg = pg;
+	STORE_RELAXED(&t->addr, addr);
+	STORE_RELAXED(&t->pg, pg);
 	if (ps->tag_key)
 		STORE_RELAXED(block_word((uintptr_t)addr), buddy_ps_tag_(ps->tag_key, addr));
 	STORE_RELAXED(&ps->top[order], t + 1);
@@ -2420,7 +2425,7 @@ int buddy_free_pages_exact(struct buddy_zone *z, void *addr, size_t npages)
 	}
 	ZONE_LOCK_SCOPE(z);
 	ZONE_CHECK_ON_RETURN(z);
-	int st = lookup_alloc(z, addr, &r, &idx);
+	int st = lookup_alloc(z, addr, &r, &idx, 1);
 	if (st)
 		return st;
 	if (alloc_pages_count(r, idx) != npages)
@@ -2442,10 +2447,10 @@ size_t buddy_alloc_size(struct buddy_zone *z, const void *addr)
 	if (likely(h && !(a & (z->page_size - 1)) && !z->corrupted)) {
 		size_t idx0 = region_index(z, h, a);
 		uint8_t b = pg_get(h, idx0);
-		if ((b & (PG_STATE | PG_MORE)) == PG_HEAD && !(z->tag_key && pg_held(z, h, idx0, b)))
+		if ((b & (PG_STATE | PG_MORE)) == PG_HEAD && !pg_held(z, h, idx0, b))
 			return (size_t)1 << pg_order(b);
 	}
-	return lookup_alloc(z, addr, &r, &idx) ? 0 : alloc_pages_count(r, idx);
+	return lookup_alloc(z, addr, &r, &idx, 0) ? 0 : alloc_pages_count(r, idx);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2530,7 +2535,7 @@ int buddy_resize(struct buddy_zone *z, void *addr, unsigned new_order)
 
 	ZONE_LOCK_SCOPE(z);
 	ZONE_CHECK_ON_RETURN(z);
-	int st = lookup_alloc(z, addr, &r, &idx);
+	int st = lookup_alloc(z, addr, &r, &idx, 1);
 	if (st)
 		return st;
 	uint8_t b = r->pg[idx];

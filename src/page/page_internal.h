@@ -212,19 +212,53 @@ static inline void block_untag(uintptr_t a)
 	STORE_RELAXED(block_word(a), (uintptr_t)0);
 }
 
+/* A single block of a cached order whose page byte is "allocated", in a zone whose sets tag. */
+static inline int pg_may_tag(const struct buddy_zone *z, uint8_t b)
+{
+	return z->tag_key && z->pagesets && b == (PG_HEAD | pg_order(b)) &&
+	       pg_order(b) < z->nr_fast_orders;
+}
+
+/*
+ * The caller's own block at idx (the one it frees or looks up), page byte
+ * b: does a page set hold it by its tag? Reads the block's first word
+ * (read only while the zone has page sets: without them no block holds its
+ * tag). With the zone lock.
+ */
+static inline int pg_tagged(const struct buddy_zone *z, const struct buddy_region *r, size_t idx,
+			    uint8_t b)
+{
+	return pg_may_tag(z, b) && block_tagged(z, region_addr(z, r, idx));
+}
+
+/*
+ * Does an entry of some page set name the block at a, of order k? For the
+ * scans (the walk, buddy_check, a region's cached pages, a bad address's
+ * neighbours), which must not read blocks that programs hold and write.
+ * With the zone lock; exact while no owner is inside its set.
+ */
+static inline int pagesets_hold(const struct buddy_zone *z, uintptr_t a, unsigned k)
+{
+	for (const struct buddy_pageset *ps = z->pagesets; ps; ps = ps->next) {
+		unsigned n = ps_count(ps, k);
+		for (unsigned i = 0; i < n && i < BUDDY_PAGESET_SLOTS; i++)
+			if ((uintptr_t)LOAD_RELAXED(&ps->slot[k][i].addr) == a)
+				return 1;
+	}
+	return 0;
+}
+
 /*
  * Does the block at idx, whose page byte is b, sit in a page set or the
  * page cache? A "cached" byte, or an "allocated" one of a single block of
- * a cached order with its free tag (read only while the zone has page sets:
- * without them no block holds its tag). With the zone lock.
+ * a cached order that a set's entry names (a set holds it by its tag).
  */
 static inline int pg_held(const struct buddy_zone *z, const struct buddy_region *r, size_t idx,
 			  uint8_t b)
 {
 	if (b == (PG_CACHED | pg_order(b)))
 		return 1;
-	return z->tag_key && z->pagesets && b == (PG_HEAD | pg_order(b)) &&
-	       pg_order(b) < z->nr_fast_orders && block_tagged(z, region_addr(z, r, idx));
+	return pg_may_tag(z, b) && pagesets_hold(z, region_addr(z, r, idx), pg_order(b));
 }
 
 /* With outside links: the region's list entries, after its page bytes, 8-byte aligned. */
