@@ -55,8 +55,11 @@ struct buddy_thread_lock {
 #define BUDDY_THREAD_NO_BARRIER 0x2u /* owners take their sets with an atomic exchange */
 #define BUDDY_THREAD_STRICT 0x4u     /* strict frees (buddy_config.strict_frees) */
 
-/* pcp_high and pcp_max_order set when the configuration has no page cache. */
-#define BUDDY_THREAD_PCP_HIGH 64u
+/*
+ * pcp_high and pcp_max_order set when the configuration has no page cache:
+ * a set holds at most 96 blocks of each of orders 0..3 (1,440 pages).
+ */
+#define BUDDY_THREAD_PCP_HIGH 96u
 #define BUDDY_THREAD_PCP_MAX_ORDER 3u
 
 /*

@@ -33,7 +33,7 @@
 #define BENCH_PAGE_ARENA (64u << 20)  /* W1/W2 arena: 64 MiB of 4 KiB pages */
 #define BENCH_HEAP_ARENA (256u << 20) /* W3 arena for the byte heaps */
 #ifndef BENCH_PCP_HIGH
-#define BENCH_PCP_HIGH 64 /* page cache list length before a drain */
+#define BENCH_PCP_HIGH 96 /* page cache list length before a drain */
 #endif
 #define BENCH_PCP_MAX_ORDER 4         /* cached orders: all of W2's */
 #define BENCH_MAX_THREADS 8
