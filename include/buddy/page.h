@@ -278,9 +278,8 @@ struct buddy_region; /* lives in the region's metadata */
  * writable then, as the zone's links already require of a free block
  * without outside links. A look-up (buddy_alloc_info, buddy_alloc_size),
  * which may name a block that another thread holds, reads the sets'
- * entries instead. A write
- * after free over a tag is found when a set would hand the block out, or
- * give it back (damage: the zone stops).
+ * entries instead. A write after free over a tag is found when a set would
+ * hand the block out, or give it back (damage: the zone stops).
  */
 struct buddy_pageset_entry {
 	void *addr;  /* a cached block */

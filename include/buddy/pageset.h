@@ -119,8 +119,9 @@ static inline uintptr_t buddy_ps_tag_(uintptr_t key, const void *addr)
  * is above its low mark (an empty list, one whose next allocation may make
  * a new peak, and a set that a drainer closed are at or below it) and the
  * block holds its free tag, which is cleared (a block with its tag is in
- * this set alone: a free of it anywhere is refused as a double free); else 0 (the slow path refills, takes a
- * block a refill brought, notes the peak, finds the drainer or reports).
+ * this set alone: a free of it anywhere is refused as a double free);
+ * else 0 (the slow path refills, takes a block a refill brought, notes the
+ * peak, finds the drainer or reports).
  * The entry lives in the set, not in the free page: a write after free
  * cannot forge one. Nothing shared is written.
  */

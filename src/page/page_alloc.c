@@ -41,9 +41,9 @@
  * first look at the zone to its return (ZONE_LOCK_SCOPE), except the page
  * sets' fast paths, which touch only their own set, the page bytes of the
  * blocks they hold or are handed, and (free tags) those blocks' first
- * words. Lock order: page set (entered by its
- * owner) -> zone lock; nothing that holds the zone lock waits for a page
- * set, and nothing that holds a page set waits for another one.
+ * words. Lock order: page set (entered by its owner) -> zone lock;
+ * nothing that holds the zone lock waits for a page set, and nothing that
+ * holds a page set waits for another one.
  *
  * The page-set protocol. A set belongs to one thread, its owner, which
  * alone enters it (ps_enter .. ps_exit) to allocate or free; another
@@ -1315,13 +1315,12 @@ static int ps_give_back(struct buddy_zone *z, struct buddy_pageset *ps, unsigned
 		uintptr_t a = (uintptr_t)e->addr;
 		struct buddy_region *r = region_find(z, a);
 		size_t idx = r ? region_index(z, r, a) : 0;
-		uint8_t b = r ? r->pg[idx] : 0;
-		if (!r || (a & (z->page_size - 1)) || e->pg != &r->pg[idx] ||
-		    !(b == (PG_CACHED | order) || (b == (PG_HEAD | order) && pg_tagged(z, r, idx, b)))) {
+		int mark = r ? entry_mark(z->tag_key, r->pg[idx], order, a) : MARK_NONE;
+		if (!r || (a & (z->page_size - 1)) || e->pg != &r->pg[idx] || mark == MARK_NONE) {
 			st = corrupt(z, "drain_cache", "corrupted page set: entry is not a cached block",
 				     e->addr);
 		} else {
-			if (b == (PG_HEAD | order))
+			if (mark == MARK_TAGGED)
 				block_untag(a);
 			st = free_block(z, r, idx, order);
 		}
@@ -1493,13 +1492,13 @@ static int ps_pop(struct buddy_pageset *ps, unsigned order, void **out)
 				   *t = BUDDY_PS_READ_(&ps->top[order]);
 	if (t <= low)
 		return 0;
-	uint8_t *pg = t[-1].pg, b = LOAD_RELAXED(pg);
+	uint8_t *pg = t[-1].pg;
 	void *a = t[-1].addr;
-	if (b == (PG_CACHED | order))
+	int mark = entry_mark(ps->tag_key, LOAD_RELAXED(pg), order, (uintptr_t)a);
+	if (mark == MARK_CACHED)
 		STORE_RELAXED(pg, (uint8_t)(PG_HEAD | order));
-	else if (b == (PG_HEAD | order) && ps->tag_key &&
-		 LOAD_RELAXED(block_word((uintptr_t)a)) == buddy_ps_tag_(ps->tag_key, a))
-		STORE_RELAXED(block_word((uintptr_t)a), (uintptr_t)0);
+	else if (mark == MARK_TAGGED)
+		block_untag((uintptr_t)a);
 	else
 		return 0;
 	STORE_RELAXED(&ps->top[order], t - 1);
@@ -1512,10 +1511,7 @@ static int ps_pop(struct buddy_pageset *ps, unsigned order, void **out)
 static int ps_top_held(const struct buddy_pageset *ps, unsigned order)
 {
 	const struct buddy_pageset_entry *e = ps->top[order] - 1;
-	uint8_t b = LOAD_RELAXED(e->pg);
-	return b == (PG_CACHED | order) ||
-	       (b == (PG_HEAD | order) && ps->tag_key &&
-		LOAD_RELAXED(block_word((uintptr_t)e->addr)) == buddy_ps_tag_(ps->tag_key, e->addr));
+	return entry_mark(ps->tag_key, LOAD_RELAXED(e->pg), order, (uintptr_t)e->addr) != MARK_NONE;
 }
 
 /* Inside the set, a block popped: leave, hand the block out. */
@@ -1547,7 +1543,7 @@ static void ps_take_block(struct buddy_zone *z, struct buddy_pageset *ps, struct
 	/* With tags, the page byte is written here, under the lock, for the whole batch, and
 	 * the allocation that hands the block out writes nothing shared. */
 	if (ps->tag_key)
-		STORE_RELAXED(block_word((uintptr_t)a), buddy_ps_tag_(ps->tag_key, a));
+		block_tag(ps->tag_key, (uintptr_t)a);
 	pg_set(r, idx, ps->tag_key ? PG_HEAD | order : PG_CACHED | order);
 	ps->slot[order][n] = (struct buddy_pageset_entry){ a, &r->pg[idx] };
 	if (r != ps->hint)
@@ -1661,9 +1657,9 @@ static void *ps_alloc_zone_path(struct buddy_pageset *ps, unsigned order, unsign
 /*
  * Inside the set, a cached order whose newest entry buddy_ps_pop_ did not
  * hand out: an entry whose block has neither mark of a cached block
- * (ps_pop: damage, stop the zone), a list at its low mark (ps_low), an empty list (refill under
- * the zone lock). A set a drainer closed meanwhile stays closed
- * (ps_publish_lows): then the zone path.
+ * (entry_mark: damage, stop the zone), a list at its low mark (ps_low), an
+ * empty list (refill under the zone lock). A set a drainer closed
+ * meanwhile stays closed (ps_publish_lows): then the zone path.
  */
 static NOINLINE void *ps_alloc_slow(struct buddy_pageset *ps, unsigned order, unsigned flags)
 {
@@ -2168,10 +2164,10 @@ static void ps_push(struct buddy_pageset *ps, void *addr, uint8_t *pg, unsigned 
 	STORE_RELAXED(&t->addr, addr);
 	STORE_RELAXED(&t->pg, pg);
 	if (ps->tag_key)
-		STORE_RELAXED(block_word((uintptr_t)addr), buddy_ps_tag_(ps->tag_key, addr));
-	STORE_RELAXED(&ps->top[order], t + 1);
-	if (!ps->tag_key)
+		block_tag(ps->tag_key, (uintptr_t)addr);
+	else
 		STORE_RELAXED(pg, (uint8_t)(PG_CACHED | order));
+	STORE_RELAXED(&ps->top[order], t + 1);
 }
 
 /*
@@ -2279,8 +2275,7 @@ static NOINLINE int ps_free_full(struct buddy_pageset *ps, void *addr, unsigned 
 		unsigned k = any ? pg_order(b) : order;
 		if (likely(b == (PG_HEAD | k) && k < ps->nr_orders &&
 			   !(off & (((uintptr_t)1 << ps->shift) - 1)) &&
-			   !(ps->tag_key && LOAD_RELAXED(block_word((uintptr_t)addr)) ==
-						    buddy_ps_tag_(ps->tag_key, addr)) &&
+			   !block_has_tag(ps->tag_key, (uintptr_t)addr) &&
 			   ps_claim(ps, pg, b))) {
 			if (unlikely(ps->top[k] >= __atomic_load_n(&ps->lim[k], __ATOMIC_ACQUIRE)))
 				return ps_free_slow(ps, addr, pg, k);

@@ -431,8 +431,7 @@ static size_t check_pagesets(struct checker *c, unsigned k)
 			const struct buddy_region *r = buddy_region_lookup(z, a);
 			size_t idx = r ? region_index(z, r, a) : 0;
 			if (!r || (a & (z->page_size - 1)) || e->pg != &r->pg[idx] ||
-			    !(r->pg[idx] == (PG_CACHED | k) ||
-			      (r->pg[idx] == (PG_HEAD | k) && pg_tagged(z, r, idx, r->pg[idx]))))
+			    entry_mark(z->tag_key, r->pg[idx], k, a) == MARK_NONE)
 				problem(c, "P6: page set %p order %u: entry %p is not a cached block",
 					(const void *)ps, k, e->addr);
 			else if (entry_repeated(ps, k, i))

@@ -193,23 +193,44 @@ static inline void pg_set(const struct buddy_region *r, size_t idx, unsigned v)
 /*
  * Free tags (buddy/page.h, struct buddy_pageset): in a zone with a tag key,
  * a block a page set holds keeps (or, from a refill, gets) a PG_HEAD byte,
- * and its first word holds its address XOR the key. The tag is cleared when the block
- * leaves the set (handed out or given back), so a block outside the sets
- * never holds its own.
+ * and its first word holds its address XOR the key. The tag is cleared
+ * when the block leaves the set (handed out or given back), so a block
+ * outside the sets never holds its own.
  */
 static inline buddy_ps_word_ *block_word(uintptr_t a)
 {
 	return (buddy_ps_word_ *)a;
 }
 
-static inline int block_tagged(const struct buddy_zone *z, uintptr_t a)
+/* Does the block at a hold its tag under `key` (0: no tags, never)? */
+static inline int block_has_tag(uintptr_t key, uintptr_t a)
 {
-	return LOAD_RELAXED(block_word(a)) == buddy_ps_tag_(z->tag_key, (const void *)a);
+	return key && LOAD_RELAXED(block_word(a)) == buddy_ps_tag_(key, (const void *)a);
+}
+
+static inline void block_tag(uintptr_t key, uintptr_t a)
+{
+	STORE_RELAXED(block_word(a), buddy_ps_tag_(key, (const void *)a));
 }
 
 static inline void block_untag(uintptr_t a)
 {
 	STORE_RELAXED(block_word(a), (uintptr_t)0);
+}
+
+/*
+ * The mark of the block at a, of order k, page byte b, that a page set's
+ * entry names: MARK_CACHED (the page byte), MARK_TAGGED (its free tag
+ * under `key`), or MARK_NONE (neither: damage). Reads the block: only for
+ * blocks a set holds.
+ */
+enum { MARK_NONE, MARK_CACHED, MARK_TAGGED };
+
+static inline int entry_mark(uintptr_t key, uint8_t b, unsigned k, uintptr_t a)
+{
+	if (b == (PG_CACHED | k))
+		return MARK_CACHED;
+	return b == (PG_HEAD | k) && block_has_tag(key, a) ? MARK_TAGGED : MARK_NONE;
 }
 
 /* A single block of a cached order whose page byte is "allocated", in a zone whose sets tag. */
@@ -228,7 +249,7 @@ static inline int pg_may_tag(const struct buddy_zone *z, uint8_t b)
 static inline int pg_tagged(const struct buddy_zone *z, const struct buddy_region *r, size_t idx,
 			    uint8_t b)
 {
-	return pg_may_tag(z, b) && block_tagged(z, region_addr(z, r, idx));
+	return pg_may_tag(z, b) && block_has_tag(z->tag_key, region_addr(z, r, idx));
 }
 
 /*

@@ -448,7 +448,7 @@ static void test_free_tags_keep_every_check(void **state)
 	assert_int_equal(buddy_pageset_free_pages(&ps, b, 1), BUDDY_OK);
 	/* The page byte is untouched; the tag marks the block. */
 	assert_int_equal(r->pg[ia], PG_HEAD); /* order 0 */
-	assert_true(block_tagged(&z, (uintptr_t)a));
+	assert_true(block_has_tag(z.tag_key, (uintptr_t)a));
 	assert_int_equal(state_of(&z, a), BUDDY_BLOCK_CACHED);
 	assert_int_equal(state_of(&z, b), BUDDY_BLOCK_CACHED);
 	assert_int_equal(fx_check(&z), 0);
@@ -470,7 +470,7 @@ static void test_free_tags_keep_every_check(void **state)
 	/* Handed out again (newest first), with the tag cleared: the rest of the page as left. */
 	assert_ptr_equal(buddy_pageset_alloc_pages(&ps, 1, 0), b);
 	assert_ptr_equal(buddy_pageset_alloc_pages(&ps, 0, 0), a);
-	assert_false(block_tagged(&z, (uintptr_t)a));
+	assert_false(block_has_tag(z.tag_key, (uintptr_t)a));
 	assert_int_equal(state_of(&z, a), BUDDY_BLOCK_ALLOCATED);
 	size_t zeros = 0;
 	for (size_t i = 0; i < 4096; i++)
@@ -485,8 +485,8 @@ static void test_free_tags_keep_every_check(void **state)
 
 	/* Given back to the buddy lists: tags cleared, everything merges. */
 	buddy_drain_cache(&z);
-	assert_false(block_tagged(&z, (uintptr_t)a));
-	assert_false(block_tagged(&z, (uintptr_t)b));
+	assert_false(block_has_tag(z.tag_key, (uintptr_t)a));
+	assert_false(block_has_tag(z.tag_key, (uintptr_t)b));
 	struct buddy_stats st;
 	buddy_get_stats(&z, &st);
 	assert_int_equal(st.free_pages, 64);
