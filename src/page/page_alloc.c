@@ -509,9 +509,14 @@ static inline int link_ok(const struct buddy_zone *z, const struct buddy_list *h
 /*
  * Check the node at a (a block whose page byte should be `want`, on the
  * list `head`) and its neighbours before unlinking: both links must lead
- * to valid nodes that point back at it, as glibc's unlink checks. On
- * success *l (when l is not NULL) holds the three entries, for
- * area_unlink to use without finding them again.
+ * to valid nodes that point back at it, as glibc's unlink checks, and they
+ * must be two nodes unless both are the head (a list of one block). That
+ * last test catches what pointing back cannot: a block whose links were
+ * overwritten with its own address (a program initialising a list head in
+ * memory it freed), or two blocks made to point at each other, pass it,
+ * and unlinking such a block would leave the list still leading to it
+ * once it is handed out. On success *l (when l is not NULL) holds the
+ * three entries, for area_unlink to use without finding them again.
  */
 static int node_check(struct buddy_zone *z, const char *op, const struct buddy_list *head,
 		      uintptr_t a, uint8_t want, struct node_links *l)
@@ -530,6 +535,8 @@ static int node_check(struct buddy_zone *z, const char *op, const struct buddy_l
 			what = "corrupted free list: link points outside the free blocks";
 		else if (next->prev != n || prev->next != n)
 			what = "corrupted free list: neighbours do not point back";
+		else if (next == prev && next != head)
+			what = "corrupted free list: links form a cycle without the list head";
 	}
 	if (what) {
 		corrupt(z, op, what, n);
@@ -1058,6 +1065,12 @@ static struct buddy_region *rmqueue(struct buddy_zone *z, unsigned order, size_t
 	struct node_links l = { NULL, NULL, NULL };
 	if (node_check(z, "alloc_pages", head, a, (uint8_t)(PG_FREE | cur), &l))
 		return NULL;
+	/* The first block links back to the head itself (else the head would keep leading to it). */
+	if (unlikely(l.prev != head)) {
+		corrupt(z, "alloc_pages", "corrupted free list: first block does not link to the head",
+			(void *)a);
+		return NULL;
+	}
 	struct buddy_region *r = region_find(z, a);
 	size_t idx = region_index(z, r, a);
 
@@ -1109,6 +1122,9 @@ static NOINLINE int pcp_drain(struct buddy_zone *z, unsigned order, size_t count
 		if (node_check(z, "drain_cache", &pc->list, (uintptr_t)n, (uint8_t)(PG_CACHED | order),
 			       &l))
 			return BUDDY_ECORRUPT;
+		if (unlikely(l.next != &pc->list)) /* the last block links on to the head itself */
+			return corrupt(z, "drain_cache",
+				       "corrupted free list: last cached block does not link to the head", n);
 		node_unlink(&l, n);
 		links_retire(z, (uintptr_t)n);
 		pc->count--;
