@@ -557,13 +557,18 @@ void *buddy_region_owner(const struct buddy_zone *zone, const void *addr);
  * the page sets' counters as they stand, so each figure is one that was
  * true a moment before, but two figures need not be from the same moment
  * (used_pages may count a block one set just gave to another). The peak
- * is exact for one thread (its calls through its page set and the zone
- * calls its set makes for it; buddy_alloc_pages_exact and buddy_resize
- * called directly move the set's mark only at its next zone-lock
- * acquisition). With several, a thread notes a new peak when its own page
- * set's use passes the mark set at its last zone-lock acquisition, so it
- * can be off the true one by what other threads moved since. buddy_check
- * and buddy_walk read every page set: call them only at a quiescent point.
+ * is exact for one thread: its calls through its page set, and with the
+ * pageset hook (buddy_config.pageset) every zone call it makes, which
+ * moves its set's mark (buddy_alloc_pages_exact, buddy_free_pages_exact,
+ * buddy_resize, an order no set caches); without the hook, those zone
+ * calls move the mark of the set its owner passes (buddy_pageset_*) only
+ * at the set's next zone-lock acquisition. With several threads, a thread
+ * notes a new peak when its own page set's use passes the mark set at its
+ * last zone-lock acquisition, so the peak can be below the true one by
+ * what other threads moved since: buddy_check holds the peak to the pages
+ * in use only in a zone without page sets (when the last page set is
+ * released, the zone notes the use as it stands). buddy_check and
+ * buddy_walk read every page set: call them only at a quiescent point.
  */
 
 struct buddy_stats {

@@ -1447,6 +1447,10 @@ static void ps_unregister(struct buddy_zone *z, struct buddy_pageset *ps)
 	if (*pp)
 		*pp = ps->next;
 	single_update(z);
+	/* The last set gone, the peak is exact again: a use that passed it unseen (another
+	 * thread's set moved since a mark, buddy/page.h) is noted now. */
+	if (!z->pagesets)
+		peak_note(z);
 	/* Released: its owner's calls miss every order and region, and find no zone. */
 	ps_close(ps);
 	ps->nr_orders = 0;
@@ -1659,6 +1663,18 @@ static NOINLINE void ps_zone_moved(struct buddy_pageset *ps, ptrdiff_t pages)
 	ps->thresh = rest - (ptrdiff_t)peak;
 	ps_set_lows(ps, cached, 0, 0, 0);
 	ps_exit(ps);
+}
+
+/*
+ * With the pageset hook: a zone call of the calling thread moved the zone's
+ * use by `pages` outside its page set (an exact allocation or free, a
+ * resize), which moves its set's mark the same way. The lock is not held.
+ */
+static void caller_moved(struct buddy_zone *z, ptrdiff_t pages)
+{
+	struct buddy_pageset *ps = z->pageset_get && pages ? z->pageset_get(z, z->pageset_arg) : NULL;
+	if (ps)
+		ps_zone_moved(ps, pages);
 }
 
 /* The zone path of an allocation the owner of ps makes. */
@@ -1936,12 +1952,8 @@ static void trim_exact(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 	z->free_pages += freed;
 }
 
-void *buddy_alloc_pages_exact(struct buddy_zone *z, size_t npages, unsigned flags)
+static void *alloc_exact_zone(struct buddy_zone *z, size_t npages, unsigned flags)
 {
-	if (!z)
-		return NULL;
-	if (npages && (npages & (npages - 1)) == 0 && npages <= ((size_t)1 << z->cfg_max_order))
-		return buddy_alloc_pages(z, log2_floor(npages), flags);
 	ZONE_LOCK_SCOPE(z);
 	ZONE_CHECK_ON_RETURN(z);
 	if (z->corrupted || npages == 0 || npages > ((size_t)1 << z->cfg_max_order)) {
@@ -1962,6 +1974,18 @@ void *buddy_alloc_pages_exact(struct buddy_zone *z, size_t npages, unsigned flag
 	annot_alloc(p, npages << z->page_shift);
 	if (flags & BUDDY_ZERO)
 		mem_zero(p, npages << z->page_shift);
+	return p;
+}
+
+void *buddy_alloc_pages_exact(struct buddy_zone *z, size_t npages, unsigned flags)
+{
+	if (!z)
+		return NULL;
+	if (npages && (npages & (npages - 1)) == 0 && npages <= ((size_t)1 << z->cfg_max_order))
+		return buddy_alloc_pages(z, log2_floor(npages), flags);
+	void *p = alloc_exact_zone(z, npages, flags);
+	if (p)
+		caller_moved(z, (ptrdiff_t)npages);
 	return p;
 }
 
@@ -2417,10 +2441,25 @@ int buddy_free(struct buddy_zone *z, void *addr)
 	return free_pages_other(z, addr, ANY_ORDER);
 }
 
-int buddy_free_pages_exact(struct buddy_zone *z, void *addr, size_t npages)
+/* The zone path of buddy_free_pages_exact: every check, under the lock. */
+static NOINLINE int free_exact_zone(struct buddy_zone *z, void *addr, size_t npages)
 {
 	struct buddy_region *r;
 	size_t idx;
+
+	ZONE_LOCK_SCOPE(z);
+	ZONE_CHECK_ON_RETURN(z);
+	int st = lookup_alloc(z, addr, &r, &idx, 1);
+	if (st)
+		return st;
+	if (alloc_pages_count(r, idx) != npages)
+		return fail(z, BUDDY_EORDER);
+	return free_alloc(z, r, idx);
+}
+
+int buddy_free_pages_exact(struct buddy_zone *z, void *addr, size_t npages)
+{
+	struct buddy_region *r;
 
 	/*
 	 * A power of two of pages is one block (buddy_alloc_pages_exact makes
@@ -2434,14 +2473,10 @@ int buddy_free_pages_exact(struct buddy_zone *z, void *addr, size_t npages)
 		if (pg)
 			return single_put(z, r, pg, addr, order);
 	}
-	ZONE_LOCK_SCOPE(z);
-	ZONE_CHECK_ON_RETURN(z);
-	int st = lookup_alloc(z, addr, &r, &idx, 1);
-	if (st)
-		return st;
-	if (alloc_pages_count(r, idx) != npages)
-		return fail(z, BUDDY_EORDER);
-	return free_alloc(z, r, idx);
+	int st = free_exact_zone(z, addr, npages);
+	if (st == BUDDY_OK)
+		caller_moved(z, -(ptrdiff_t)npages);
+	return st;
 }
 
 size_t buddy_alloc_size(struct buddy_zone *z, const void *addr)
@@ -2539,7 +2574,7 @@ static int block_grow(struct buddy_zone *z, struct buddy_region *r, size_t idx,
 	return BUDDY_OK;
 }
 
-int buddy_resize(struct buddy_zone *z, void *addr, unsigned new_order)
+static int resize_zone(struct buddy_zone *z, void *addr, unsigned new_order, ptrdiff_t *moved)
 {
 	struct buddy_region *r;
 	size_t idx;
@@ -2572,7 +2607,17 @@ int buddy_resize(struct buddy_zone *z, void *addr, unsigned new_order)
 		annot_resize((void *)a, (size_t)z->page_size << order, (size_t)z->page_size << new_order);
 	}
 	r->pg[idx] = (uint8_t)(PG_HEAD | new_order);
+	*moved = (ptrdiff_t)((size_t)1 << new_order) - (ptrdiff_t)((size_t)1 << order);
 	return BUDDY_OK;
+}
+
+int buddy_resize(struct buddy_zone *z, void *addr, unsigned new_order)
+{
+	ptrdiff_t moved = 0;
+	int st = resize_zone(z, addr, new_order, &moved);
+	if (st == BUDDY_OK && z)
+		caller_moved(z, moved);
+	return st;
 }
 
 int buddy_last_error(const struct buddy_zone *z)

@@ -74,8 +74,10 @@
  *       past the region's end.
  *   P8  Counts: a region's free_pages is the pages of its free blocks; the
  *       zone's total_pages, free_pages and meta_bytes are the sums over
- *       its regions; peak_used_pages >= total - free - cached pages (the
- *       zone's and the page sets').
+ *       its regions; without page sets, peak_used_pages >= total - free -
+ *       cached pages (with them the peak is exact for one thread only, and
+ *       a thread's use can pass it by what other threads' sets moved since
+ *       its set's last mark: see buddy/page.h).
  *   P9  Orders: max_order is cfg_max_order, or with max_order_auto the
  *       largest max_order of the regions (0 with none); a region's
  *       max_order is min(floor(log2(nr_pages)), cfg_max_order).

@@ -273,8 +273,11 @@ static void fence_barrier(void *arg)
  * One thread through its page set (the inline fast paths: a zone with the
  * heavy barrier hook; or the thread helper's wrappers), mixed orders, some
  * the set does not cache, drains now and then (which close the set and open
- * it again): after every call the statistics equal a model's, the peak
- * exactly, and no page is handed out twice (each holds its slot's stamp).
+ * it again); through the helper (the pageset hook), also exact allocations
+ * of 3 and 5 pages and their frees, and resizes: zone calls the thread
+ * makes itself, which move its set's mark. After every call the statistics
+ * equal a model's, the peak exactly, and no page is handed out twice (each
+ * holds its slot's stamp).
  */
 #define MODEL_SLOTS 256
 #define MODEL_STEPS 40000 /* 4,000 under valgrind */
@@ -289,10 +292,19 @@ static int model_free(struct buddy_zone *z, struct buddy_pageset *ps, void *p, u
 	return ps ? buddy_pageset_free_pages(ps, p, order) : buddy_thread_free_pages(z, p, order);
 }
 
+/* Slot kinds past the orders: an exact allocation of 3 or 5 pages. */
+#define MODEL_EXACT3 4u
+#define MODEL_EXACT5 5u
+
+static size_t model_pages(unsigned kind)
+{
+	return kind == MODEL_EXACT3 ? 3 : kind == MODEL_EXACT5 ? 5 : (size_t)1 << kind;
+}
+
 static void run_model(struct buddy_zone *z, struct buddy_pageset *ps)
 {
 	static uintptr_t *slot[MODEL_SLOTS];
-	static unsigned char ord[MODEL_SLOTS];
+	static unsigned char ord[MODEL_SLOTS]; /* an order, or MODEL_EXACT3 / 5 */
 	size_t used = 0, peak = 0;
 	uint64_t allocs = 0, frees = 0, s = 0x9E3779B97F4A7C15ull;
 	struct buddy_stats st;
@@ -301,18 +313,36 @@ static void run_model(struct buddy_zone *z, struct buddy_pageset *ps)
 	for (unsigned step = 0; step < steps; step++) {
 		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
 		unsigned i = (unsigned)(s >> 40) % MODEL_SLOTS;
-		if (slot[i]) {
+		if (!ps && slot[i] && ord[i] < MODEL_EXACT3 && (s >> 8) % 8 == 0) {
+			/* A resize by one order either way: the zone path, in place. */
+			unsigned to = ord[i] == 0 || (ord[i] < 3 && (s >> 12) % 2) ? ord[i] + 1u : ord[i] - 1u;
+			int rs = buddy_resize(z, slot[i], to);
+			if (rs == BUDDY_OK) {
+				used = used - ((size_t)1 << ord[i]) + ((size_t)1 << to);
+				peak = used > peak ? used : peak;
+				ord[i] = (unsigned char)to;
+			} else {
+				assert_int_equal(rs, BUDDY_ENOMEM); /* a buddy in use: it cannot grow */
+			}
 			assert_int_equal(slot[i][0], i);
-			assert_int_equal(model_free(z, ps, slot[i], ord[i]), BUDDY_OK);
+		} else if (slot[i]) {
+			assert_int_equal(slot[i][0], i);
+			if (ord[i] >= MODEL_EXACT3)
+				assert_int_equal(buddy_free_pages_exact(z, slot[i], model_pages(ord[i])),
+						 BUDDY_OK);
+			else
+				assert_int_equal(model_free(z, ps, slot[i], ord[i]), BUDDY_OK);
 			slot[i] = NULL;
-			used -= (size_t)1 << ord[i];
+			used -= model_pages(ord[i]);
 			frees++;
 		} else {
-			ord[i] = (unsigned char)(s % 4); /* orders 0..2 cached, 3 not */
-			slot[i] = model_alloc(z, ps, ord[i]);
+			/* Orders 0..2 cached, 3 not; with the hook, exact 3 and 5. */
+			ord[i] = (unsigned char)(s % (ps ? 4 : 6));
+			slot[i] = ord[i] >= MODEL_EXACT3 ? buddy_alloc_pages_exact(z, model_pages(ord[i]), 0)
+							 : model_alloc(z, ps, ord[i]);
 			assert_non_null(slot[i]);
 			slot[i][0] = i;
-			used += (size_t)1 << ord[i];
+			used += model_pages(ord[i]);
 			peak = used > peak ? used : peak;
 			allocs++;
 		}
@@ -327,7 +357,10 @@ static void run_model(struct buddy_zone *z, struct buddy_pageset *ps)
 	assert_int_equal(fx_check(z), 0);
 	for (unsigned i = 0; i < MODEL_SLOTS; i++)
 		if (slot[i])
-			assert_int_equal(model_free(z, ps, slot[i], ord[i]), BUDDY_OK);
+			assert_int_equal(ord[i] >= MODEL_EXACT3
+						 ? buddy_free_pages_exact(z, slot[i], model_pages(ord[i]))
+						 : model_free(z, ps, slot[i], ord[i]),
+					 BUDDY_OK);
 	buddy_get_stats(z, &st);
 	assert_int_equal(st.used_pages, 0);
 	assert_int_equal(st.peak_used_pages, peak);
