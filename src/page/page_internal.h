@@ -222,16 +222,20 @@ static inline void block_untag(uintptr_t a)
 
 /*
  * The mark of the block at a, of order k, page byte b, that a page set's
- * entry names: MARK_CACHED (the page byte), MARK_TAGGED (its free tag
- * under `key`), or MARK_NONE (neither: damage). Reads the block: only for
+ * entry names: in a zone without a key MARK_CACHED (the page byte), in a
+ * zone with one MARK_TAGGED (its free tag under `key`), or MARK_NONE
+ * (damage). A tagged zone's sets never give a block the "cached" byte
+ * (refills tag theirs too): there it marks only blocks of the zone's own
+ * page cache, and an entry naming one is stale (a tag overwritten after
+ * free, then a second free on the zone path). Reads the block: only for
  * blocks a set holds.
  */
 enum { MARK_NONE, MARK_CACHED, MARK_TAGGED };
 
 static inline int entry_mark(uintptr_t key, uint8_t b, unsigned k, uintptr_t a)
 {
-	if (b == (PG_CACHED | k))
-		return MARK_CACHED;
+	if (!key)
+		return b == (PG_CACHED | k) ? MARK_CACHED : MARK_NONE;
 	return b == (PG_HEAD | k) && block_has_tag(key, a) ? MARK_TAGGED : MARK_NONE;
 }
 
