@@ -551,7 +551,11 @@ impl Zone {
 
     /// Check the node at address a (a block whose page byte should be
     /// `want`, on `list`) and its neighbours before unlinking: both links
-    /// must lead to valid nodes that point back at it, as glibc's unlink checks.
+    /// must lead to valid nodes that point back at it, as glibc's unlink
+    /// checks, and never to the node itself nor both to one node: a block
+    /// whose links were overwritten with its own address, or two blocks made
+    /// to point at each other, pass the first test, and unlinked they would
+    /// stay on the list (the C core's node_check).
     #[inline(always)]
     fn node_check(&mut self, op: &str, list: List, a: usize, want: u8) -> Result<Linked, Error> {
         let (pos, node) = match self.link_ok(a, want) {
@@ -587,6 +591,13 @@ impl Zone {
         };
         if !next_back || !prev_back {
             return Err(self.corrupt(op, "corrupted free list: neighbours do not point back", a));
+        }
+        if node.next() == a || (node.next() != 0 && node.next() == node.prev()) {
+            return Err(self.corrupt(
+                op,
+                "corrupted free list: links form a cycle without the list head",
+                a,
+            ));
         }
         Ok(Linked { pos, prev, next })
     }
