@@ -84,8 +84,17 @@ static COLD int corrupt(struct bslab_cache *c, const char *op, const char *what,
 			  c->name, where);
 		h->on_error(h->arg, BUDDY_ERR_CORRUPT, op, where, msg);
 	}
-	c->corrupted = 1;
+	/* Stopped (bslab_stop): the fast path, which does not look at corrupted, hands
+	 * nothing out of the current slab again (found by a free, the damage left it current). */
+	bslab_stop(c);
 	return fail(c, BSLAB_ECORRUPT);
+}
+
+/* With no current slab, every allocation takes the slow path, which refuses. */
+void bslab_stop(struct bslab_cache *c)
+{
+	c->cur = NULL;
+	c->corrupted = 1;
 }
 
 /*
@@ -95,15 +104,7 @@ static COLD int corrupt(struct bslab_cache *c, const char *op, const char *what,
 void *bslab_corrupt_slab(struct bslab_cache *c, const char *what, const void *where)
 {
 	corrupt(c, "alloc", what, where);
-	bslab_stop(c);
 	return NULL;
-}
-
-/* With no current slab, every allocation takes the slow path, which refuses. */
-void bslab_stop(struct bslab_cache *c)
-{
-	c->cur = NULL;
-	c->corrupted = 1;
 }
 
 #if BUDDY_DEBUG >= 2
@@ -181,15 +182,17 @@ int bslab_link_ok(const struct bslab_cache *c, const struct bslab_list *head,
 
 /*
  * Unlink n (at offset off of its slab header) from the list at head, after
- * checking that it is on a list (a slab on none links to itself) and that
- * its neighbours are valid and point back at it. n is left linking to
+ * checking that it is on a list (a slab on none links to itself), that its
+ * neighbours are valid and point back at it, and that they are two slabs
+ * unless both are the head (two headers made to point at each other pass
+ * the rest, and unlinked, one would stay on the list). n is left linking to
  * itself.
  */
 static HOT_INLINE int list_del(struct bslab_cache *c, const struct bslab_list *head,
 			       struct bslab_list *n, size_t off, const char *op)
 {
 	if (n->next == n || !link_ok(c, head, n->next, off) || !link_ok(c, head, n->prev, off) ||
-	    n->next->prev != n || n->prev->next != n)
+	    n->next->prev != n || n->prev->next != n || (n->next == n->prev && n->next != head))
 		return corrupt(c, op, "slab list links", n);
 	n->prev->next = n->next;
 	n->next->prev = n->prev;

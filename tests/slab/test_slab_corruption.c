@@ -373,6 +373,53 @@ static void test_slab_damaged_list_links(void **state)
 }
 
 /*
+ * Two partial slabs whose list links were made to point at each other,
+ * both ways: each neighbour points back, but unlinked, one of them would
+ * stay on the list the head still names. Emptying one (which takes it off
+ * the partial list) stops there.
+ */
+static void test_slab_list_links_forming_a_cycle(void **state)
+{
+	(void)state;
+	SKIP_UNDER_FULL_CHECKS();
+	struct fixture *f = fixture_new(1000, 1);
+	char *o[64] = { NULL };
+	unsigned n = 0, ia = 0, ib = 0;
+	struct bslab_slab *a = NULL, *b = NULL;
+	/* Objects until a third slab starts: slabs a and b are full. */
+	while (n < 64) {
+		o[n] = bslab_alloc(&f->c, 0);
+		assert_non_null(o[n]);
+		struct bslab_slab *s = bslab_slab_of(&f->c, o[n]);
+		if (!a) {
+			a = s;
+			ia = n;
+		} else if (s != a && !b) {
+			b = s;
+			ib = n;
+		} else if (s != a && s != b) {
+			break;
+		}
+		n++;
+	}
+	assert_true(n < 64 && a && b && a->objs >= 2 && b->objs >= 2);
+	/* One object of each back: both partial. */
+	assert_int_equal(bslab_free(&f->c, o[ia]), BSLAB_OK);
+	assert_int_equal(bslab_free(&f->c, o[ib]), BSLAB_OK);
+	assert_int_equal(a->state, SLAB_PARTIAL);
+	assert_int_equal(b->state, SLAB_PARTIAL);
+	a->link.next = a->link.prev = &b->link;
+	b->link.next = b->link.prev = &a->link;
+	/* Free a's other objects: the last one moves a off the partial list (and is freed). */
+	for (unsigned i = ia + 1; i < ib && !f->r.errors; i++)
+		if (bslab_slab_of(&f->c, o[i]) == a)
+			assert_int_equal(bslab_free(&f->c, o[i]), BSLAB_OK);
+	assert_int_equal(f->r.errors, 1);
+	assert_non_null(strstr(f->r.msg, "corrupted slab list links"));
+	expect_stopped(f, o[ib + 1]);
+}
+
+/*
  * A list link damaged to name the slab at address 0, while the cache has no
  * current slab (which a link check once took for the current one, and
  * read): refused, not followed.
@@ -648,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_slab_state_damaged_to_full),
 		cmocka_unit_test(test_slab_double_free_in_intact_slab),
 		cmocka_unit_test(test_slab_damaged_list_links),
+		cmocka_unit_test(test_slab_list_links_forming_a_cycle),
 		cmocka_unit_test(test_slab_list_link_to_null),
 		cmocka_unit_test(test_slab_damaged_all_list),
 		cmocka_unit_test(test_slab_count_damage_never_frees_live_slab),
