@@ -497,6 +497,16 @@ static inline struct buddy_list *link_entry(const struct buddy_zone *z,
 		r = buddy_region_lookup(z, a);
 	if (!r || (a & (z->page_size - 1)) || r->pg[region_index(z, r, a)] != want)
 		return NULL;
+	/*
+	 * In a library built for a memory checker, a block a page set holds has
+	 * the page cache's byte but no links, and is marked inaccessible: a link
+	 * naming one is damage, and is not followed (reading it would be a
+	 * report of the checker's own). Elsewhere its words are read, and do not
+	 * point back.
+	 */
+	if (ANNOT_ACTIVE && !outside && (want & (uint8_t)~PG_ORDER) == PG_CACHED && z->pagesets &&
+	    pagesets_hold(z, a, want & PG_ORDER))
+		return NULL;
 	return outside ? &region_links(r)[region_index(z, r, a)] : (struct buddy_list *)p;
 }
 

@@ -374,6 +374,12 @@ static int check_list(struct checker *c, const char *tag, const char *what, unsi
 				(const void *)n);
 			return 0;
 		}
+		/* The page cache's byte, but a page set's block: it has no links to read. */
+		if (want == (PG_CACHED | k) && pagesets_hold(z, (uintptr_t)n, k)) {
+			problem(c, "%s: %s order %u: node %p is a block a page set holds", tag, what, k,
+				(const void *)n);
+			return 0;
+		}
 		const struct buddy_list *e = region_link_of(z, r, (uintptr_t)n);
 		if (e->prev != prev) {
 			problem(c, "%s: %s order %u: node %p: prev does not point back", tag, what, k,
