@@ -20,6 +20,11 @@
 #include <sanitizer/asan_interface.h>
 #define FUZZ_RECLAIM(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
 #endif
+#if !defined(FUZZ_RECLAIM) && defined(BUDDY_ANNOTATE_VALGRIND)
+/* A library that tells memcheck about its blocks: the same for a freed block's bytes. */
+#include <valgrind/memcheck.h>
+#define FUZZ_RECLAIM(p, n) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (n)))
+#endif
 #ifndef FUZZ_RECLAIM
 #define FUZZ_RECLAIM(p, n) ((void)(p), (void)(n))
 #endif
@@ -51,7 +56,8 @@ static inline unsigned fuzz_u16(struct fuzz_input *in)
 
 /*
  * Take back a static buffer an allocator worked in during the last input:
- * under AddressSanitizer the allocator may have left parts of it poisoned.
+ * under AddressSanitizer (or memcheck, with the library's annotations) the
+ * allocator may have left parts of it marked inaccessible.
  */
 static inline void fuzz_reclaim(void *p, size_t n)
 {

@@ -1451,6 +1451,16 @@ static void ps_unregister(struct buddy_zone *z, struct buddy_pageset *ps)
 	ps_fold(z, ps);
 	for (unsigned k = 0; k < z->nr_pcp_orders && !z->corrupted; k++)
 		ps_give_back(z, ps, k, ps_count(ps, k));
+	/*
+	 * A stopped zone keeps the set's blocks where they are, and no set names
+	 * them any more: for a memory checker their link bytes become readable,
+	 * as other cached blocks' are (a damaged link that names one is then
+	 * read, found not to point back, and not followed).
+	 */
+	for (unsigned k = 0; ANNOT_ACTIVE && z->corrupted && !z->outside_links && k < z->nr_pcp_orders;
+	     k++)
+		for (unsigned i = 0; i < ps_count(ps, k) && i < BUDDY_PAGESET_SLOTS; i++)
+			annot_defined(ps->slot[k][i].addr, ANNOT_LINK_BYTES);
 	struct buddy_pageset **pp = &z->pagesets;
 	while (*pp && *pp != ps)
 		pp = &(*pp)->next;
