@@ -599,11 +599,8 @@ static void op_stale_free(struct model *m, struct fuzz_input *in)
 	int f = fuzz_pick(in, FREED_MAX);
 	unsigned char *p = m->freed[f].p;
 	struct buddy_stats before;
-	if (!p)
+	if (!p || in_live(m, p))
 		return;
-	for (int i = 0; i < m->nr_live; i++)
-		if (p >= m->live[i].p && p < m->live[i].p + m->live[i].pages * m->page_size)
-			return;
 	buddy_get_stats(&m->zone, &before);
 	int st = buddy_free(&m->zone, p);
 	if (st == BUDDY_OK && !m->damaged)

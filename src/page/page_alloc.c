@@ -1457,10 +1457,10 @@ static void ps_unregister(struct buddy_zone *z, struct buddy_pageset *ps)
 	 * as other cached blocks' are (a damaged link that names one is then
 	 * read, found not to point back, and not followed).
 	 */
-	for (unsigned k = 0; ANNOT_ACTIVE && z->corrupted && !z->outside_links && k < z->nr_pcp_orders;
-	     k++)
-		for (unsigned i = 0; i < ps_count(ps, k) && i < BUDDY_PAGESET_SLOTS; i++)
-			annot_defined(ps->slot[k][i].addr, ANNOT_LINK_BYTES);
+	if (ANNOT_ACTIVE && z->corrupted && !z->outside_links)
+		for (unsigned k = 0; k < z->nr_pcp_orders; k++)
+			for (unsigned i = 0; i < ps_count(ps, k) && i < BUDDY_PAGESET_SLOTS; i++)
+				annot_defined(ps->slot[k][i].addr, ANNOT_LINK_BYTES);
 	struct buddy_pageset **pp = &z->pagesets;
 	while (*pp && *pp != ps)
 		pp = &(*pp)->next;

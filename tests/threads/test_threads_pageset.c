@@ -557,6 +557,17 @@ static char *tagged_block_freed(struct buddy_zone *z, struct buddy_pageset *ps, 
 	return p;
 }
 
+/* The set's next allocation (none handed out), or with give_back a drain, reports the damage. */
+static void damage_found(struct buddy_zone *z, struct buddy_pageset *ps, int give_back)
+{
+	if (give_back)
+		buddy_drain_cache(z);
+	else
+		assert_null(buddy_pageset_alloc_pages(ps, 0, 0));
+	assert_int_equal(buddy_last_error(z), BUDDY_ECORRUPT);
+	assert_int_equal(errors, 1);
+}
+
 static void test_damaged_free_tag_stops_the_zone(void **state)
 {
 	struct buddy_zone z;
@@ -568,12 +579,7 @@ static void test_damaged_free_tag_stops_the_zone(void **state)
 		if (!p)
 			break;
 		memset(p, 0, 4096); /* the program writes to the block it freed */
-		if (give_back)
-			buddy_drain_cache(&z);
-		else
-			assert_null(buddy_pageset_alloc_pages(&ps, 0, 0));
-		assert_int_equal(buddy_last_error(&z), BUDDY_ECORRUPT);
-		assert_int_equal(errors, 1);
+		damage_found(&z, &ps, give_back);
 		/* Stopped: nothing is handed out or taken again. */
 		assert_null(buddy_pageset_alloc_pages(&ps, 0, 0));
 		assert_int_equal(buddy_pageset_free_pages(&ps, p, 0), BUDDY_ECORRUPT);
@@ -606,14 +612,7 @@ static void test_stale_entry_to_zone_cache_is_damage(void **state)
 			break;
 		memset(p, 0, 16);                             /* the tag overwritten after free */
 		assert_int_equal(buddy_free(&z, p), BUDDY_OK); /* freed again: the zone's cache */
-		if (give_back) {
-			buddy_drain_cache(&z);
-		} else {
-			char *q = buddy_pageset_alloc_pages(&ps, 0, 0);
-			assert_null(q);
-		}
-		assert_int_equal(buddy_last_error(&z), BUDDY_ECORRUPT);
-		assert_int_equal(errors, 1);
+		damage_found(&z, &ps, give_back);
 		assert_null(buddy_alloc_pages(&z, 0, 0));
 		buddy_pageset_release(&ps);
 	}
