@@ -22,11 +22,13 @@
  * cfg.release_min_bytes (16 KiB) is given back with madvise(MADV_DONTNEED).
  *
  * Footprint: the bytes the heap holds from the system that may be resident:
- * its state and metadata, every system page of an arena that it has handed
- * out or that the zone has written a free-list link into (none with
- * cfg.outside_links) since the page was last given back, and the huge
- * mappings. Pages of an arena that were
- * never touched are mapped (MAP_NORESERVE) but not counted.
+ * its state and metadata (with cfg.outside_links, of the pages holding the
+ * zone's list entries only those it has written an entry into), every
+ * system page of an arena that it has handed out or that the zone has
+ * written a free-list link into (none with cfg.outside_links) since the
+ * page was last given back, and the huge mappings. Pages of an
+ * arena that were never touched are mapped (MAP_NORESERVE) but not
+ * counted.
  *
  * Edge cases follow the C standard and glibc:
  *   malloc(0)            a unique pointer to the smallest class, to be freed
@@ -175,10 +177,12 @@ struct bkm_config {
 	int outside_links;      /* the zone's free-list links in the arenas' metadata
 				 * (buddy_config.outside_links): a free page is never
 				 * written, so splitting a block or trimming a run makes
-				 * no page resident, and a write after free cannot reach
-				 * a link; costs 16 bytes of metadata per zone page
-				 * (1.6% of an arena with 1 KiB pages), counted whole in
-				 * the footprint. 0 (default): links in the free blocks */
+				 * no page resident (nor takes a page fault), and a write
+				 * after free cannot reach a link; costs 16 bytes of
+				 * metadata per zone page (1.6% of an arena with 1 KiB
+				 * pages), of which the footprint counts the system
+				 * pages the zone has written an entry into. 0 (default):
+				 * links in the free blocks */
 	void *buffer;           /* fixed memory to work in (no mapping at all), or NULL */
 	size_t buffer_bytes;    /* its length */
 	uint64_t random;        /* key for the slab free pointers; 0 = from getrandom() */

@@ -642,6 +642,9 @@ struct buddy_region_info {
 	void *meta;        /* metadata (in the region's tail if carved from it,
 			    * starting with the guard pages) */
 	size_t meta_bytes;
+	void *links;       /* with outside links, the pages' list entries (inside the
+			    * metadata, 16 bytes a page): else NULL */
+	size_t links_bytes;
 	void *owner;       /* buddy_region_set_owner's pointer, or NULL */
 };
 

@@ -84,8 +84,8 @@ static void unmap_pages(struct bkm_heap *h, void *p, size_t len)
 
 size_t bkm_footprint(const struct bkm_heap *h)
 {
-	return h->state_bytes + h->arena_meta_bytes + h->resident_bytes + h->huge_mapped +
-	       h->huge_map_len;
+	return h->state_bytes + h->arena_meta_bytes + h->link_bytes + h->resident_bytes +
+	       h->huge_mapped + h->huge_map_len;
 }
 
 static void peak_note(struct bkm_heap *h)
@@ -98,6 +98,31 @@ static void peak_note(struct bkm_heap *h)
 /* ------------------------------------------------------------------ */
 /* resident accounting                                                 */
 /* ------------------------------------------------------------------ */
+
+/*
+ * With outside links, the zone writes a page's list entry (in the arena's
+ * metadata) only when a free block starts on that page: at the arena's
+ * start, at the upper half of each split (the zone's split events; the
+ * trimmed tails of exact runs are such halves too), and where a freed or
+ * merged block starts, which was such a page before. So the system pages
+ * holding nothing but entries count as resident from the first split
+ * event or block start that names one of their entries: python-imports.rep
+ * maps 15.25 MiB of arenas, whose 244 KiB of entries would all count, and
+ * at its peak has written into 35 of those 61 pages.
+ */
+static void link_mark(struct bkm_heap *h, struct bkm_arena *a, uintptr_t page)
+{
+	uintptr_t e = a->links + ((page - a->base) >> h->page_shift) * sizeof(struct buddy_list);
+	for (uintptr_t b = e; b <= e + sizeof(struct buddy_list) - 1;
+	     b += sizeof(struct buddy_list) - 1) {
+		size_t i = (b - a->link_lo) >> h->sys_shift;
+		if (b < a->link_lo || i >= a->link_n || (a->linkmap[i / 64] >> (i % 64) & 1u))
+			continue;
+		a->linkmap[i / 64] |= (uint64_t)1 << (i % 64);
+		a->link_pages++;
+		h->link_bytes += h->sys_page;
+	}
+}
 
 /* Mark the system pages of [addr, addr + len) resident; returns how many were not. */
 /* The bits of bitmap word w that pages first..last cover. */
@@ -237,6 +262,7 @@ struct arena_sizes {
 	size_t zone_meta;  /* zone region metadata */
 	size_t map;        /* page map */
 	size_t bitmap;     /* resident bitmap */
+	size_t linkmap;    /* with outside links: one bit per system page of entries */
 	size_t tail;       /* all of it with the record, rounded to system pages */
 };
 
@@ -246,7 +272,12 @@ static void arena_sizes(const struct bkm_heap *h, size_t bytes, struct arena_siz
 	s->zone_meta = align_up(buddy_meta_size(&h->zone, bytes), 8);
 	s->map = align_up(bytes >> h->page_shift, 8);
 	s->bitmap = ((bytes >> h->sys_shift) + 63) / 64 * 8;
-	s->tail = align_up(s->zone_meta + s->map + s->bitmap + sizeof(struct bkm_arena),
+	s->linkmap = h->cfg.outside_links
+			     ? (((bytes >> h->page_shift) * sizeof(struct buddy_list) >> h->sys_shift) +
+				64) / 64 * 8
+			     : 0;
+	s->tail = align_up(s->zone_meta + s->map + s->bitmap + s->linkmap +
+				   sizeof(struct bkm_arena),
 			   h->sys_page);
 }
 
@@ -260,18 +291,34 @@ static int arena_add(struct bkm_heap *h, uintptr_t base, size_t bytes, uint8_t *
 	if (st)
 		return st;
 	struct bkm_arena *a =
-		(struct bkm_arena *)(meta + s->zone_meta + s->map + s->bitmap);
+		(struct bkm_arena *)(meta + s->zone_meta + s->map + s->bitmap + s->linkmap);
 	(void)buddy_region_set_owner(&h->zone, (void *)base, a); /* the region was just added */
 	memset(a, 0, sizeof(*a));
 	a->base = base;
 	a->bytes = bytes;
 	a->map = meta + s->zone_meta;
 	a->resident = (uint64_t *)(meta + s->zone_meta + s->map);
+	a->linkmap = (uint64_t *)(meta + s->zone_meta + s->map + s->bitmap);
 	if (!(flags & BUDDY_META_ZEROED)) {
 		memset(a->map, 0, s->map);
-		memset(a->resident, 0, s->bitmap);
+		memset(a->resident, 0, s->bitmap + s->linkmap);
 	}
 	a->meta_bytes = s->tail;
+	struct buddy_region_info ri = { 0 };
+	for (unsigned j = 0; s->linkmap && j <= h->nr_arenas && ri.base != (void *)base; j++)
+		if (buddy_region_info(&h->zone, j, &ri) != BUDDY_OK)
+			break;
+	/* Fresh metadata only: the zone cleared metadata it was not promised zero. */
+	if (s->linkmap && (flags & BUDDY_META_ZEROED) && ri.base == (void *)base && ri.links) {
+		a->links = (uintptr_t)ri.links;
+		a->link_lo = align_up(a->links, h->sys_page);
+		uintptr_t hi = (a->links + ri.links_bytes) & ~(uintptr_t)(h->sys_page - 1);
+		a->link_n = hi > a->link_lo ? (hi - a->link_lo) >> h->sys_shift : 0;
+		a->meta_bytes -= a->link_n << h->sys_shift;
+		/* the region's first blocks are on the free lists */
+		for (size_t i = 0; i < ri.nr_pages; i += (size_t)1 << ri.max_order)
+			link_mark(h, a, base + (i << h->page_shift));
+	}
 	a->id = h->next_arena_id++;
 	unsigned i = h->nr_arenas;
 	while (i && h->arenas[i - 1]->base > base) {
@@ -380,6 +427,7 @@ static void arena_unmap(struct bkm_heap *h, struct bkm_arena *a)
 		h->hint2 = &h->none;
 	h->arena_bytes -= a->bytes;
 	h->arena_meta_bytes -= a->meta_bytes;
+	h->link_bytes -= a->link_pages << h->sys_shift;
 	h->resident_bytes -= a->resident_pages << h->sys_shift;
 	h->unmaps++;
 	bkm_event(h, BKM_EV_ARENA_FREE, (void *)a->base, a->bytes, 0, NULL);
@@ -413,9 +461,11 @@ static void zone_log(void *arg, const struct buddy_event *ev)
 	uintptr_t addr = (uintptr_t)ev->addr;
 	if (ev->kind == BUDDY_EV_SPLIT) {
 		uintptr_t upper = addr + ((size_t)1 << (ev->order - 1 + h->page_shift));
-		struct bkm_arena *a = h->cfg.outside_links ? NULL : bkm_arena_of(h, upper);
-		if (a)
+		struct bkm_arena *a = bkm_arena_of(h, upper);
+		if (a && !h->cfg.outside_links)
 			touch(h, a, upper, 16);
+		else if (a && a->links)
+			link_mark(h, a, upper);
 		bkm_event(h, BKM_EV_SPLIT, ev->addr, (size_t)1 << (ev->order + h->page_shift),
 			 ev->order, NULL);
 	} else {

@@ -53,7 +53,8 @@ void bkm_get_stats(const struct bkm_heap *h, struct bkm_stats *st)
 	st->resident_bytes = h->resident_bytes;
 	st->arena_bytes = h->arena_bytes;
 	st->nr_arenas = h->nr_arenas;
-	st->meta_bytes = h->state_bytes + h->arena_meta_bytes + h->huge_map_len + slab_meta;
+	st->meta_bytes = h->state_bytes + h->arena_meta_bytes + h->link_bytes + h->huge_map_len +
+			 slab_meta;
 	buddy_get_stats(&h->zone, &zs);
 	st->free_bytes = (zs.free_pages + zs.cached_pages) << h->page_shift;
 	for (unsigned k = 0; k < BUDDY_NR_ORDERS; k++) {
@@ -299,6 +300,23 @@ static void expect_resident(struct kcheck *k, const struct bkm_arena *a, size_t 
 		}
 }
 
+/* K4, outside links: the entry of a free block's first page lies on a page counted. */
+static void expect_link(struct kcheck *k, const struct bkm_arena *a, const void *addr)
+{
+	const struct bkm_heap *h = k->h;
+	if (!a->links)
+		return;
+	uintptr_t e = a->links + (((uintptr_t)addr - a->base) >> h->page_shift) * 16;
+	for (uintptr_t b = e; b <= e + 15; b += 15) {
+		size_t i = (b - a->link_lo) >> h->sys_shift;
+		if (b >= a->link_lo && i < a->link_n && !(a->linkmap[i / 64] >> (i % 64) & 1u)) {
+			problem(k, "K4", "the list entry of free block %p is on a page not counted",
+				addr);
+			return;
+		}
+	}
+}
+
 /* K3 for one zone block. */
 static int check_block(void *arg, const struct buddy_block *blk)
 {
@@ -313,6 +331,7 @@ static int check_block(void *arg, const struct buddy_block *blk)
 	unsigned ai = arena_index(h, a);
 	if (blk->state != BUDDY_BLOCK_ALLOCATED) {
 		expect_pages(k, a, idx, n, KM_PG_FREE, "free");
+		expect_link(k, a, blk->addr);
 		return 0;
 	}
 	if (ai < BKM_ARENAS_MAX)
@@ -350,7 +369,7 @@ static int check_block(void *arg, const struct buddy_block *blk)
 static void check_arenas(struct kcheck *k)
 {
 	const struct bkm_heap *h = k->h;
-	size_t resident = 0, bytes = 0, meta = 0, used = 0;
+	size_t resident = 0, bytes = 0, meta = 0, used = 0, links = 0;
 	struct buddy_stats zs;
 	buddy_get_stats(&h->zone, &zs);
 	if (zs.nr_regions != h->nr_arenas)
@@ -368,11 +387,21 @@ static void check_arenas(struct kcheck *k)
 		if (set != a->resident_pages)
 			problem(k, "K4", "arena %u has %zu resident bits, counts %zu", a->id, set,
 				a->resident_pages);
+		size_t lset = 0;
+		for (size_t w = 0; a->links && w < (a->link_n + 63) / 64; w++)
+			lset += (size_t)__builtin_popcountll((unsigned long long)a->linkmap[w]);
+		if (lset != a->link_pages)
+			problem(k, "K4", "arena %u has %zu link page bits, counts %zu", a->id, lset,
+				a->link_pages);
+		links += a->link_pages << h->sys_shift;
 		resident += a->resident_pages << h->sys_shift;
 		bytes += a->bytes;
 		meta += a->meta_bytes;
 		used += a->used_pages << h->page_shift;
 	}
+	if (links != h->link_bytes)
+		problem(k, "K4", "arena link pages add up to %zu bytes, counted %zu", links,
+			h->link_bytes);
 	if (resident != h->resident_bytes || bytes != h->arena_bytes ||
 	    meta != h->arena_meta_bytes || used != h->used_bytes)
 		problem(k, "K4", "arena totals differ: resident %zu/%zu, bytes %zu/%zu, meta %zu/%zu, "
@@ -430,8 +459,8 @@ size_t bkm_check(const struct bkm_heap *h, buddy_report_fn report, void *arg)
 	}
 	check_arenas(&k);
 	check_huge(&k);
-	size_t parts = h->state_bytes + h->arena_meta_bytes + h->resident_bytes + h->huge_mapped +
-		       h->huge_map_len;
+	size_t parts = h->state_bytes + h->arena_meta_bytes + h->link_bytes + h->resident_bytes +
+		       h->huge_mapped + h->huge_map_len;
 	if (bkm_footprint(h) != parts || h->peak_footprint < parts)
 		problem(&k, "K4", "footprint %zu, its parts %zu, peak %zu", bkm_footprint(h), parts,
 			h->peak_footprint);

@@ -59,7 +59,14 @@ struct bkm_arena {
 	size_t used_pages;        /* zone pages held by slabs and runs */
 	void *map_base;           /* the whole mapping; NULL in fixed mode */
 	size_t map_len;           /* its length */
-	size_t meta_bytes;        /* region metadata, page map, bitmap, this record */
+	size_t meta_bytes;        /* region metadata, page map, bitmaps, this record;
+				   * with outside links, less the system pages that
+				   * hold list entries only (link_lo..) */
+	uintptr_t links;          /* outside links: the region's list entries, else 0 */
+	uintptr_t link_lo;        /* the first system page holding entries only */
+	size_t link_n;            /* such pages */
+	uint64_t *linkmap;        /* one bit each: the zone may have written an entry there */
+	size_t link_pages;        /* bits set in `linkmap` */
 	int guarded;              /* the page after the region is mapped without access */
 	unsigned id;              /* order of mapping, from 0 */
 };
@@ -81,7 +88,9 @@ struct bkm_huge {
  *      heap does not hold reads KM_PG_FREE, and each arena's used_pages is
  *      the number of pages held;
  *   K4 the resident bitmap covers every page held, and resident_pages is
- *      its population; footprint and its parts add up;
+ *      its population; with outside links, the link map marks the entry
+ *      of every free block's first page, and link_pages is its
+ *      population; footprint and its parts add up;
  *   K5 arenas are sorted, disjoint and each is one zone region;
  *   K6 huge blocks are sorted, disjoint, outside the arenas, and their
  *      count and bytes match the counters.
@@ -108,6 +117,7 @@ struct bkm_heap {
 	size_t next_arena_bytes;  /* size of the next arena to map */
 	size_t arena_bytes;       /* sum of region bytes */
 	size_t arena_meta_bytes;  /* sum of arena meta_bytes */
+	size_t link_bytes;        /* sum of arena link_pages, in bytes */
 	size_t resident_bytes;    /* sum of resident pages, in bytes */
 	size_t used_bytes;        /* zone pages held by slabs and runs, in bytes */
 	size_t purge_floor;       /* dirty bytes left after the last purge */

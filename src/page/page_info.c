@@ -237,6 +237,8 @@ int buddy_region_info(const struct buddy_zone *z, unsigned i, struct buddy_regio
 	out->max_order = r->max_order;
 	out->meta = r->meta;
 	out->meta_bytes = r->meta_bytes;
+	out->links = z->outside_links ? (void *)region_links(r) : NULL;
+	out->links_bytes = z->outside_links ? r->nr_pages * sizeof(struct buddy_list) : 0;
 	out->owner = r->owner;
 	return BUDDY_OK;
 }

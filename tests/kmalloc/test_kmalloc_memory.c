@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "kmalloc/kmalloc_internal.h"
+
 /* A fresh heap holds its state, its first arena's metadata and 64 KiB made resident. */
 static void test_kmalloc_footprint_at_start(void **state)
 {
@@ -90,13 +92,21 @@ static void test_kmalloc_populate(void **state)
  * holds 16 bytes per zone page more. Freed pages go back whole: their
  * first page holds no link.
  */
+/* Nothing populated at creation, the links where `outside` says. */
+static struct bkm_config unpopulated(int outside)
+{
+	struct bkm_config cfg = kconfig(NULL, NULL, NULL);
+	cfg.populate_bytes = 0;
+	cfg.outside_links = outside;
+	return cfg;
+}
+
 static void test_kmalloc_outside_links(void **state)
 {
 	(void)state;
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	struct bkm_stats in, st;
-	struct bkm_config cfg = kconfig(NULL, NULL, NULL);
-	cfg.populate_bytes = 0;
+	struct bkm_config cfg = unpopulated(0);
 	struct bkm_heap *h = kheap(&cfg);
 	bkm_get_stats(h, &in);
 	bkm_destroy(h);
@@ -126,6 +136,76 @@ static void test_kmalloc_outside_links(void **state)
 }
 
 /*
+ * With outside links, the system pages of the arena's metadata that hold
+ * list entries only count once the zone may have written one of their
+ * entries: a 4 MiB arena has 64 KiB of entries (16 system pages); a small
+ * block splits the arena down from 2 MiB halves, writing the entries of
+ * five of those pages' first halves at most; runs across the arena write
+ * more, and bkm_check holds every free block's entry to a counted page
+ * (K4). Metadata the zone had to clear itself (a map hook's) counts whole.
+ */
+static void test_kmalloc_outside_links_count_written_entries(void **state)
+{
+	(void)state;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	struct bkm_stats st0, st;
+	struct bkm_config cfg = unpopulated(1);
+	cfg.arena_bytes = 4u << 20;
+	struct bkm_heap *h = kheap(&cfg);
+	struct bkm_arena *a = h->arenas[0];
+	size_t entries = (cfg.arena_bytes / BKM_PAGE_DEFAULT) * 16;
+	assert_true(a->link_n >= entries / pg - 1 && a->link_n <= entries / pg);
+	assert_true(a->link_pages <= 1); /* the arena's one free block */
+	size_t link0 = h->link_bytes;
+	bkm_get_stats(h, &st0);
+	assert_int_equal(st0.footprint_bytes, st0.resident_bytes + st0.meta_bytes);
+	void *p = bkm_malloc(h, 10);
+	assert_non_null(p);
+	bkm_get_stats(h, &st);
+	assert_true(a->link_pages >= 1 && a->link_pages <= 6);
+	assert_int_equal(h->link_bytes, a->link_pages * pg);
+	assert_int_equal(st.footprint_bytes - st0.footprint_bytes,
+			 st.resident_bytes - st0.resident_bytes + h->link_bytes - link0);
+	/* runs all over the arena, some freed: every free block's entry is counted */
+	void *r[12];
+	for (int i = 0; i < 12; i++)
+		r[i] = bkm_malloc(h, (size_t)(i + 5) << 14);
+	for (int i = 0; i < 12; i += 2)
+		bkm_free(h, r[i]);
+	assert_kheap_ok(h);
+	assert_true(a->link_pages > 5 && a->link_pages <= a->link_n);
+	bkm_get_stats(h, &st);
+	assert_true(st.peak_footprint_bytes >= st.footprint_bytes);
+	/* a free block's entry on a page no longer counted: K4 says so */
+	size_t i = 0;
+	while (i < a->link_n && !(a->linkmap[i / 64] >> (i % 64) & 1u))
+		i++;
+	a->linkmap[i / 64] &= ~((uint64_t)1 << (i % 64));
+	a->link_pages--;
+	h->link_bytes -= pg;
+	assert_true(bkm_check(h, NULL, NULL) >= 1);
+	a->linkmap[i / 64] |= (uint64_t)1 << (i % 64);
+	a->link_pages++;
+	h->link_bytes += pg;
+	assert_kheap_ok(h);
+	for (int k = 1; k < 12; k += 2)
+		bkm_free(h, r[k]);
+	bkm_free(h, p);
+	assert_kheap_ok(h);
+	bkm_destroy(h);
+	/* metadata from a map hook: no promise of zero, the zone cleared it all */
+	struct kmap m;
+	memset(&m, 0, sizeof(m));
+	cfg = kconfig(&m, NULL, NULL);
+	cfg.outside_links = 1;
+	cfg.arena_bytes = 4u << 20;
+	h = kheap(&cfg);
+	assert_int_equal(h->arenas[0]->link_n, 0);
+	assert_int_equal(h->link_bytes, 0);
+	bkm_destroy(h);
+}
+
+/*
  * release_min_bytes: a purge gives back runs of free resident pages of at
  * least that many bytes; a smaller one stays resident (and counted) until
  * it merges into a larger one. 0 gives back every run.
@@ -135,9 +215,7 @@ static void test_kmalloc_release_min(void **state)
 	(void)state;
 	for (int every = 0; every < 2; every++) {
 		struct bkm_stats st0, st;
-		struct bkm_config cfg = kconfig(NULL, NULL, NULL);
-		cfg.populate_bytes = 0;
-		cfg.outside_links = 1;
+		struct bkm_config cfg = unpopulated(1);
 		cfg.retain_bytes = 0;
 		if (every)
 			cfg.release_min_bytes = 0;
@@ -338,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_kmalloc_footprint_at_start),
 		cmocka_unit_test(test_kmalloc_populate),
 		cmocka_unit_test(test_kmalloc_outside_links),
+		cmocka_unit_test(test_kmalloc_outside_links_count_written_entries),
 		cmocka_unit_test(test_kmalloc_release_min),
 		cmocka_unit_test(test_kmalloc_arenas_grow),
 		cmocka_unit_test(test_kmalloc_limit),
