@@ -91,7 +91,7 @@ extern "C" {
 #define BKM_RELEASE_MIN_DEFAULT ((size_t)16 << 10) /* smallest free range given back */
 #define BKM_MIN_SLAB_DEFAULT ((size_t)4 << 10) /* smallest slab, after the first */
 #define BKM_MAX_SLAB_DEFAULT ((size_t)32 << 10) /* largest slab, usually */
-#define BKM_SMALL_SLABS_DEFAULT 2u        /* small first slabs per cache */
+#define BKM_SMALL_SLABS_DEFAULT 1u        /* small first slabs per cache */
 #define BKM_WASTE_SHIFT_DEFAULT 4u        /* slabs leave at most 1/16 unused */
 #define BKM_ZONE_PCP_HIGH_DEFAULT 16u     /* the zone's page cache: blocks per order */
 #define BKM_CLASSES_MAX 96u               /* size classes at most */
@@ -169,7 +169,7 @@ struct bkm_config {
 	unsigned slab_waste_shift; /* 1..16 */
 	unsigned small_slabs;   /* while a cache holds fewer slabs than this, a new one is
 				 * the smallest that holds one object, so that a class
-				 * used little holds little; 0..255, default 2 */
+				 * used little holds little; 0..255, default 1 */
 	unsigned slab_reserve;  /* empty slabs each cache of up to 2 KiB keeps (larger
 				 * ones keep none); 0..255, default 1 */
 	unsigned zone_pcp_high; /* the zone's page cache (buddy_config.pcp_high) for slab
