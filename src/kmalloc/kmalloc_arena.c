@@ -108,7 +108,7 @@ static void peak_note(struct bkm_heap *h)
  * holding nothing but entries count as resident from the first split
  * event or block start that names one of their entries: python-imports.rep
  * maps 15.25 MiB of arenas, whose 244 KiB of entries would all count, and
- * at its peak has written into 35 of those 61 pages.
+ * at its peak has written into 38 of those 61 pages.
  */
 static void link_mark(struct bkm_heap *h, struct bkm_arena *a, uintptr_t page)
 {
