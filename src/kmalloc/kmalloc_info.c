@@ -306,8 +306,11 @@ static void expect_link(struct kcheck *k, const struct bkm_arena *a, const void 
 	const struct bkm_heap *h = k->h;
 	if (!a->links)
 		return;
-	uintptr_t e = a->links + (((uintptr_t)addr - a->base) >> h->page_shift) * 16;
-	for (uintptr_t b = e; b <= e + 15; b += 15) {
+	uintptr_t e = a->links + (((uintptr_t)addr - a->base) >> h->page_shift) *
+				     sizeof(struct buddy_list);
+	/* the entry's first and last byte: it may straddle two pages */
+	for (uintptr_t b = e; b <= e + sizeof(struct buddy_list) - 1;
+	     b += sizeof(struct buddy_list) - 1) {
 		size_t i = (b - a->link_lo) >> h->sys_shift;
 		if (b >= a->link_lo && i < a->link_n && !(a->linkmap[i / 64] >> (i % 64) & 1u)) {
 			problem(k, "K4", "the list entry of free block %p is on a page not counted",
