@@ -112,7 +112,7 @@ static void peak_note(struct bkm_heap *h)
  */
 static void link_mark(struct bkm_heap *h, struct bkm_arena *a, uintptr_t page)
 {
-	uintptr_t e = a->links + ((page - a->base) >> h->page_shift) * sizeof(struct buddy_list);
+	uintptr_t e = bkm_link_entry(h, a, page);
 	/* the entry's first and last byte: it may straddle two pages */
 	for (uintptr_t b = e; b <= e + sizeof(struct buddy_list) - 1;
 	     b += sizeof(struct buddy_list) - 1) {

@@ -306,8 +306,7 @@ static void expect_link(struct kcheck *k, const struct bkm_arena *a, const void 
 	const struct bkm_heap *h = k->h;
 	if (!a->links)
 		return;
-	uintptr_t e = a->links + (((uintptr_t)addr - a->base) >> h->page_shift) *
-				     sizeof(struct buddy_list);
+	uintptr_t e = bkm_link_entry(h, a, (uintptr_t)addr);
 	/* the entry's first and last byte: it may straddle two pages */
 	for (uintptr_t b = e; b <= e + sizeof(struct buddy_list) - 1;
 	     b += sizeof(struct buddy_list) - 1) {

@@ -206,6 +206,13 @@ static inline size_t bkm_page_index(const struct bkm_heap *h, const struct bkm_a
 	return (p - a->base) >> h->page_shift;
 }
 
+/* Outside links: where the list entry of the zone page at p lies in a's metadata. */
+static inline uintptr_t bkm_link_entry(const struct bkm_heap *h, const struct bkm_arena *a,
+				       uintptr_t p)
+{
+	return a->links + bkm_page_index(h, a, p) * sizeof(struct buddy_list);
+}
+
 /* kmalloc_arena.c */
 BUDDY_INTERNAL int bkm_setup(struct bkm_heap *h);
 BUDDY_INTERNAL void bkm_teardown(struct bkm_heap *h);
